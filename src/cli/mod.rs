@@ -1,0 +1,135 @@
+//! Command line: clap arguments (raw), the resolved context, one file per
+//! command, and the one printer that owns all output.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::Error;
+
+mod fmt;
+mod graph;
+mod init;
+pub mod printer;
+mod validate;
+
+pub use validate::ValidateJson;
+
+pub use printer::Printer;
+
+/// Cloud-vendor accounts as code.
+#[derive(Debug, Parser)]
+#[command(name = "tether", version, about, long_about = None, max_term_width = 100)]
+pub struct Cli {
+    /// Run as if started in DIR (the config directory).
+    #[arg(short = 'C', long = "chdir", global = true, value_name = "DIR")]
+    pub chdir: Option<PathBuf>,
+    /// Never colour the output (also: NO_COLOR).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a starter tether.hcl.
+    Init(init::Args),
+    /// Check the configuration without network or identity.
+    Validate(validate::Args),
+    /// Rewrite config files in canonical format.
+    Fmt(fmt::Args),
+    /// Print the account dependency graph as DOT.
+    Graph(graph::Args),
+}
+
+/// Output format of commands that offer one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+/// The exit codes of design §4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    Success = 0,
+    Error = 1,
+    Changes = 2,
+    Incomplete = 3,
+    Locked = 4,
+    StalePlan = 5,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(s: ExitStatus) -> ExitCode {
+        ExitCode::from(s as u8)
+    }
+}
+
+/// What every command gets: where the config is and how to print.
+pub struct Context {
+    pub dir: PathBuf,
+    pub printer: Printer,
+}
+
+/// Entry point of the binary: the only place that turns results into exit codes.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // Help and version are successes; any usage error is bad input (1),
+            // never clap's 2, which means "changes present" here.
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp
+                | clap::error::ErrorKind::DisplayVersion
+                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitStatus::Error.into(),
+            };
+        }
+    };
+    init_logging();
+    let printer = Printer::new(cli.no_color);
+    let ctx = Context {
+        dir: cli.chdir.clone().unwrap_or_else(|| PathBuf::from(".")),
+        printer,
+    };
+    match run(&ctx, cli.command) {
+        Ok(status) => status.into(),
+        Err(e) => {
+            ctx.printer.error(&e);
+            ExitStatus::Error.into()
+        }
+    }
+}
+
+fn run(ctx: &Context, command: Command) -> Result<ExitStatus, Error> {
+    if !ctx.dir.is_dir() {
+        return Err(Error::Usage(format!(
+            "config directory {} does not exist or is not a directory",
+            ctx.dir.display()
+        )));
+    }
+    match command {
+        Command::Init(args) => init::run(ctx, args),
+        Command::Validate(args) => validate::run(ctx, args),
+        Command::Fmt(args) => fmt::run(ctx, args),
+        Command::Graph(args) => graph::run(ctx, args),
+    }
+}
+
+/// `TETHER_LOG` sets the filter (e.g. `debug`, `tether=trace`); logs go to stderr.
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("TETHER_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .try_init();
+}

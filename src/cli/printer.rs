@@ -1,0 +1,171 @@
+//! The one printer: every byte tether writes to stdout or stderr goes through here.
+
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write};
+
+use crate::config::{Diagnostic, Diagnostics, Severity, Sources, snippet_line};
+use crate::error::Error;
+
+/// ANSI styles, used only when colour is on.
+#[derive(Clone, Copy)]
+pub enum Style {
+    Red,
+    Yellow,
+    Green,
+    Cyan,
+    Bold,
+    Dim,
+}
+
+impl Style {
+    fn code(self) -> &'static str {
+        match self {
+            Style::Red => "\x1b[1;31m",
+            Style::Yellow => "\x1b[1;33m",
+            Style::Green => "\x1b[32m",
+            Style::Cyan => "\x1b[36m",
+            Style::Bold => "\x1b[1m",
+            Style::Dim => "\x1b[2m",
+        }
+    }
+}
+
+pub struct Printer {
+    pub color_out: bool,
+    pub color_err: bool,
+}
+
+impl Printer {
+    /// Colour only on a terminal, and never with `--no-color` or `NO_COLOR`.
+    pub fn new(no_color: bool) -> Printer {
+        let allowed = !no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        Printer {
+            color_out: allowed && std::io::stdout().is_terminal(),
+            color_err: allowed && std::io::stderr().is_terminal(),
+        }
+    }
+
+    pub fn plain() -> Printer {
+        Printer {
+            color_out: false,
+            color_err: false,
+        }
+    }
+
+    pub fn paint(&self, on: bool, style: Style, text: &str) -> String {
+        if on {
+            format!("{}{text}\x1b[0m", style.code())
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// Writes to stdout; a closed pipe is not an error worth a panic.
+    pub fn out(&self, text: &str) {
+        let mut o = std::io::stdout().lock();
+        let _ = o.write_all(text.as_bytes());
+        let _ = o.flush();
+    }
+
+    pub fn err(&self, text: &str) {
+        let mut e = std::io::stderr().lock();
+        let _ = e.write_all(text.as_bytes());
+        let _ = e.flush();
+    }
+
+    /// Prints a failed command's error to stderr.
+    pub fn error(&self, e: &Error) {
+        match e {
+            Error::Config {
+                sources,
+                diagnostics,
+            } => self.err(&self.diagnostics(sources, diagnostics, self.color_err)),
+            other => {
+                let mut s = format!(
+                    "{} {other}\n",
+                    self.paint(self.color_err, Style::Red, "error:")
+                );
+                let mut src = std::error::Error::source(other);
+                while let Some(cause) = src {
+                    let _ = writeln!(s, "  caused by: {cause}");
+                    src = cause.source();
+                }
+                self.err(&s);
+            }
+        }
+    }
+
+    /// Renders diagnostics as text, rustc style, with a summary line.
+    pub fn diagnostics(&self, sources: &Sources, diags: &Diagnostics, color: bool) -> String {
+        let mut s = String::new();
+        for d in diags.iter() {
+            self.diagnostic(&mut s, sources, d, color);
+            s.push('\n');
+        }
+        let (e, w) = (diags.error_count(), diags.warning_count());
+        if e > 0 {
+            let _ = writeln!(
+                s,
+                "{} {e} error{}{}",
+                self.paint(color, Style::Red, "error:"),
+                if e == 1 { "" } else { "s" },
+                if w > 0 {
+                    format!(", {w} warning{}", if w == 1 { "" } else { "s" })
+                } else {
+                    String::new()
+                }
+            );
+        }
+        s
+    }
+
+    fn diagnostic(&self, s: &mut String, sources: &Sources, d: &Diagnostic, color: bool) {
+        let (label, style) = match d.severity {
+            Severity::Error => ("error:", Style::Red),
+            Severity::Warning => ("warning:", Style::Yellow),
+        };
+        let _ = writeln!(
+            s,
+            "{} {}",
+            self.paint(color, style, label),
+            self.paint(color, Style::Bold, &d.summary)
+        );
+        if let (Some(span), Some(snip)) = (&d.span, snippet_line(d, sources)) {
+            let f = sources.get(span.file);
+            let start = f.pos(span.range.start);
+            let gutter = snip.line.to_string().len();
+            let pad = " ".repeat(gutter);
+            let _ = writeln!(
+                s,
+                "{pad}{} {}:{}:{}",
+                self.paint(color, Style::Cyan, "-->"),
+                f.name,
+                start.line,
+                start.column
+            );
+            let bar = self.paint(color, Style::Cyan, "|");
+            let _ = writeln!(s, "{pad} {bar}");
+            let _ = writeln!(
+                s,
+                "{} {bar} {}",
+                self.paint(color, Style::Cyan, &snip.line.to_string()),
+                snip.text
+            );
+            let carets = "^".repeat(snip.to - snip.from);
+            let _ = writeln!(
+                s,
+                "{pad} {bar} {}{}",
+                " ".repeat(snip.from),
+                self.paint(color, style, &carets)
+            );
+        }
+        if let Some(detail) = &d.detail {
+            for l in detail.lines() {
+                let _ = writeln!(s, "  {l}");
+            }
+        }
+        if let Some(help) = &d.help {
+            let _ = writeln!(s, "  {} {help}", self.paint(color, Style::Cyan, "help:"));
+        }
+    }
+}

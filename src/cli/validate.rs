@@ -1,0 +1,77 @@
+//! `tether validate`: parse and check the config; no network, no identity.
+
+use serde::Serialize;
+
+use super::{Context, ExitStatus, Format};
+use crate::config::{self, Config, DiagnosticJson};
+use crate::error::Error;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// Version of the `validate --format json` document.
+pub const VALIDATE_FORMAT_VERSION: &str = "1";
+
+/// `tether validate --format json`.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ValidateJson {
+    pub format_version: String,
+    pub valid: bool,
+    pub error_count: usize,
+    pub warning_count: usize,
+    pub diagnostics: Vec<DiagnosticJson>,
+    /// The validated config, when valid (see config.schema.json).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<Config>,
+}
+
+pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus, Error> {
+    let a = config::analyze(&ctx.dir)?;
+    let valid = !a.diagnostics.has_errors();
+    match args.format {
+        Format::Json => {
+            let doc = ValidateJson {
+                format_version: VALIDATE_FORMAT_VERSION.into(),
+                valid,
+                error_count: a.diagnostics.error_count(),
+                warning_count: a.diagnostics.warning_count(),
+                diagnostics: a
+                    .diagnostics
+                    .iter()
+                    .map(|d| DiagnosticJson::new(d, &a.sources))
+                    .collect(),
+                config: a.config,
+            };
+            let mut s = serde_json::to_string_pretty(&doc).expect("validate JSON serializes");
+            s.push('\n');
+            ctx.printer.out(&s);
+        }
+        Format::Human => {
+            if !a.diagnostics.is_empty() {
+                ctx.printer.err(&ctx.printer.diagnostics(
+                    &a.sources,
+                    &a.diagnostics,
+                    ctx.printer.color_err,
+                ));
+            }
+            if let (true, Some(c)) = (valid, &a.config) {
+                ctx.printer.out(&format!(
+                    "The configuration is valid: {} account{} in {} file{}.\n",
+                    c.accounts.len(),
+                    if c.accounts.len() == 1 { "" } else { "s" },
+                    a.sources.len(),
+                    if a.sources.len() == 1 { "" } else { "s" },
+                ));
+            }
+        }
+    }
+    Ok(if valid {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Error
+    })
+}

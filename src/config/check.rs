@@ -1,0 +1,164 @@
+//! Cross-file checks: duplicates, references, cycles; then the model is assembled.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::diagnostic::{Diagnostic, Diagnostics};
+use super::lower::{Declared, Lowered};
+use super::model::*;
+use super::source::{Sources, Span};
+use super::suggest::did_you_mean;
+use crate::graph::AccountGraph;
+
+pub(super) fn finish(
+    dir: &Path,
+    lowered: Lowered,
+    sources: &Sources,
+    diags: &mut Diagnostics,
+) -> Option<Config> {
+    let Lowered {
+        settings,
+        declared,
+        accounts,
+        moved,
+    } = lowered;
+    let at = |s: &Option<Span>| {
+        s.as_ref()
+            .map(|s| sources.location(s))
+            .unwrap_or_else(|| "?".into())
+    };
+
+    // Settings: at most one block across all files.
+    let mut settings_iter = settings.into_iter();
+    let first_settings = settings_iter.next();
+    for (_, span) in settings_iter {
+        let first = first_settings.as_ref().map(|(_, s)| s.clone());
+        diags.push(
+            Diagnostic::error("duplicate `tether` settings block")
+                .at(span)
+                .detail(format!("the first one is at {}", at(&first)))
+                .help("keep one `tether { … }` block and merge the settings into it"),
+        );
+    }
+    let settings = first_settings.map(|(s, _)| s).unwrap_or_default();
+
+    // Accounts: unique addresses (checked on every declared block, valid or not).
+    let mut decl: BTreeMap<&Address, &Declared> = BTreeMap::new();
+    for d in &declared {
+        if let Some(first) = decl.get(&d.address) {
+            diags.push(
+                Diagnostic::error(format!("account `{}` is declared twice", d.address))
+                    .at(d.span.clone())
+                    .detail(format!(
+                        "the first declaration is at {}",
+                        sources.location(&first.span)
+                    ))
+                    .help("give each account a unique name within its vendor"),
+            );
+            continue;
+        }
+        decl.insert(&d.address, d);
+    }
+    let names: Vec<String> = decl.keys().map(|a| a.to_string()).collect();
+    let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
+
+    // depends_on: every entry is a declared account.
+    let mut refs_ok = true;
+    for d in decl.values() {
+        for (dep, span) in &d.depends_on {
+            if decl.contains_key(dep) {
+                continue;
+            }
+            refs_ok = false;
+            let mut diag = Diagnostic::error(format!(
+                "`{}` depends on `{dep}`, which is not declared",
+                d.address
+            ))
+            .at(span.clone());
+            if let Some(s) = did_you_mean(&dep.to_string(), &name_refs) {
+                diag = diag.help(format!("did you mean `{s}`?"));
+            }
+            diags.push(diag);
+        }
+    }
+    let mut by_addr: BTreeMap<Address, Account> = BTreeMap::new();
+    for a in accounts {
+        if !by_addr.contains_key(&a.address) {
+            by_addr.insert(a.address.clone(), a);
+        }
+    }
+
+    // moved: `to` is declared, `from` is a former name (not declared), each `from` once.
+    let mut froms: BTreeMap<&Address, &Moved> = BTreeMap::new();
+    for m in &moved {
+        if let Some(first) = froms.get(&m.from) {
+            diags.push(
+                Diagnostic::error(format!("`{}` is moved twice", m.from))
+                    .at_opt(m.span.clone())
+                    .detail(format!("the first `moved` block is at {}", at(&first.span))),
+            );
+            continue;
+        }
+        froms.insert(&m.from, m);
+        if decl.contains_key(&m.from) {
+            diags.push(
+                Diagnostic::error(format!(
+                    "`moved` from `{}`, which is still declared",
+                    m.from
+                ))
+                .at_opt(m.span.clone())
+                .help("`from` is the account's former address: rename the account block, or remove the `moved` block"),
+            );
+        }
+        if !decl.contains_key(&m.to) {
+            let mut d = Diagnostic::error(format!("`moved` to `{}`, which is not declared", m.to))
+                .at_opt(m.span.clone());
+            if let Some(s) = did_you_mean(&m.to.to_string(), &name_refs) {
+                d = d.help(format!("did you mean `{s}`?"));
+            }
+            diags.push(d);
+        }
+    }
+
+    // Cycles (only meaningful once every reference resolves).
+    if refs_ok {
+        let deps: Vec<(&Address, Vec<Address>)> = decl
+            .values()
+            .map(|d| {
+                (
+                    &d.address,
+                    d.depends_on.iter().map(|(a, _)| a.clone()).collect(),
+                )
+            })
+            .collect();
+        let graph = AccountGraph::new(deps.iter().map(|(a, d)| (*a, d.as_slice())));
+        for cycle in graph.cycles() {
+            let (head, next) = (&cycle[0], &cycle[1]);
+            let span = decl.get(head).and_then(|d| {
+                d.depends_on
+                    .iter()
+                    .find(|(a, _)| a == next)
+                    .map(|(_, s)| s.clone())
+            });
+            let path = cycle
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" -> ");
+            diags.push(
+                Diagnostic::error(format!("dependency cycle: {path}"))
+                    .at_opt(span)
+                    .help("remove one of these `depends_on` entries to break the cycle"),
+            );
+        }
+    }
+
+    Some(Config {
+        format_version: CONFIG_FORMAT_VERSION.to_string(),
+        settings,
+        accounts: by_addr,
+        moved,
+        dir: dir.to_path_buf(),
+        sources: Sources::default(),
+    })
+}

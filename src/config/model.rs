@@ -1,0 +1,326 @@
+//! The validated config model: what the rest of tether works from.
+//!
+//! Everything here has passed validation: values are well formed, references
+//! resolve, the dependency graph is acyclic. Spans point back into
+//! [`Sources`](super::source::Sources) for later diagnostics. The model
+//! serialises to JSON as described by `schemas/config.schema.json`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::source::{Sources, Span};
+
+/// Version of the config-as-JSON document.
+pub const CONFIG_FORMAT_VERSION: &str = "1";
+
+/// A cloud vendor tether knows.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Vendor {
+    Aws,
+    Alibaba,
+    Azure,
+    Hcs,
+}
+
+impl Vendor {
+    pub const ALL: [Vendor; 4] = [Vendor::Aws, Vendor::Alibaba, Vendor::Azure, Vendor::Hcs];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Vendor::Aws => "aws",
+            Vendor::Alibaba => "alibaba",
+            Vendor::Azure => "azure",
+            Vendor::Hcs => "hcs",
+        }
+    }
+
+    /// Human name of the vendor.
+    pub fn title(self) -> &'static str {
+        match self {
+            Vendor::Aws => "AWS",
+            Vendor::Alibaba => "Alibaba Cloud",
+            Vendor::Azure => "Azure",
+            Vendor::Hcs => "Huawei Cloud Stack",
+        }
+    }
+
+    /// The attributes that hold age ciphertext for this vendor.
+    pub fn secret_attributes(self) -> &'static [&'static str] {
+        match self {
+            Vendor::Aws | Vendor::Alibaba => &["secret_access_key"],
+            Vendor::Azure => &["application_secret"],
+            Vendor::Hcs => &["password"],
+        }
+    }
+}
+
+impl fmt::Display for Vendor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Vendor {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Vendor, ()> {
+        Vendor::ALL.into_iter().find(|v| v.as_str() == s).ok_or(())
+    }
+}
+
+/// An account address: `<vendor>.<name>`, e.g. `aws.prod`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema)]
+#[schemars(with = "String")]
+pub struct Address {
+    pub vendor: Vendor,
+    pub name: String,
+}
+
+impl Address {
+    pub fn new(vendor: Vendor, name: impl Into<String>) -> Address {
+        Address {
+            vendor,
+            name: name.into(),
+        }
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.vendor, self.name)
+    }
+}
+
+/// Why a string is not an account address.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddressError {
+    #[error("an account address is `<vendor>.<name>`, such as `aws.prod`")]
+    Shape,
+    #[error("unknown vendor `{0}` (expected one of aws, alibaba, azure, hcs)")]
+    Vendor(String),
+    #[error(
+        "invalid account name `{0}`: use letters, digits, `_` and `-`, starting with a letter or `_`"
+    )]
+    Name(String),
+}
+
+impl FromStr for Address {
+    type Err = AddressError;
+    fn from_str(s: &str) -> Result<Address, AddressError> {
+        let (v, n) = s.split_once('.').ok_or(AddressError::Shape)?;
+        let vendor = v
+            .parse::<Vendor>()
+            .map_err(|()| AddressError::Vendor(v.to_string()))?;
+        if !is_valid_name(n) {
+            return Err(AddressError::Name(n.to_string()));
+        }
+        Ok(Address::new(vendor, n))
+    }
+}
+
+impl Serialize for Address {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Address {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Address, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Account names follow HCL identifier rules so addresses can be written bare.
+pub fn is_valid_name(n: &str) -> bool {
+    let mut chars = n.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// Settings from the optional `tether { … }` block, with defaults applied.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Settings {
+    /// State file, relative to the config dir.
+    pub state: PathBuf,
+    /// Snapshot store directory, relative to the config dir.
+    pub snapshots: PathBuf,
+    /// age recipients (`age1…`, `ssh-ed25519 …`, `ssh-rsa …`) secrets are encrypted to.
+    pub recipients: Vec<String>,
+    /// Default number of accounts worked on at once.
+    pub parallelism: u32,
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub span: Option<Span>,
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub recipient_spans: Vec<Span>,
+}
+
+pub const DEFAULT_STATE: &str = "tether.state.json";
+pub const DEFAULT_SNAPSHOTS: &str = ".tether/snapshots";
+pub const DEFAULT_PARALLELISM: u32 = 10;
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            state: PathBuf::from(DEFAULT_STATE),
+            snapshots: PathBuf::from(DEFAULT_SNAPSHOTS),
+            recipients: Vec::new(),
+            parallelism: DEFAULT_PARALLELISM,
+            span: None,
+            recipient_spans: Vec::new(),
+        }
+    }
+}
+
+/// Where a secret's ciphertext comes from. Never plaintext.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum SecretSource {
+    /// Armored age ciphertext written inline in the HCL file.
+    Inline { armored: String },
+    /// `file("…")`: an age file (armored or binary). `path` is as written,
+    /// `resolved` is relative to the config dir.
+    File { path: String, resolved: PathBuf },
+}
+
+/// A secret attribute: age ciphertext and where it was declared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct SecretRef {
+    /// The attribute name (`secret_access_key`, `application_secret`, `password`).
+    pub attribute: String,
+    #[serde(flatten)]
+    pub source: SecretSource,
+    /// Span of the attribute's value expression.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub span: Option<Span>,
+}
+
+/// AWS and Alibaba Cloud share the same account shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct KeyAccount {
+    pub main_account_id: String,
+    pub account_name: String,
+    pub access_key_id: String,
+    /// Absent: reuse the secret recorded in state.
+    pub secret_access_key: Option<SecretRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct AzureAccount {
+    pub tenant_id: String,
+    pub tenant_name: String,
+    pub application_id: String,
+    pub application_secret: Option<SecretRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct HcsAccount {
+    pub endpoint: String,
+    pub environment_name: String,
+    pub account: String,
+    pub password: Option<SecretRef>,
+}
+
+/// The vendor-specific part of an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(tag = "vendor", rename_all = "lowercase")]
+pub enum VendorAccount {
+    Aws(KeyAccount),
+    Alibaba(KeyAccount),
+    Azure(AzureAccount),
+    Hcs(HcsAccount),
+}
+
+impl VendorAccount {
+    pub fn vendor(&self) -> Vendor {
+        match self {
+            VendorAccount::Aws(_) => Vendor::Aws,
+            VendorAccount::Alibaba(_) => Vendor::Alibaba,
+            VendorAccount::Azure(_) => Vendor::Azure,
+            VendorAccount::Hcs(_) => Vendor::Hcs,
+        }
+    }
+
+    /// The secret of this account, if declared.
+    pub fn secret(&self) -> Option<&SecretRef> {
+        match self {
+            VendorAccount::Aws(a) | VendorAccount::Alibaba(a) => a.secret_access_key.as_ref(),
+            VendorAccount::Azure(a) => a.application_secret.as_ref(),
+            VendorAccount::Hcs(a) => a.password.as_ref(),
+        }
+    }
+
+    /// The identity the vendor must confirm: main account id, tenant id, or HCS endpoint.
+    /// A change of this value is a replace.
+    pub fn identity_key(&self) -> &str {
+        match self {
+            VendorAccount::Aws(a) | VendorAccount::Alibaba(a) => &a.main_account_id,
+            VendorAccount::Azure(a) => &a.tenant_id,
+            VendorAccount::Hcs(a) => &a.endpoint,
+        }
+    }
+}
+
+/// One `account "<vendor>" "<name>"` block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Account {
+    pub address: Address,
+    #[serde(flatten)]
+    pub vendor: VendorAccount,
+    /// Absent: every region the account can see.
+    pub regions: Option<Vec<String>>,
+    /// Absent: every supported type.
+    pub resource_types: Option<Vec<String>>,
+    pub tags: BTreeMap<String, String>,
+    pub depends_on: Vec<Address>,
+    /// Replaces every service endpoint of the vendor (simulator, private deployment).
+    pub api_endpoint: Option<String>,
+    /// Span of the block header (`account "aws" "prod"`).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub span: Option<Span>,
+}
+
+/// A `moved { from = …, to = … }` block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Moved {
+    pub from: Address,
+    pub to: Address,
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub span: Option<Span>,
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Config {
+    pub format_version: String,
+    pub settings: Settings,
+    /// Accounts by address, in address order.
+    pub accounts: BTreeMap<Address, Account>,
+    pub moved: Vec<Moved>,
+    /// The config directory.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub dir: PathBuf,
+    /// The files the config was read from.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub sources: Sources,
+}
+
+impl Config {
+    pub fn account(&self, addr: &Address) -> Option<&Account> {
+        self.accounts.get(addr)
+    }
+}

@@ -1,0 +1,20 @@
+//! tether: cloud-vendor accounts as code.
+//!
+//! Code map (see `ARCHITECTURE.md` for the invariants):
+//!
+//! - [`cli`]: clap arguments, resolved settings, one file per command, the printer.
+//! - [`config`]: HCL files -> syntax -> validated [`config::Config`], with diagnostics.
+//! - [`graph`]: the account dependency graph (petgraph), ordering and cycles.
+//! - [`fmt`]: canonical formatting of HCL files, keeping comments.
+//! - [`schema`]: JSON Schemas of the documents tether reads and writes.
+//! - [`fsutil`]: the one atomic-write helper every durable write goes through.
+
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod fmt;
+pub mod fsutil;
+pub mod graph;
+pub mod schema;
+
+pub use error::{Error, Result};

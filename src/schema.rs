@@ -1,0 +1,25 @@
+//! JSON Schemas of the documents tether reads and writes, generated from the types.
+
+use schemars::schema_for;
+
+/// `schemas/config.schema.json`: the validated config as JSON.
+pub fn config_schema() -> String {
+    pretty(&schema_for!(crate::config::Config))
+}
+
+/// Every schema with its file name under `schemas/`.
+pub fn all() -> Vec<(&'static str, String)> {
+    vec![
+        ("config.schema.json", config_schema()),
+        (
+            "validate.schema.json",
+            pretty(&schema_for!(crate::cli::ValidateJson)),
+        ),
+    ]
+}
+
+fn pretty(s: &schemars::Schema) -> String {
+    let mut out = serde_json::to_string_pretty(s).expect("a schema always serializes");
+    out.push('\n');
+    out
+}

@@ -1,0 +1,3 @@
+//! The one integration-test binary: the `tether` binary tested from outside.
+
+mod harness;
