@@ -1159,7 +1159,7 @@ fn check_armored(t: &str) -> Result<(), String> {
         std::io::ErrorKind::UnexpectedEof => "it is truncated".to_string(),
         _ => format!("the armor does not decode ({e})"),
     })?;
-    if &head != AGE_HEADER.as_bytes() {
+    if head != AGE_HEADER.as_bytes() {
         return Err("the armor does not hold an age file".into());
     }
     Ok(())

@@ -74,25 +74,6 @@ fn print(text: &str, body: &Body) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn debug_print() {
-        let Ok(path) = std::env::var("FMT_DEBUG") else {
-            return;
-        };
-        let text = std::fs::read_to_string(path).unwrap();
-        let body = hcl::edit::parser::parse_body(&text).unwrap();
-        let out = super::print(&text, &body);
-        println!("{out}");
-        println!(
-            "{:?}\n{:?}",
-            super::comments::all(&text),
-            super::comments::all(&out)
-        );
-    }
-}
-
 /// The output must mean the same and keep every comment.
 fn verify(input: &str, output: &str) -> Result<(), FmtError> {
     let a: hcl::Body = hcl::parse(input).map_err(|e| FmtError::Unsafe(e.to_string()))?;
@@ -425,4 +406,34 @@ fn trim_trailing_blanks(mut v: Vec<Piece>) -> Vec<Piece> {
         v.pop();
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_text;
+
+    #[test]
+    fn canonical_forms() {
+        let cases = [
+            ("a=1\n", "a = 1\n"),
+            (
+                "b {\nx=[1,2]\ny = {k=\"v\"}\n}\n",
+                "b {\n  x = [1, 2]\n  y = { k = \"v\" }\n}\n",
+            ),
+            ("b {}\n\n\n\nc {}", "b {}\n\nc {}\n"),
+            ("", ""),
+        ];
+        for (input, want) in cases {
+            let got = format_text(input).unwrap();
+            assert_eq!(got, want, "input {input:?}");
+            assert_eq!(format_text(&got).unwrap(), got, "not idempotent: {input:?}");
+        }
+    }
+
+    #[test]
+    fn refuses_to_drop_a_comment() {
+        // A comment between `=` and the value has no canonical place.
+        let input = "a = /* why */ 1\n";
+        assert!(format_text(input).is_err() || format_text(input).unwrap().contains("/* why */"));
+    }
 }
