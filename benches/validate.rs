@@ -19,73 +19,82 @@ const FILES: usize = 100;
 const RUNS: usize = 11;
 
 fn main() {
-    let root = std::env::temp_dir().join(format!("tether-bench-validate-{}", std::process::id()));
-    let conf = root.join("config");
-    std::fs::create_dir_all(&conf).unwrap();
-    let t = Instant::now();
-    let bytes = generate(&conf);
-    eprintln!(
-        "generated {ACCOUNTS} accounts in {FILES} files ({:.1} MB) in {:.1?}",
-        bytes as f64 / 1e6,
-        t.elapsed()
-    );
-
-    let tether = release_binary();
-    let check = run(Command::new(&tether).args(["-C"]).arg(&conf).arg("validate"));
-    assert!(check.0, "the generated config must validate");
-
-    let (times, rss) = measure(RUNS, || {
-        let mut c = Command::new(&tether);
-        c.arg("-C").arg(&conf).arg("validate");
-        c
+    // TETHER_BENCH_DIR keeps the generated files for profiling.
+    let keep = std::env::var_os("TETHER_BENCH_DIR").map(PathBuf::from);
+    let root = keep.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("tether-bench-validate-{}", std::process::id()))
     });
-    let tether_median = median(&times);
-    println!("tether validate: {ACCOUNTS} accounts, {FILES} files");
-    println!(
-        "  median {:.1} ms over {RUNS} runs (min {:.1} ms, max {:.1} ms), peak RSS {:.1} MB",
-        ms(tether_median),
-        ms(*times.iter().min().unwrap()),
-        ms(*times.iter().max().unwrap()),
-        rss as f64 / 1024.0
-    );
-    println!(
-        "  targets: < 300 ms [{}], < 150 MB [{}]",
-        pass(ms(tether_median) < 300.0),
-        pass((rss as f64 / 1024.0) < 150.0)
-    );
-
-    match which("terraform") {
-        Some(tf) => {
-            // terraform fmt reads only .tf files: the same bytes under .tf names.
-            let tfdir = root.join("tf");
-            std::fs::create_dir_all(&tfdir).unwrap();
-            for e in std::fs::read_dir(&conf).unwrap().flatten() {
+    let tether = release_binary();
+    let tf = which("terraform");
+    // Secrets in their own age files (the usual layout), then every secret inline.
+    for (label, inline) in [("file() secrets", false), ("inline armored secrets", true)] {
+        let conf = root.join(if inline { "inline" } else { "files" });
+        std::fs::create_dir_all(conf.join("secrets")).unwrap();
+        let t = Instant::now();
+        let bytes = generate(&conf, inline);
+        println!(
+            "== {ACCOUNTS} accounts in {FILES} files, {label}: {:.1} MB of HCL (generated in {:.1?})",
+            bytes as f64 / 1e6,
+            t.elapsed()
+        );
+        assert!(
+            run(Command::new(&tether).arg("-C").arg(&conf).arg("validate")).0,
+            "the generated config must validate"
+        );
+        let (times, rss) = measure(RUNS, || {
+            let mut c = Command::new(&tether);
+            c.arg("-C").arg(&conf).arg("validate");
+            c
+        });
+        let tether_median = median(&times);
+        println!(
+            "tether validate: median {:.1} ms over {RUNS} runs (min {:.1} ms, max {:.1} ms), peak RSS {:.1} MB",
+            ms(tether_median),
+            ms(*times.iter().min().unwrap()),
+            ms(*times.iter().max().unwrap()),
+            rss as f64 / 1024.0
+        );
+        println!(
+            "  targets: < 300 ms [{}], < 150 MB [{}]",
+            pass(ms(tether_median) < 300.0),
+            pass((rss as f64 / 1024.0) < 150.0)
+        );
+        let Some(tf) = &tf else {
+            println!("terraform not installed: comparison skipped");
+            continue;
+        };
+        // terraform fmt reads only .tf files: the same bytes under .tf names.
+        let tfdir = conf.join("tf");
+        std::fs::create_dir_all(&tfdir).unwrap();
+        for e in std::fs::read_dir(&conf).unwrap().flatten() {
+            if e.path().extension().is_some_and(|x| x == "hcl") {
                 let name = e.path().with_extension("tf");
                 std::fs::copy(e.path(), tfdir.join(name.file_name().unwrap())).unwrap();
             }
-            let (tf_times, tf_rss) = measure(5, || {
-                let mut c = Command::new(&tf);
-                c.args(["fmt", "-check", "-list=false"])
-                    .arg(&tfdir)
-                    .env("CHECKPOINT_DISABLE", "1")
-                    .env("TF_CLI_CONFIG_FILE", "/dev/null");
-                c
-            });
-            let tf_median = median(&tf_times);
-            println!(
-                "terraform fmt -check (same files as .tf): median {:.1} ms over 5 runs, peak RSS {:.1} MB",
-                ms(tf_median),
-                tf_rss as f64 / 1024.0
-            );
-            let ratio = tf_median.as_secs_f64() / tether_median.as_secs_f64();
-            println!(
-                "  tether is {ratio:.1}x faster (target >= 8x) [{}]",
-                pass(ratio >= 8.0)
-            );
         }
-        None => println!("terraform not installed: comparison skipped"),
+        let (tf_times, tf_rss) = measure(5, || {
+            let mut c = Command::new(tf);
+            c.args(["fmt", "-check", "-list=false"])
+                .arg(&tfdir)
+                .env("CHECKPOINT_DISABLE", "1")
+                .env("TF_CLI_CONFIG_FILE", "/dev/null");
+            c
+        });
+        let tf_median = median(&tf_times);
+        println!(
+            "terraform fmt -check (same files as .tf): median {:.1} ms over 5 runs, peak RSS {:.1} MB",
+            ms(tf_median),
+            tf_rss as f64 / 1024.0
+        );
+        let ratio = tf_median.as_secs_f64() / tether_median.as_secs_f64();
+        println!(
+            "  tether is {ratio:.1}x faster (target >= 8x) [{}]",
+            pass(ratio >= 8.0)
+        );
     }
-    let _ = std::fs::remove_dir_all(&root);
+    if keep.is_none() {
+        let _ = std::fs::remove_dir_all(&root);
+    }
 }
 
 fn pass(ok: bool) -> &'static str {
@@ -102,34 +111,42 @@ fn median(v: &[Duration]) -> Duration {
     v[v.len() / 2]
 }
 
-/// Runs a command `n` times; returns wall times and the peak RSS (KiB) of the children.
+/// Runs a command `n` times; returns wall times and its peak RSS (KiB) over the runs.
 fn measure(n: usize, make: impl Fn() -> Command) -> (Vec<Duration>, i64) {
     let mut times = Vec::with_capacity(n);
+    let mut peak = 0;
     for _ in 0..n {
         let t = Instant::now();
-        let ok = run(&mut make());
+        let (_, rss) = run_rusage(&mut make());
         times.push(t.elapsed());
-        let _ = ok;
+        peak = peak.max(rss);
     }
-    (times, children_max_rss())
+    (times, peak)
 }
 
-fn run(c: &mut Command) -> (bool, i32) {
-    let st = c
+fn run(c: &mut Command) -> (bool, i64) {
+    run_rusage(c)
+}
+
+/// Runs a command to completion; returns success and the child's own peak RSS in KiB.
+#[allow(clippy::zombie_processes)] // reaped by wait4 below
+fn run_rusage(c: &mut Command) -> (bool, i64) {
+    let child = c
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .status()
+        .spawn()
         .expect("command starts");
-    (st.success(), st.code().unwrap_or(-1))
-}
-
-/// Peak resident set of any waited-for child so far, in KiB.
-fn children_max_rss() -> i64 {
-    // SAFETY: getrusage writes into the struct we pass and has no other effects.
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: wait4 reaps our own child and fills the structs we pass.
     unsafe {
+        let mut status = 0;
         let mut ru: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru);
-        ru.ru_maxrss
+        let r = libc::wait4(pid, &mut status, 0, &mut ru);
+        assert_eq!(r, pid, "wait4 failed");
+        (
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            ru.ru_maxrss,
+        )
     }
 }
 
@@ -155,22 +172,33 @@ fn release_binary() -> PathBuf {
 }
 
 /// Writes the config; returns its size in bytes.
-fn generate(dir: &Path) -> usize {
+fn generate(dir: &Path, inline: bool) -> usize {
     let id = age::x25519::Identity::generate();
     let recipient = id.to_public();
     // One real ciphertext per 100 accounts, reused: validation cost is per value, not per key.
-    let cts: Vec<String> = (0..FILES).map(|i| encrypt(&recipient, &format!("bench-secret-{i}"))).collect();
+    let cts: Vec<String> = (0..FILES)
+        .map(|i| encrypt(&recipient, &format!("bench-secret-{i}")))
+        .collect();
     let mut total = 0;
     let per_file = ACCOUNTS / FILES;
-    let mut f0 = format!("tether {{\n  recipients  = [\"{recipient}\"]\n  parallelism = 20\n}}\n\n");
-    for file in 0..FILES {
-        let mut s = if file == 0 { std::mem::take(&mut f0) } else { String::new() };
+    let mut f0 =
+        format!("tether {{\n  recipients  = [\"{recipient}\"]\n  parallelism = 20\n}}\n\n");
+    for (file, ct) in cts.iter().enumerate() {
+        let mut s = if file == 0 {
+            std::mem::take(&mut f0)
+        } else {
+            String::new()
+        };
         for j in 0..per_file {
             let n = file * per_file + j;
-            let ct: String = cts[file]
-                .lines()
-                .map(|l| format!("    {l}\n"))
-                .collect();
+            let secret = if inline {
+                let body: String = ct.lines().map(|l| format!("    {l}\n")).collect();
+                format!("<<-EOT\n{body}  EOT")
+            } else {
+                let rel = format!("secrets/{n}.age");
+                std::fs::write(dir.join(&rel), ct).unwrap();
+                format!("file(\"{rel}\")")
+            };
             let dep = if j > 0 && n % 7 == 0 {
                 format!("  depends_on = [{}]\n", addr(n - 1))
             } else {
@@ -178,20 +206,20 @@ fn generate(dir: &Path) -> usize {
             };
             match n % 4 {
                 0 => s.push_str(&format!(
-                    "account \"aws\" \"a{n}\" {{\n  main_account_id   = \"{:012}\"\n  account_name      = \"Account {n}\"\n  access_key_id     = \"AKIA{n:016}\"\n  secret_access_key = <<-EOT\n{ct}  EOT\n  regions = [\"us-east-1\", \"eu-west-1\"]\n  tags    = {{ team = \"team-{}\", owner = \"owner{n}@example.com\" }}\n{dep}}}\n\n",
+                    "account \"aws\" \"a{n}\" {{\n  main_account_id   = \"{:012}\"\n  account_name      = \"Account {n}\"\n  access_key_id     = \"AKIA{n:016}\"\n  secret_access_key = {secret}\n  regions = [\"us-east-1\", \"eu-west-1\"]\n  tags    = {{ team = \"team-{}\", owner = \"owner{n}@example.com\" }}\n{dep}}}\n\n",
                     100_000_000_000u64 + n as u64,
                     n % 17
                 )),
                 1 => s.push_str(&format!(
-                    "account \"alibaba\" \"b{n}\" {{\n  main_account_id   = \"{}\"\n  account_name      = \"Account {n}\"\n  access_key_id     = \"LTAI{n:016}\"\n  secret_access_key = <<-EOT\n{ct}  EOT\n  regions = [\"cn-hangzhou\"]\n  tags    = {{ team = \"team-{}\" }}\n{dep}}}\n\n",
+                    "account \"alibaba\" \"b{n}\" {{\n  main_account_id   = \"{}\"\n  account_name      = \"Account {n}\"\n  access_key_id     = \"LTAI{n:016}\"\n  secret_access_key = {secret}\n  regions = [\"cn-hangzhou\"]\n  tags    = {{ team = \"team-{}\" }}\n{dep}}}\n\n",
                     1_000_000_000_000_000u64 + n as u64,
                     n % 17
                 )),
                 2 => s.push_str(&format!(
-                    "account \"azure\" \"c{n}\" {{\n  tenant_id          = \"{n:08x}-0000-4000-8000-000000000000\"\n  tenant_name        = \"tenant{n}\"\n  application_id     = \"{n:08x}-1111-4111-8111-111111111111\"\n  application_secret = <<-EOT\n{ct}  EOT\n  regions = [\"westeurope\"]\n{dep}}}\n\n"
+                    "account \"azure\" \"c{n}\" {{\n  tenant_id          = \"{n:08x}-0000-4000-8000-000000000000\"\n  tenant_name        = \"tenant{n}\"\n  application_id     = \"{n:08x}-1111-4111-8111-111111111111\"\n  application_secret = {secret}\n  regions = [\"westeurope\"]\n{dep}}}\n\n"
                 )),
                 _ => s.push_str(&format!(
-                    "account \"hcs\" \"d{n}\" {{\n  endpoint         = \"hcs{n}.example.com\"\n  environment_name = \"env{n}\"\n  account          = \"ops-admin\"\n  password         = <<-EOT\n{ct}  EOT\n  api_endpoint = \"https://api{n}.example.com\"\n{dep}}}\n\n"
+                    "account \"hcs\" \"d{n}\" {{\n  endpoint         = \"hcs{n}.example.com\"\n  environment_name = \"env{n}\"\n  account          = \"ops-admin\"\n  password         = {secret}\n  api_endpoint = \"https://api{n}.example.com\"\n{dep}}}\n\n"
                 )),
             }
         }

@@ -37,6 +37,16 @@ pub(super) struct Declared {
     pub depends_on: Vec<(Address, Span)>,
 }
 
+impl Lowered {
+    /// Appends the pieces of a later file.
+    pub fn extend(&mut self, other: Lowered) {
+        self.settings.extend(other.settings);
+        self.declared.extend(other.declared);
+        self.accounts.extend(other.accounts);
+        self.moved.extend(other.moved);
+    }
+}
+
 const TOP_BLOCKS: &[&str] = &["tether", "account", "moved"];
 const SETTINGS_ATTRS: &[&str] = &["state", "snapshots", "recipients", "parallelism"];
 const COMMON_ATTRS: &[&str] = &[

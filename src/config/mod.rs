@@ -60,13 +60,7 @@ pub fn analyze_sources(dir: &Path, sources: Sources) -> Analysis {
             config: None,
         };
     }
-    let mut lowered = lower::Lowered::default();
-    for (id, file) in sources.iter() {
-        match files::decode_problem(file, id) {
-            Some(d) => diagnostics.push(d),
-            None => lower::lower_file(dir, id, file, &mut lowered, &mut diagnostics),
-        }
-    }
+    let lowered = lower_all(dir, &sources, &mut diagnostics);
     let config = check::finish(dir, lowered, &sources, &mut diagnostics);
     diagnostics.sort();
     let config = if diagnostics.has_errors() {
@@ -79,6 +73,57 @@ pub fn analyze_sources(dir: &Path, sources: Sources) -> Analysis {
         diagnostics,
         config,
     }
+}
+
+/// Lowers every file, in parallel across cores; results are merged in file
+/// order, so the outcome is the same as a sequential run.
+fn lower_all(dir: &Path, sources: &Sources, diagnostics: &mut Diagnostics) -> lower::Lowered {
+    let one = |id: FileId, file: &SourceFile| {
+        let mut l = lower::Lowered::default();
+        let mut d = Diagnostics::default();
+        match files::decode_problem(file, id) {
+            Some(p) => d.push(p),
+            None => lower::lower_file(dir, id, file, &mut l, &mut d),
+        }
+        (l, d)
+    };
+    let files: Vec<(FileId, &SourceFile)> = sources.iter().collect();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(files.len());
+    let mut results: Vec<(lower::Lowered, Diagnostics)> = if threads <= 1 {
+        files.iter().map(|(id, f)| one(*id, f)).collect()
+    } else {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut parts: Vec<(usize, (lower::Lowered, Diagnostics))> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some((id, f)) = files.get(i) else { break };
+                            done.push((i, one(*id, f)));
+                        }
+                        done
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        parts.sort_by_key(|(i, _)| *i);
+        parts.into_iter().map(|(_, r)| r).collect()
+    };
+    let mut all = lower::Lowered::default();
+    for (l, d) in results.drain(..) {
+        all.extend(l);
+        diagnostics.0.extend(d.0);
+    }
+    all
 }
 
 /// Loads a valid config or fails with every diagnostic ([`Error::Config`]).
