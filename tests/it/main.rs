@@ -1,3 +1,4 @@
 //! The one integration-test binary: the `tether` binary tested from outside.
 
 mod harness;
+mod secrets;
