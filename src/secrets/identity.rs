@@ -356,7 +356,7 @@ mod tests {
             ("SOPS_AGE_KEY", sak.as_str()),
             ("XDG_CONFIG_HOME", xdg.to_str().unwrap()),
         ];
-        let ids = discover_with(&[flag.clone()], d, env(&all)).unwrap();
+        let ids = discover_with(std::slice::from_ref(&flag), d, env(&all)).unwrap();
         assert!(
             ids.describe().starts_with("--identity"),
             "{}",
