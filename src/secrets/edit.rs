@@ -31,7 +31,7 @@ pub enum Current {
 pub struct Located {
     /// Index of the file in the [`Sources`] searched.
     pub file: usize,
-    /// `file:line:col` of the value, or of the block header when absent.
+    /// `file:line:col` of the value, or of the line a new attribute goes on.
     pub location: String,
     pub current: Current,
     /// Byte range of the value (present attributes only).
@@ -173,9 +173,16 @@ fn locate_in_block(index: usize, file: &SourceFile, b: &Block, attr: &str) -> Re
         .chars()
         .take_while(|c| *c == ' ' || *c == '\t')
         .collect();
+    // The new attribute starts at `at`, after its indentation.
+    let location = format!(
+        "{}:{}:{}",
+        file.name,
+        file.pos(at).line,
+        indent.chars().count() + 1
+    );
     Ok(Located {
         file: index,
-        location: at_byte(file, header),
+        location,
         current: Current::Absent,
         value: None,
         insert: Some((at, indent)),
@@ -343,6 +350,7 @@ mod tests {
         let s = sources(CONFIG);
         let loc = locate(&s, &addr("aws.dev"), "secret_access_key").unwrap();
         assert_eq!(loc.current, Current::Absent);
+        assert_eq!(loc.location, "main.hcl:13:2");
         let out = set(CONFIG, &loc, "secret_access_key", NewValue::File("d.age")).unwrap();
         let want = CONFIG.replace(
             "\taccount_name = \"Dev\"  # keep\n",
