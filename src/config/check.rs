@@ -110,7 +110,8 @@ pub(super) fn finish(
                 .help("`from` is the account's former address: rename the account block, or remove the `moved` block"),
             );
         }
-        if !decl.contains_key(&m.to) {
+        // `to` is declared, or the `from` of another `moved` block (a chain of renames).
+        if !decl.contains_key(&resolve_chain(&moved, &m.to)) {
             let mut d = Diagnostic::error(format!("`moved` to `{}`, which is not declared", m.to))
                 .at_opt(m.span.clone());
             if let Some(s) = did_you_mean(&m.to.to_string(), &name_refs) {
@@ -161,4 +162,16 @@ pub(super) fn finish(
         dir: dir.to_path_buf(),
         sources: Sources::default(),
     })
+}
+
+/// Follows `moved` blocks from `addr` to the end of its chain of renames.
+fn resolve_chain(moved: &[Moved], addr: &Address) -> Address {
+    let mut cur = addr.clone();
+    for _ in 0..moved.len() {
+        match moved.iter().find(|m| m.from == cur) {
+            Some(m) => cur = m.to.clone(),
+            None => break,
+        }
+    }
+    cur
 }

@@ -73,6 +73,11 @@ impl Diagnostic {
         self
     }
 
+    pub fn sensitive_if(mut self, yes: bool) -> Diagnostic {
+        self.sensitive |= yes;
+        self
+    }
+
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
@@ -203,7 +208,15 @@ pub fn snippet_line(d: &Diagnostic, sources: &Sources) -> Option<SnippetLine> {
     } else {
         raw.to_string()
     };
-    text = text.replace('\t', " ");
+    // Tabs and control characters would break the caret line or the terminal.
+    text = text
+        .chars()
+        .map(|c| match c {
+            '\t' => ' ',
+            c if c.is_control() => '\u{FFFD}',
+            c => c,
+        })
+        .collect();
     let clipped = clip(&text);
     let width = clipped.chars().count();
     let cut = clipped.len() < text.len();

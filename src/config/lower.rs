@@ -181,6 +181,9 @@ struct Lower<'a> {
 struct Attrs {
     header: Span,
     values: BTreeMap<String, (Spanned<Value>, Span)>,
+    /// Attributes present but already reported (bad value, or a typo whose
+    /// "did you mean" names them): never also reported as missing.
+    reported: std::collections::BTreeSet<String>,
 }
 
 impl Attrs {
@@ -212,6 +215,7 @@ impl Lower<'_> {
     fn attrs(&mut self, header: Span, body: &Body, allowed: &[&str], what: &str) -> Attrs {
         let mut values: BTreeMap<String, (Spanned<Value>, Span)> = BTreeMap::new();
         let mut seen: BTreeMap<String, Span> = BTreeMap::new();
+        let mut reported = std::collections::BTreeSet::new();
         for st in body.iter() {
             match st {
                 Structure::Attribute(a) => {
@@ -231,12 +235,20 @@ impl Lower<'_> {
                     if !allowed.contains(&name) {
                         let d = Diagnostic::error(format!("unknown attribute `{name}` in {what}"))
                             .at(key_span);
+                        if let Some(s) = did_you_mean(name, allowed) {
+                            reported.insert(s.to_string());
+                        }
                         self.diags.push(self.unknown_attr_help(d, name, allowed));
                         continue;
                     }
                     let mut ds = Vec::new();
-                    if let Some(v) = self.ev.eval(&a.value, &mut ds) {
-                        values.insert(name.to_string(), (v, key_span));
+                    match self.ev.eval(&a.value, &mut ds) {
+                        Some(v) => {
+                            values.insert(name.to_string(), (v, key_span));
+                        }
+                        None => {
+                            reported.insert(name.to_string());
+                        }
                     }
                     self.diags.extend(ds);
                 }
@@ -253,7 +265,11 @@ impl Lower<'_> {
                 }
             }
         }
-        Attrs { header, values }
+        Attrs {
+            header,
+            values,
+            reported,
+        }
     }
 
     fn unknown_attr_help(&self, d: Diagnostic, name: &str, allowed: &[&str]) -> Diagnostic {
@@ -339,6 +355,7 @@ impl Lower<'_> {
                         Err(msg) => self.diags.push(
                             Diagnostic::error(msg)
                                 .at(span)
+                                .sensitive_if(r.starts_with("AGE-SECRET-KEY-"))
                                 .help("use an age recipient (`age1…`, printed by `tether secrets keygen` or `age-keygen -y`) or an SSH public key (`ssh-ed25519 AAAA…`, `ssh-rsa AAAA…`)"),
                         ),
                     }
@@ -538,6 +555,7 @@ impl Lower<'_> {
 
     fn required_string(&mut self, a: &mut Attrs, addr: &Address, attr: &str) -> Option<String> {
         match a.take(attr) {
+            None if a.reported.contains(attr) => None,
             None => {
                 self.diags.push(
                     Diagnostic::error(format!("missing required attribute `{attr}` in `{addr}`"))
@@ -1137,9 +1155,11 @@ fn check_armored(t: &str) -> Result<(), String> {
     }
     let mut r = age::armor::ArmoredReader::new(t.as_bytes());
     let mut head = [0u8; AGE_HEADER.len()];
-    r.read_exact(&mut head)
-        .map_err(|e| format!("the armor does not decode ({e})"))?;
-    if &head != AGE_HEADER.as_bytes() {
+    r.read_exact(&mut head).map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => "it is truncated".to_string(),
+        _ => format!("the armor does not decode ({e})"),
+    })?;
+    if head != AGE_HEADER.as_bytes() {
         return Err("the armor does not hold an age file".into());
     }
     Ok(())

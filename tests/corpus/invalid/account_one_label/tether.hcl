@@ -1,0 +1,3 @@
+account "aws" {
+  account_name = "x"
+}

@@ -1,0 +1,3 @@
+tether {
+  parallelism = 8
+}

@@ -1,0 +1,6 @@
+account "aws" "prod" {
+  main_account_id   = "123456789012"
+  account_name      = "Production"
+  access_key_id     = "AKIAEXAMPLE"
+  secret_access_key = file("a.age", "b.age")
+}

@@ -1,0 +1,3 @@
+account "aws" "prod" {
+  account_name = "café"
+}

@@ -1,0 +1,4 @@
+account "hcs" "dc1" {
+  environment_name = "dc1"
+  account          = "ops-admin"
+}

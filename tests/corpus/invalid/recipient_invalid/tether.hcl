@@ -1,0 +1,3 @@
+tether {
+  recipients = ["age1notarecipient"]
+}

@@ -1,0 +1,3 @@
+tether {
+  paralelism = 4
+}

@@ -1,0 +1,3 @@
+tether "main" {
+  parallelism = 4
+}

@@ -1,0 +1,3 @@
+account "aws" "prod" {
+  main_account_id = = "1"
+}

@@ -1,0 +1,2 @@
+acount "aws" "prod" {
+}

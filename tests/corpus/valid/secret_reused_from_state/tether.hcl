@@ -1,0 +1,5 @@
+account "aws" "prod" {
+  main_account_id = "123456789012"
+  account_name    = "Production"
+  access_key_id   = "AKIAEXAMPLE"
+}

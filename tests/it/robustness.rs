@@ -1,0 +1,177 @@
+//! Never a panic on any input: odd encodings, empty files, huge values,
+//! deep nesting, truncations and random bytes. Checked in-process through
+//! the library (fast, thousands of inputs) and through the binary.
+
+use std::path::Path;
+
+use tether::config::{SourceFile, Sources, analyze_sources, files};
+
+use crate::harness::tether;
+
+/// Validates one file's bytes in-process; returns (valid, number of diagnostics).
+fn check_bytes(bytes: &[u8]) -> (bool, usize) {
+    let mut sources = Sources::default();
+    sources.add(files::decode(
+        "t.hcl".into(),
+        Path::new("t.hcl"),
+        bytes.to_vec(),
+    ));
+    let a = analyze_sources(Path::new("."), sources);
+    // Rendering must not panic either.
+    let printer = tether::cli::Printer::plain();
+    let _ = printer.diagnostics(&a.sources, &a.diagnostics, false);
+    for d in a.diagnostics.iter() {
+        let _ = tether::config::DiagnosticJson::new(d, &a.sources);
+    }
+    (a.config.is_some(), a.diagnostics.error_count())
+}
+
+const VALID: &str = r#"tether {
+  parallelism = 4
+}
+
+account "hcs" "dc1" {
+  endpoint         = "hcs.example.com"
+  environment_name = "dc1"
+  account          = "ops-admin"
+  regions          = ["dc1-region-1"]
+  tags             = { team = "ops" }
+}
+
+account "aws" "prod" {
+  main_account_id = "123456789012"
+  account_name    = "Production"
+  access_key_id   = "AKIAEXAMPLE"
+  depends_on      = [hcs.dc1]
+}
+"#;
+
+#[test]
+fn every_truncation_of_a_valid_file_is_handled() {
+    assert_eq!(check_bytes(VALID.as_bytes()), (true, 0));
+    for cut in 0..VALID.len() {
+        let _ = check_bytes(&VALID.as_bytes()[..cut]);
+    }
+}
+
+#[test]
+fn random_bytes_and_mutations_never_panic() {
+    // A small deterministic generator: the same inputs on every run.
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let alphabet = b"{}[]()\"=,.#/*<>-$%~\n \t\\abc123\xc3\xa9\xff\x00EOT";
+    for _ in 0..3000 {
+        let len = (next() % 200) as usize;
+        let bytes: Vec<u8> = (0..len)
+            .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+            .collect();
+        let _ = check_bytes(&bytes);
+    }
+    let base = VALID.as_bytes();
+    for _ in 0..3000 {
+        let mut b = base.to_vec();
+        for _ in 0..(1 + next() % 4) {
+            let at = (next() % b.len() as u64) as usize;
+            b[at] = alphabet[(next() % alphabet.len() as u64) as usize];
+        }
+        let _ = check_bytes(&b);
+    }
+}
+
+#[test]
+fn empty_and_blank_files_are_valid_and_empty() {
+    assert_eq!(check_bytes(b""), (true, 0));
+    assert_eq!(check_bytes(b"\n\n   \n\t\n"), (true, 0));
+    assert_eq!(check_bytes(b"# only a comment"), (true, 0));
+    assert_eq!(check_bytes(b"\xef\xbb\xbf"), (true, 0));
+}
+
+#[test]
+fn odd_encodings_are_errors_not_panics() {
+    let (ok, n) = check_bytes(&[0xFF, 0xFE, b'a', 0, b'b', 0]);
+    assert!(!ok && n == 1);
+    let (ok, n) = check_bytes(b"tether {\n  state = \"\xc0\xaf\"\n}\n");
+    assert!(!ok && n == 1);
+    let (ok, _) = check_bytes("account \"aws\" \"pr\u{f6}d\" {}\n".as_bytes());
+    assert!(!ok);
+    // CRLF line endings are fine.
+    let crlf = VALID.replace('\n', "\r\n");
+    assert_eq!(check_bytes(crlf.as_bytes()), (true, 0));
+}
+
+#[test]
+fn huge_values_are_handled_and_clipped() {
+    let big = "x".repeat(1_000_000);
+    let text = format!(
+        "account \"aws\" \"prod\" {{\n  main_account_id = \"{big}\"\n  account_name = \"{big}\"\n  access_key_id = \"A\"\n}}\n"
+    );
+    let mut sources = Sources::default();
+    sources.add(SourceFile::new("t.hcl".into(), "t.hcl".into(), text));
+    let a = analyze_sources(Path::new("."), sources);
+    assert_eq!(a.diagnostics.error_count(), 1);
+    let shown = tether::cli::Printer::plain().diagnostics(&a.sources, &a.diagnostics, false);
+    assert!(
+        shown.len() < 2_000,
+        "a huge value floods the output: {} bytes",
+        shown.len()
+    );
+
+    let regions: Vec<String> = (0..50_000).map(|i| format!("\"r{i}-x\"")).collect();
+    let text = format!(
+        "account \"hcs\" \"dc1\" {{\n  endpoint = \"h.example.com\"\n  environment_name = \"e\"\n  account = \"a\"\n  regions = [{}]\n}}\n",
+        regions.join(", ")
+    );
+    assert_eq!(check_bytes(text.as_bytes()), (true, 0));
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    for depth in [10, 100, 1_000, 100_000] {
+        let text = format!(
+            "tether {{\n  recipients = {}{}\n}}\n",
+            "[".repeat(depth),
+            "]".repeat(depth)
+        );
+        let (ok, _) = check_bytes(text.as_bytes());
+        assert!(!ok);
+        let blocks = format!("{}{}", "a {\n".repeat(depth), "}\n".repeat(depth));
+        let (ok, _) = check_bytes(blocks.as_bytes());
+        assert!(!ok);
+        let objs = format!(
+            "account \"aws\" \"p\" {{\n  tags = {}{}\n}}\n",
+            "{ a = ".repeat(depth),
+            "}".repeat(depth)
+        );
+        let (ok, _) = check_bytes(objs.as_bytes());
+        assert!(!ok);
+    }
+}
+
+#[test]
+fn the_binary_survives_hostile_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases: Vec<Vec<u8>> = vec![
+        vec![0xFF; 4096],
+        format!("{}{}", "[".repeat(50_000), "]".repeat(50_000)).into_bytes(),
+        b"account \"aws\" \"p\" { x = <<EOT\nunterminated".to_vec(),
+        "\u{202e}account \"aws\" \"p\" {}".as_bytes().to_vec(),
+    ];
+    for (i, bytes) in cases.iter().enumerate() {
+        std::fs::write(tmp.path().join("t.hcl"), bytes).unwrap();
+        for cmd in [
+            &["validate"][..],
+            &["validate", "--format", "json"],
+            &["fmt", "--check"],
+            &["graph"],
+        ] {
+            let out = tether(tmp.path(), cmd);
+            assert_eq!(out.code, 1, "case {i} {cmd:?}: {}", out.stderr);
+            assert!(!out.stderr.contains("panicked"), "case {i}: {}", out.stderr);
+        }
+    }
+}
