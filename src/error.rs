@@ -22,6 +22,34 @@ pub enum Error {
     },
     #[error("{0}")]
     Usage(String),
+    /// No identity source is set and the SOPS default `keys.txt` does not exist.
+    #[error("no age identity found to decrypt secrets (looked at {})", .searched.join(", "))]
+    NoIdentity { searched: Vec<String> },
+    /// An identity source is set but cannot be used; `origin` names the source.
+    #[error("age identity from {origin}: {reason}")]
+    Identity { origin: String, reason: String },
+    /// A recipient string does not parse. `location` is `file:line:col` when it comes from a file.
+    #[error("{}recipient \"{recipient}\": {reason}", .location.as_ref().map(|l| format!("{l}: ")).unwrap_or_default())]
+    Recipient {
+        recipient: String,
+        location: Option<String>,
+        reason: String,
+    },
+    /// There is no recipient to encrypt to.
+    #[error("no recipients to encrypt to: {hint}")]
+    NoRecipients { hint: String },
+    /// One secret could not be read, decrypted or encrypted.
+    #[error("{location}: `{attribute}` of `{address}`: {reason}")]
+    Secret {
+        address: String,
+        attribute: String,
+        /// `file:line:col` of the attribute's value (or the state file).
+        location: String,
+        reason: String,
+    },
+    /// A config file cannot be edited in place (`secrets set`).
+    #[error("{location}: {reason}")]
+    Edit { location: String, reason: String },
 }
 
 impl Error {

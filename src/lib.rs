@@ -7,6 +7,8 @@
 //! - [`graph`]: the account dependency graph (petgraph), ordering and cycles.
 //! - [`fmt`]: canonical formatting of HCL files, keeping comments.
 //! - [`schema`]: JSON Schemas of the documents tether reads and writes.
+//! - [`secrets`]: age identities and recipients, the redacting [`secrets::Secret`],
+//!   decryption, encryption, in-place secret edits and rekey.
 //! - [`fsutil`]: the one atomic-write helper every durable write goes through.
 
 pub mod cli;
@@ -16,5 +18,6 @@ pub mod fmt;
 pub mod fsutil;
 pub mod graph;
 pub mod schema;
+pub mod secrets;
 
 pub use error::{Error, Result};

@@ -12,6 +12,7 @@ mod fmt;
 mod graph;
 mod init;
 pub mod printer;
+mod secrets;
 mod validate;
 
 pub use validate::ValidateJson;
@@ -28,6 +29,10 @@ pub struct Cli {
     /// Never colour the output (also: NO_COLOR).
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// age identity file to decrypt secrets with (repeatable); overrides
+    /// TETHER_AGE_IDENTITY, TETHER_AGE_KEY, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY.
+    #[arg(long = "identity", global = true, value_name = "FILE")]
+    pub identity: Vec<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -42,6 +47,8 @@ pub enum Command {
     Fmt(fmt::Args),
     /// Print the account dependency graph as DOT.
     Graph(graph::Args),
+    /// Encrypt, set and re-encrypt secrets; make an age identity.
+    Secrets(secrets::Args),
 }
 
 /// Output format of commands that offer one.
@@ -72,6 +79,8 @@ impl From<ExitStatus> for ExitCode {
 pub struct Context {
     pub dir: PathBuf,
     pub printer: Printer,
+    /// `--identity` files, as given (relative to `dir`).
+    pub identities: Vec<PathBuf>,
 }
 
 /// Entry point of the binary: the only place that turns results into exit codes.
@@ -97,6 +106,7 @@ pub fn main() -> ExitCode {
     let ctx = Context {
         dir: cli.chdir.clone().unwrap_or_else(|| PathBuf::from(".")),
         printer,
+        identities: cli.identity.clone(),
     };
     match run(&ctx, cli.command) {
         Ok(status) => status.into(),
@@ -119,6 +129,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitStatus, Error> {
         Command::Validate(args) => validate::run(ctx, args),
         Command::Fmt(args) => fmt::run(ctx, args),
         Command::Graph(args) => graph::run(ctx, args),
+        Command::Secrets(args) => secrets::run(ctx, args),
     }
 }
 

@@ -4,3 +4,4 @@ mod config;
 mod harness;
 mod robustness;
 mod schemas;
+mod secrets;
