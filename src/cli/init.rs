@@ -66,9 +66,23 @@ pub fn run(ctx: &Context, _args: Args) -> Result<ExitStatus, Error> {
         )));
     }
     write_atomic(&path, STARTER.as_bytes(), None)?;
-    ctx.printer.out(&format!(
-        "Wrote {}.\nNext: add your age recipient to `recipients`, declare accounts, then run `tether validate`.\n",
-        path.display()
-    ));
+    let mut msg = format!("Wrote {}.\n", path.display());
+    // Help to an identity: secrets cannot be decrypted without one.
+    match crate::secrets::identity::discover(&ctx.identities, &ctx.dir) {
+        Ok(ids) => msg.push_str(&format!(
+            "Found an age identity ({}): put its recipient in `recipients`.\n",
+            ids.describe()
+        )),
+        Err(_) => {
+            let target = crate::secrets::identity::default_keys_path()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "keys.txt".into());
+            msg.push_str(&format!(
+                "No age identity found. Create one with:\n  tether secrets keygen -o {target}\nand put the recipient it prints in `recipients`.\n"
+            ));
+        }
+    }
+    msg.push_str("Then declare accounts and run `tether validate`.\n");
+    ctx.printer.out(&msg);
     Ok(ExitStatus::Success)
 }

@@ -190,6 +190,11 @@ pub fn discover_with(
     Err(Error::NoIdentity { searched })
 }
 
+/// The SOPS default identity file for this process's environment.
+pub fn default_keys_path() -> Option<PathBuf> {
+    sops_default(&|k: &str| std::env::var_os(k).filter(|v| !v.is_empty()))
+}
+
 /// `$XDG_CONFIG_HOME/sops/age/keys.txt`, else `$HOME/.config/sops/age/keys.txt`.
 fn sops_default(var: &impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
     let tail = Path::new("sops").join("age").join("keys.txt");

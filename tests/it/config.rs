@@ -172,6 +172,16 @@ fn init_writes_a_valid_starter_and_never_overwrites() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tether(tmp.path(), ["init"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("No age identity found"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("tether secrets keygen -o"),
+        "{}",
+        out.stdout
+    );
     let written = std::fs::read_to_string(tmp.path().join("tether.hcl")).unwrap();
     for vendor in ["aws", "alibaba", "azure", "hcs"] {
         assert!(written.contains(&format!("# account \"{vendor}\"")));
