@@ -261,7 +261,11 @@ pub fn parse(text: &str, origin: &Origin) -> Result<Vec<Identity>> {
             continue;
         }
         match line.parse::<age::x25519::Identity>() {
-            Ok(id) => out.push(Box::new(id)),
+            // The cached key pair halves the cost per secret; age's own type is the fallback.
+            Ok(id) => match super::x25519::X25519::from_age(&id) {
+                Some(fast) => out.push(Box::new(fast)),
+                None => out.push(Box::new(id)),
+            },
             Err(_) => {
                 let why = if line.starts_with("AGE-PLUGIN-") {
                     "is an age plugin identity; plugins are not supported"

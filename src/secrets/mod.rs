@@ -18,6 +18,7 @@ pub mod identity;
 pub mod recipient;
 pub mod rekey;
 pub mod secret;
+pub mod x25519;
 
 pub use decrypt::{Ciphertext, Origin};
 pub use identity::Identities;
