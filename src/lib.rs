@@ -8,6 +8,7 @@
 //! - [`fmt`]: canonical formatting of HCL files, keeping comments.
 //! - [`schema`]: JSON Schemas of the documents tether reads and writes.
 //! - [`fsutil`]: the one atomic-write helper every durable write goes through.
+//! - [`sim`]: `tether-sim`, the wire-faithful local simulator of the four vendors.
 
 pub mod cli;
 pub mod config;
@@ -16,5 +17,6 @@ pub mod fmt;
 pub mod fsutil;
 pub mod graph;
 pub mod schema;
+pub mod sim;
 
 pub use error::{Error, Result};

@@ -1,3 +1,5 @@
 //! The one integration-test binary: the `tether` binary tested from outside.
 
 mod harness;
+mod sim;
+mod sim_vectors;
