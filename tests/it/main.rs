@@ -2,4 +2,5 @@
 
 mod harness;
 mod sim;
+mod sim_aws;
 mod sim_vectors;
