@@ -115,3 +115,145 @@ mod tests {
         );
     }
 }
+
+/// A small streaming JSON writer for the list answers (no intermediate tree:
+/// a page of a thousand items is one `String`).
+#[derive(Debug, Default)]
+pub struct Json {
+    pub out: String,
+    comma: bool,
+}
+
+impl Json {
+    pub fn with_capacity(n: usize) -> Json {
+        Json {
+            out: String::with_capacity(n),
+            comma: false,
+        }
+    }
+
+    fn sep(&mut self) {
+        if self.comma {
+            self.out.push(',');
+        }
+    }
+
+    fn quoted(&mut self, s: &str) {
+        self.out.push('"');
+        for c in s.chars() {
+            match c {
+                '"' => self.out.push_str("\\\""),
+                '\\' => self.out.push_str("\\\\"),
+                '\n' => self.out.push_str("\\n"),
+                '\r' => self.out.push_str("\\r"),
+                '\t' => self.out.push_str("\\t"),
+                c if (c as u32) < 0x20 => self.out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => self.out.push(c),
+            }
+        }
+        self.out.push('"');
+    }
+
+    pub fn begin_obj(&mut self) -> &mut Self {
+        self.sep();
+        self.out.push('{');
+        self.comma = false;
+        self
+    }
+
+    pub fn end_obj(&mut self) -> &mut Self {
+        self.out.push('}');
+        self.comma = true;
+        self
+    }
+
+    pub fn begin_arr(&mut self) -> &mut Self {
+        self.sep();
+        self.out.push('[');
+        self.comma = false;
+        self
+    }
+
+    pub fn end_arr(&mut self) -> &mut Self {
+        self.out.push(']');
+        self.comma = true;
+        self
+    }
+
+    pub fn key(&mut self, k: &str) -> &mut Self {
+        self.sep();
+        self.quoted(k);
+        self.out.push(':');
+        self.comma = false;
+        self
+    }
+
+    pub fn str(&mut self, v: &str) -> &mut Self {
+        self.sep();
+        self.quoted(v);
+        self.comma = true;
+        self
+    }
+
+    pub fn raw(&mut self, v: &str) -> &mut Self {
+        self.sep();
+        self.out.push_str(v);
+        self.comma = true;
+        self
+    }
+
+    pub fn num(&mut self, v: i64) -> &mut Self {
+        self.raw(&v.to_string())
+    }
+
+    pub fn kv(&mut self, k: &str, v: &str) -> &mut Self {
+        self.key(k).str(v)
+    }
+
+    pub fn kn(&mut self, k: &str, v: i64) -> &mut Self {
+        self.key(k).num(v)
+    }
+
+    pub fn kraw(&mut self, k: &str, v: &str) -> &mut Self {
+        self.key(k).raw(v)
+    }
+
+    /// `"k": {`
+    pub fn kobj(&mut self, k: &str) -> &mut Self {
+        self.key(k).begin_obj()
+    }
+
+    /// `"k": [`
+    pub fn karr(&mut self, k: &str) -> &mut Self {
+        self.key(k).begin_arr()
+    }
+
+    pub fn finish(self) -> String {
+        self.out
+    }
+}
+
+#[cfg(test)]
+mod json_tests {
+    use super::Json;
+
+    #[test]
+    fn writes_valid_json() {
+        let mut j = Json::default();
+        j.begin_obj()
+            .kv("a", "x\"y")
+            .kn("n", 3)
+            .karr("l")
+            .str("p")
+            .begin_obj()
+            .kraw("b", "true")
+            .end_obj()
+            .end_arr();
+        j.kobj("o").end_obj().end_obj();
+        let s = j.finish();
+        let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(v["a"], "x\"y");
+        assert_eq!(v["l"][1]["b"], true);
+        assert_eq!(s, r#"{"a":"x\"y","n":3,"l":["p",{"b":true}],"o":{}}"#);
+    }
+}

@@ -30,6 +30,7 @@ pub mod encode;
 pub mod faults;
 pub mod hcs;
 pub mod http;
+pub mod paging;
 pub mod rng;
 pub mod server;
 pub mod summary;

@@ -2,5 +2,6 @@
 
 mod harness;
 mod sim;
+mod sim_alibaba;
 mod sim_aws;
 mod sim_vectors;
