@@ -4,4 +4,6 @@ mod harness;
 mod sim;
 mod sim_alibaba;
 mod sim_aws;
+mod sim_azure;
+mod sim_hcs;
 mod sim_vectors;
