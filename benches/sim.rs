@@ -20,7 +20,10 @@ use tether::sim::http::Req;
 use tether::sim::summary::Summary;
 
 fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn status_kb(pid: u32, field: &str) -> u64 {
@@ -34,10 +37,24 @@ fn status_kb(pid: u32, field: &str) -> u64 {
 
 /// One prepared list call.
 enum Call {
-    Aws { ak: String, sk: String, region: String },
-    Alibaba { ak: String, sk: String, region: String },
-    Azure { token: String, sub: String },
-    Hcs { token: String, project: String },
+    Aws {
+        ak: String,
+        sk: String,
+        region: String,
+    },
+    Alibaba {
+        ak: String,
+        sk: String,
+        region: String,
+    },
+    Azure {
+        token: String,
+        sub: String,
+    },
+    Hcs {
+        token: String,
+        project: String,
+    },
 }
 
 struct Counters {
@@ -55,11 +72,20 @@ async fn once(c: &reqwest::Client, s: &Summary, call: &Call, nonce: u64) -> (usi
             let body = "Action=DescribeInstances&Version=2016-11-15&MaxResults=100";
             let date = clock::fmt_basic(clock::now());
             let headers = vec![
-                ("content-type".to_string(), "application/x-www-form-urlencoded".to_string()),
+                (
+                    "content-type".to_string(),
+                    "application/x-www-form-urlencoded".to_string(),
+                ),
                 ("host".to_string(), host),
                 ("x-amz-date".to_string(), date.clone()),
             ];
-            let req = Req { method: "POST".into(), path: "/".into(), query: String::new(), headers, body: body.as_bytes().to_vec() };
+            let req = Req {
+                method: "POST".into(),
+                path: "/".into(),
+                query: String::new(),
+                headers,
+                body: body.as_bytes().to_vec(),
+            };
             let auth = sigv4::Authorization {
                 access_key: ak.clone(),
                 date: date[..8].into(),
@@ -68,7 +94,13 @@ async fn once(c: &reqwest::Client, s: &Summary, call: &Call, nonce: u64) -> (usi
                 signed_headers: "content-type;host;x-amz-date".into(),
                 signature: String::new(),
             };
-            let sig = sigv4::sign(sk, &date, region, "ec2", &sigv4::canonical_of(&req, &auth).unwrap());
+            let sig = sigv4::sign(
+                sk,
+                &date,
+                region,
+                "ec2",
+                &sigv4::canonical_of(&req, &auth).unwrap(),
+            );
             let r = c
                 .post(format!("{ep}/"))
                 .header("content-type", "application/x-www-form-urlencoded")
@@ -85,7 +117,10 @@ async fn once(c: &reqwest::Client, s: &Summary, call: &Call, nonce: u64) -> (usi
         Call::Alibaba { ak, sk, region } => {
             let ep = &s.alibaba.endpoint;
             let host = ep.trim_start_matches("http://").to_string();
-            let q = canonical_query(&[("MaxResults".into(), "100".into()), ("RegionId".into(), region.clone())]);
+            let q = canonical_query(&[
+                ("MaxResults".into(), "100".into()),
+                ("RegionId".into(), region.clone()),
+            ]);
             let date = clock::fmt_extended(clock::now());
             let n = format!("{nonce:016x}{:016x}", clock::now());
             let headers = vec![
@@ -97,22 +132,54 @@ async fn once(c: &reqwest::Client, s: &Summary, call: &Call, nonce: u64) -> (usi
                 ("x-acs-version".to_string(), "2014-05-26".to_string()),
             ];
             let signed = "host;x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce;x-acs-version";
-            let req = Req { method: "POST".into(), path: "/".into(), query: q.clone(), headers: headers.clone(), body: vec![] };
-            let auth = acs::V3Authorization { access_key: ak.clone(), signed_headers: signed.into(), signature: String::new() };
+            let req = Req {
+                method: "POST".into(),
+                path: "/".into(),
+                query: q.clone(),
+                headers: headers.clone(),
+                body: vec![],
+            };
+            let auth = acs::V3Authorization {
+                access_key: ak.clone(),
+                signed_headers: signed.into(),
+                signature: String::new(),
+            };
             let sig = acs::v3_sign(sk, &acs::v3_canonical_of(&req, &auth).unwrap());
             let mut b = c.post(format!("{ep}/?{q}"));
             for (k, v) in headers.into_iter().filter(|(k, _)| k != "host") {
                 b = b.header(k, v);
             }
-            let r = b.header("authorization", format!("ACS3-HMAC-SHA256 Credential={ak},SignedHeaders={signed},Signature={sig}")).send().await;
+            let r = b
+                .header(
+                    "authorization",
+                    format!(
+                        "ACS3-HMAC-SHA256 Credential={ak},SignedHeaders={signed},Signature={sig}"
+                    ),
+                )
+                .send()
+                .await;
             finish(1, r).await
         }
         Call::Azure { token, sub } => {
-            let r = c.get(format!("{}/subscriptions/{sub}/resources?api-version=2021-04-01", s.azure.endpoint)).bearer_auth(token).send().await;
+            let r = c
+                .get(format!(
+                    "{}/subscriptions/{sub}/resources?api-version=2021-04-01",
+                    s.azure.endpoint
+                ))
+                .bearer_auth(token)
+                .send()
+                .await;
             finish(2, r).await
         }
         Call::Hcs { token, project } => {
-            let r = c.get(format!("{}/v1/{project}/cloudservers/detail?offset=1&limit=100", s.hcs.endpoint)).header("x-auth-token", token).send().await;
+            let r = c
+                .get(format!(
+                    "{}/v1/{project}/cloudservers/detail?offset=1&limit=100",
+                    s.hcs.endpoint
+                ))
+                .header("x-auth-token", token)
+                .send()
+                .await;
             finish(3, r).await
         }
     }
@@ -132,14 +199,25 @@ async fn finish(v: usize, r: reqwest::Result<reqwest::Response>) -> (usize, bool
 async fn prepare(c: &reqwest::Client, s: &Summary) -> Vec<Call> {
     let mut calls = Vec::new();
     for a in &s.aws.accounts {
-        calls.push(Call::Aws { ak: a.access_key_id.clone(), sk: a.secret_access_key.clone(), region: a.regions[0].clone() });
+        calls.push(Call::Aws {
+            ak: a.access_key_id.clone(),
+            sk: a.secret_access_key.clone(),
+            region: a.regions[0].clone(),
+        });
     }
     for a in &s.alibaba.accounts {
-        calls.push(Call::Alibaba { ak: a.access_key_id.clone(), sk: a.secret_access_key.clone(), region: a.regions[0].clone() });
+        calls.push(Call::Alibaba {
+            ak: a.access_key_id.clone(),
+            sk: a.secret_access_key.clone(),
+            region: a.regions[0].clone(),
+        });
     }
     for a in &s.azure.accounts {
         let r: serde_json::Value = c
-            .post(format!("{}/{}/oauth2/v2.0/token", s.azure.endpoint, a.tenant_id))
+            .post(format!(
+                "{}/{}/oauth2/v2.0/token",
+                s.azure.endpoint, a.tenant_id
+            ))
             .form(&[
                 ("client_id", a.application_id.as_str()),
                 ("client_secret", a.application_secret.as_str()),
@@ -152,14 +230,25 @@ async fn prepare(c: &reqwest::Client, s: &Summary) -> Vec<Call> {
             .json()
             .await
             .unwrap();
-        calls.push(Call::Azure { token: r["access_token"].as_str().unwrap().to_string(), sub: a.subscriptions[0].clone() });
+        calls.push(Call::Azure {
+            token: r["access_token"].as_str().unwrap().to_string(),
+            sub: a.subscriptions[0].clone(),
+        });
     }
     for a in &s.hcs.accounts {
         let body = serde_json::json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": a.account, "password": a.password, "domain": {"name": a.account}}}},
             "scope": {"project": {"id": a.projects[0].id}}}});
-        let r = c.post(format!("{}/v3/auth/tokens?nocatalog=true", s.hcs.endpoint)).json(&body).send().await.unwrap();
+        let r = c
+            .post(format!("{}/v3/auth/tokens?nocatalog=true", s.hcs.endpoint))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let token = r.headers()["x-subject-token"].to_str().unwrap().to_string();
-        calls.push(Call::Hcs { token, project: a.projects[0].id.clone() });
+        calls.push(Call::Hcs {
+            token,
+            project: a.projects[0].id.clone(),
+        });
     }
     // Interleave vendors.
     let n = calls.len() / 4;
@@ -192,27 +281,71 @@ fn main() {
     let bin = env!("CARGO_BIN_EXE_tether-sim");
     let t0 = Instant::now();
     let mut child = Command::new(bin)
-        .args(["--seed", "1", "--accounts", &accounts.to_string(), "--resources", &resources.to_string()])
+        .args([
+            "--seed",
+            "1",
+            "--accounts",
+            &accounts.to_string(),
+            "--resources",
+            &resources.to_string(),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("tether-sim starts");
     let pid = child.id();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("the JSON line");
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .expect("the JSON line");
     let startup = t0.elapsed();
     let summary: Summary = serde_json::from_str(&line).expect("the JSON line parses");
     let rss_start = status_kb(pid, "VmRSS:");
-    let total_accounts = summary.aws.accounts.len() + summary.alibaba.accounts.len() + summary.azure.accounts.len() + summary.hcs.accounts.len();
-    let total_resources: usize = summary.aws.accounts.iter().map(|a| a.resources).sum::<usize>()
-        + summary.alibaba.accounts.iter().map(|a| a.resources).sum::<usize>()
-        + summary.azure.accounts.iter().map(|a| a.resources).sum::<usize>()
-        + summary.hcs.accounts.iter().map(|a| a.resources).sum::<usize>();
+    let total_accounts = summary.aws.accounts.len()
+        + summary.alibaba.accounts.len()
+        + summary.azure.accounts.len()
+        + summary.hcs.accounts.len();
+    let total_resources: usize = summary
+        .aws
+        .accounts
+        .iter()
+        .map(|a| a.resources)
+        .sum::<usize>()
+        + summary
+            .alibaba
+            .accounts
+            .iter()
+            .map(|a| a.resources)
+            .sum::<usize>()
+        + summary
+            .azure
+            .accounts
+            .iter()
+            .map(|a| a.resources)
+            .sum::<usize>()
+        + summary
+            .hcs
+            .accounts
+            .iter()
+            .map(|a| a.resources)
+            .sum::<usize>();
 
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let counters = Arc::new(Counters { ok: Default::default(), failed: AtomicU64::new(0), bytes: AtomicU64::new(0), micros: AtomicU64::new(0) });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let counters = Arc::new(Counters {
+        ok: Default::default(),
+        failed: AtomicU64::new(0),
+        bytes: AtomicU64::new(0),
+        micros: AtomicU64::new(0),
+    });
     let (elapsed, lat) = rt.block_on(async {
-        let client = reqwest::Client::builder().pool_max_idle_per_host(conns).build().unwrap();
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(conns)
+            .build()
+            .unwrap();
         let calls = Arc::new(prepare(&client, &summary).await);
         let summary = Arc::new(summary);
         let stop = Arc::new(AtomicBool::new(false));
@@ -220,7 +353,14 @@ fn main() {
         let start = Instant::now();
         let mut tasks = Vec::new();
         for _ in 0..conns {
-            let (client, calls, summary, stop, seq, counters) = (client.clone(), calls.clone(), summary.clone(), stop.clone(), seq.clone(), counters.clone());
+            let (client, calls, summary, stop, seq, counters) = (
+                client.clone(),
+                calls.clone(),
+                summary.clone(),
+                stop.clone(),
+                seq.clone(),
+                counters.clone(),
+            );
             tasks.push(tokio::spawn(async move {
                 let mut lat = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
@@ -251,19 +391,45 @@ fn main() {
     });
     let mut lat = lat;
     lat.sort_unstable();
-    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or(0) as f64 / 1000.0;
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0) as f64
+            / 1000.0
+    };
     let rss_end = status_kb(pid, "VmRSS:");
     let hwm = status_kb(pid, "VmHWM:");
-    let ok: Vec<u64> = counters.ok.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+    let ok: Vec<u64> = counters
+        .ok
+        .iter()
+        .map(|c| c.load(Ordering::Relaxed))
+        .collect();
     let total: u64 = ok.iter().sum();
     let failed = counters.failed.load(Ordering::Relaxed);
     let secs_f = elapsed.as_secs_f64();
-    println!("tether-sim benchmark (one process, loopback, {} cores)", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    println!(
+        "tether-sim benchmark (one process, loopback, {} cores)",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
     println!("  world:            {total_accounts} accounts, {total_resources} resources (seed 1)");
-    println!("  start-up:         {:.2} s (spawn to JSON line)", startup.as_secs_f64());
-    println!("  memory:           {:.0} MiB RSS after start, {:.0} MiB after load, {:.0} MiB peak", rss_start as f64 / 1024.0, rss_end as f64 / 1024.0, hwm as f64 / 1024.0);
-    println!("  load:             {conns} connections for {secs_f:.1} s, list calls of all four vendors, signed/authenticated");
-    println!("  requests/s:       {:.0} ({} ok, {failed} failed)", total as f64 / secs_f, total);
+    println!(
+        "  start-up:         {:.2} s (spawn to JSON line)",
+        startup.as_secs_f64()
+    );
+    println!(
+        "  memory:           {:.0} MiB RSS after start, {:.0} MiB after load, {:.0} MiB peak",
+        rss_start as f64 / 1024.0,
+        rss_end as f64 / 1024.0,
+        hwm as f64 / 1024.0
+    );
+    println!(
+        "  load:             {conns} connections for {secs_f:.1} s, list calls of all four vendors, signed/authenticated"
+    );
+    println!(
+        "  requests/s:       {:.0} ({} ok, {failed} failed)",
+        total as f64 / secs_f,
+        total
+    );
     println!(
         "  per vendor:       aws {:.0}/s, alibaba {:.0}/s, azure {:.0}/s, hcs {:.0}/s",
         ok[0] as f64 / secs_f,
@@ -271,8 +437,15 @@ fn main() {
         ok[2] as f64 / secs_f,
         ok[3] as f64 / secs_f
     );
-    println!("  latency:          p50 {:.2} ms, p99 {:.2} ms", pct(0.5), pct(0.99));
-    println!("  served:           {:.1} MiB/s of response bodies", counters.bytes.load(Ordering::Relaxed) as f64 / secs_f / 1048576.0);
+    println!(
+        "  latency:          p50 {:.2} ms, p99 {:.2} ms",
+        pct(0.5),
+        pct(0.99)
+    );
+    println!(
+        "  served:           {:.1} MiB/s of response bodies",
+        counters.bytes.load(Ordering::Relaxed) as f64 / secs_f / 1048576.0
+    );
     let _ = Command::new("kill").arg(pid.to_string()).status();
     let _ = child.wait();
 }

@@ -2,6 +2,7 @@
 
 mod harness;
 mod sim;
+mod sim_admin;
 mod sim_alibaba;
 mod sim_aws;
 mod sim_azure;
