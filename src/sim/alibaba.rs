@@ -65,6 +65,9 @@ fn param<'a>(p: &'a [(String, String)], name: &str) -> Option<&'a str> {
     p.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
+/// Checks a signature against a secret.
+type Check<'a> = Box<dyn Fn(&str) -> bool + 'a>;
+
 /// Who is calling, once authenticated.
 struct Caller {
     account: u32,
@@ -79,14 +82,8 @@ fn authenticate(
     vw: &world::VendorWorld,
 ) -> Result<Caller, Resp> {
     let now = e.now();
-    let (key, time, nonce, action, version, check): (
-        String,
-        String,
-        String,
-        String,
-        String,
-        Box<dyn Fn(&str) -> bool>,
-    );
+    let (key, time, nonce, action, version): (String, String, String, String, String);
+    let check: Check<'_>;
     if let Some(h) = req
         .header("authorization")
         .filter(|h| h.starts_with("ACS3-HMAC-SHA256"))

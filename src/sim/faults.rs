@@ -88,6 +88,9 @@ pub fn limit(v: Vendor, api: &str) -> Limit {
     }
 }
 
+/// (vendor, account, scope, API).
+type BucketKey = (u8, u32, Box<str>, &'static str);
+
 struct Bucket {
     tokens: f64,
     last: Instant,
@@ -106,7 +109,7 @@ pub enum Verdict {
 /// Fault settings and buckets for the four vendors.
 pub struct FaultState {
     settings: Mutex<[Faults; 4]>,
-    buckets: Mutex<HashMap<(u8, u32, Box<str>, &'static str), Bucket>>,
+    buckets: Mutex<HashMap<BucketKey, Bucket>>,
     counter: AtomicU64,
 }
 

@@ -48,13 +48,13 @@ pub fn after<'a>(
 }
 
 /// Page `page` (from 1) of `size` items that pass `keep`, and the total count.
-pub fn numbered<'a>(
-    part: &'a Partition,
+pub fn numbered(
+    part: &Partition,
     page: usize,
     size: usize,
     filtered: bool,
     keep: impl Fn(&Resource) -> bool,
-) -> (Vec<&'a Resource>, usize) {
+) -> (Vec<&Resource>, usize) {
     let skip = page.saturating_sub(1).saturating_mul(size);
     if !filtered {
         let items = part.values().skip(skip).take(size).collect();
