@@ -99,14 +99,15 @@ static REQUEST_SEQ: AtomicU64 = AtomicU64::new(1);
 
 /// A fresh request id shaped like a UUID (unique within this process).
 pub fn request_id() -> String {
+    use crate::sim::rng::mix;
     let n = REQUEST_SEQ.fetch_add(1, Ordering::Relaxed);
-    let h = crate::sim::rng::mix(n ^ 0x5eed_1d5e_ed1d);
+    let (a, b) = (mix(n ^ 0x5eed_1d5e_ed1d), mix(n.rotate_left(32) ^ 0x0dd_ba11));
     format!(
-        "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
-        (h >> 32) as u32,
-        (h >> 16) as u16,
-        h & 0xfff,
-        (n >> 48) & 0xfff,
-        n & 0xffff_ffff_ffff
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        (a >> 32) as u32,
+        (a >> 16) as u16,
+        a & 0xfff,
+        0x8000 | (b >> 48) as u16 & 0x3fff,
+        b & 0xffff_ffff_ffff
     )
 }

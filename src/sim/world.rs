@@ -1158,6 +1158,8 @@ fn make_resource(
     let ali = rng.chars(LOWER_ALNUM, 18);
     let uuid = rng.uuid();
     let roll = rng.below(100);
+    // Names count within the vendor (sequence numbers are offset per vendor).
+    let seq_n = seq % 1_000_000_000;
     match kind {
         Kind::Instance => {
             status = if roll < 80 {
@@ -1181,7 +1183,7 @@ fn make_resource(
                 Vendor::Alibaba => format!("i-{ali}"),
                 _ => uuid,
             };
-            name = format!("{role}-{seq}");
+            name = format!("{role}-{seq_n}");
         }
         Kind::Vpc => {
             id = match v {
@@ -1189,7 +1191,7 @@ fn make_resource(
                 Vendor::Alibaba => format!("vpc-{ali}"),
                 _ => uuid,
             };
-            name = format!("vpc-{}-{seq}", rng.pick(ENVS));
+            name = format!("vpc-{}-{seq_n}", rng.pick(ENVS));
             nets.vpcs.push(id.as_str().into());
         }
         Kind::Subnet | Kind::VSwitch => {
@@ -1202,7 +1204,7 @@ fn make_resource(
                 _ => uuid,
             };
             name = format!(
-                "{}-{seq}",
+                "{}-{seq_n}",
                 ["private", "public", "data"][rng.below(3) as usize]
             );
             if let Some(p) = &parent {
@@ -1217,10 +1219,10 @@ fn make_resource(
                 Vendor::Aws => format!("sg-{hex17}"),
                 _ => format!("sg-{ali}"),
             };
-            name = format!("sg-{role}-{seq}");
+            name = format!("sg-{role}-{seq_n}");
         }
         Kind::ResourceGroup => {
-            name = format!("rg-{}-{seq}", rng.pick(TEAMS));
+            name = format!("rg-{}-{seq_n}", rng.pick(TEAMS));
             let sub = acct
                 .subscriptions
                 .get(scope as usize)
@@ -1250,7 +1252,7 @@ fn make_resource(
                 Kind::PublicIp => "pip",
                 _ => "nsg",
             };
-            name = format!("{prefix}-{role}-{seq}");
+            name = format!("{prefix}-{role}-{seq_n}");
             id = format!(
                 "/subscriptions/{sub}/resourceGroups/{rg}/providers/{}/{name}",
                 kind.arm_type()
