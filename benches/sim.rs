@@ -35,6 +35,16 @@ fn status_kb(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// User + system CPU seconds used so far by `pid` (clock ticks at 100 Hz).
+fn cpu_secs(pid: u32) -> f64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = s.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // `f[0]` is the state (field 3); utime and stime are fields 14 and 15.
+    let tick = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+    (tick(11) + tick(12)) as f64 / 100.0
+}
+
 /// One prepared list call.
 enum Call {
     Aws {
@@ -341,6 +351,7 @@ fn main() {
         bytes: AtomicU64::new(0),
         micros: AtomicU64::new(0),
     });
+    let cpu_before = std::cell::Cell::new(0.0);
     let (elapsed, lat) = rt.block_on(async {
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(conns)
@@ -350,6 +361,7 @@ fn main() {
         let summary = Arc::new(summary);
         let stop = Arc::new(AtomicBool::new(false));
         let seq = Arc::new(AtomicU64::new(0));
+        cpu_before.set(cpu_secs(pid));
         let start = Instant::now();
         let mut tasks = Vec::new();
         for _ in 0..conns {
@@ -397,6 +409,7 @@ fn main() {
             .unwrap_or(0) as f64
             / 1000.0
     };
+    let server_cpu = cpu_secs(pid) - cpu_before.get();
     let rss_end = status_kb(pid, "VmRSS:");
     let hwm = status_kb(pid, "VmHWM:");
     let ok: Vec<u64> = counters
@@ -436,6 +449,11 @@ fn main() {
         ok[1] as f64 / secs_f,
         ok[2] as f64 / secs_f,
         ok[3] as f64 / secs_f
+    );
+    println!(
+        "  server CPU:       {:.2} cores busy on average, {:.0} requests per server CPU-second (the load generator shares the 2 cores)",
+        server_cpu / secs_f,
+        total as f64 / server_cpu.max(0.01)
     );
     println!(
         "  latency:          p50 {:.2} ms, p99 {:.2} ms",

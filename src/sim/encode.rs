@@ -72,6 +72,14 @@ pub fn parse_pairs(s: &str) -> Vec<(String, String)> {
 
 /// Escapes text for XML element content.
 pub fn xml_into(out: &mut String, s: &str) {
+    // Fast path: most values need no escaping.
+    if !s
+        .bytes()
+        .any(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\''))
+    {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -140,15 +148,19 @@ impl Json {
 
     fn quoted(&mut self, s: &str) {
         self.out.push('"');
-        for c in s.chars() {
-            match c {
-                '"' => self.out.push_str("\\\""),
-                '\\' => self.out.push_str("\\\\"),
-                '\n' => self.out.push_str("\\n"),
-                '\r' => self.out.push_str("\\r"),
-                '\t' => self.out.push_str("\\t"),
-                c if (c as u32) < 0x20 => self.out.push_str(&format!("\\u{:04x}", c as u32)),
-                c => self.out.push(c),
+        if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+            self.out.push_str(s);
+        } else {
+            for c in s.chars() {
+                match c {
+                    '"' => self.out.push_str("\\\""),
+                    '\\' => self.out.push_str("\\\\"),
+                    '\n' => self.out.push_str("\\n"),
+                    '\r' => self.out.push_str("\\r"),
+                    '\t' => self.out.push_str("\\t"),
+                    c if (c as u32) < 0x20 => self.out.push_str(&format!("\\u{:04x}", c as u32)),
+                    c => self.out.push(c),
+                }
             }
         }
         self.out.push('"');

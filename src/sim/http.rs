@@ -101,7 +101,10 @@ static REQUEST_SEQ: AtomicU64 = AtomicU64::new(1);
 pub fn request_id() -> String {
     use crate::sim::rng::mix;
     let n = REQUEST_SEQ.fetch_add(1, Ordering::Relaxed);
-    let (a, b) = (mix(n ^ 0x5eed_1d5e_ed1d), mix(n.rotate_left(32) ^ 0x0dd_ba11));
+    let (a, b) = (
+        mix(n ^ 0x5eed_1d5e_ed1d),
+        mix(n.rotate_left(32) ^ 0x0dd_ba11),
+    );
     format!(
         "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
         (a >> 32) as u32,

@@ -15,7 +15,9 @@
 //!   account); attributes that need no memory (IP addresses, CIDRs, image
 //!   ids) are derived from the resource's `seq` when rendered.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -120,7 +122,8 @@ pub enum List {
 /// One resource.
 #[derive(Debug, Clone)]
 pub struct Resource {
-    pub id: Box<str>,
+    /// Shared with the partition key, the id index and children's `parent`.
+    pub id: Arc<str>,
     pub name: Box<str>,
     pub kind: Kind,
     /// Index into the account's `regions` (Azure: its locations).
@@ -135,11 +138,11 @@ pub struct Resource {
     pub seq: u32,
     pub created: i64,
     /// VPC id (AWS, Alibaba, HCS) or resource group name (Azure).
-    pub parent: Option<Box<str>>,
+    pub parent: Option<Arc<str>>,
     /// An instance's subnet / vSwitch id.
-    pub subnet: Option<Box<str>>,
-    /// Sorted by key.
-    pub tags: Vec<(Box<str>, Box<str>)>,
+    pub subnet: Option<Arc<str>>,
+    /// Sorted by key; generated tags borrow static strings.
+    pub tags: Vec<(Tag, Tag)>,
 }
 
 /// An Azure subscription.
@@ -158,7 +161,10 @@ pub struct Project {
     pub region: String,
 }
 
-pub type Partition = BTreeMap<Box<str>, Resource>;
+pub type Partition = BTreeMap<Arc<str>, Resource>;
+
+/// A tag key or value: static for generated tags, owned for set ones.
+pub type Tag = Cow<'static, str>;
 
 /// One account of one vendor.
 #[derive(Debug, Clone)]
@@ -233,7 +239,7 @@ pub struct VendorWorld {
     /// Azure subscription id / HCS project id -> (account, scope).
     pub by_scope: HashMap<String, (u32, u16)>,
     /// Resource id -> (account, scope, list).
-    pub index: HashMap<Box<str>, (u32, u16, List)>,
+    pub index: HashMap<Arc<str>, (u32, u16, List)>,
 }
 
 /// The whole simulated world.
@@ -449,9 +455,9 @@ pub struct Rotated {
 /// Scratch state while generating one scope: the networks to attach to.
 #[derive(Default)]
 struct Nets {
-    vpcs: Vec<Box<str>>,
-    subnets: Vec<(Box<str>, Box<str>)>,
-    groups: Vec<(Box<str>, u16)>,
+    vpcs: Vec<Arc<str>>,
+    subnets: Vec<(Arc<str>, Arc<str>)>,
+    groups: Vec<(Arc<str>, u16)>,
 }
 
 impl World {
@@ -615,7 +621,7 @@ impl World {
             .ok_or_else(|| WorldError::NoResource(v, id.to_string()))?;
         r.tags = tags
             .iter()
-            .map(|(k, v)| (k.as_str().into(), v.as_str().into()))
+            .map(|(k, v)| (Cow::Owned(k.clone()), Cow::Owned(v.clone())))
             .collect();
         if v == Vendor::Aws
             && let Some(n) = tags.get("Name")
@@ -801,7 +807,7 @@ fn nets_of(acct: &Account, scope: u16) -> Nets {
     match acct.vendor {
         Vendor::Azure => {
             for r in first(List::Of(Kind::ResourceGroup)) {
-                n.groups.push((r.name.clone(), r.region));
+                n.groups.push((r.name.as_ref().into(), r.region));
             }
         }
         _ => {
@@ -964,7 +970,7 @@ fn build_vendor(seed: u64, v: Vendor, specs: &[AccountSpec]) -> Result<VendorWor
                         r.tags = rs
                             .tags
                             .iter()
-                            .map(|(k, v)| (k.as_str().into(), v.as_str().into()))
+                            .map(|(k, v)| (Cow::Owned(k.clone()), Cow::Owned(v.clone())))
                             .collect();
                     }
                     if vw
@@ -1150,8 +1156,8 @@ fn make_resource(
     let role = *rng.pick(ROLES);
     let mut status = 0u8;
     let mut size = 0u8;
-    let mut parent: Option<Box<str>> = None;
-    let mut subnet: Option<Box<str>> = None;
+    let mut parent: Option<Arc<str>> = None;
+    let mut subnet: Option<Arc<str>> = None;
     let id: String;
     let name: String;
     let hex17 = rng.hex(17);
@@ -1238,7 +1244,7 @@ fn make_resource(
                 .get(scope as usize)
                 .map(|s| s.id.as_str())
                 .unwrap_or("");
-            let rg: Box<str> = if nets.groups.is_empty() {
+            let rg: Arc<str> = if nets.groups.is_empty() {
                 "rg-default".into()
             } else {
                 nets.groups[rng.below(nets.groups.len() as u64) as usize]
@@ -1264,7 +1270,7 @@ fn make_resource(
             }
         }
     }
-    let mut tags: Vec<(Box<str>, Box<str>)> = Vec::new();
+    let mut tags: Vec<(Tag, Tag)> = Vec::new();
     let ntags = rng.below(4);
     if ntags >= 1 {
         tags.push(("env".into(), (*rng.pick(ENVS)).into()));
@@ -1276,7 +1282,7 @@ fn make_resource(
         tags.push(("owner".into(), (*rng.pick(OWNERS)).into()));
     }
     if v == Vendor::Aws {
-        tags.push(("Name".into(), name.as_str().into()));
+        tags.push(("Name".into(), Cow::Owned(name.clone())));
     }
     tags.sort();
     Resource {
