@@ -124,6 +124,26 @@ mod tests {
     }
 }
 
+/// Whether a JSON string needs escaping (`"`, `\\`, control characters),
+/// eight bytes at a time.
+fn json_needs_escape(b: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let x = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+        let ctrl = x.wrapping_sub(LO * 0x20) & !x & HI;
+        if ctrl | zero(x ^ (LO * b'"' as u64)) | zero(x ^ (LO * b'\\' as u64)) != 0 {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| b == b'"' || b == b'\\' || b < 0x20)
+}
+
 /// A small streaming JSON writer for the list answers (no intermediate tree:
 /// a page of a thousand items is one `String`).
 #[derive(Debug, Default)]
@@ -148,7 +168,7 @@ impl Json {
 
     fn quoted(&mut self, s: &str) {
         self.out.push('"');
-        if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        if !json_needs_escape(s.as_bytes()) {
             self.out.push_str(s);
         } else {
             for c in s.chars() {
@@ -215,7 +235,11 @@ impl Json {
     }
 
     pub fn num(&mut self, v: i64) -> &mut Self {
-        self.raw(&v.to_string())
+        use std::fmt::Write as _;
+        self.sep();
+        let _ = write!(self.out, "{v}");
+        self.comma = true;
+        self
     }
 
     pub fn kv(&mut self, k: &str, v: &str) -> &mut Self {
@@ -267,5 +291,16 @@ mod json_tests {
         assert_eq!(v["a"], "x\"y");
         assert_eq!(v["l"][1]["b"], true);
         assert_eq!(s, r#"{"a":"x\"y","n":3,"l":["p",{"b":true}],"o":{}}"#);
+        for t in [
+            "plain ascii text, long enough",
+            "tab\there",
+            "quote\" in the middle of it",
+            "back\\slash here",
+            "é unicode ünïcode",
+        ] {
+            let mut j = Json::default();
+            j.str(t);
+            assert_eq!(serde_json::from_str::<String>(&j.finish()).unwrap(), t);
+        }
     }
 }
