@@ -10,6 +10,7 @@
 //! - [`secrets`]: age identities and recipients, the redacting [`secrets::Secret`],
 //!   decryption, encryption, in-place secret edits and rekey.
 //! - [`fsutil`]: the one atomic-write helper every durable write goes through.
+//! - [`sim`]: `tether-sim`, the wire-faithful local simulator of the four vendors.
 
 pub mod cli;
 pub mod config;
@@ -19,5 +20,6 @@ pub mod fsutil;
 pub mod graph;
 pub mod schema;
 pub mod secrets;
+pub mod sim;
 
 pub use error::{Error, Result};
