@@ -463,36 +463,21 @@ struct Nets {
 impl World {
     /// A world of `accounts` accounts per vendor with `resources` resources each.
     pub fn generate(seed: u64, accounts: usize, resources: usize) -> World {
+        let each = || {
+            vec![
+                AccountSpec {
+                    resources: Some(ResourcesSpec::Count(resources)),
+                    ..Default::default()
+                };
+                accounts
+            ]
+        };
         let spec = WorldSpec {
             seed,
-            aws: vec![
-                AccountSpec {
-                    resources: Some(ResourcesSpec::Count(resources)),
-                    ..Default::default()
-                };
-                accounts
-            ],
-            alibaba: vec![
-                AccountSpec {
-                    resources: Some(ResourcesSpec::Count(resources)),
-                    ..Default::default()
-                };
-                accounts
-            ],
-            azure: vec![
-                AccountSpec {
-                    resources: Some(ResourcesSpec::Count(resources)),
-                    ..Default::default()
-                };
-                accounts
-            ],
-            hcs: vec![
-                AccountSpec {
-                    resources: Some(ResourcesSpec::Count(resources)),
-                    ..Default::default()
-                };
-                accounts
-            ],
+            aws: each(),
+            alibaba: each(),
+            azure: each(),
+            hcs: each(),
         };
         World::from_spec(&spec).expect("a generated world is valid")
     }
