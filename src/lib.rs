@@ -10,6 +10,7 @@
 //! - [`secrets`]: age identities and recipients, the redacting [`secrets::Secret`],
 //!   decryption, encryption, in-place secret edits and rekey.
 //! - [`fsutil`]: the one atomic-write helper every durable write goes through.
+//! - [`state`]: the state file: format, lock, atomic store.
 //! - [`sim`]: `tether-sim`, the wire-faithful local simulator of the four vendors.
 
 pub mod cli;
@@ -21,5 +22,6 @@ pub mod graph;
 pub mod schema;
 pub mod secrets;
 pub mod sim;
+pub mod state;
 
 pub use error::{Error, Result};
