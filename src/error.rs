@@ -22,6 +22,9 @@ pub enum Error {
     },
     #[error("{0}")]
     Usage(String),
+    /// The plan cannot be made for one account.
+    #[error("`{address}`: {message}")]
+    Plan { address: String, message: String },
     /// No identity source is set and the SOPS default `keys.txt` does not exist.
     #[error("no age identity found to decrypt secrets (looked at {})", .searched.join(", "))]
     NoIdentity { searched: Vec<String> },

@@ -7,6 +7,7 @@
 //! - [`graph`]: the account dependency graph (petgraph), ordering and cycles.
 //! - [`fmt`]: canonical formatting of HCL files, keeping comments.
 //! - [`schema`]: JSON Schemas of the documents tether reads and writes.
+//! - [`plan`]: config x state -> actions per account; renderers (human, JSON, markdown).
 //! - [`secrets`]: age identities and recipients, the redacting [`secrets::Secret`],
 //!   decryption, encryption, in-place secret edits and rekey.
 //! - [`fsutil`]: the one atomic-write helper every durable write goes through.
@@ -19,6 +20,7 @@ pub mod error;
 pub mod fmt;
 pub mod fsutil;
 pub mod graph;
+pub mod plan;
 pub mod schema;
 pub mod secrets;
 pub mod sim;

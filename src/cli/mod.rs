@@ -11,6 +11,7 @@ use crate::error::Error;
 mod fmt;
 mod graph;
 mod init;
+mod plan;
 pub mod printer;
 mod secrets;
 mod validate;
@@ -47,6 +48,8 @@ pub enum Command {
     Fmt(fmt::Args),
     /// Print the account dependency graph as DOT.
     Graph(graph::Args),
+    /// Show what apply would change: config against state.
+    Plan(plan::Args),
     /// Encrypt, set and re-encrypt secrets; make an age identity.
     Secrets(secrets::Args),
 }
@@ -129,6 +132,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitStatus, Error> {
         Command::Validate(args) => validate::run(ctx, args),
         Command::Fmt(args) => fmt::run(ctx, args),
         Command::Graph(args) => graph::run(ctx, args),
+        Command::Plan(args) => plan::run(ctx, args),
         Command::Secrets(args) => secrets::run(ctx, args),
     }
 }

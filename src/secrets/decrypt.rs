@@ -139,7 +139,8 @@ pub fn config_ciphertexts(config: &Config) -> Result<Vec<Ciphertext>> {
     Ok(out)
 }
 
-fn account_ciphertext(config: &Config, account: &Account) -> Result<Option<Ciphertext>> {
+/// The ciphertext of one account's declared secret (`None` when omitted).
+pub fn account_ciphertext(config: &Config, account: &Account) -> Result<Option<Ciphertext>> {
     let Some(secret) = account.vendor.secret() else {
         return Ok(None);
     };
@@ -217,4 +218,23 @@ fn reason(e: DecryptError, ids: &Identities) -> String {
         }
         other => format!("decryption failed: {other}"),
     }
+}
+
+/// The armored form of age ciphertext: armored input is trimmed, binary input
+/// is armored. Armoring is deterministic, so equal bytes give equal text.
+pub fn to_armored(bytes: &[u8]) -> String {
+    if is_armored(bytes) {
+        return String::from_utf8_lossy(bytes).trim().to_string();
+    }
+    let mut out = Vec::with_capacity(bytes.len() * 4 / 3 + 80);
+    {
+        use std::io::Write;
+        let mut w =
+            age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor)
+                .expect("armoring into memory cannot fail");
+        w.write_all(bytes)
+            .expect("armoring into memory cannot fail");
+        w.finish().expect("armoring into memory cannot fail");
+    }
+    String::from_utf8_lossy(&out).trim().to_string()
 }

@@ -2,6 +2,7 @@
 
 mod config;
 mod harness;
+mod plan;
 mod robustness;
 mod schemas;
 mod secrets;

@@ -1,0 +1,115 @@
+//! `tether plan`: config x state -> the actions apply would take.
+
+use std::path::PathBuf;
+
+use super::{Context, ExitStatus};
+use crate::config::{self, Address};
+use crate::error::{Error, Result};
+use crate::fsutil::write_atomic;
+use crate::plan::{self, PlanOptions, markdown, render};
+use crate::secrets::identity;
+use crate::state::State;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanFormat {
+    Human,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Save the plan to FILE for `tether apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub format: PlanFormat,
+    /// Exit 2 when the plan has changes, 0 when it has none.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Plan only these accounts (and what they depend on).
+    #[arg(long = "target", value_name = "ADDR")]
+    pub targets: Vec<String>,
+    /// Leave out these accounts (and what depends on them).
+    #[arg(long = "exclude", value_name = "ADDR")]
+    pub excludes: Vec<String>,
+    /// Plan to forget every account in state.
+    #[arg(long)]
+    pub destroy: bool,
+    /// Size budget of `--format markdown`, in characters.
+    #[arg(long, default_value_t = markdown::DEFAULT_BUDGET)]
+    pub budget: usize,
+}
+
+pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
+    let config = config::load(&ctx.dir)?;
+    let parse = |list: &[String], flag: &str| -> Result<Vec<Address>> {
+        list.iter()
+            .map(|s| {
+                s.parse::<Address>()
+                    .map_err(|e| Error::Usage(format!("--{flag} {s}: {e}")))
+            })
+            .collect()
+    };
+    let targets = parse(&args.targets, "target")?;
+    let excludes = parse(&args.excludes, "exclude")?;
+    let state = read_state(&config.dir.join(&config.settings.state))?;
+    for a in targets.iter().chain(&excludes) {
+        let known = config.accounts.contains_key(a)
+            || state.as_ref().is_some_and(|s| s.accounts.contains_key(a));
+        if !known {
+            return Err(Error::Usage(format!(
+                "`{a}` is neither declared nor in state"
+            )));
+        }
+    }
+    // An identity is optional: without one, secrets are compared by ciphertext.
+    let identities = match identity::discover(&ctx.identities, &ctx.dir) {
+        Ok(ids) => Some(ids),
+        Err(Error::NoIdentity { .. }) => None,
+        Err(e) => return Err(e),
+    };
+    let opts = PlanOptions {
+        destroy: args.destroy,
+        targets,
+        excludes,
+        snapshot: None,
+        config_hash: plan::config_hash(&config)?,
+    };
+    let plan = plan::build(&config, state.as_ref(), &opts, identities.as_ref())?;
+    match args.format {
+        PlanFormat::Human => ctx
+            .printer
+            .out(&render::human(&plan, ctx.printer.color_out)),
+        PlanFormat::Json => ctx.printer.out(&plan.to_json()),
+        PlanFormat::Markdown => ctx.printer.out(&markdown::render(&plan, args.budget)),
+    }
+    if let Some(out) = &args.out {
+        let path = ctx.dir.join(out);
+        write_atomic(&path, plan.to_json().as_bytes(), Some(0o600))?;
+        if args.format == PlanFormat::Human {
+            ctx.printer.out(&format!(
+                "\nSaved the plan to {}. Apply exactly these actions with:\n  tether apply {}\n",
+                out.display(),
+                out.display()
+            ));
+        }
+    }
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// The state, or `None` when there is none yet.
+fn read_state(path: &std::path::Path) -> Result<Option<State>> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::Usage(format!("{}: damaged state: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}

@@ -1,0 +1,295 @@
+//! Building a plan: config x state, with `moved` blocks, targets and secrets.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::action::{AccountChange, Action, AttributeChange, SecretChange};
+use super::attrs::{self, REPLACING};
+use super::{Binding, Move, PLAN_FORMAT_VERSION, Plan, PlanMode};
+use crate::config::{Account, Address, Config};
+use crate::error::{Error, Result};
+use crate::secrets::decrypt::{account_ciphertext, decrypt_bytes, to_armored};
+use crate::secrets::identity::Identities;
+use crate::state::{AccountState, State};
+
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    pub destroy: bool,
+    pub targets: Vec<Address>,
+    pub excludes: Vec<Address>,
+    /// The latest snapshot version, bound into the plan.
+    pub snapshot: Option<u64>,
+    pub config_hash: String,
+}
+
+/// Plans `config` against `state`. With `identities`, a secret whose
+/// ciphertext differs is decrypted (in memory) on both sides to tell a
+/// re-encryption from a real change.
+pub fn build(
+    config: &Config,
+    state: Option<&State>,
+    opts: &PlanOptions,
+    identities: Option<&Identities>,
+) -> Result<Plan> {
+    // State after `moved` blocks: address -> (account, address it had in state).
+    let mut current: BTreeMap<Address, (&AccountState, Address)> = state
+        .map(|s| {
+            s.accounts
+                .iter()
+                .map(|(a, st)| (a.clone(), (st, a.clone())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut moves = Vec::new();
+    // Chains (a -> b -> c) settle in at most one pass per block.
+    for _ in 0..config.moved.len() {
+        let mut changed = false;
+        for m in &config.moved {
+            if current.contains_key(&m.from) && !current.contains_key(&m.to) {
+                let v = current.remove(&m.from).expect("checked above");
+                current.insert(m.to.clone(), v);
+                moves.push(Move {
+                    from: m.from.clone(),
+                    to: m.to.clone(),
+                });
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+
+    let scope = scope(config, &current, opts);
+    let mut changes = Vec::new();
+    if opts.destroy {
+        for (addr, (st, prev)) in &current {
+            if scope.contains(addr) {
+                changes.push(deleted(addr, st, prev));
+            }
+        }
+    } else {
+        for (addr, account) in &config.accounts {
+            if !scope.contains(addr) {
+                continue;
+            }
+            changes.push(match current.get(addr) {
+                None => created(config, account)?,
+                Some((st, prev)) => updated(config, account, st, prev, identities)?,
+            });
+        }
+        for (addr, (st, prev)) in &current {
+            if scope.contains(addr) && !config.accounts.contains_key(addr) {
+                changes.push(deleted(addr, st, prev));
+            }
+        }
+        changes.sort_by(|a, b| a.address.cmp(&b.address));
+    }
+    Ok(Plan {
+        format_version: PLAN_FORMAT_VERSION.into(),
+        mode: if opts.destroy {
+            PlanMode::Destroy
+        } else {
+            PlanMode::Normal
+        },
+        binding: Binding {
+            config_hash: opts.config_hash.clone(),
+            state_lineage: state.map(|s| s.lineage.clone()),
+            state_serial: state.map(|s| s.serial).unwrap_or(0),
+            snapshot: opts.snapshot,
+        },
+        changes,
+        moves,
+        targets: opts.targets.clone(),
+        excludes: opts.excludes.clone(),
+        identity_available: identities.is_some(),
+    })
+}
+
+/// The accounts in scope: every address, or the targets with what they depend
+/// on; minus the excluded ones and what depends on them.
+fn scope(
+    config: &Config,
+    current: &BTreeMap<Address, (&AccountState, Address)>,
+    opts: &PlanOptions,
+) -> BTreeSet<Address> {
+    let deps = |a: &Address| -> Vec<Address> {
+        config
+            .accounts
+            .get(a)
+            .map(|x| x.depends_on.clone())
+            .or_else(|| current.get(a).map(|(s, _)| s.depends_on.clone()))
+            .unwrap_or_default()
+    };
+    let all: BTreeSet<Address> = config
+        .accounts
+        .keys()
+        .chain(current.keys())
+        .cloned()
+        .collect();
+    let mut scope: BTreeSet<Address> = if opts.targets.is_empty() {
+        all.clone()
+    } else {
+        let mut s = BTreeSet::new();
+        let mut stack: Vec<Address> = opts.targets.clone();
+        while let Some(a) = stack.pop() {
+            if s.insert(a.clone()) {
+                stack.extend(deps(&a));
+            }
+        }
+        s
+    };
+    if !opts.excludes.is_empty() {
+        let mut out: BTreeSet<Address> = opts.excludes.iter().cloned().collect();
+        // Whatever depends on an excluded account is excluded too.
+        loop {
+            let more: Vec<Address> = all
+                .iter()
+                .filter(|a| !out.contains(*a) && deps(a).iter().any(|d| out.contains(d)))
+                .cloned()
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            out.extend(more);
+        }
+        scope.retain(|a| !out.contains(a));
+    }
+    scope
+}
+
+fn secret_attribute(account: &Account) -> String {
+    account.address.vendor.secret_attributes()[0].to_string()
+}
+
+fn created(config: &Config, account: &Account) -> Result<AccountChange> {
+    if account.vendor.secret().is_none() {
+        let attr = secret_attribute(account);
+        return Err(Error::Plan {
+            address: account.address.to_string(),
+            message: format!(
+                "`{attr}` is omitted and the account is not in state: a new account needs its secret (`tether secrets set {} {attr}`)",
+                account.address
+            ),
+        });
+    }
+    // The file must be readable now, not at apply time.
+    account_ciphertext(config, account)?;
+    let after = attrs::of(account);
+    Ok(AccountChange {
+        address: account.address.clone(),
+        previous_address: None,
+        vendor: account.address.vendor,
+        action: Action::Create,
+        attributes: after
+            .into_iter()
+            .map(|(name, v)| AttributeChange {
+                name,
+                before: None,
+                after: Some(v),
+                forces_replacement: false,
+            })
+            .collect(),
+        secret_attribute: secret_attribute(account),
+        secret: SecretChange::New,
+        depends_on: account.depends_on.clone(),
+    })
+}
+
+fn deleted(addr: &Address, st: &AccountState, prev: &Address) -> AccountChange {
+    AccountChange {
+        address: addr.clone(),
+        previous_address: (prev != addr).then(|| prev.clone()),
+        vendor: st.vendor,
+        action: Action::Delete,
+        attributes: st
+            .attributes
+            .iter()
+            .map(|(name, v)| AttributeChange {
+                name: name.clone(),
+                before: Some(v.clone()),
+                after: None,
+                forces_replacement: false,
+            })
+            .collect(),
+        secret_attribute: st.secret.attribute.clone(),
+        secret: SecretChange::Removed,
+        depends_on: st.depends_on.clone(),
+    }
+}
+
+fn updated(
+    config: &Config,
+    account: &Account,
+    st: &AccountState,
+    prev: &Address,
+    identities: Option<&Identities>,
+) -> Result<AccountChange> {
+    let after = attrs::of(account);
+    let names: BTreeSet<&String> = after.keys().chain(st.attributes.keys()).collect();
+    let mut attributes = Vec::new();
+    let mut replace = false;
+    let mut update = false;
+    for name in names {
+        let before: Option<Value> = st.attributes.get(name).cloned();
+        let a: Option<Value> = after.get(name).cloned();
+        let forces = REPLACING.contains(&name.as_str());
+        let changed = before != a;
+        replace |= changed && forces;
+        update |= changed;
+        attributes.push(AttributeChange {
+            name: name.clone(),
+            before,
+            after: a,
+            forces_replacement: forces && changed,
+        });
+    }
+    let secret = secret_change(config, account, st, identities)?;
+    update |= secret.is_change() || account.depends_on != st.depends_on;
+    let action = if replace {
+        Action::Replace
+    } else if update {
+        Action::Update
+    } else {
+        Action::NoOp
+    };
+    Ok(AccountChange {
+        address: account.address.clone(),
+        previous_address: (prev != &account.address).then(|| prev.clone()),
+        vendor: account.address.vendor,
+        action,
+        attributes,
+        secret_attribute: secret_attribute(account),
+        secret,
+        depends_on: account.depends_on.clone(),
+    })
+}
+
+fn secret_change(
+    config: &Config,
+    account: &Account,
+    st: &AccountState,
+    identities: Option<&Identities>,
+) -> Result<SecretChange> {
+    let Some(c) = account_ciphertext(config, account)? else {
+        return Ok(SecretChange::Reused);
+    };
+    let declared = to_armored(&c.bytes);
+    if declared == st.secret.ciphertext.trim() {
+        return Ok(SecretChange::Unchanged);
+    }
+    let Some(ids) = identities else {
+        return Ok(SecretChange::MayHaveChanged);
+    };
+    let new = decrypt_bytes(&c.bytes, ids).map_err(|why| c.origin.error(why))?;
+    let old = decrypt_bytes(st.secret.ciphertext.as_bytes(), ids).map_err(|why| Error::Plan {
+        address: account.address.to_string(),
+        message: format!("the secret recorded in state cannot be decrypted: {why}"),
+    })?;
+    Ok(if new.expose() == old.expose() {
+        SecretChange::Reencrypted
+    } else {
+        SecretChange::Changed
+    })
+}

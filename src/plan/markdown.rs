@@ -1,0 +1,134 @@
+//! Markdown rendering for pull-request comments: a summary table first,
+//! deletes and secret changes called out, details in `<details>` blocks,
+//! within a size budget, with the cut said plainly.
+
+use std::fmt::Write as _;
+
+use super::Plan;
+use super::action::{AccountChange, Action, SecretChange, counts};
+use super::render::{account, summary};
+
+/// Default size budget of a comment, in characters.
+pub const DEFAULT_BUDGET: usize = 60_000;
+
+/// A marker line that lets CI find and update the one plan comment.
+pub const MARKER: &str = "<!-- tether-plan -->";
+
+pub fn render(plan: &Plan, budget: usize) -> String {
+    let mut head = String::new();
+    let _ = writeln!(head, "{MARKER}");
+    let _ = writeln!(head, "### tether plan\n");
+    if !plan.has_changes() {
+        head.push_str("**No changes.** The accounts in state match the configuration.\n");
+        return head;
+    }
+    let c = counts(&plan.changes);
+    head.push_str("| action | accounts |\n|---|---:|\n");
+    for (a, label) in [
+        (Action::Create, "create"),
+        (Action::Update, "update"),
+        (Action::Replace, "replace"),
+        (Action::Delete, "delete"),
+    ] {
+        let _ = writeln!(head, "| {label} | {} |", c.get(&a).copied().unwrap_or(0));
+    }
+    if !plan.moves.is_empty() {
+        let _ = writeln!(head, "| moved | {} |", plan.moves.len());
+    }
+    head.push('\n');
+    let deletes: Vec<String> = plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Delete | Action::Replace))
+        .map(|c| format!("`{}`", c.address))
+        .collect();
+    if !deletes.is_empty() {
+        let _ = writeln!(
+            head,
+            "> [!WARNING]\n> **Deleted or replaced ({}):** {}\n",
+            deletes.len(),
+            deletes.join(", ")
+        );
+    }
+    let secrets: Vec<String> = plan
+        .changes
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.secret,
+                SecretChange::Changed | SecretChange::MayHaveChanged
+            )
+        })
+        .map(|c| {
+            format!(
+                "`{}` ({}{})",
+                c.address,
+                c.secret_attribute,
+                if c.secret == SecretChange::MayHaveChanged {
+                    ", may have changed"
+                } else {
+                    ""
+                }
+            )
+        })
+        .collect();
+    if !secrets.is_empty() {
+        let _ = writeln!(
+            head,
+            "> [!IMPORTANT]\n> **Secrets changing ({}):** {}\n",
+            secrets.len(),
+            secrets.join(", ")
+        );
+    }
+    for m in &plan.moves {
+        let _ = writeln!(head, "- `{}` moved to `{}`", m.from, m.to);
+    }
+    if !plan.moves.is_empty() {
+        head.push('\n');
+    }
+    let _ = writeln!(head, "**{}**\n", summary(plan));
+
+    let changing: Vec<&AccountChange> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action.is_change())
+        .collect();
+    let mut body = String::new();
+    let mut shown = 0;
+    // Room kept for the closing line that says what was cut.
+    let reserve = 300;
+    for c in &changing {
+        let block = format!(
+            "<details><summary><code>{}</code>: {}</summary>\n\n```diff\n{}```\n\n</details>\n",
+            c.address,
+            action_word(c.action),
+            account(c, false)
+        );
+        if head.len() + body.len() + block.len() + reserve > budget {
+            break;
+        }
+        body.push_str(&block);
+        shown += 1;
+    }
+    let mut out = head;
+    out.push_str(&body);
+    if shown < changing.len() {
+        let _ = writeln!(
+            out,
+            "\n_This comment stops at its size budget of {budget} characters: details of {} more account{} are not shown. Run `tether plan` or see the JSON plan for all of them._",
+            changing.len() - shown,
+            if changing.len() - shown == 1 { "" } else { "s" }
+        );
+    }
+    out
+}
+
+fn action_word(a: Action) -> &'static str {
+    match a {
+        Action::Create => "create",
+        Action::Update => "update",
+        Action::Replace => "replace",
+        Action::Delete => "delete",
+        Action::NoOp => "no change",
+    }
+}

@@ -1,0 +1,112 @@
+//! Plans: config x state -> one action per account, with attribute changes.
+//!
+//! A `Plan` is data. Rendering lives in [`render`] (human), [`markdown`] and
+//! the JSON form (`schemas/plan.schema.json`); a plan never prints. Invariants:
+//! no plaintext secret is ever part of a plan (secrets are compared by
+//! ciphertext, and by plaintext only in memory when an identity is at hand);
+//! changes are in address order; the same inputs give the same bytes.
+
+pub mod action;
+pub mod attrs;
+pub mod diff;
+pub mod markdown;
+pub mod render;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use action::{AccountChange, Action, AttributeChange, SecretChange, counts};
+pub use diff::{PlanOptions, build};
+
+use crate::config::Address;
+
+/// Version of the plan JSON document and of saved plan files.
+pub const PLAN_FORMAT_VERSION: &str = "1";
+
+/// A plan: what apply would do, and what it is bound to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Plan {
+    pub format_version: String,
+    /// `normal` or `destroy`.
+    pub mode: PlanMode,
+    /// What the plan was made from; `apply PLANFILE` refuses a plan whose binding no longer holds.
+    pub binding: Binding,
+    /// One entry per account in scope, in address order (no-ops included).
+    pub changes: Vec<AccountChange>,
+    /// `moved` blocks that renamed an address in state.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moves: Vec<Move>,
+    /// Addresses given with `--target` (empty: every account).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<Address>,
+    /// Addresses given with `--exclude`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excludes: Vec<Address>,
+    /// Whether an identity was at hand to compare secrets by plaintext.
+    pub identity_available: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PlanMode {
+    Normal,
+    Destroy,
+}
+
+/// What a saved plan is bound to (design §2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Binding {
+    /// SHA-256 over every config file and every `file()` secret, in name order.
+    pub config_hash: String,
+    /// The state's lineage, or `None` when there was no state.
+    pub state_lineage: Option<String>,
+    /// The state's serial (0 when there was no state).
+    pub state_serial: u64,
+    /// The latest snapshot version at plan time, if any.
+    pub snapshot: Option<u64>,
+}
+
+/// A rename applied from a `moved` block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Move {
+    pub from: Address,
+    pub to: Address,
+}
+
+impl Plan {
+    /// True when applying would change anything (moves count: they rewrite state).
+    pub fn has_changes(&self) -> bool {
+        !self.moves.is_empty() || self.changes.iter().any(|c| c.action.is_change())
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("a plan serializes");
+        s.push('\n');
+        s
+    }
+}
+
+/// SHA-256 over every config file (name and bytes) and every `file()` secret,
+/// in name order: a saved plan is bound to exactly this config.
+pub fn config_hash(config: &crate::config::Config) -> crate::error::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let mut files: Vec<(String, Vec<u8>)> = config
+        .sources
+        .iter()
+        .map(|(_, f)| (f.name.clone(), f.text.as_bytes().to_vec()))
+        .collect();
+    for account in config.accounts.values() {
+        if let Some(c) = crate::secrets::decrypt::account_ciphertext(config, account)? {
+            files.push((format!("secret:{}", account.address), c.bytes));
+        }
+    }
+    files.sort();
+    for (name, bytes) in files {
+        h.update((name.len() as u64).to_le_bytes());
+        h.update(name.as_bytes());
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(&bytes);
+    }
+    Ok(hex::encode(h.finalize()))
+}
