@@ -7,6 +7,7 @@
 //! - [`graph`]: the account dependency graph (petgraph), ordering and cycles.
 //! - [`fmt`]: canonical formatting of HCL files, keeping comments.
 //! - [`schema`]: JSON Schemas of the documents tether reads and writes.
+//! - [`apply`]: walks a plan in dependency order, in parallel, recording as it goes.
 //! - [`plan`]: config x state -> actions per account; renderers (human, JSON, markdown).
 //! - [`secrets`]: age identities and recipients, the redacting [`secrets::Secret`],
 //!   decryption, encryption, in-place secret edits and rekey.
@@ -14,6 +15,7 @@
 //! - [`state`]: the state file: format, lock, atomic store.
 //! - [`sim`]: `tether-sim`, the wire-faithful local simulator of the four vendors.
 
+pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -1,0 +1,356 @@
+//! Apply: walks a plan's actions in dependency order, independent accounts in
+//! parallel, and hands each finished account to the caller to record at once.
+//!
+//! Invariants: apply performs exactly the plan's actions and never re-diffs
+//! against the config; an account starts only after everything it depends on
+//! succeeded (creates and updates), or after everything that depends on it was
+//! forgotten (deletes); when an account fails, what depends on it is skipped,
+//! never attempted; once stopped (Ctrl-C), nothing new starts and the running
+//! accounts finish and are recorded.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::config::Address;
+use crate::plan::{AccountChange, Action, Plan};
+
+/// How one account ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    Failed(String),
+    /// Not attempted: a dependency failed or was skipped.
+    Skipped(String),
+    /// Not attempted: the run was stopped first.
+    NotStarted,
+}
+
+/// What ran in what order, for reports and tests.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Accounts in the order they finished, with their outcome.
+    pub outcomes: Vec<(Address, Action, Outcome)>,
+}
+
+impl Report {
+    pub fn failed(&self) -> bool {
+        self.outcomes
+            .iter()
+            .any(|(_, _, o)| !matches!(o, Outcome::Done))
+    }
+
+    pub fn count(&self, pred: impl Fn(&Outcome) -> bool) -> usize {
+        self.outcomes.iter().filter(|(_, _, o)| pred(o)).count()
+    }
+}
+
+/// For each changing account, the accounts of the plan that must finish first.
+pub fn prerequisites(plan: &Plan) -> BTreeMap<Address, BTreeSet<Address>> {
+    let changing: BTreeMap<&Address, &AccountChange> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action.is_change())
+        .map(|c| (&c.address, c))
+        .collect();
+    let mut pre: BTreeMap<Address, BTreeSet<Address>> = changing
+        .keys()
+        .map(|a| ((*a).clone(), BTreeSet::new()))
+        .collect();
+    for c in changing.values() {
+        match c.action {
+            // Created or updated after what it depends on, when that changes too.
+            Action::Create | Action::Update | Action::Replace => {
+                for d in &c.depends_on {
+                    if let Some(dc) = changing.get(d) {
+                        if dc.action != Action::Delete {
+                            pre.get_mut(&c.address)
+                                .expect("every change has an entry")
+                                .insert(d.clone());
+                        }
+                    }
+                }
+            }
+            // Forgotten after whatever still depends on it is forgotten.
+            Action::Delete => {
+                for d in &c.depends_on {
+                    if let Some(dc) = changing.get(d) {
+                        if dc.action == Action::Delete {
+                            pre.get_mut(d)
+                                .expect("every change has an entry")
+                                .insert(c.address.clone());
+                        }
+                    }
+                }
+            }
+            Action::NoOp => {}
+        }
+    }
+    pre
+}
+
+/// Runs `work` for every changing account of `plan`, at most `parallelism` at
+/// once, in dependency order. `record` is called as each account ends (in the
+/// caller's task, one at a time), so the caller can write state right away.
+pub async fn execute<W, Fut, R>(
+    plan: &Plan,
+    parallelism: usize,
+    stop: Arc<AtomicBool>,
+    work: W,
+    mut record: R,
+) -> Report
+where
+    W: Fn(AccountChange) -> Fut,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+    R: FnMut(&AccountChange, &Outcome),
+{
+    let parallelism = parallelism.max(1);
+    let mut pre = prerequisites(plan);
+    let changes: BTreeMap<Address, AccountChange> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action.is_change())
+        .map(|c| (c.address.clone(), c.clone()))
+        .collect();
+    let mut waiting: BTreeSet<Address> = changes.keys().cloned().collect();
+    let mut running = tokio::task::JoinSet::new();
+    let mut report = Report::default();
+    // Accounts that ended without success: their dependents can never run.
+    let mut unsuccessful: BTreeSet<Address> = BTreeSet::new();
+    let mut finish = |report: &mut Report,
+                      unsuccessful: &mut BTreeSet<Address>,
+                      c: &AccountChange,
+                      o: Outcome| {
+        record(c, &o);
+        if o != Outcome::Done {
+            unsuccessful.insert(c.address.clone());
+        }
+        report.outcomes.push((c.address.clone(), c.action, o));
+    };
+    loop {
+        // Skip what can never run: a prerequisite ended without success.
+        loop {
+            let doomed: Vec<(Address, Address)> = waiting
+                .iter()
+                .filter_map(|a| {
+                    pre[a]
+                        .iter()
+                        .find(|p| unsuccessful.contains(*p))
+                        .map(|p| (a.clone(), p.clone()))
+                })
+                .collect();
+            if doomed.is_empty() {
+                break;
+            }
+            for (a, p) in doomed {
+                waiting.remove(&a);
+                finish(
+                    &mut report,
+                    &mut unsuccessful,
+                    &changes[&a],
+                    Outcome::Skipped(format!("`{p}` did not complete")),
+                );
+            }
+        }
+        // Start what is ready, in address order.
+        if !stop.load(Ordering::SeqCst) {
+            let ready: Vec<Address> = waiting
+                .iter()
+                .filter(|a| pre[*a].is_empty())
+                .take(parallelism.saturating_sub(running.len()))
+                .cloned()
+                .collect();
+            for a in ready {
+                waiting.remove(&a);
+                let c = changes[&a].clone();
+                let fut = work(c.clone());
+                running.spawn(async move { (c, fut.await) });
+            }
+        }
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
+        let (c, result) = match joined {
+            Ok(r) => r,
+            Err(e) => {
+                // A panicking task is a bug; it fails that account only.
+                tracing::error!(error = %e, "an apply task ended abnormally");
+                continue;
+            }
+        };
+        let outcome = match result {
+            Ok(()) => Outcome::Done,
+            Err(why) => Outcome::Failed(why),
+        };
+        if outcome == Outcome::Done {
+            for p in pre.values_mut() {
+                p.remove(&c.address);
+            }
+        }
+        finish(&mut report, &mut unsuccessful, &c, outcome);
+    }
+    for a in std::mem::take(&mut waiting) {
+        finish(
+            &mut report,
+            &mut unsuccessful,
+            &changes[&a],
+            Outcome::NotStarted,
+        );
+    }
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::Vendor;
+    use crate::plan::{Binding, PlanMode, SecretChange};
+
+    fn change(addr: &str, action: Action, deps: &[&str]) -> AccountChange {
+        let address: Address = addr.parse().unwrap();
+        AccountChange {
+            vendor: address.vendor,
+            address,
+            previous_address: None,
+            action,
+            attributes: vec![],
+            secret_attribute: Vendor::Aws.secret_attributes()[0].into(),
+            secret: SecretChange::Unchanged,
+            depends_on: deps.iter().map(|d| d.parse().unwrap()).collect(),
+        }
+    }
+
+    fn plan(changes: Vec<AccountChange>) -> Plan {
+        Plan {
+            format_version: "1".into(),
+            mode: PlanMode::Normal,
+            binding: Binding {
+                config_hash: String::new(),
+                state_lineage: None,
+                state_serial: 0,
+                snapshot: None,
+            },
+            changes,
+            moves: vec![],
+            targets: vec![],
+            excludes: vec![],
+            identity_available: false,
+        }
+    }
+
+    fn run(p: &Plan, parallelism: usize, fail: &[&str]) -> (Report, Vec<String>, usize) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let started = Arc::new(Mutex::new(Vec::new()));
+        let live = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let peak = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let fail: Vec<String> = fail.iter().map(|s| s.to_string()).collect();
+        let report = rt.block_on(execute(
+            p,
+            parallelism,
+            Arc::new(AtomicBool::new(false)),
+            |c| {
+                let (started, live, peak, fail) =
+                    (started.clone(), live.clone(), peak.clone(), fail.clone());
+                async move {
+                    started.lock().unwrap().push(c.address.to_string());
+                    let n = live.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(n, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    live.fetch_sub(1, Ordering::SeqCst);
+                    if fail.contains(&c.address.to_string()) {
+                        Err("refused".into())
+                    } else {
+                        Ok(())
+                    }
+                }
+            },
+            |_, _| {},
+        ));
+        let started = started.lock().unwrap().clone();
+        (report, started, peak.load(Ordering::SeqCst))
+    }
+
+    #[test]
+    fn creates_follow_dependencies_and_deletes_go_in_reverse() {
+        let p = plan(vec![
+            change("aws.app", Action::Create, &["aws.base"]),
+            change("aws.base", Action::Create, &[]),
+            change("hcs.old_app", Action::Delete, &["hcs.old_base"]),
+            change("hcs.old_base", Action::Delete, &[]),
+            change("azure.same", Action::NoOp, &[]),
+        ]);
+        let (report, started, _) = run(&p, 1, &[]);
+        let pos = |a: &str| started.iter().position(|s| s == a).unwrap();
+        assert!(pos("aws.base") < pos("aws.app"));
+        assert!(pos("hcs.old_app") < pos("hcs.old_base"));
+        assert!(!started.contains(&"azure.same".to_string()));
+        assert!(!report.failed());
+        assert_eq!(report.outcomes.len(), 4);
+    }
+
+    #[test]
+    fn a_failure_skips_its_dependents_only() {
+        let p = plan(vec![
+            change("aws.base", Action::Create, &[]),
+            change("aws.app", Action::Update, &["aws.base"]),
+            change("aws.top", Action::Create, &["aws.app"]),
+            change("aws.other", Action::Create, &[]),
+        ]);
+        let (report, started, _) = run(&p, 4, &["aws.base"]);
+        assert_eq!(started.len(), 2, "{started:?}");
+        let of = |a: &str| {
+            report
+                .outcomes
+                .iter()
+                .find(|(x, _, _)| x.to_string() == a)
+                .unwrap()
+                .2
+                .clone()
+        };
+        assert_eq!(of("aws.base"), Outcome::Failed("refused".into()));
+        assert_eq!(
+            of("aws.app"),
+            Outcome::Skipped("`aws.base` did not complete".into())
+        );
+        assert_eq!(
+            of("aws.top"),
+            Outcome::Skipped("`aws.app` did not complete".into())
+        );
+        assert_eq!(of("aws.other"), Outcome::Done);
+    }
+
+    #[test]
+    fn parallelism_is_a_bound() {
+        let changes = (0..20)
+            .map(|i| change(&format!("aws.a{i}"), Action::Create, &[]))
+            .collect();
+        let p = plan(changes);
+        let (_, _, peak) = run(&p, 3, &[]);
+        assert_eq!(peak, 3);
+        let (_, _, peak) = run(&p, 1, &[]);
+        assert_eq!(peak, 1);
+    }
+
+    #[test]
+    fn a_stopped_run_starts_nothing() {
+        let p = plan(vec![change("aws.a", Action::Create, &[])]);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let report = rt.block_on(execute(
+            &p,
+            2,
+            Arc::new(AtomicBool::new(true)),
+            |_| async { Ok(()) },
+            |_, _| {},
+        ));
+        assert_eq!(report.outcomes[0].2, Outcome::NotStarted);
+    }
+}
