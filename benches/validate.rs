@@ -9,10 +9,13 @@
 //!
 //! Run: `cargo bench --bench validate` (builds the release binary first).
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use common::{generate, measure, median, ms, pass, release_binary, run, which};
 
 const ACCOUNTS: usize = 10_000;
 const FILES: usize = 100;
@@ -31,7 +34,7 @@ fn main() {
         let conf = root.join(if inline { "inline" } else { "files" });
         std::fs::create_dir_all(conf.join("secrets")).unwrap();
         let t = Instant::now();
-        let bytes = generate(&conf, inline);
+        let bytes = generate(&conf, ACCOUNTS, FILES, inline);
         println!(
             "== {ACCOUNTS} accounts in {FILES} files, {label}: {:.1} MB of HCL (generated in {:.1?})",
             bytes as f64 / 1e6,
@@ -95,157 +98,4 @@ fn main() {
     if keep.is_none() {
         let _ = std::fs::remove_dir_all(&root);
     }
-}
-
-fn pass(ok: bool) -> &'static str {
-    if ok { "met" } else { "MISSED" }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn median(v: &[Duration]) -> Duration {
-    let mut v = v.to_vec();
-    v.sort();
-    v[v.len() / 2]
-}
-
-/// Runs a command `n` times; returns wall times and its peak RSS (KiB) over the runs.
-fn measure(n: usize, make: impl Fn() -> Command) -> (Vec<Duration>, i64) {
-    let mut times = Vec::with_capacity(n);
-    let mut peak = 0;
-    for _ in 0..n {
-        let t = Instant::now();
-        let (_, rss) = run_rusage(&mut make());
-        times.push(t.elapsed());
-        peak = peak.max(rss);
-    }
-    (times, peak)
-}
-
-fn run(c: &mut Command) -> (bool, i64) {
-    run_rusage(c)
-}
-
-/// Runs a command to completion; returns success and the child's own peak RSS in KiB.
-#[allow(clippy::zombie_processes)] // reaped by wait4 below
-fn run_rusage(c: &mut Command) -> (bool, i64) {
-    let child = c
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("command starts");
-    let pid = child.id() as libc::pid_t;
-    // SAFETY: wait4 reaps our own child and fills the structs we pass.
-    unsafe {
-        let mut status = 0;
-        let mut ru: libc::rusage = std::mem::zeroed();
-        let r = libc::wait4(pid, &mut status, 0, &mut ru);
-        assert_eq!(r, pid, "wait4 failed");
-        (
-            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-            ru.ru_maxrss,
-        )
-    }
-}
-
-fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join(name))
-            .find(|f| f.is_file())
-    })
-}
-
-fn release_binary() -> PathBuf {
-    let st = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--bin", "tether"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("cargo runs");
-    assert!(st.success());
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    target.join("release/tether")
-}
-
-/// Writes the config; returns its size in bytes.
-fn generate(dir: &Path, inline: bool) -> usize {
-    let id = age::x25519::Identity::generate();
-    let recipient = id.to_public();
-    // One real ciphertext per 100 accounts, reused: validation cost is per value, not per key.
-    let cts: Vec<String> = (0..FILES)
-        .map(|i| encrypt(&recipient, &format!("bench-secret-{i}")))
-        .collect();
-    let mut total = 0;
-    let per_file = ACCOUNTS / FILES;
-    let mut f0 =
-        format!("tether {{\n  recipients  = [\"{recipient}\"]\n  parallelism = 20\n}}\n\n");
-    for (file, ct) in cts.iter().enumerate() {
-        let mut s = if file == 0 {
-            std::mem::take(&mut f0)
-        } else {
-            String::new()
-        };
-        for j in 0..per_file {
-            let n = file * per_file + j;
-            let secret = if inline {
-                let body: String = ct.lines().map(|l| format!("    {l}\n")).collect();
-                format!("<<-EOT\n{body}  EOT")
-            } else {
-                let rel = format!("secrets/{n}.age");
-                std::fs::write(dir.join(&rel), ct).unwrap();
-                format!("file(\"{rel}\")")
-            };
-            let dep = if j > 0 && n % 7 == 0 {
-                format!("  depends_on = [{}]\n", addr(n - 1))
-            } else {
-                String::new()
-            };
-            match n % 4 {
-                0 => s.push_str(&format!(
-                    "account \"aws\" \"a{n}\" {{\n  main_account_id   = \"{:012}\"\n  account_name      = \"Account {n}\"\n  access_key_id     = \"AKIA{n:016}\"\n  secret_access_key = {secret}\n  regions = [\"us-east-1\", \"eu-west-1\"]\n  tags    = {{ team = \"team-{}\", owner = \"owner{n}@example.com\" }}\n{dep}}}\n\n",
-                    100_000_000_000u64 + n as u64,
-                    n % 17
-                )),
-                1 => s.push_str(&format!(
-                    "account \"alibaba\" \"b{n}\" {{\n  main_account_id   = \"{}\"\n  account_name      = \"Account {n}\"\n  access_key_id     = \"LTAI{n:016}\"\n  secret_access_key = {secret}\n  regions = [\"cn-hangzhou\"]\n  tags    = {{ team = \"team-{}\" }}\n{dep}}}\n\n",
-                    1_000_000_000_000_000u64 + n as u64,
-                    n % 17
-                )),
-                2 => s.push_str(&format!(
-                    "account \"azure\" \"c{n}\" {{\n  tenant_id          = \"{n:08x}-0000-4000-8000-000000000000\"\n  tenant_name        = \"tenant{n}\"\n  application_id     = \"{n:08x}-1111-4111-8111-111111111111\"\n  application_secret = {secret}\n  regions = [\"westeurope\"]\n{dep}}}\n\n"
-                )),
-                _ => s.push_str(&format!(
-                    "account \"hcs\" \"d{n}\" {{\n  endpoint         = \"hcs{n}.example.com\"\n  environment_name = \"env{n}\"\n  account          = \"ops-admin\"\n  password         = {secret}\n  api_endpoint = \"https://api{n}.example.com\"\n{dep}}}\n\n"
-                )),
-            }
-        }
-        total += s.len();
-        let mut f = std::fs::File::create(dir.join(format!("accounts-{file:03}.hcl"))).unwrap();
-        f.write_all(s.as_bytes()).unwrap();
-    }
-    total
-}
-
-fn addr(n: usize) -> String {
-    match n % 4 {
-        0 => format!("aws.a{n}"),
-        1 => format!("alibaba.b{n}"),
-        2 => format!("azure.c{n}"),
-        _ => format!("hcs.d{n}"),
-    }
-}
-
-fn encrypt(r: &age::x25519::Recipient, text: &str) -> String {
-    let enc = age::Encryptor::with_recipients(std::iter::once(r as &dyn age::Recipient)).unwrap();
-    let mut out = Vec::new();
-    let armor =
-        age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor).unwrap();
-    let mut w = enc.wrap_output(armor).unwrap();
-    w.write_all(text.as_bytes()).unwrap();
-    w.finish().unwrap().finish().unwrap();
-    String::from_utf8(out).unwrap()
 }

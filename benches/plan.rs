@@ -1,0 +1,116 @@
+//! Benchmark: plan 10,000 accounts (no refresh), each with an age-encrypted
+//! secret, against a state of 10,000 accounts of which 1% differ (half by an
+//! attribute, half by a secret's ciphertext). Prints the median wall time and
+//! peak memory of `tether plan` (release binary, separate process, no identity:
+//! secrets compared by ciphertext). Targets: under 0.5 s and 200 MB.
+//!
+//! Run: `cargo bench --bench plan`.
+
+mod common;
+
+use std::process::Command;
+use std::time::Instant;
+
+use common::{generate, measure, median, ms, pass, release_binary, run};
+use tether::state::{AccountState, State, StoredSecret, VerifiedIdentity};
+
+const ACCOUNTS: usize = 10_000;
+const FILES: usize = 100;
+const RUNS: usize = 11;
+
+fn main() {
+    let root = std::env::temp_dir().join(format!("tether-bench-plan-{}", std::process::id()));
+    let conf = root.join("config");
+    std::fs::create_dir_all(conf.join("secrets")).unwrap();
+    let t = Instant::now();
+    generate(&conf, ACCOUNTS, FILES, false);
+    let changed = write_state(&conf);
+    println!(
+        "== plan: {ACCOUNTS} accounts with file() secrets, state of {ACCOUNTS} with {changed} changed (set up in {:.1?})",
+        t.elapsed()
+    );
+    let tether = release_binary();
+    let mut check = Command::new(&tether);
+    check
+        .arg("-C")
+        .arg(&conf)
+        .args(["plan", "--detailed-exitcode"]);
+    assert!(!run(&mut check).0, "the plan must have changes (exit 2)");
+
+    for (label, args) in [
+        ("human", &["plan"][..]),
+        ("json", &["plan", "--format", "json"][..]),
+    ] {
+        let (times, rss) = measure(RUNS, || {
+            let mut c = Command::new(&tether);
+            c.arg("-C")
+                .arg(&conf)
+                .args(args)
+                .env_remove("TETHER_AGE_KEY");
+            c
+        });
+        let m = median(&times);
+        println!(
+            "tether plan ({label}): median {:.1} ms over {RUNS} runs (min {:.1} ms, max {:.1} ms), peak RSS {:.1} MB",
+            ms(m),
+            ms(*times.iter().min().unwrap()),
+            ms(*times.iter().max().unwrap()),
+            rss as f64 / 1024.0
+        );
+        println!(
+            "  targets: < 500 ms [{}], < 200 MB [{}]",
+            pass(ms(m) < 500.0),
+            pass((rss as f64 / 1024.0) < 200.0)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// A state as apply would record it, with 1% of the accounts differing.
+fn write_state(dir: &std::path::Path) -> usize {
+    let config = tether::config::load(dir).expect("the generated config is valid");
+    let mut state = State::new("8d0f0b1e-3c43-4b9e-a1a4-1d9f63f2b6a1".into());
+    let mut changed = 0;
+    for (i, (addr, account)) in config.accounts.iter().enumerate() {
+        let c = tether::secrets::decrypt::account_ciphertext(&config, account)
+            .unwrap()
+            .unwrap();
+        let mut attributes = tether::plan::attrs::of(account);
+        let mut ciphertext = tether::secrets::decrypt::to_armored(&c.bytes);
+        if i % 100 == 0 {
+            changed += 1;
+            if i % 200 == 0 {
+                attributes.insert("account_name".into(), serde_json::json!("renamed"));
+            } else {
+                ciphertext = ciphertext.replacen('A', "B", 1);
+            }
+        }
+        state.accounts.insert(
+            addr.clone(),
+            AccountState {
+                vendor: addr.vendor,
+                attributes,
+                secret: StoredSecret {
+                    attribute: c.origin.attribute.clone(),
+                    ciphertext,
+                },
+                identity: VerifiedIdentity {
+                    account_id: account.vendor.identity_key().to_string(),
+                    principal: format!("principal-{i}"),
+                    scopes: vec![],
+                    verified_at: "2026-11-20T00:00:00Z".into(),
+                },
+                regions: account.regions.clone().unwrap_or_default(),
+                depends_on: account.depends_on.clone(),
+                applied_at: "2026-11-20T00:00:00Z".into(),
+                last_sync: None,
+            },
+        );
+    }
+    std::fs::write(
+        dir.join("tether.state.json"),
+        serde_json::to_string_pretty(&state).unwrap(),
+    )
+    .unwrap();
+    changed
+}
