@@ -14,6 +14,8 @@
 //! - [`fsutil`]: the one atomic-write helper every durable write goes through.
 //! - [`state`]: the state file: format, lock, atomic store.
 //! - [`sim`]: `tether-sim`, the wire-faithful local simulator of the four vendors.
+//! - [`vendor`]: the four vendors behind one narrow interface: credential
+//!   verification (identity), retries, typed [`vendor::VendorError`]s.
 
 pub mod apply;
 pub mod cli;
@@ -27,5 +29,6 @@ pub mod schema;
 pub mod secrets;
 pub mod sim;
 pub mod state;
+pub mod vendor;
 
 pub use error::{Error, Result};

@@ -13,3 +13,5 @@ mod sim_aws;
 mod sim_azure;
 mod sim_hcs;
 mod sim_vectors;
+mod vendor;
+mod vendor_moto;

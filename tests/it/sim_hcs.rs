@@ -87,7 +87,18 @@ async fn get_signed(
         signature: String::new(),
     };
     let sig = sdk::sign(sk, &date, &sdk::canonical_of(&req, &auth).unwrap());
-    let mut b = reqwest::Client::new().get(format!("{ep}{path}?{q}"));
+    // One client for every call: building one sets up TLS (system roots),
+    // which is slow enough in debug builds to let the rate-limit bucket refill.
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    let mut b = CLIENT
+        .get_or_init(|| {
+            // No pooled connections: tests run on different runtimes.
+            reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .expect("client")
+        })
+        .get(format!("{ep}{path}?{q}"));
     for (k, v) in headers.into_iter().filter(|(k, _)| k != "host") {
         b = b.header(k, v);
     }

@@ -1,0 +1,148 @@
+//! [`VendorError`]: the one error type every vendor's failures become, and
+//! [`Mismatch`]: credentials that work but belong to another account.
+//!
+//! Invariants: messages come from the vendor's error body or from the
+//! transport, never from a request; [`super::verify`] scrubs the account's
+//! secret out of every message before returning, so neither `Display` nor
+//! `Debug` can carry plaintext.
+
+use std::fmt;
+
+use crate::config::{Address, Vendor};
+
+/// What kind of failure a vendor call ended in. The retry policy in
+/// [`super::http`] retries `Throttled`, `Retryable` and `Unreachable`; the
+/// kind reported is the one of the last attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The vendor refused the credentials: unknown key, wrong secret or
+    /// password, revoked or expired key, no permission.
+    Auth,
+    /// The vendor throttled the calls, and went on throttling after every retry.
+    Throttled,
+    /// Server errors (5xx) or timeouts, still failing after every retry.
+    Retryable,
+    /// The endpoint could not be reached: connection refused, DNS, TLS handshake, connect timeout.
+    Unreachable,
+    /// Anything else: a malformed answer, a request the vendor rejected as invalid.
+    Other,
+}
+
+impl ErrorKind {
+    /// Whether another attempt may succeed.
+    pub fn is_transient(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Throttled | ErrorKind::Retryable | ErrorKind::Unreachable
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Auth => "auth",
+            ErrorKind::Throttled => "throttled",
+            ErrorKind::Retryable => "retryable",
+            ErrorKind::Unreachable => "unreachable",
+            ErrorKind::Other => "other",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failed vendor call for one account.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct VendorError {
+    /// The account the call was made for.
+    pub account: Address,
+    pub vendor: Vendor,
+    pub kind: ErrorKind,
+    /// The vendor's error code (`InvalidClientTokenId`, `Throttling.User`,
+    /// `AADSTS7000215`, `APIGW.0308`, …), when the vendor sent one.
+    pub code: Option<String>,
+    /// The vendor's message, or what went wrong on the way.
+    pub message: String,
+    /// The vendor's request id, for support cases.
+    pub request_id: Option<String>,
+    /// How many attempts were made.
+    pub attempts: u32,
+}
+
+impl VendorError {
+    /// The error of one attempt; `account` and `attempts` are filled in by the caller.
+    pub(crate) fn new(vendor: Vendor, kind: ErrorKind, message: impl Into<String>) -> VendorError {
+        VendorError {
+            account: Address::new(vendor, String::new()),
+            vendor,
+            kind,
+            code: None,
+            message: message.into(),
+            request_id: None,
+            attempts: 1,
+        }
+    }
+
+    pub(crate) fn code(mut self, code: impl Into<String>) -> VendorError {
+        let c = code.into();
+        self.code = (!c.is_empty()).then_some(c);
+        self
+    }
+
+    pub(crate) fn request_id(mut self, id: Option<String>) -> VendorError {
+        self.request_id = id.filter(|s| !s.is_empty());
+        self
+    }
+
+    fn lead(&self) -> &'static str {
+        match self.kind {
+            ErrorKind::Auth => "refused the credentials",
+            ErrorKind::Throttled => "kept throttling the requests",
+            ErrorKind::Retryable => "kept failing",
+            ErrorKind::Unreachable => "could not be reached",
+            ErrorKind::Other => "answered with an error",
+        }
+    }
+}
+
+impl fmt::Display for VendorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} {}",
+            self.account,
+            self.vendor.title(),
+            self.lead()
+        )?;
+        if self.attempts > 1 {
+            write!(f, " ({} attempts)", self.attempts)?;
+        }
+        f.write_str(": ")?;
+        if let Some(c) = &self.code {
+            write!(f, "{c}: ")?;
+        }
+        f.write_str(self.message.trim_end())?;
+        if let Some(r) = &self.request_id {
+            write!(f, " (request id {r})")?;
+        }
+        Ok(())
+    }
+}
+
+/// The credentials work, but the vendor says they belong to another account
+/// (or tenant, application, environment) than the one declared.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{account}: {what} belongs to {actual}, not to the declared {attribute} {declared}")]
+pub struct Mismatch {
+    pub account: Address,
+    /// The credential, as the user knows it (`access key AKIA…`, `application secret`).
+    pub what: String,
+    /// The attribute that disagrees (`main_account_id`, `tenant_id`, …).
+    pub attribute: &'static str,
+    pub declared: String,
+    /// Who the credentials really belong to, as the vendor reported it.
+    pub actual: String,
+}

@@ -1,0 +1,374 @@
+//! What every vendor client shares: [`ClientOptions`] (timeouts, retries),
+//! the retry loop with exponential backoff and jitter that honours the
+//! vendors' retry hints, the classification of HTTP statuses into
+//! [`ErrorKind`]s, the HTTPS client (rustls with the `aws-lc-rs` provider, the
+//! platform's certificate verifier), and UTC time formatting.
+//!
+//! Invariants: nothing here logs a header value or a body; log lines carry
+//! the vendor, the attempt, the status and the error code only.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::config::Vendor;
+use crate::secrets::Secret;
+use crate::secrets::secret::REDACTED;
+use crate::vendor::error::{ErrorKind, VendorError};
+
+/// Timeouts and retry policy of the vendor clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientOptions {
+    /// Limit for one attempt of one request, from sending to the whole answer.
+    pub timeout: Duration,
+    /// Limit for opening the connection (TCP and TLS).
+    pub connect_timeout: Duration,
+    /// Attempts per request, the first included (at least 1).
+    pub max_attempts: u32,
+    /// Backoff before the second attempt; it doubles per attempt.
+    pub initial_backoff: Duration,
+    /// Upper bound of the exponential backoff.
+    pub max_backoff: Duration,
+    /// Upper bound of a vendor's retry hint (`Retry-After`, `x-acs-retry-after`, …).
+    pub max_retry_after: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            max_attempts: 4,
+            initial_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(8),
+            max_retry_after: Duration::from_secs(30),
+        }
+    }
+}
+
+impl ClientOptions {
+    /// The wait before attempt `attempt + 1`. A vendor hint wins (capped at
+    /// `max_retry_after`); otherwise "equal jitter": half the exponential
+    /// step plus a random share of the other half.
+    pub fn backoff(&self, attempt: u32, hint: Option<Duration>) -> Duration {
+        if let Some(h) = hint {
+            return h.min(self.max_retry_after);
+        }
+        let shift = attempt.saturating_sub(1).min(20);
+        let step = self
+            .initial_backoff
+            .saturating_mul(1u32 << shift)
+            .min(self.max_backoff);
+        let half = step / 2;
+        let nanos = half.as_nanos().min(u64::MAX as u128) as u64;
+        half + Duration::from_nanos(if nanos == 0 {
+            0
+        } else {
+            random() % (nanos + 1)
+        })
+    }
+}
+
+/// One failed attempt: the error and the vendor's retry hint, if any.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub error: VendorError,
+    pub retry_after: Option<Duration>,
+}
+
+impl From<VendorError> for Failure {
+    fn from(error: VendorError) -> Failure {
+        Failure {
+            error,
+            retry_after: None,
+        }
+    }
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or runs out of attempts.
+/// `what` names the call in log lines.
+pub(crate) async fn retry<T, F, Fut>(
+    opts: &ClientOptions,
+    vendor: Vendor,
+    what: &str,
+    mut attempt: F,
+) -> Result<T, VendorError>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Result<T, Failure>>,
+{
+    let max = opts.max_attempts.max(1);
+    let mut n = 1;
+    loop {
+        match attempt(n).await {
+            Ok(v) => return Ok(v),
+            Err(f) => {
+                let kind = f.error.kind;
+                if !kind.is_transient() || n >= max {
+                    let mut e = f.error;
+                    e.attempts = n;
+                    return Err(e);
+                }
+                let wait = opts.backoff(n, f.retry_after);
+                tracing::debug!(
+                    vendor = %vendor,
+                    call = what,
+                    attempt = n,
+                    kind = %kind,
+                    code = f.error.code.as_deref().unwrap_or(""),
+                    wait_ms = wait.as_millis() as u64,
+                    "retrying vendor call"
+                );
+                tokio::time::sleep(wait).await;
+                n += 1;
+            }
+        }
+    }
+}
+
+/// The kind an HTTP status stands for, before vendor codes refine it.
+pub(crate) fn kind_for_status(status: u16) -> ErrorKind {
+    match status {
+        401 | 403 => ErrorKind::Auth,
+        429 => ErrorKind::Throttled,
+        408 | 500..=599 => ErrorKind::Retryable,
+        _ => ErrorKind::Other,
+    }
+}
+
+/// The vendor's retry hint from the response headers: `retry-after-ms`,
+/// `x-ms-retry-after-ms` (Azure), `x-acs-retry-after` (Alibaba),
+/// `x-amz-retry-after` (AWS), all in milliseconds, or `Retry-After` in
+/// seconds. An HTTP-date `Retry-After` is ignored (backoff applies).
+pub(crate) fn retry_hint<'a>(header: impl Fn(&str) -> Option<&'a str>) -> Option<Duration> {
+    for name in [
+        "retry-after-ms",
+        "x-ms-retry-after-ms",
+        "x-acs-retry-after",
+        "x-amz-retry-after",
+    ] {
+        if let Some(ms) = header(name).and_then(|v| v.trim().parse::<u64>().ok()) {
+            return Some(Duration::from_millis(ms));
+        }
+    }
+    header("retry-after")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+/// Reads a retry hint from a reqwest response.
+pub(crate) fn response_hint(r: &reqwest::Response) -> Option<Duration> {
+    retry_hint(|n| r.headers().get(n).and_then(|v| v.to_str().ok()))
+}
+
+/// An HTTP client for the reqwest-based vendors: HTTPS for real endpoints,
+/// plain HTTP for a simulator, no redirects, the option's timeouts.
+pub(crate) fn client(vendor: Vendor, opts: &ClientOptions) -> Result<reqwest::Client, VendorError> {
+    reqwest::Client::builder()
+        .connect_timeout(opts.connect_timeout)
+        .timeout(opts.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("tether/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| VendorError::new(vendor, ErrorKind::Other, chain(&e)))
+}
+
+/// An error and its sources, joined by `: ` (duplicates dropped).
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let m = s.to_string();
+        if !out.contains(&m) {
+            out.push_str(": ");
+            out.push_str(&m);
+        }
+        cur = s.source();
+    }
+    out
+}
+
+/// A transport failure (no HTTP answer) as one attempt's failure.
+pub(crate) fn transport(vendor: Vendor, opts: &ClientOptions, e: &reqwest::Error) -> Failure {
+    let (kind, message) = if e.is_connect() {
+        let m = if e.is_timeout() {
+            format!(
+                "no connection within {}s: {}",
+                opts.connect_timeout.as_secs_f32(),
+                chain(e)
+            )
+        } else {
+            chain(e)
+        };
+        (ErrorKind::Unreachable, m)
+    } else if e.is_timeout() {
+        (
+            ErrorKind::Retryable,
+            format!(
+                "no answer within {}s: {}",
+                opts.timeout.as_secs_f32(),
+                chain(e)
+            ),
+        )
+    } else if e.is_decode() || e.is_builder() {
+        (ErrorKind::Other, chain(e))
+    } else {
+        (ErrorKind::Retryable, chain(e))
+    };
+    VendorError::new(vendor, kind, message).into()
+}
+
+/// Replaces every occurrence of the secret in `text` with `(sensitive)`.
+/// Vendors do not echo secrets; this is the guarantee that none slips
+/// through an error message anyway.
+pub(crate) fn scrub(text: &mut String, secret: &Secret) {
+    let Some(s) = secret.expose_str() else {
+        return;
+    };
+    if s.len() < 4 {
+        return;
+    }
+    if text.contains(s) {
+        *text = text.replace(s, REDACTED);
+    }
+    let encoded = url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    if encoded != s && text.contains(&encoded) {
+        *text = text.replace(&encoded, REDACTED);
+    }
+}
+
+/// A fast, non-cryptographic random number (backoff jitter only).
+fn random() -> u64 {
+    static STATE: AtomicU64 = AtomicU64::new(0);
+    let mut s = STATE.load(Ordering::Relaxed);
+    if s == 0 {
+        s = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0x9e37_79b9_7f4a_7c15)
+            | 1;
+    }
+    let next = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    STATE.store(next, Ordering::Relaxed);
+    let mut z = next;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A value unique to this process and call, for nonces (not a secret).
+pub(crate) fn unique_hex() -> String {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    format!(
+        "{:016x}{:016x}",
+        random() ^ t,
+        n ^ ((std::process::id() as u64) << 32)
+    )
+}
+
+/// Seconds since the epoch, now.
+pub(crate) fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// `YYYY-MM-DDThh:mm:ssZ` (RFC 3339 / ISO 8601, UTC) for `secs` since the epoch.
+pub(crate) fn rfc3339(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_utc_times() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_698_315_752), "2023-10-26T10:22:32Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(4_102_444_799), "2099-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn statuses_map_to_kinds() {
+        assert_eq!(kind_for_status(401), ErrorKind::Auth);
+        assert_eq!(kind_for_status(403), ErrorKind::Auth);
+        assert_eq!(kind_for_status(429), ErrorKind::Throttled);
+        assert_eq!(kind_for_status(503), ErrorKind::Retryable);
+        assert_eq!(kind_for_status(400), ErrorKind::Other);
+    }
+
+    #[test]
+    fn hints_are_read_in_their_units() {
+        let h = |pairs: &'static [(&'static str, &'static str)]| {
+            retry_hint(|n| pairs.iter().find(|(k, _)| *k == n).map(|(_, v)| *v))
+        };
+        assert_eq!(h(&[("retry-after", "2")]), Some(Duration::from_secs(2)));
+        assert_eq!(
+            h(&[("x-acs-retry-after", "1500")]),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            h(&[("retry-after", "9"), ("x-ms-retry-after-ms", "20")]),
+            Some(Duration::from_millis(20))
+        );
+        assert_eq!(h(&[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")]), None);
+        assert_eq!(h(&[]), None);
+    }
+
+    #[test]
+    fn backoff_grows_is_capped_and_honours_hints() {
+        let o = ClientOptions {
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(400),
+            max_retry_after: Duration::from_secs(2),
+            ..ClientOptions::default()
+        };
+        for _ in 0..100 {
+            let b1 = o.backoff(1, None);
+            assert!((Duration::from_millis(50)..=Duration::from_millis(100)).contains(&b1));
+            let b5 = o.backoff(5, None);
+            assert!((Duration::from_millis(200)..=Duration::from_millis(400)).contains(&b5));
+        }
+        assert_eq!(
+            o.backoff(1, Some(Duration::from_millis(700))),
+            Duration::from_millis(700)
+        );
+        assert_eq!(
+            o.backoff(1, Some(Duration::from_secs(60))),
+            Duration::from_secs(2)
+        );
+    }
+
+    #[test]
+    fn scrub_removes_the_secret_plain_and_encoded() {
+        let s = Secret::from_slice(b"wJal/rXU+tn=");
+        let mut m = "bad secret wJal/rXU+tn= or wJal%2FrXU%2Btn%3D".to_string();
+        scrub(&mut m, &s);
+        assert_eq!(m, "bad secret (sensitive) or (sensitive)");
+    }
+}

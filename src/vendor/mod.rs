@@ -1,0 +1,275 @@
+//! The vendors behind one narrow interface: today, the identity part —
+//! "whose credentials are these?" — for AWS, Alibaba Cloud, Azure and
+//! Huawei Cloud Stack (design §3, "Applying an account means…").
+//!
+//! - [`verify`] takes a validated [`Account`] and its decrypted [`Secret`],
+//!   calls the vendor's identity API and answers a [`VerifiedIdentity`]
+//!   (state's own type) or a [`VendorError`].
+//! - [`check_identity`] compares what the vendor said with what the config
+//!   declares, and says whose credentials they really are when they differ.
+//! - [`check_stable`] compares a new identity with the one recorded in
+//!   state: the same endpoint answering for another HCS domain means the
+//!   environment behind it changed.
+//!
+//! Dispatch: one [`VendorApi`] implementation per vendor (`aws.rs` with
+//! aws-sdk-sts; `alibaba.rs`, `azure.rs`, `hcs.rs` over reqwest), chosen by
+//! a `match` on the account's vendor (enum dispatch). The trait uses native
+//! `async fn`, so it is not object-safe and need not be: the set of vendors
+//! is closed, and static dispatch keeps every future `Send` without boxing.
+//!
+//! Invariants:
+//! - SDK and HTTP types never cross this module's public interface: inputs
+//!   are config types and [`Secret`], outputs are state types and
+//!   [`VendorError`] / [`Mismatch`].
+//! - Plaintext secrets are read only where a request is signed or sent, and
+//!   are never logged; every error message is scrubbed of the secret.
+//! - Every call goes through one retry policy ([`http::retry`]): timeouts,
+//!   exponential backoff with jitter, vendor retry hints honoured; auth
+//!   failures are never retried.
+//! - `api_endpoint` replaces every endpoint of the vendor (the simulator, a
+//!   private deployment); without it the vendor's public HTTPS endpoints are used.
+
+pub mod alibaba;
+mod aws;
+pub mod azure;
+pub mod error;
+pub mod hcs;
+pub mod http;
+
+pub use error::{ErrorKind, Mismatch, VendorError};
+pub use http::ClientOptions;
+
+use crate::config::{Account, Vendor, VendorAccount};
+use crate::secrets::Secret;
+use crate::state::model::VerifiedIdentity;
+
+/// AWS or Alibaba Cloud access key.
+#[derive(Debug)]
+pub struct KeyCredentials<'a> {
+    pub access_key_id: &'a str,
+    pub secret_access_key: &'a str,
+    /// AWS: the region requests are signed for.
+    pub region: &'a str,
+}
+
+/// An Entra ID application (service principal) in a tenant.
+#[derive(Debug)]
+pub struct AzureCredentials<'a> {
+    pub tenant_id: &'a str,
+    pub application_id: &'a str,
+    pub application_secret: &'a str,
+}
+
+/// An HCS login account in one environment.
+#[derive(Debug)]
+pub struct HcsCredentials<'a> {
+    /// The environment's domain name or IP address.
+    pub endpoint: &'a str,
+    pub environment: &'a str,
+    pub account: &'a str,
+    pub password: &'a str,
+}
+
+/// What one vendor needs to authenticate. Built from a config [`Account`]
+/// and its decrypted [`Secret`]; borrows both, so it lives no longer than
+/// the secret. `Debug` would show the secret: it is not derived here.
+pub enum Credentials<'a> {
+    Aws(KeyCredentials<'a>),
+    Alibaba(KeyCredentials<'a>),
+    Azure(AzureCredentials<'a>),
+    Hcs(HcsCredentials<'a>),
+}
+
+impl std::fmt::Debug for Credentials<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (vendor, id) = match self {
+            Credentials::Aws(c) => ("aws", c.access_key_id),
+            Credentials::Alibaba(c) => ("alibaba", c.access_key_id),
+            Credentials::Azure(c) => ("azure", c.application_id),
+            Credentials::Hcs(c) => ("hcs", c.account),
+        };
+        write!(f, "Credentials({vendor}, {id}, (sensitive))")
+    }
+}
+
+impl<'a> Credentials<'a> {
+    /// The credentials of `account`, with `secret` as its secret attribute.
+    pub fn new(account: &'a Account, secret: &'a Secret) -> Result<Credentials<'a>, VendorError> {
+        let vendor = account.vendor.vendor();
+        let s = secret.expose_str().ok_or_else(|| {
+            VendorError::new(
+                vendor,
+                ErrorKind::Other,
+                "the decrypted secret is not UTF-8 text",
+            )
+        })?;
+        Ok(match &account.vendor {
+            VendorAccount::Aws(a) => Credentials::Aws(KeyCredentials {
+                access_key_id: &a.access_key_id,
+                secret_access_key: s,
+                region: account
+                    .regions
+                    .as_ref()
+                    .and_then(|r| r.first())
+                    .map_or(aws::DEFAULT_REGION, String::as_str),
+            }),
+            VendorAccount::Alibaba(a) => Credentials::Alibaba(KeyCredentials {
+                access_key_id: &a.access_key_id,
+                secret_access_key: s,
+                region: account
+                    .regions
+                    .as_ref()
+                    .and_then(|r| r.first())
+                    .map_or("", String::as_str),
+            }),
+            VendorAccount::Azure(a) => Credentials::Azure(AzureCredentials {
+                tenant_id: &a.tenant_id,
+                application_id: &a.application_id,
+                application_secret: s,
+            }),
+            VendorAccount::Hcs(a) => Credentials::Hcs(HcsCredentials {
+                endpoint: &a.endpoint,
+                environment: &a.environment_name,
+                account: &a.account,
+                password: s,
+            }),
+        })
+    }
+}
+
+/// One vendor's API, as tether uses it. The sync work adds listing here.
+pub(crate) trait VendorApi<'a> {
+    /// What the vendor authenticates with, borrowing the account and secret.
+    type Credentials;
+
+    /// Authenticates with the vendor and reports whose credentials these
+    /// are. `endpoint` replaces every vendor endpoint when set.
+    async fn verify_identity(
+        &self,
+        creds: &Self::Credentials,
+        endpoint: Option<&str>,
+        opts: &ClientOptions,
+    ) -> Result<VerifiedIdentity, VendorError>;
+}
+
+/// Verifies `account`'s credentials against its vendor: what the vendor
+/// says they are. Does not compare with the declared identity; see
+/// [`check_identity`].
+pub async fn verify(
+    account: &Account,
+    secret: &Secret,
+    opts: &ClientOptions,
+) -> Result<VerifiedIdentity, VendorError> {
+    let endpoint = account
+        .api_endpoint
+        .as_deref()
+        .map(|e| e.trim_end_matches('/'));
+    let result = match Credentials::new(account, secret) {
+        Err(e) => Err(e),
+        Ok(Credentials::Aws(c)) => aws::Aws.verify_identity(&c, endpoint, opts).await,
+        Ok(Credentials::Alibaba(c)) => alibaba::Alibaba.verify_identity(&c, endpoint, opts).await,
+        Ok(Credentials::Azure(c)) => azure::Azure.verify_identity(&c, endpoint, opts).await,
+        Ok(Credentials::Hcs(c)) => hcs::Hcs.verify_identity(&c, endpoint, opts).await,
+    };
+    result.map_err(|mut e| {
+        e.account = account.address.clone();
+        http::scrub(&mut e.message, secret);
+        if let Some(c) = e.code.as_mut() {
+            http::scrub(c, secret);
+        }
+        tracing::debug!(account = %e.account, kind = %e.kind, attempts = e.attempts, "vendor verification failed");
+        e
+    })
+}
+
+/// Checks that the identity the vendor reported is the one the config declares:
+///
+/// - AWS, Alibaba: the caller's account is `main_account_id`.
+/// - Azure: the token was issued by the declared tenant (`tenant_id`) to
+///   the declared application (`application_id`); compared case-insensitively.
+/// - HCS: IAM confirms the login account only within the domain of the
+///   environment it serves, and [`hcs`] refuses an answer for another
+///   domain, so there is nothing more to compare on a first apply; a change
+///   of environment behind the same endpoint is caught by [`check_stable`].
+pub fn check_identity(account: &Account, id: &VerifiedIdentity) -> Result<(), Mismatch> {
+    let mismatch = |what: String, attribute: &'static str, declared: &str, actual: String| {
+        Err(Mismatch {
+            account: account.address.clone(),
+            what,
+            attribute,
+            declared: declared.to_string(),
+            actual,
+        })
+    };
+    match &account.vendor {
+        VendorAccount::Aws(a) | VendorAccount::Alibaba(a) => {
+            if id.account_id != a.main_account_id {
+                let title = account.vendor.vendor().title();
+                return mismatch(
+                    format!("access key {}", a.access_key_id),
+                    "main_account_id",
+                    &a.main_account_id,
+                    format!("{title} account {} ({})", id.account_id, id.principal),
+                );
+            }
+            Ok(())
+        }
+        VendorAccount::Azure(a) => {
+            if !id.account_id.eq_ignore_ascii_case(&a.tenant_id) {
+                return mismatch(
+                    format!("the secret of application {}", a.application_id),
+                    "tenant_id",
+                    &a.tenant_id,
+                    format!("tenant {}", id.account_id),
+                );
+            }
+            if !id.principal.eq_ignore_ascii_case(&a.application_id) {
+                return mismatch(
+                    "the application secret".to_string(),
+                    "application_id",
+                    &a.application_id,
+                    format!("application {} in tenant {}", id.principal, id.account_id),
+                );
+            }
+            Ok(())
+        }
+        VendorAccount::Hcs(_) => Ok(()),
+    }
+}
+
+/// Checks that a re-verified identity is the one recorded in state when the
+/// account was applied. The account id (AWS/Alibaba account, Azure tenant,
+/// HCS domain id) must not change without a replace; for HCS this is what
+/// "the environment matches" means: the `endpoint` still serves the same
+/// IAM domain.
+pub fn check_stable(
+    account: &Account,
+    recorded: &VerifiedIdentity,
+    current: &VerifiedIdentity,
+) -> Result<(), Mismatch> {
+    if recorded.account_id == current.account_id {
+        return Ok(());
+    }
+    let (what, attribute) = match &account.vendor {
+        VendorAccount::Hcs(h) => (
+            format!("the login account {} at endpoint {}", h.account, h.endpoint),
+            "environment",
+        ),
+        VendorAccount::Azure(_) => ("the application secret".to_string(), "tenant"),
+        VendorAccount::Aws(a) | VendorAccount::Alibaba(a) => {
+            (format!("access key {}", a.access_key_id), "account")
+        }
+    };
+    let noun = match account.vendor.vendor() {
+        Vendor::Hcs => "IAM domain",
+        Vendor::Azure => "tenant",
+        Vendor::Aws | Vendor::Alibaba => "account",
+    };
+    Err(Mismatch {
+        account: account.address.clone(),
+        what,
+        attribute,
+        declared: format!("(recorded in state: {noun} {})", recorded.account_id),
+        actual: format!("{noun} {}", current.account_id),
+    })
+}
