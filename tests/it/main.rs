@@ -12,3 +12,4 @@ mod sim_aws;
 mod sim_azure;
 mod sim_hcs;
 mod sim_vectors;
+mod state;
