@@ -87,18 +87,12 @@ pub enum Error {
     #[error("{reason}")]
     StateEdit { address: String, reason: String },
     /// Another run holds the state lock (exit code 4), or a dead run left it (`stale`).
-    #[error("{}", locked_message(self))]
+    #[error("{}", locked_message(path, lock, *stale, *waited_ms))]
     Locked {
         /// The lock file (`<state>.lock`).
         path: PathBuf,
-        lock_id: String,
-        /// `user@host`.
-        holder: String,
-        pid: u32,
-        host: String,
-        operation: String,
-        /// RFC 3339.
-        started: String,
+        /// The holder: lock ID, `user@host`, pid, host, operation, start time.
+        lock: Box<crate::state::LockInfo>,
         /// The holder's process is gone on this host: only `force-unlock` clears it.
         stale: bool,
         /// How long this run waited (`--lock-timeout`), in milliseconds.
@@ -149,22 +143,22 @@ fn state_version_message(path: &std::path::Path, found: u64, supported: u32, up:
     }
 }
 
-fn locked_message(e: &Error) -> String {
-    let Error::Locked {
-        path,
-        lock_id,
+fn locked_message(
+    path: &std::path::Path,
+    lock: &crate::state::LockInfo,
+    stale: bool,
+    waited_ms: u64,
+) -> String {
+    let crate::state::LockInfo {
+        id: lock_id,
         holder,
         pid,
         host,
         operation,
         started,
-        stale,
-        waited_ms,
-    } = e
-    else {
-        return String::new();
-    };
-    if *stale {
+        ..
+    } = lock;
+    if stale {
         format!(
             "the state lock {} is stale: it was taken by {holder} for `{operation}` at {started}, \
              and that process (pid {pid}) is no longer running on {host}.\n  \
@@ -173,10 +167,10 @@ fn locked_message(e: &Error) -> String {
             path.display()
         )
     } else {
-        let waited = if *waited_ms == 0 {
+        let waited = if waited_ms == 0 {
             "did not wait (--lock-timeout 0s)".to_string()
         } else {
-            format!("waited {}", crate::error::human_ms(*waited_ms))
+            format!("waited {}", crate::error::human_ms(waited_ms))
         };
         format!(
             "the state is locked by another run: {holder}, pid {pid} on {host}, `{operation}` since {started} \

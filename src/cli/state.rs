@@ -39,10 +39,7 @@ pub enum StateCommand {
         addresses: Vec<String>,
     },
     /// Rename an account in state (same vendor; the target must not exist).
-    Mv {
-        from: String,
-        to: String,
-    },
+    Mv { from: String, to: String },
     /// Rewrite a state of an older format in the current one (keeps a .backup).
     Upgrade {},
 }
@@ -172,7 +169,8 @@ fn show(ctx: &Context, at: &Located, address: &str, format: Format) -> Result<Ex
                 serial: state.serial,
                 lineage: state.lineage.clone(),
             };
-            let mut s = serde_json::to_string_pretty(&doc).map_err(|e| Error::Usage(e.to_string()))?;
+            let mut s =
+                serde_json::to_string_pretty(&doc).map_err(|e| Error::Usage(e.to_string()))?;
             s.push('\n');
             ctx.printer.out(&s);
         }
@@ -194,10 +192,16 @@ fn render_human(addr: &Address, a: &AccountState) -> String {
         rows.push(("depends_on".into(), format!("[{}]", deps.join(", "))));
     }
     let regions: Vec<String> = a.regions.iter().map(|r| quote(r)).collect();
-    rows.push(("resolved_regions".into(), format!("[{}]", regions.join(", "))));
+    rows.push((
+        "resolved_regions".into(),
+        format!("[{}]", regions.join(", ")),
+    ));
     rows.sort_by(|x, y| x.0.cmp(&y.0));
     let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
-    let mut s = format!("# {addr}:\naccount \"{}\" \"{}\" {{\n", addr.vendor, addr.name);
+    let mut s = format!(
+        "# {addr}:\naccount \"{}\" \"{}\" {{\n",
+        addr.vendor, addr.name
+    );
     for (k, v) in &rows {
         let _ = writeln!(s, "    {k:<width$} = {v}");
     }
@@ -207,7 +211,12 @@ fn render_human(addr: &Address, a: &AccountState) -> String {
     let _ = writeln!(s, "        account_id = {}", quote(&id.account_id));
     let _ = writeln!(s, "        principal  = {}", quote(&id.principal));
     for sc in &id.scopes {
-        let _ = writeln!(s, "        scope {} {{ name = {} }}", quote(&sc.id), quote(&sc.name));
+        let _ = writeln!(
+            s,
+            "        scope {} {{ name = {} }}",
+            quote(&sc.id),
+            quote(&sc.name)
+        );
     }
     let _ = writeln!(s, "    }}");
     let _ = writeln!(s, "\n    # applied at {}", a.applied_at);

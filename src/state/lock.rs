@@ -69,12 +69,7 @@ impl LockInfo {
     fn locked(&self, path: &Path, stale: bool, waited: Duration) -> Error {
         Error::Locked {
             path: path.to_path_buf(),
-            lock_id: self.id.clone(),
-            holder: self.holder.clone(),
-            pid: self.pid,
-            host: self.host.clone(),
-            operation: self.operation.clone(),
-            started: self.started.clone(),
+            lock: Box::new(self.clone()),
             stale,
             waited_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
         }
@@ -188,7 +183,9 @@ pub fn force_unlock(state: &Path, id: &str) -> Result<LockInfo> {
     let mut file = match fs::OpenOptions::new().read(true).write(true).open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(refuse("there is no lock file: the state is not locked".into()));
+            return Err(refuse(
+                "there is no lock file: the state is not locked".into(),
+            ));
         }
         Err(e) => return Err(Error::io(&path, e)),
     };
@@ -306,7 +303,10 @@ pub fn pid_alive(_pid: u32) -> bool {
 pub fn hostname() -> String {
     #[cfg(unix)]
     {
-        let name = rustix::system::uname().nodename().to_string_lossy().into_owned();
+        let name = rustix::system::uname()
+            .nodename()
+            .to_string_lossy()
+            .into_owned();
         if !name.is_empty() {
             return name;
         }
@@ -376,12 +376,12 @@ mod tests {
         let e = acquire(&state, "other", Duration::from_millis(120)).unwrap_err();
         match e {
             Error::Locked {
-                lock_id,
+                lock,
                 stale,
                 waited_ms,
                 ..
             } => {
-                assert_eq!(lock_id, info.id);
+                assert_eq!(lock.id, info.id);
                 assert!(!stale);
                 assert_eq!(waited_ms, 120);
             }
@@ -402,7 +402,10 @@ mod tests {
         fs::write(lock_path(&state), serde_json::to_vec(&info).unwrap()).unwrap();
         let e = acquire(&state, "plan", Duration::from_secs(5)).unwrap_err();
         assert!(matches!(e, Error::Locked { stale: true, .. }), "{e:?}");
-        assert!(e.to_string().contains(&format!("tether force-unlock {}", info.id)));
+        assert!(
+            e.to_string()
+                .contains(&format!("tether force-unlock {}", info.id))
+        );
         assert!(force_unlock(&state, "nope").is_err());
         assert_eq!(force_unlock(&state, &info.id).unwrap(), info);
         assert!(!lock_path(&state).exists());

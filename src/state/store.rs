@@ -385,7 +385,10 @@ mod tests {
         let mut old = serde_json::to_value(new_state()).unwrap();
         // A pretend older format: the same document without `tether_version`.
         let obj = old.as_object_mut().unwrap();
-        obj.insert("format_version".into(), Value::from(STATE_FORMAT_VERSION - 1));
+        obj.insert(
+            "format_version".into(),
+            Value::from(STATE_FORMAT_VERSION - 1),
+        );
         obj.remove("tether_version");
         let bytes = serde_json::to_vec(&old).unwrap();
         std::fs::write(&path, &bytes).unwrap();
@@ -399,7 +402,16 @@ mod tests {
             apply: add_version,
         }];
         let e = store.read().unwrap_err();
-        assert!(matches!(e, Error::StateVersion { upgradable: false, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                Error::StateVersion {
+                    upgradable: false,
+                    ..
+                }
+            ),
+            "{e}"
+        );
 
         let guard = store.lock("state upgrade", Duration::ZERO).unwrap();
         assert!(store.upgrade(&guard).is_err(), "no step in the real table");

@@ -38,8 +38,7 @@ fn armored(plain: &str, to: &Key) -> String {
 }
 
 fn decrypts(ciphertext: &str, with: &Key) -> Result<String, String> {
-    let ids =
-        Identities::from_list(identity::parse(&with.identity, &IdOrigin::Given).unwrap());
+    let ids = Identities::from_list(identity::parse(&with.identity, &IdOrigin::Given).unwrap());
     let c = Ciphertext {
         origin: Origin {
             address: "test".into(),
@@ -136,11 +135,7 @@ fn read(dir: &Path) -> State {
 }
 
 fn code(o: &Output, want: i32) {
-    assert_eq!(
-        o.code, want,
-        "stdout:\n{}\nstderr:\n{}",
-        o.stdout, o.stderr
-    );
+    assert_eq!(o.code, want, "stdout:\n{}\nstderr:\n{}", o.stdout, o.stderr);
 }
 
 fn mode(p: &Path) -> u32 {
@@ -210,7 +205,10 @@ fn write_read_round_trip_serial_backup_and_mode() {
         let t = String::from_utf8_lossy(&bytes);
         assert!(!t.contains(PLAIN), "{} holds the plaintext", p.display());
     }
-    assert!(!store.lock_path().exists(), "the guard removes its lock file");
+    assert!(
+        !store.lock_path().exists(),
+        "the guard removes its lock file"
+    );
 }
 
 #[test]
@@ -222,7 +220,9 @@ fn foreign_lineage_is_refused_and_never_overwritten() {
     put(dir.path(), &ours);
     let before = std::fs::read(store.path()).unwrap();
 
-    let e = store.read_expecting("00000000-0000-4000-8000-000000000000").unwrap_err();
+    let e = store
+        .read_expecting("00000000-0000-4000-8000-000000000000")
+        .unwrap_err();
     assert!(matches!(e, tether::Error::StateForeign { .. }), "{e:?}");
     assert!(e.to_string().contains("lineage"), "{e}");
     assert!(store.read_expecting(&ours.lineage).unwrap().is_some());
@@ -253,8 +253,9 @@ fn damaged_state_is_a_clear_error_and_left_untouched() {
         let o = tether(dir.path(), &args);
         code(&o, 1);
         assert!(
-            o.stderr
-                .contains("damaged state tether.state.json:4:3: not valid JSON: expected `,` or `}`"),
+            o.stderr.contains(
+                "damaged state tether.state.json:4:3: not valid JSON: expected `,` or `}`"
+            ),
             "{args:?}: {}",
             o.stderr
         );
@@ -282,7 +283,8 @@ fn damaged_state_is_a_clear_error_and_left_untouched() {
     let o = tether(dir.path(), ["state", "list"]);
     code(&o, 1);
     assert!(
-        o.stderr.contains("not in the state format: unknown field `surprise`"),
+        o.stderr
+            .contains("not in the state format: unknown field `surprise`"),
         "{}",
         o.stderr
     );
@@ -298,7 +300,11 @@ fn damaged_state_is_a_clear_error_and_left_untouched() {
     .unwrap();
     let o = tether(dir.path(), ["state", "rm", "aws.prod"]);
     code(&o, 1);
-    assert!(o.stderr.contains("this is a Terraform state"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("this is a Terraform state"),
+        "{}",
+        o.stderr
+    );
 }
 
 #[test]
@@ -334,7 +340,8 @@ fn other_format_versions_are_refused_until_upgraded_explicitly() {
         let o = tether(dir.path(), &args);
         code(&o, 1);
         assert!(
-            o.stderr.contains("format_version 0 is not a format any tether wrote"),
+            o.stderr
+                .contains("format_version 0 is not a format any tether wrote"),
             "{}",
             o.stderr
         );
@@ -366,7 +373,12 @@ fn list_show_rm_mv_on_a_hand_written_state() {
 
     let o = tether(dir.path(), ["state", "show", "azure.corp"]);
     code(&o, 0);
-    assert!(o.stdout.starts_with("# azure.corp:\naccount \"azure\" \"corp\" {\n"), "{}", o.stdout);
+    assert!(
+        o.stdout
+            .starts_with("# azure.corp:\naccount \"azure\" \"corp\" {\n"),
+        "{}",
+        o.stdout
+    );
     for want in [
         "application_secret = (sensitive)",
         "depends_on         = [aws.old]",
@@ -380,18 +392,25 @@ fn list_show_rm_mv_on_a_hand_written_state() {
     }
     assert!(!o.stdout.contains("AGE ENCRYPTED"));
 
-    let o = tether(dir.path(), ["state", "show", "aws.prod", "--format", "json"]);
+    let o = tether(
+        dir.path(),
+        ["state", "show", "aws.prod", "--format", "json"],
+    );
     code(&o, 0);
     let j: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
     assert_eq!(j["address"], "aws.prod");
-    assert_eq!(j["secret"], serde_json::json!({"attribute": "secret_access_key", "sensitive": true}));
+    assert_eq!(
+        j["secret"],
+        serde_json::json!({"attribute": "secret_access_key", "sensitive": true})
+    );
     assert_eq!(j["serial"], 7);
     assert!(!o.stdout.contains("AGE ENCRYPTED"));
 
     let o = tether(dir.path(), ["state", "show", "aws.prd"]);
     code(&o, 1);
     assert!(
-        o.stderr.contains("`aws.prd` is not in state tether.state.json; did you mean `aws.prod`?"),
+        o.stderr
+            .contains("`aws.prd` is not in state tether.state.json; did you mean `aws.prod`?"),
         "{}",
         o.stderr
     );
@@ -407,8 +426,14 @@ fn list_show_rm_mv_on_a_hand_written_state() {
             ["state", "mv", "aws.old", "aws.prod"],
             "`aws.prod` is already in state",
         ),
-        (["state", "mv", "aws.nope", "aws.new"], "`aws.nope` is not in state"),
-        (["state", "mv", "aws.old", "aws"], "is not an account address"),
+        (
+            ["state", "mv", "aws.nope", "aws.new"],
+            "`aws.nope` is not in state",
+        ),
+        (
+            ["state", "mv", "aws.old", "aws"],
+            "is not an account address",
+        ),
     ] {
         let o = tether(dir.path(), args);
         code(&o, 1);
@@ -417,7 +442,10 @@ fn list_show_rm_mv_on_a_hand_written_state() {
     }
     let o = tether(dir.path(), ["state", "mv", "aws.old", "aws.legacy"]);
     code(&o, 0);
-    assert_eq!(o.stdout, "Moved aws.old to aws.legacy in tether.state.json (serial 8).\n");
+    assert_eq!(
+        o.stdout,
+        "Moved aws.old to aws.legacy in tether.state.json (serial 8).\n"
+    );
     let after = read(dir.path());
     assert_eq!(after.serial, 8);
     assert_eq!(after.lineage, s.lineage);
@@ -445,7 +473,8 @@ fn list_show_rm_mv_on_a_hand_written_state() {
         "Removed aws.legacy\nRemoved aws.prod\nRemoved 2 accounts from tether.state.json (serial 9).\n"
     );
     assert!(
-        o.stderr.contains("note: azure.corp still list `aws.legacy` in depends_on"),
+        o.stderr
+            .contains("note: azure.corp still list `aws.legacy` in depends_on"),
         "{}",
         o.stderr
     );
@@ -465,7 +494,11 @@ fn list_without_state_says_so() {
     assert_eq!(o.stderr, "No state at tether.state.json.\n");
     let o = tether(dir.path(), ["state", "rm", "aws.prod"]);
     code(&o, 1);
-    assert!(o.stderr.contains("there is no state at tether.state.json"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("there is no state at tether.state.json"),
+        "{}",
+        o.stderr
+    );
     assert!(!state_path(dir.path()).exists());
 }
 
@@ -479,7 +512,10 @@ fn a_held_lock_exits_4_after_the_timeout_and_writes_nothing() {
     let before = std::fs::read(state_path(dir.path())).unwrap();
 
     let start = Instant::now();
-    let o = tether(dir.path(), ["--lock-timeout", "1s", "state", "rm", "aws.prod"]);
+    let o = tether(
+        dir.path(),
+        ["--lock-timeout", "1s", "state", "rm", "aws.prod"],
+    );
     let took = start.elapsed();
     code(&o, 4);
     assert!(took >= Duration::from_millis(950), "waited only {took:?}");
@@ -499,13 +535,21 @@ fn a_held_lock_exits_4_after_the_timeout_and_writes_nothing() {
     // Without --lock-timeout it does not wait; reads need no lock.
     let o = tether(dir.path(), ["state", "mv", "aws.prod", "aws.p"]);
     code(&o, 4);
-    assert!(o.stderr.contains("did not wait (--lock-timeout 0s)"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("did not wait (--lock-timeout 0s)"),
+        "{}",
+        o.stderr
+    );
     code(&tether(dir.path(), ["state", "list"]), 0);
 
     // A live holder's lock cannot be force-unlocked, even with its ID.
     let o = tether(dir.path(), ["force-unlock", &info.id]);
     code(&o, 1);
-    assert!(o.stderr.contains("held by a running process"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("held by a running process"),
+        "{}",
+        o.stderr
+    );
     drop(guard);
 }
 
@@ -520,7 +564,10 @@ fn a_run_waits_for_a_lock_released_within_the_timeout() {
         drop(guard);
     });
     let start = Instant::now();
-    let o = tether(dir.path(), ["--lock-timeout", "10s", "state", "rm", "aws.prod"]);
+    let o = tether(
+        dir.path(),
+        ["--lock-timeout", "10s", "state", "rm", "aws.prod"],
+    );
     release.join().unwrap();
     code(&o, 0);
     assert!(start.elapsed() >= Duration::from_millis(250));
@@ -551,9 +598,15 @@ fn a_stale_lock_is_reported_with_the_force_unlock_command() {
     let before = std::fs::read(state_path(dir.path())).unwrap();
 
     let start = Instant::now();
-    let o = tether(dir.path(), ["--lock-timeout", "30s", "state", "rm", "aws.prod"]);
+    let o = tether(
+        dir.path(),
+        ["--lock-timeout", "30s", "state", "rm", "aws.prod"],
+    );
     code(&o, 4);
-    assert!(start.elapsed() < Duration::from_secs(10), "a stale lock is not waited on");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "a stale lock is not waited on"
+    );
     for want in [
         "is stale",
         "taken by ci@this-host for `apply` at 2025-01-02T03:04:05Z",
@@ -567,8 +620,9 @@ fn a_stale_lock_is_reported_with_the_force_unlock_command() {
     let o = tether(dir.path(), ["force-unlock", "not-the-id"]);
     code(&o, 1);
     assert!(
-        o.stderr
-            .contains(&format!("lock ID `not-the-id` does not match the lock held, `{id}`")),
+        o.stderr.contains(&format!(
+            "lock ID `not-the-id` does not match the lock held, `{id}`"
+        )),
         "{}",
         o.stderr
     );
@@ -576,7 +630,12 @@ fn a_stale_lock_is_reported_with_the_force_unlock_command() {
 
     let o = tether(dir.path(), ["force-unlock", id]);
     code(&o, 0);
-    assert!(o.stdout.starts_with(&format!("Removed lock {id} of tether.state.json")), "{}", o.stdout);
+    assert!(
+        o.stdout
+            .starts_with(&format!("Removed lock {id} of tether.state.json")),
+        "{}",
+        o.stdout
+    );
     assert!(!lock_file.exists());
     let o = tether(dir.path(), ["force-unlock", id]);
     code(&o, 1);
@@ -630,12 +689,14 @@ fn secrets_rekey_reencrypts_the_state_secrets_under_its_lock() {
         .run();
     code(&o, 0);
     assert!(
-        o.stdout.contains("  aws.old secret_access_key (tether.state.json)\n"),
+        o.stdout
+            .contains("  aws.old secret_access_key (tether.state.json)\n"),
         "{}",
         o.stdout
     );
     assert!(
-        o.stdout.ends_with("Re-encrypted 4 secrets in 2 files to 1 recipient.\n"),
+        o.stdout
+            .ends_with("Re-encrypted 4 secrets in 2 files to 1 recipient.\n"),
         "{}",
         o.stdout
     );
@@ -644,8 +705,15 @@ fn secrets_rekey_reencrypts_the_state_secrets_under_its_lock() {
     assert_eq!(after.lineage, s.lineage);
     assert_eq!(after.accounts.len(), 3);
     for (k, acct) in &after.accounts {
-        assert_eq!(decrypts(&acct.secret.ciphertext, &b).as_deref(), Ok(PLAIN), "{k}");
-        assert!(decrypts(&acct.secret.ciphertext, &a).is_err(), "{k} still opens with A");
+        assert_eq!(
+            decrypts(&acct.secret.ciphertext, &b).as_deref(),
+            Ok(PLAIN),
+            "{k}"
+        );
+        assert!(
+            decrypts(&acct.secret.ciphertext, &a).is_err(),
+            "{k} still opens with A"
+        );
         let mut expect = s.accounts[k].clone();
         expect.secret.ciphertext = acct.secret.ciphertext.clone();
         assert_eq!(acct, &expect, "only the ciphertext changes");
