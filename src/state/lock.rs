@@ -133,11 +133,19 @@ impl Drop for LockGuard {
 pub fn acquire(state: &Path, operation: &str, timeout: Duration) -> Result<LockGuard> {
     let path = lock_path(state);
     let begun = Instant::now();
+    let mut replaced = 0u32;
     loop {
         let mut file = open_lock_file(&path)?;
         let holder: Option<LockInfo> = if try_lock(&file).map_err(|e| Error::io(&path, e))? {
             if !same_file(&file, &path) {
-                // The previous holder removed the file as we waited on it: retry on the new one.
+                // The previous holder removed the file as we opened it: retry on the new one.
+                replaced += 1;
+                if replaced > 1000 {
+                    return Err(Error::io(
+                        &path,
+                        std::io::Error::other("the lock file keeps being replaced"),
+                    ));
+                }
                 continue;
             }
             match read_info(&mut file) {
@@ -165,6 +173,11 @@ pub fn acquire(state: &Path, operation: &str, timeout: Duration) -> Result<LockG
         drop(file);
         let waited = begun.elapsed();
         if waited >= timeout {
+            // A holder that has just taken the lock may not have written its metadata yet.
+            let holder = holder.or_else(|| {
+                std::thread::sleep(Duration::from_millis(20));
+                File::open(&path).ok().and_then(|mut f| read_info(&mut f))
+            });
             let info = holder.unwrap_or_else(LockInfo::unknown);
             return Err(info.locked(&path, false, timeout));
         }
