@@ -53,6 +53,149 @@ pub enum Error {
     /// A config file cannot be edited in place (`secrets set`).
     #[error("{location}: {reason}")]
     Edit { location: String, reason: String },
+    /// The state file is not valid JSON or not in the state format. Never written over.
+    #[error("{}", state_damaged_message(path, *line, *column, reason, backup.as_deref()))]
+    StateDamaged {
+        path: PathBuf,
+        /// 1-based position of the problem, from the JSON parser.
+        line: usize,
+        column: usize,
+        reason: String,
+        /// `<state>.backup`, when it exists.
+        backup: Option<PathBuf>,
+    },
+    /// The file is not this state: another lineage, or not a tether state at all.
+    #[error("{}: {reason}; tether leaves it untouched", path.display())]
+    StateForeign { path: PathBuf, reason: String },
+    /// The state's `format_version` is not the one this build reads.
+    #[error("{}", state_version_message(path, *found, *supported, *upgradable))]
+    StateVersion {
+        path: PathBuf,
+        found: u64,
+        supported: u32,
+        /// An older format that `tether state upgrade` can rewrite.
+        upgradable: bool,
+    },
+    /// The state changed on disk since the caller read it.
+    #[error(
+        "{}: the state changed since it was read (serial {found}, expected {expected}); run the command again",
+        path.display()
+    )]
+    StateChanged {
+        path: PathBuf,
+        expected: u64,
+        found: u64,
+    },
+    /// An edit of the state (`state rm`, `state mv`, a `moved` block) is not possible.
+    #[error("{reason}")]
+    StateEdit { address: String, reason: String },
+    /// Another run holds the state lock (exit code 4), or a dead run left it (`stale`).
+    #[error("{}", locked_message(path, lock, *stale, *waited_ms))]
+    Locked {
+        /// The lock file (`<state>.lock`).
+        path: PathBuf,
+        /// The holder: lock ID, `user@host`, pid, host, operation, start time.
+        lock: Box<crate::state::LockInfo>,
+        /// The holder's process is gone on this host: only `force-unlock` clears it.
+        stale: bool,
+        /// How long this run waited (`--lock-timeout`), in milliseconds.
+        waited_ms: u64,
+    },
+    /// `force-unlock` refused.
+    #[error("{}: {reason}", path.display())]
+    Unlock { path: PathBuf, reason: String },
+}
+
+fn state_damaged_message(
+    path: &std::path::Path,
+    line: usize,
+    column: usize,
+    reason: &str,
+    backup: Option<&std::path::Path>,
+) -> String {
+    let mut s = format!(
+        "damaged state {}:{line}:{column}: {reason}\n  tether will not read or overwrite it; fix the file",
+        path.display()
+    );
+    match backup {
+        Some(b) => s.push_str(&format!(
+            ", or restore the previous version from {}",
+            b.display()
+        )),
+        None => s.push_str(" (there is no .backup beside it)"),
+    }
+    s
+}
+
+fn state_version_message(path: &std::path::Path, found: u64, supported: u32, up: bool) -> String {
+    if found > u64::from(supported) {
+        format!(
+            "{}: the state was written by a newer tether (format_version {found}; this build reads {supported}); upgrade tether",
+            path.display()
+        )
+    } else if up {
+        format!(
+            "{}: the state is in an older format (format_version {found}; this build reads {supported}); run `tether state upgrade` to rewrite it (the current file is kept as .backup)",
+            path.display()
+        )
+    } else {
+        format!(
+            "{}: format_version {found} is not a format any tether wrote (the first is 1); the file is not a tether state",
+            path.display()
+        )
+    }
+}
+
+fn locked_message(
+    path: &std::path::Path,
+    lock: &crate::state::LockInfo,
+    stale: bool,
+    waited_ms: u64,
+) -> String {
+    let crate::state::LockInfo {
+        id: lock_id,
+        holder,
+        pid,
+        host,
+        operation,
+        started,
+        ..
+    } = lock;
+    if stale {
+        format!(
+            "the state lock {} is stale: it was taken by {holder} for `{operation}` at {started}, \
+             and that process (pid {pid}) is no longer running on {host}.\n  \
+             The run may have stopped half-way; check the state, then remove the lock with:\n    \
+             tether force-unlock {lock_id}",
+            path.display()
+        )
+    } else {
+        let waited = if waited_ms == 0 {
+            "did not wait (--lock-timeout 0s)".to_string()
+        } else {
+            format!("waited {}", crate::error::human_ms(waited_ms))
+        };
+        format!(
+            "the state is locked by another run: {holder}, pid {pid} on {host}, `{operation}` since {started} \
+             (lock ID {lock_id}, {}); {waited}.\n  \
+             Retry later or wait longer with --lock-timeout (e.g. --lock-timeout 2m). \
+             If no tether run holds it, `tether force-unlock {lock_id}` removes it.",
+            path.display()
+        )
+    }
+}
+
+/// `1500` -> `1.5s`, `120000` -> `2m`.
+pub(crate) fn human_ms(ms: u64) -> String {
+    if ms % 60_000 == 0 {
+        format!("{}m", ms / 60_000)
+    } else if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else if ms < 1000 {
+        format!("{ms}ms")
+    } else {
+        format!("{:.1}s", ms as f64 / 1000.0)
+    }
 }
 
 impl Error {

@@ -7,6 +7,11 @@ pub fn config_schema() -> String {
     pretty(&schema_for!(crate::config::Config))
 }
 
+/// `schemas/state.schema.json`: the state file (`tether.state.json`).
+pub fn state_schema() -> String {
+    pretty(&schema_for!(crate::state::State))
+}
+
 /// Every schema with its file name under `schemas/`.
 pub fn all() -> Vec<(&'static str, String)> {
     vec![
@@ -14,6 +19,11 @@ pub fn all() -> Vec<(&'static str, String)> {
         (
             "validate.schema.json",
             pretty(&schema_for!(crate::cli::ValidateJson)),
+        ),
+        ("state.schema.json", state_schema()),
+        (
+            "state-show.schema.json",
+            pretty(&schema_for!(crate::cli::state::StateShowJson)),
         ),
     ]
 }

@@ -9,11 +9,13 @@ use clap::{Parser, Subcommand};
 use crate::error::Error;
 
 mod fmt;
+mod force_unlock;
 mod graph;
 mod init;
 mod plan;
 pub mod printer;
 mod secrets;
+pub mod state;
 mod validate;
 
 pub use validate::ValidateJson;
@@ -34,6 +36,10 @@ pub struct Cli {
     /// TETHER_AGE_IDENTITY, TETHER_AGE_KEY, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY.
     #[arg(long = "identity", global = true, value_name = "FILE")]
     pub identity: Vec<PathBuf>,
+    /// How long to wait for the state lock held by another run (e.g. 30s, 2m);
+    /// after it, exit 4.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "0s", value_parser = state::parse_duration)]
+    pub lock_timeout: std::time::Duration,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -52,6 +58,10 @@ pub enum Command {
     Plan(plan::Args),
     /// Encrypt, set and re-encrypt secrets; make an age identity.
     Secrets(secrets::Args),
+    /// Inspect and edit the state.
+    State(state::Args),
+    /// Remove a state lock left by a run that died.
+    ForceUnlock(force_unlock::Args),
 }
 
 /// Output format of commands that offer one.
@@ -84,6 +94,8 @@ pub struct Context {
     pub printer: Printer,
     /// `--identity` files, as given (relative to `dir`).
     pub identities: Vec<PathBuf>,
+    /// `--lock-timeout`: how long to wait for the state lock.
+    pub lock_timeout: std::time::Duration,
 }
 
 /// Entry point of the binary: the only place that turns results into exit codes.
@@ -110,12 +122,16 @@ pub fn main() -> ExitCode {
         dir: cli.chdir.clone().unwrap_or_else(|| PathBuf::from(".")),
         printer,
         identities: cli.identity.clone(),
+        lock_timeout: cli.lock_timeout,
     };
     match run(&ctx, cli.command) {
         Ok(status) => status.into(),
         Err(e) => {
             ctx.printer.error(&e);
-            ExitStatus::Error.into()
+            match e {
+                Error::Locked { .. } => ExitStatus::Locked.into(),
+                _ => ExitStatus::Error.into(),
+            }
         }
     }
 }
@@ -134,6 +150,8 @@ fn run(ctx: &Context, command: Command) -> Result<ExitStatus, Error> {
         Command::Graph(args) => graph::run(ctx, args),
         Command::Plan(args) => plan::run(ctx, args),
         Command::Secrets(args) => secrets::run(ctx, args),
+        Command::State(args) => state::run(ctx, args),
+        Command::ForceUnlock(args) => force_unlock::run(ctx, args),
     }
 }
 

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 use crate::plan::{self, PlanOptions, markdown, render};
 use crate::secrets::identity;
-use crate::state::State;
+use crate::state::StateStore;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PlanFormat {
@@ -54,7 +54,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     };
     let targets = parse(&args.targets, "target")?;
     let excludes = parse(&args.excludes, "exclude")?;
-    let state = read_state(&config.dir.join(&config.settings.state))?;
+    // Plan reads the state without locking it: a saved plan is bound to the serial it saw.
+    let state = StateStore::open(config.dir.join(&config.settings.state)).read()?;
     for a in targets.iter().chain(&excludes) {
         let known = config.accounts.contains_key(a)
             || state.as_ref().is_some_and(|s| s.accounts.contains_key(a));
@@ -101,15 +102,4 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     } else {
         ExitStatus::Success
     })
-}
-
-/// The state, or `None` when there is none yet.
-fn read_state(path: &std::path::Path) -> Result<Option<State>> {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| Error::Usage(format!("{}: damaged state: {e}", path.display()))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(path, e)),
-    }
 }

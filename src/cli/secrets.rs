@@ -15,7 +15,8 @@ use crate::config::{self, Address};
 use crate::error::Error;
 use crate::secrets::edit::{self, Current, NewValue};
 use crate::secrets::{
-    Identities, Recipients, Secret, decrypt, encrypt, identity, recipient, rekey,
+    Ciphertext, Identities, Origin, Recipients, Secret, decrypt, encrypt, identity, recipient,
+    rekey,
 };
 
 #[derive(Debug, clap::Args)]
@@ -61,7 +62,10 @@ pub enum SecretsCommand {
         #[arg(long, value_name = "PATH")]
         file: Option<PathBuf>,
     },
-    /// Re-encrypt every secret of the config to the current recipients.
+    /// Re-encrypt every secret of the config and of the state to the current recipients.
+    ///
+    /// The state's secrets are re-encrypted under the state lock
+    /// (--lock-timeout) and the state written once, atomically, with a .backup.
     Rekey {},
 }
 
@@ -277,18 +281,59 @@ fn rekey_cmd(ctx: &Context) -> Result<ExitStatus, Error> {
         });
     }
     let ids: Identities = identity::discover(&ctx.identities, &ctx.dir)?;
+    // Once state exists, its secrets are re-encrypted in the same run, under its lock.
+    let at = super::state::locate(ctx, &config.settings);
+    let state_part = if at.store.path().exists() {
+        let guard = at.store.lock("secrets rekey", ctx.lock_timeout)?;
+        let state = at.store.read()?;
+        state.map(|s| (guard, s))
+    } else {
+        None
+    };
     let plan = rekey::plan_config(&config, &ids, &recipients)?;
+    // Every new byte, config and state, is computed before the first write.
+    let state_rekey = match &state_part {
+        Some((_, state)) => {
+            let shown = at.shown.display().to_string();
+            let items: Vec<Ciphertext> = state
+                .accounts
+                .iter()
+                .map(|(addr, a)| Ciphertext {
+                    origin: Origin {
+                        address: addr.to_string(),
+                        attribute: a.secret.attribute.clone(),
+                        location: shown.clone(),
+                    },
+                    bytes: a.secret.ciphertext.clone().into_bytes(),
+                })
+                .collect();
+            let fresh = rekey::reencrypt_armored(&items, &ids, &recipients)?;
+            let mut next = state.clone();
+            for (a, c) in next.accounts.values_mut().zip(fresh) {
+                a.secret.ciphertext = c;
+            }
+            Some((items, next))
+        }
+        None => None,
+    };
     rekey::apply(&plan)?;
-    // The state's secrets join here once the state store exists (rekey::reencrypt_armored).
+    let mut state_origins = Vec::new();
+    if let (Some((guard, _)), Some((items, next))) = (&state_part, state_rekey) {
+        if !items.is_empty() {
+            at.store.write(&next, guard)?;
+        }
+        state_origins = items.into_iter().map(|c| c.origin).collect();
+    }
+    drop(state_part);
     let mut out = String::new();
-    for o in &plan.secrets {
+    for o in plan.secrets.iter().chain(&state_origins) {
         out.push_str(&format!(
             "  {} {} ({})\n",
             o.address, o.attribute, o.location
         ));
     }
-    let n = plan.secrets.len();
-    let f = plan.writes.len();
+    let n = plan.secrets.len() + state_origins.len();
+    let f = plan.writes.len() + usize::from(!state_origins.is_empty());
     let r = recipients.len();
     out.push_str(&format!(
         "Re-encrypted {n} secret{} in {f} file{} to {r} recipient{}.\n",

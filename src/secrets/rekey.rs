@@ -4,9 +4,9 @@
 //! only then are files written ([`apply`]), each atomically. A failure before
 //! the first write leaves every file as it was.
 //!
-//! The state half is [`reencrypt_armored`]: the state store (which does not
-//! exist yet) will pass the armored ciphertexts it holds, write what comes back
-//! under its own lock, and `secrets rekey` will call it after the config.
+//! The state half is [`reencrypt_armored`]: `secrets rekey` passes the armored
+//! ciphertexts the state holds and writes what comes back through the state
+//! store, under the state lock, after the config.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

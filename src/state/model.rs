@@ -40,6 +40,55 @@ impl State {
             accounts: BTreeMap::new(),
         }
     }
+
+    /// Renames the account `from` to `to` (`state mv`, `moved` blocks), and every
+    /// `depends_on` entry that names it. Pure: touches only this value.
+    ///
+    /// Errors (nothing changed): `from` is not in state, `to` already is, or the
+    /// vendors differ (an account cannot move to another vendor).
+    pub fn rename(&mut self, from: &Address, to: &Address) -> crate::Result<()> {
+        let edit = |address: &Address, reason: String| crate::Error::StateEdit {
+            address: address.to_string(),
+            reason,
+        };
+        if from.vendor != to.vendor {
+            return Err(edit(
+                from,
+                format!(
+                    "cannot move `{from}` to `{to}`: an account keeps its vendor ({} is not {})",
+                    from.vendor, to.vendor
+                ),
+            ));
+        }
+        if from == to {
+            return Err(edit(from, format!("`{from}` is already at `{to}`")));
+        }
+        if self.accounts.contains_key(to) {
+            return Err(edit(
+                to,
+                format!("cannot move `{from}` to `{to}`: `{to}` is already in state"),
+            ));
+        }
+        let Some(account) = self.accounts.remove(from) else {
+            return Err(edit(from, format!("`{from}` is not in state")));
+        };
+        self.accounts.insert(to.clone(), account);
+        for a in self.accounts.values_mut() {
+            for d in a.depends_on.iter_mut().filter(|d| *d == from) {
+                *d = to.clone();
+            }
+        }
+        Ok(())
+    }
+
+    /// Addresses of the accounts that name `address` in `depends_on`.
+    pub fn dependents(&self, address: &Address) -> Vec<&Address> {
+        self.accounts
+            .iter()
+            .filter(|(_, a)| a.depends_on.contains(address))
+            .map(|(k, _)| k)
+            .collect()
+    }
 }
 
 /// One applied account.

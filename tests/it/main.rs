@@ -13,5 +13,6 @@ mod sim_aws;
 mod sim_azure;
 mod sim_hcs;
 mod sim_vectors;
+mod state;
 mod vendor;
 mod vendor_moto;

@@ -1,0 +1,436 @@
+//! The state store: reads and writes `tether.state.json`.
+//!
+//! Invariants:
+//! - Every write goes through [`StateStore::write`], which needs the
+//!   [`LockGuard`] of this state, and through [`crate::fsutil::write_atomic`]
+//!   (temp file, fsync, rename): a reader sees the old file or the new one.
+//! - Before a write replaces the file, its previous bytes are kept in
+//!   `<state>.backup` (mode 0600). The state itself is mode 0600.
+//! - A damaged file (not JSON, not the state's shape), a foreign one (another
+//!   lineage, not a tether state) or one in another `format_version` is an
+//!   error and is never written over. Upgrades happen only on request
+//!   ([`StateStore::upgrade`], `tether state upgrade`).
+//! - `serial` grows by one on every write that changes the state; `lineage`
+//!   never changes. The JSON is canonical: pretty, accounts in address order,
+//!   a trailing newline, so the same state always gives the same bytes.
+//! - A secret in state is armored age ciphertext: a state whose secret is
+//!   anything else is refused before a byte is written.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::lock::{self, LockGuard};
+use super::model::{STATE_FORMAT_VERSION, State};
+use crate::error::{Error, Result};
+
+/// `<path><suffix>` (`tether.state.json` + `.backup`).
+pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// One step of the format: rewrites a document of `from` into `from + 1`.
+pub struct Migration {
+    pub from: u32,
+    pub apply: fn(&mut serde_json::Map<String, Value>) -> std::result::Result<(), String>,
+}
+
+/// The format's history. Format 1 is the first; a step is added here (and
+/// [`STATE_FORMAT_VERSION`] raised) whenever the format changes.
+pub const MIGRATIONS: &[Migration] = &[];
+
+/// What [`StateStore::upgrade`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upgrade {
+    pub from: u64,
+    pub to: u32,
+    /// False when the file was already current (nothing written).
+    pub written: bool,
+    pub serial: u64,
+}
+
+/// The state file at one path.
+#[derive(Debug, Clone)]
+pub struct StateStore {
+    path: PathBuf,
+}
+
+impl StateStore {
+    pub fn open(path: impl Into<PathBuf>) -> StateStore {
+        StateStore { path: path.into() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `<state>.backup`: the previous version, kept by every write.
+    pub fn backup_path(&self) -> PathBuf {
+        sibling(&self.path, ".backup")
+    }
+
+    /// `<state>.lock`.
+    pub fn lock_path(&self) -> PathBuf {
+        lock::lock_path(&self.path)
+    }
+
+    /// Takes this state's lock for `operation`, waiting up to `timeout`.
+    pub fn lock(&self, operation: &str, timeout: Duration) -> Result<LockGuard> {
+        lock::acquire(&self.path, operation, timeout)
+    }
+
+    /// The state, or `None` when the file does not exist.
+    pub fn read(&self) -> Result<Option<State>> {
+        match self.read_bytes()? {
+            None => Ok(None),
+            Some(bytes) => self.parse(&bytes).map(Some),
+        }
+    }
+
+    /// Like [`read`](Self::read), and the state must have `lineage`
+    /// (a saved plan, a caller holding an earlier read).
+    pub fn read_expecting(&self, lineage: &str) -> Result<Option<State>> {
+        let state = self.read()?;
+        if let Some(s) = &state {
+            self.check_lineage(s, lineage)?;
+        }
+        Ok(state)
+    }
+
+    /// Writes `state` under `lock` and returns it as written.
+    ///
+    /// `state` must be the file's current content plus the caller's changes:
+    /// same lineage, same serial (else [`Error::StateForeign`] /
+    /// [`Error::StateChanged`]). The written state has `serial + 1`, this
+    /// build's `format_version` and `tether_version`. A state equal to the file
+    /// is not written again. The previous file goes to `<state>.backup` first.
+    pub fn write(&self, state: &State, lock: &LockGuard) -> Result<State> {
+        if lock.state_path() != self.path {
+            return Err(Error::Usage(format!(
+                "internal: writing {} under the lock of {}",
+                self.path.display(),
+                lock.state_path().display()
+            )));
+        }
+        check_secrets(state, &self.path)?;
+        let before = self.read_bytes()?;
+        let current = match &before {
+            Some(bytes) => Some(self.parse(bytes)?),
+            None => None,
+        };
+        if let Some(cur) = &current {
+            self.check_lineage(cur, &state.lineage)?;
+            if cur.serial != state.serial {
+                return Err(Error::StateChanged {
+                    path: self.path.clone(),
+                    expected: state.serial,
+                    found: cur.serial,
+                });
+            }
+            if cur.accounts == state.accounts {
+                return Ok(cur.clone());
+            }
+        }
+        let mut next = state.clone();
+        next.serial = state.serial + 1;
+        next.format_version = STATE_FORMAT_VERSION;
+        next.tether_version = env!("CARGO_PKG_VERSION").to_string();
+        self.replace(before.as_deref(), &canonical(&next))?;
+        tracing::debug!(state = %self.path.display(), serial = next.serial, "state written");
+        Ok(next)
+    }
+
+    /// Rewrites an older-format file in the current format (`tether state upgrade`).
+    pub fn upgrade(&self, lock: &LockGuard) -> Result<Upgrade> {
+        self.upgrade_with(lock, MIGRATIONS)
+    }
+
+    fn upgrade_with(&self, lock: &LockGuard, steps: &[Migration]) -> Result<Upgrade> {
+        if lock.state_path() != self.path {
+            return Err(Error::Usage("internal: upgrade under another lock".into()));
+        }
+        let Some(bytes) = self.read_bytes()? else {
+            return Err(Error::Usage(format!(
+                "there is no state at {}: nothing to upgrade",
+                self.path.display()
+            )));
+        };
+        let (value, found) = self.envelope(&bytes)?;
+        if found == u64::from(STATE_FORMAT_VERSION) {
+            let s = self.parse(&bytes)?;
+            return Ok(Upgrade {
+                from: found,
+                to: STATE_FORMAT_VERSION,
+                written: false,
+                serial: s.serial,
+            });
+        }
+        if found > u64::from(STATE_FORMAT_VERSION) || !has_path(found, steps) {
+            return Err(self.version_error(found, steps));
+        }
+        let migrated = migrate(value, found, steps).map_err(|reason| Error::StateDamaged {
+            path: self.path.clone(),
+            line: 1,
+            column: 1,
+            reason: format!("cannot upgrade from format_version {found}: {reason}"),
+            backup: self.existing_backup(),
+        })?;
+        let text = serde_json::to_vec(&migrated).map_err(|e| Error::Usage(e.to_string()))?;
+        let mut state: State = serde_json::from_slice(&text).map_err(|e| Error::StateDamaged {
+            path: self.path.clone(),
+            line: 1,
+            column: 1,
+            reason: format!("after upgrading from format_version {found}: {e}"),
+            backup: self.existing_backup(),
+        })?;
+        check_secrets(&state, &self.path)?;
+        state.serial += 1;
+        state.format_version = STATE_FORMAT_VERSION;
+        state.tether_version = env!("CARGO_PKG_VERSION").to_string();
+        self.replace(Some(&bytes), &canonical(&state))?;
+        Ok(Upgrade {
+            from: found,
+            to: STATE_FORMAT_VERSION,
+            written: true,
+            serial: state.serial,
+        })
+    }
+
+    /// Backup of `before` (if any), then the new bytes, both atomically and 0600.
+    fn replace(&self, before: Option<&[u8]>, bytes: &[u8]) -> Result<()> {
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        if let Some(old) = before {
+            crate::fsutil::write_atomic(&self.backup_path(), old, Some(0o600))?;
+        }
+        crate::fsutil::write_atomic(&self.path, bytes, Some(0o600))
+    }
+
+    fn read_bytes(&self) -> Result<Option<Vec<u8>>> {
+        match std::fs::read(&self.path) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(&self.path, e)),
+        }
+    }
+
+    fn existing_backup(&self) -> Option<PathBuf> {
+        let b = self.backup_path();
+        b.is_file().then_some(b)
+    }
+
+    fn damaged(&self, e: &serde_json::Error, what: &str) -> Error {
+        Error::StateDamaged {
+            path: self.path.clone(),
+            line: e.line().max(1),
+            column: e.column().max(1),
+            reason: format!("{what}: {}", strip_position(&e.to_string())),
+            backup: self.existing_backup(),
+        }
+    }
+
+    /// The document as JSON and its `format_version`.
+    fn envelope(&self, bytes: &[u8]) -> Result<(Value, u64)> {
+        let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+            if e.is_eof() && bytes.iter().all(u8::is_ascii_whitespace) {
+                Error::StateDamaged {
+                    path: self.path.clone(),
+                    line: 1,
+                    column: 1,
+                    reason: "the file is empty".into(),
+                    backup: self.existing_backup(),
+                }
+            } else {
+                self.damaged(&e, "not valid JSON")
+            }
+        })?;
+        let foreign = |reason: &str| Error::StateForeign {
+            path: self.path.clone(),
+            reason: reason.into(),
+        };
+        let Some(obj) = value.as_object() else {
+            return Err(foreign("not a tether state (the JSON is not an object)"));
+        };
+        let version = match obj.get("format_version") {
+            Some(v) => v.as_u64().ok_or_else(|| {
+                foreign("not a tether state (`format_version` is not a whole number)")
+            })?,
+            None if obj.contains_key("terraform_version") => {
+                return Err(foreign(
+                    "this is a Terraform state, not a tether state (no `format_version`)",
+                ));
+            }
+            None => return Err(foreign("not a tether state (it has no `format_version`)")),
+        };
+        Ok((value, version))
+    }
+
+    fn parse(&self, bytes: &[u8]) -> Result<State> {
+        let (_, version) = self.envelope(bytes)?;
+        if version != u64::from(STATE_FORMAT_VERSION) {
+            return Err(self.version_error(version, MIGRATIONS));
+        }
+        let state: State = serde_json::from_slice(bytes)
+            .map_err(|e| self.damaged(&e, "not in the state format"))?;
+        if state.lineage.trim().is_empty() {
+            return Err(Error::StateForeign {
+                path: self.path.clone(),
+                reason: "the state has no lineage".into(),
+            });
+        }
+        Ok(state)
+    }
+
+    fn version_error(&self, found: u64, steps: &[Migration]) -> Error {
+        Error::StateVersion {
+            path: self.path.clone(),
+            found,
+            supported: STATE_FORMAT_VERSION,
+            upgradable: found < u64::from(STATE_FORMAT_VERSION) && has_path(found, steps),
+        }
+    }
+
+    fn check_lineage(&self, state: &State, expected: &str) -> Result<()> {
+        if state.lineage != expected {
+            return Err(Error::StateForeign {
+                path: self.path.clone(),
+                reason: format!(
+                    "the state has lineage {}, not the expected {expected}: it is another state",
+                    state.lineage
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The canonical bytes of a state: pretty JSON, accounts in address order, newline.
+pub fn canonical(state: &State) -> Vec<u8> {
+    let mut out = serde_json::to_vec_pretty(state).expect("a state always serializes");
+    out.push(b'\n');
+    out
+}
+
+/// A new, empty state with a random lineage (UUID v4).
+pub fn new_state() -> State {
+    State::new(uuid::Uuid::new_v4().to_string())
+}
+
+/// Refuses any secret that is not armored age ciphertext.
+fn check_secrets(state: &State, path: &Path) -> Result<()> {
+    for (addr, acct) in &state.accounts {
+        if !crate::secrets::decrypt::is_armored(acct.secret.ciphertext.as_bytes()) {
+            return Err(Error::Secret {
+                address: addr.to_string(),
+                attribute: acct.secret.attribute.clone(),
+                location: path.display().to_string(),
+                reason: "a secret in state must be armored age ciphertext; refusing to write it"
+                    .into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn has_path(from: u64, steps: &[Migration]) -> bool {
+    let mut v = from;
+    while v < u64::from(STATE_FORMAT_VERSION) {
+        if !steps.iter().any(|m| u64::from(m.from) == v) {
+            return false;
+        }
+        v += 1;
+    }
+    true
+}
+
+/// Runs the steps from `from` up to [`STATE_FORMAT_VERSION`].
+fn migrate(mut value: Value, from: u64, steps: &[Migration]) -> std::result::Result<Value, String> {
+    let mut v = from;
+    while v < u64::from(STATE_FORMAT_VERSION) {
+        let step = steps
+            .iter()
+            .find(|m| u64::from(m.from) == v)
+            .ok_or_else(|| format!("no upgrade step from format_version {v}"))?;
+        let obj = value
+            .as_object_mut()
+            .ok_or_else(|| "the JSON is not an object".to_string())?;
+        (step.apply)(obj)?;
+        v += 1;
+        obj.insert("format_version".into(), Value::from(v));
+    }
+    Ok(value)
+}
+
+/// serde_json appends " at line L column C"; the error carries those separately.
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upgrade_runs_each_step_keeps_a_backup_and_bumps_serial() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let store = StateStore::open(&path);
+        let mut old = serde_json::to_value(new_state()).unwrap();
+        // A pretend older format: the same document without `tether_version`.
+        let obj = old.as_object_mut().unwrap();
+        obj.insert(
+            "format_version".into(),
+            Value::from(STATE_FORMAT_VERSION - 1),
+        );
+        obj.remove("tether_version");
+        let bytes = serde_json::to_vec(&old).unwrap();
+        std::fs::write(&path, &bytes).unwrap();
+
+        fn add_version(o: &mut serde_json::Map<String, Value>) -> std::result::Result<(), String> {
+            o.insert("tether_version".into(), Value::from("0.0.0"));
+            Ok(())
+        }
+        let steps = [Migration {
+            from: STATE_FORMAT_VERSION - 1,
+            apply: add_version,
+        }];
+        let e = store.read().unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::StateVersion {
+                    upgradable: false,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+
+        let guard = store.lock("state upgrade", Duration::ZERO).unwrap();
+        assert!(store.upgrade(&guard).is_err(), "no step in the real table");
+        let up = store.upgrade_with(&guard, &steps).unwrap();
+        assert_eq!(up.from, u64::from(STATE_FORMAT_VERSION - 1));
+        assert!(up.written);
+        assert_eq!(std::fs::read(store.backup_path()).unwrap(), bytes);
+        let s = store.read().unwrap().unwrap();
+        assert_eq!(s.serial, 1);
+        assert_eq!(s.tether_version, env!("CARGO_PKG_VERSION"));
+        let again = store.upgrade_with(&guard, &steps).unwrap();
+        assert!(!again.written);
+    }
+
+    #[test]
+    fn sibling_appends() {
+        assert_eq!(
+            sibling(Path::new("a/t.json"), ".backup"),
+            PathBuf::from("a/t.json.backup")
+        );
+    }
+}
