@@ -93,7 +93,7 @@ pub fn prerequisites(plan: &Plan) -> BTreeMap<Address, BTreeSet<Address>> {
 /// Runs `work` for every changing account of `plan`, at most `parallelism` at
 /// once, in dependency order. `record` is called as each account ends (in the
 /// caller's task, one at a time), so the caller can write state right away.
-pub async fn execute<W, Fut, R>(
+pub async fn execute<W, Fut, R, T>(
     plan: &Plan,
     parallelism: usize,
     stop: Arc<AtomicBool>,
@@ -102,8 +102,9 @@ pub async fn execute<W, Fut, R>(
 ) -> Report
 where
     W: Fn(AccountChange) -> Fut,
-    Fut: Future<Output = Result<(), String>> + Send + 'static,
-    R: FnMut(&AccountChange, &Outcome),
+    Fut: Future<Output = Result<T, String>> + Send + 'static,
+    T: Send + 'static,
+    R: FnMut(&AccountChange, &Outcome, Option<T>) -> Result<(), String>,
 {
     let parallelism = parallelism.max(1);
     let mut pre = prerequisites(plan);
@@ -121,8 +122,12 @@ where
     let mut finish = |report: &mut Report,
                       unsuccessful: &mut BTreeSet<Address>,
                       c: &AccountChange,
-                      o: Outcome| {
-        record(c, &o);
+                      mut o: Outcome,
+                      payload: Option<T>| {
+        // Recording can fail (the state cannot be written): the account has not completed.
+        if let Err(why) = record(c, &o, payload) {
+            o = Outcome::Failed(why);
+        }
         if o != Outcome::Done {
             unsuccessful.insert(c.address.clone());
         }
@@ -150,6 +155,7 @@ where
                     &mut unsuccessful,
                     &changes[&a],
                     Outcome::Skipped(format!("`{p}` did not complete")),
+                    None,
                 );
             }
         }
@@ -179,16 +185,16 @@ where
                 continue;
             }
         };
-        let outcome = match result {
-            Ok(()) => Outcome::Done,
-            Err(why) => Outcome::Failed(why),
+        let (outcome, payload) = match result {
+            Ok(t) => (Outcome::Done, Some(t)),
+            Err(why) => (Outcome::Failed(why), None),
         };
-        if outcome == Outcome::Done {
+        finish(&mut report, &mut unsuccessful, &c, outcome, payload);
+        if !unsuccessful.contains(&c.address) {
             for p in pre.values_mut() {
                 p.remove(&c.address);
             }
         }
-        finish(&mut report, &mut unsuccessful, &c, outcome);
     }
     for a in std::mem::take(&mut waiting) {
         finish(
@@ -196,6 +202,7 @@ where
             &mut unsuccessful,
             &changes[&a],
             Outcome::NotStarted,
+            None,
         );
     }
     report
@@ -271,7 +278,7 @@ mod tests {
                     }
                 }
             },
-            |_, _| {},
+            |_, _, _: Option<()>| Ok(()),
         ));
         let started = started.lock().unwrap().clone();
         (report, started, peak.load(Ordering::SeqCst))
@@ -349,7 +356,7 @@ mod tests {
             2,
             Arc::new(AtomicBool::new(true)),
             |_| async { Ok(()) },
-            |_, _| {},
+            |_, _, _: Option<()>| Ok(()),
         ));
         assert_eq!(report.outcomes[0].2, Outcome::NotStarted);
     }

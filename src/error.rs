@@ -22,6 +22,9 @@ pub enum Error {
     },
     #[error("{0}")]
     Usage(String),
+    /// A saved plan no longer matches the config or state it was made from.
+    #[error("saved plan {}: {reason}", path.display())]
+    StalePlan { path: PathBuf, reason: String },
     /// The plan cannot be made for one account.
     #[error("`{address}`: {message}")]
     Plan { address: String, message: String },

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 use crate::error::Error;
 
+mod apply;
 mod fmt;
 mod force_unlock;
 mod graph;
@@ -56,6 +57,8 @@ pub enum Command {
     Graph(graph::Args),
     /// Show what apply would change: config against state.
     Plan(plan::Args),
+    /// Perform a plan: verify each account with its vendor and record it in state.
+    Apply(apply::Args),
     /// Encrypt, set and re-encrypt secrets; make an age identity.
     Secrets(secrets::Args),
     /// Inspect and edit the state.
@@ -130,6 +133,7 @@ pub fn main() -> ExitCode {
             ctx.printer.error(&e);
             match e {
                 Error::Locked { .. } => ExitStatus::Locked.into(),
+                Error::StalePlan { .. } => ExitStatus::StalePlan.into(),
                 _ => ExitStatus::Error.into(),
             }
         }
@@ -149,6 +153,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitStatus, Error> {
         Command::Fmt(args) => fmt::run(ctx, args),
         Command::Graph(args) => graph::run(ctx, args),
         Command::Plan(args) => plan::run(ctx, args),
+        Command::Apply(args) => apply::run(ctx, args),
         Command::Secrets(args) => secrets::run(ctx, args),
         Command::State(args) => state::run(ctx, args),
         Command::ForceUnlock(args) => force_unlock::run(ctx, args),

@@ -1,5 +1,6 @@
 //! The one integration-test binary: the `tether` binary tested from outside.
 
+mod apply;
 mod config;
 mod harness;
 mod plan;

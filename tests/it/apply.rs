@@ -1,0 +1,275 @@
+//! `tether apply` end to end against the simulator, for all four vendors.
+
+use std::path::Path;
+
+use tether::sim::Vendor as SimVendor;
+
+use crate::harness::{Output, Run};
+use crate::sim;
+
+struct Env {
+    sim: tether::sim::Sim,
+    dir: tempfile::TempDir,
+    key: String,
+}
+
+impl Env {
+    fn new(seed: u64) -> Env {
+        let sim = sim::start(seed, 1, 3);
+        let dir = tempfile::tempdir().unwrap();
+        let id = age::x25519::Identity::generate();
+        tether::sim::config_writer::write(
+            dir.path(),
+            &[id.to_public().to_string()],
+            &sim.engine().summary(),
+        )
+        .unwrap();
+        use age::secrecy::ExposeSecret;
+        let key = id.to_string().expose_secret().to_string();
+        Env { sim, dir, key }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn tether(&self, args: &[&str]) -> Output {
+        Run::new(self.path())
+            .args(args)
+            .env("TETHER_AGE_KEY", &self.key)
+            .run()
+    }
+
+    fn config(&self) -> String {
+        std::fs::read_to_string(self.path().join("tether.hcl")).unwrap()
+    }
+
+    fn set_config(&self, text: &str) {
+        std::fs::write(self.path().join("tether.hcl"), text).unwrap();
+    }
+
+    fn state(&self) -> serde_json::Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(self.path().join("tether.state.json")).unwrap(),
+        )
+        .unwrap()
+    }
+
+    /// The address of the first account of a vendor in the written config.
+    fn addr(&self, vendor: &str) -> String {
+        let c = self.config();
+        let at = c.find(&format!("account \"{vendor}\" \"")).unwrap();
+        let rest = &c[at + format!("account \"{vendor}\" \"").len()..];
+        format!("{vendor}.{}", &rest[..rest.find('"').unwrap()])
+    }
+}
+
+#[test]
+fn apply_creates_verifies_and_records_every_vendor() {
+    let env = Env::new(11);
+    let out = env.tether(&["apply", "--auto-approve"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    for v in ["aws", "alibaba", "azure", "hcs"] {
+        let a = env.addr(v);
+        assert!(
+            out.stdout.contains(&format!("{a}: created (verified ")),
+            "{v}: {}",
+            out.stdout
+        );
+    }
+    assert!(out.stdout.contains("Apply complete: 4 succeeded."));
+    let state = env.state();
+    assert_eq!(state["accounts"].as_object().unwrap().len(), 4);
+    assert_eq!(state["serial"], 4, "one write per account");
+    let aws = &state["accounts"][env.addr("aws")];
+    let summary = env.sim.engine().summary();
+    assert_eq!(
+        aws["identity"]["account_id"],
+        summary.aws.accounts[0].main_account_id
+    );
+    assert!(
+        aws["secret"]["ciphertext"]
+            .as_str()
+            .unwrap()
+            .starts_with("-----BEGIN AGE ENCRYPTED FILE-----")
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(env.path().join("tether.state.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // No plaintext secret anywhere: state, audit log, output.
+    let secrets = [
+        summary.aws.accounts[0].secret_access_key.clone(),
+        summary.alibaba.accounts[0].secret_access_key.clone(),
+        summary.azure.accounts[0].application_secret.clone(),
+        summary.hcs.accounts[0].password.clone(),
+    ];
+    let audit = std::fs::read_to_string(env.path().join(".tether/audit.jsonl")).unwrap();
+    assert_eq!(audit.lines().count(), 4);
+    for line in audit.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["result"], "ok");
+        assert_eq!(v["plan_hash"].as_str().unwrap().len(), 64);
+    }
+    let state_text = std::fs::read_to_string(env.path().join("tether.state.json")).unwrap();
+    for s in &secrets {
+        assert!(!state_text.contains(s.as_str()) && !audit.contains(s.as_str()));
+        assert!(!out.stdout.contains(s.as_str()) && !out.stderr.contains(s.as_str()));
+    }
+    // Applied: the next plan is empty.
+    let plan = env.tether(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{}{}", plan.stdout, plan.stderr);
+}
+
+#[test]
+fn failures_are_per_account_and_the_rest_goes_on() {
+    let env = Env::new(12);
+    assert_eq!(env.tether(&["apply", "--auto-approve"]).code, 0);
+    let summary = env.sim.engine().summary();
+    // A revoked AWS key, and an Alibaba account declared with the wrong main account id.
+    env.sim
+        .engine()
+        .revoke(SimVendor::Aws, &summary.aws.accounts[0].main_account_id)
+        .unwrap();
+    let real = &summary.alibaba.accounts[0].main_account_id;
+    let text = env
+        .config()
+        .replace(
+            &format!(
+                "account_name      = {:?}",
+                summary.aws.accounts[0].account_name
+            ),
+            "account_name      = \"Renamed\"",
+        )
+        .replace(
+            &format!("main_account_id   = {real:?}"),
+            "main_account_id   = \"1111222233334444\"",
+        );
+    env.set_config(&text);
+    let out = env.tether(&["apply", "--auto-approve"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let aws = env.addr("aws");
+    let ali = env.addr("alibaba");
+    assert!(
+        out.stdout.contains(&format!("{aws}: FAILED:")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains(&format!("belongs to Alibaba Cloud account {real}")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("AWS refused the credentials: InvalidClientTokenId"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(&format!("{ali}: FAILED:")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("Apply incomplete: 0 succeeded, 2 failed"),
+        "{}",
+        out.stdout
+    );
+    // Nothing of the failed accounts was recorded.
+    let state = env.state();
+    assert_eq!(
+        state["accounts"][&aws]["attributes"]["account_name"],
+        summary.aws.accounts[0].account_name
+    );
+    assert_eq!(
+        state["accounts"][&ali]["attributes"]["main_account_id"],
+        real.as_str()
+    );
+}
+
+#[test]
+fn deletes_moves_and_stale_plans() {
+    let env = Env::new(13);
+    assert_eq!(env.tether(&["apply", "--auto-approve"]).code, 0);
+    let hcs = env.addr("hcs");
+    let azure = env.addr("azure");
+    // Rename the Azure account with a moved block, drop the HCS account.
+    let name = azure.split_once('.').unwrap().1.to_string();
+    let mut text = env.config().replace(
+        &format!("account \"azure\" \"{name}\""),
+        "account \"azure\" \"renamed\"",
+    );
+    let at = text.find("account \"hcs\"").unwrap();
+    let end = at + text[at..].find("\n}\n").unwrap() + 3;
+    text.replace_range(at..end, "");
+    text.push_str(&format!(
+        "\nmoved {{\n  from = {azure}\n  to   = azure.renamed\n}}\n"
+    ));
+    env.set_config(&text);
+
+    let plan = env.tether(&["plan", "--out", "plan.json"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(
+        plan.stdout
+            .contains(&format!("# {azure} has moved to azure.renamed")),
+        "{}",
+        plan.stdout
+    );
+    // A saved plan becomes stale when the config changes.
+    env.set_config(&format!("{text}\n# a comment\n"));
+    let out = env.tether(&["apply", "plan.json"]);
+    assert_eq!(out.code, 5, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("configuration changed since the plan was made")
+    );
+    env.set_config(&text);
+    let out = env.tether(&["apply", "plan.json"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains(&format!("{hcs}: forgotten")));
+    let state = env.state();
+    assert!(state["accounts"].get(&hcs).is_none());
+    assert!(state["accounts"].get("azure.renamed").is_some());
+    // The same plan again: the state moved on.
+    let out = env.tether(&["apply", "plan.json"]);
+    assert_eq!(out.code, 5);
+    assert!(
+        out.stderr
+            .contains("the state changed since the plan was made"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_second_apply_waits_or_exits_4() {
+    let env = Env::new(14);
+    let guard = tether::state::lock::acquire(
+        &env.path().join("tether.state.json"),
+        "test",
+        std::time::Duration::ZERO,
+    )
+    .unwrap();
+    let out = env.tether(&["--lock-timeout", "500ms", "apply", "--auto-approve"]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(!env.path().join("tether.state.json").exists());
+    drop(guard);
+    assert_eq!(env.tether(&["apply", "--auto-approve"]).code, 0);
+}
+
+#[test]
+fn apply_without_a_terminal_needs_approval() {
+    let env = Env::new(15);
+    let out = env.tether(&["apply"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("pass --auto-approve"), "{}", out.stderr);
+    assert!(!env.path().join("tether.state.json").exists());
+}
