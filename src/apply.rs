@@ -246,6 +246,7 @@ mod tests {
             targets: vec![],
             excludes: vec![],
             identity_available: false,
+            identity_drift: vec![],
         }
     }
 

@@ -37,6 +37,10 @@ pub struct Args {
     /// Plan to forget every account in state.
     #[arg(long)]
     pub destroy: bool,
+    /// Re-verify every account in state with its vendor first, and report
+    /// identity drift (a revoked key, a key that now belongs to another account).
+    #[arg(long)]
+    pub refresh: bool,
     /// Size budget of `--format markdown`, in characters.
     #[arg(long, default_value_t = markdown::DEFAULT_BUDGET)]
     pub budget: usize,
@@ -78,7 +82,16 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
         snapshot: None,
         config_hash: plan::config_hash(&config)?,
     };
-    let plan = plan::build(&config, state.as_ref(), &opts, identities.as_ref())?;
+    let mut plan = plan::build(&config, state.as_ref(), &opts, identities.as_ref())?;
+    if args.refresh {
+        let Some(ids) = identities.as_ref() else {
+            // --refresh decrypts the recorded secrets: say where identities were looked for.
+            return Err(identity::discover(&ctx.identities, &ctx.dir).unwrap_err());
+        };
+        if let Some(state) = &state {
+            plan.identity_drift = refresh(&config, state, &plan, ids)?;
+        }
+    }
     match args.format {
         PlanFormat::Human => ctx
             .printer
@@ -97,9 +110,78 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
             ));
         }
     }
-    Ok(if args.detailed_exitcode && plan.has_changes() {
+    Ok(if args.detailed_exitcode && plan.has_changes_or_drift() {
         ExitStatus::Changes
     } else {
         ExitStatus::Success
     })
+}
+
+/// Verifies every account of the plan that is in state, live, with the secret
+/// recorded in state, and reports those that no longer verify as recorded.
+fn refresh(
+    config: &config::Config,
+    state: &crate::state::State,
+    plan: &plan::Plan,
+    ids: &crate::secrets::identity::Identities,
+) -> Result<Vec<plan::IdentityDrift>> {
+    use crate::vendor::{self, ClientOptions};
+    let checks: Vec<(&config::Account, &crate::state::AccountState)> = plan
+        .changes
+        .iter()
+        .filter_map(|c| {
+            let before = c.previous_address.as_ref().unwrap_or(&c.address);
+            Some((
+                config.accounts.get(&c.address)?,
+                state.accounts.get(before)?,
+            ))
+        })
+        .collect();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+    let opts = ClientOptions::default();
+    let limit = config.settings.parallelism.max(1) as usize;
+    let results = rt.block_on(async {
+        use futures_util::StreamExt;
+        futures_util::stream::iter(checks.iter().map(|(account, recorded)| {
+            let opts = &opts;
+            async move {
+                let secret = match crate::secrets::decrypt::decrypt_bytes(
+                    recorded.secret.ciphertext.as_bytes(),
+                    ids,
+                ) {
+                    Ok(s) => s,
+                    Err(why) => {
+                        return Some(format!("the recorded secret cannot be decrypted: {why}"));
+                    }
+                };
+                match vendor::verify(account, &secret, opts).await {
+                    Err(e) => Some(e.to_string()),
+                    Ok(id) => vendor::check_stable(account, &recorded.identity, &id)
+                        .and_then(|()| vendor::check_identity(account, &id))
+                        .err()
+                        .map(|m| m.to_string()),
+                }
+            }
+        }))
+        .buffered(limit)
+        .collect::<Vec<_>>()
+        .await
+    });
+    Ok(checks
+        .iter()
+        .zip(results)
+        .filter_map(|((account, _), problem)| {
+            problem.map(|p| plan::IdentityDrift {
+                address: account.address.clone(),
+                problem: p
+                    .strip_prefix(&format!("{}: ", account.address))
+                    .unwrap_or(&p)
+                    .to_string(),
+            })
+        })
+        .collect())
 }

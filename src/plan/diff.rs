@@ -104,6 +104,7 @@ pub fn build(
         targets: opts.targets.clone(),
         excludes: opts.excludes.clone(),
         identity_available: identities.is_some(),
+        identity_drift: Vec::new(),
     })
 }
 

@@ -18,6 +18,18 @@ pub fn render(plan: &Plan, budget: usize) -> String {
     let mut head = String::new();
     let _ = writeln!(head, "{MARKER}");
     let _ = writeln!(head, "### tether plan\n");
+    if !plan.identity_drift.is_empty() {
+        let _ = writeln!(
+            head,
+            "> [!CAUTION]\n> **Identity drift ({}):** {}\n",
+            plan.identity_drift.len(),
+            plan.identity_drift
+                .iter()
+                .map(|d| format!("`{}`: {}", d.address, d.problem.replace('\n', " ")))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
     if !plan.has_changes() {
         head.push_str("**No changes.** The accounts in state match the configuration.\n");
         return head;

@@ -44,6 +44,17 @@ pub struct Plan {
     pub excludes: Vec<Address>,
     /// Whether an identity was at hand to compare secrets by plaintext.
     pub identity_available: bool,
+    /// With `--refresh`: accounts whose credentials no longer verify as recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identity_drift: Vec<IdentityDrift>,
+}
+
+/// An account whose live identity check disagrees with what apply recorded:
+/// a revoked or expired key, or a key that now belongs to another account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct IdentityDrift {
+    pub address: Address,
+    pub problem: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -77,6 +88,11 @@ impl Plan {
     /// True when applying would change anything (moves count: they rewrite state).
     pub fn has_changes(&self) -> bool {
         !self.moves.is_empty() || self.changes.iter().any(|c| c.action.is_change())
+    }
+
+    /// Changes, or identity drift found by `--refresh`.
+    pub fn has_changes_or_drift(&self) -> bool {
+        self.has_changes() || !self.identity_drift.is_empty()
     }
 
     pub fn to_json(&self) -> String {

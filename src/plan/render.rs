@@ -192,6 +192,27 @@ pub fn account(c: &AccountChange, color: bool) -> String {
 /// The whole plan, for a terminal or a log.
 pub fn human(plan: &Plan, color: bool) -> String {
     let mut s = String::new();
+    if !plan.identity_drift.is_empty() {
+        let _ = writeln!(
+            s,
+            "{}",
+            paint(
+                color,
+                BOLD,
+                "Identity drift: these accounts no longer verify as recorded (checked live with --refresh):"
+            )
+        );
+        for d in &plan.identity_drift {
+            let _ = writeln!(
+                s,
+                "  {} {}: {}",
+                paint(color, RED, "!"),
+                d.address,
+                d.problem
+            );
+        }
+        s.push('\n');
+    }
     if !plan.has_changes() {
         s.push_str("No changes. The accounts in state match the configuration.\n");
         return s;

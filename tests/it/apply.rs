@@ -273,3 +273,40 @@ fn apply_without_a_terminal_needs_approval() {
     assert!(out.stderr.contains("pass --auto-approve"), "{}", out.stderr);
     assert!(!env.path().join("tether.state.json").exists());
 }
+
+#[test]
+fn refresh_reports_a_revoked_key_as_identity_drift() {
+    let env = Env::new(16);
+    assert_eq!(env.tether(&["apply", "--auto-approve"]).code, 0);
+    let clean = env.tether(&["plan", "--refresh", "--detailed-exitcode"]);
+    assert_eq!(clean.code, 0, "{}{}", clean.stdout, clean.stderr);
+    let summary = env.sim.engine().summary();
+    env.sim
+        .engine()
+        .revoke(SimVendor::Aws, &summary.aws.accounts[0].main_account_id)
+        .unwrap();
+    let out = env.tether(&["plan", "--refresh", "--detailed-exitcode"]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    let hcs = env.addr("aws");
+    assert!(out.stdout.contains("Identity drift"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains(&format!("! {hcs}: AWS refused the credentials")),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("No changes."), "{}", out.stdout);
+    let json = env.tether(&["plan", "--refresh", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["identity_drift"].as_array().unwrap().len(), 1);
+    assert_eq!(v["identity_drift"][0]["address"], hcs.as_str());
+    let md = env.tether(&["plan", "--refresh", "--format", "markdown"]);
+    assert!(
+        md.stdout.contains("**Identity drift (1):**"),
+        "{}",
+        md.stdout
+    );
+    // Without an identity, --refresh cannot decrypt and says so.
+    let out = Run::new(env.path()).args(["plan", "--refresh"]).run();
+    assert_eq!(out.code, 1);
+}
