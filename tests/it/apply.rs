@@ -310,3 +310,91 @@ fn refresh_reports_a_revoked_key_as_identity_drift() {
     let out = Run::new(env.path()).args(["plan", "--refresh"]).run();
     assert_eq!(out.code, 1);
 }
+
+#[test]
+fn a_killed_apply_leaves_finished_accounts_recorded_and_replans_the_rest() {
+    let env = Env::new(17);
+    // Slow answers, one account at a time: the kill lands mid-way.
+    env.sim
+        .engine()
+        .set_faults(&tether::sim::FaultsUpdate {
+            vendor: "*".into(),
+            faults: tether::sim::Faults {
+                latency_ms: 400,
+                ..Default::default()
+            },
+        })
+        .unwrap();
+    let mut child = std::process::Command::new(crate::harness::TETHER)
+        .current_dir(env.path())
+        .args(["apply", "--auto-approve", "--parallelism", "1"])
+        .env("TETHER_AGE_KEY", &env.key)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let state_path = env.path().join("tether.state.json");
+    let recorded = if state_path.exists() {
+        env.state()["accounts"].as_object().unwrap().len()
+    } else {
+        0
+    };
+    assert!(recorded < 4, "the kill came too late to test anything");
+    // The next plan shows exactly the remaining work.
+    let plan = env.tether(&["plan", "--format", "json"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let v: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let creates = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] == "create")
+        .count();
+    let noops = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] == "no-op")
+        .count();
+    assert_eq!((creates, noops), (4 - recorded, recorded));
+    // The dead run's lock is reported as stale with the command to clear it.
+    let out = env.tether(&["apply", "--auto-approve"]);
+    assert_eq!(out.code, 4, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("tether force-unlock "),
+        "{}",
+        out.stderr
+    );
+    let id = out
+        .stderr
+        .split("tether force-unlock ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '-')
+        .to_string();
+    assert_eq!(env.tether(&["force-unlock", &id]).code, 0);
+    env.sim
+        .engine()
+        .set_faults(&tether::sim::FaultsUpdate {
+            vendor: "*".into(),
+            faults: tether::sim::Faults::default(),
+        })
+        .unwrap();
+    let out = env.tether(&["apply", "--auto-approve"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains(&format!("Apply complete: {} succeeded.", 4 - recorded)),
+        "{}",
+        out.stdout
+    );
+}
