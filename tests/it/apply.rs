@@ -398,3 +398,49 @@ fn a_killed_apply_leaves_finished_accounts_recorded_and_replans_the_rest() {
         out.stdout
     );
 }
+
+#[test]
+fn no_plaintext_secret_at_trace_level() {
+    let env = Env::new(18);
+    let summary = env.sim.engine().summary();
+    let secrets = [
+        summary.aws.accounts[0].secret_access_key.clone(),
+        summary.alibaba.accounts[0].secret_access_key.clone(),
+        summary.azure.accounts[0].application_secret.clone(),
+        summary.hcs.accounts[0].password.clone(),
+    ];
+    let run = |args: &[&str]| {
+        Run::new(env.path())
+            .args(args)
+            .env("TETHER_AGE_KEY", &env.key)
+            .env("TETHER_LOG", "trace")
+            .run()
+    };
+    let outs = [
+        run(&["apply", "--auto-approve"]),
+        run(&["plan", "--refresh"]),
+        run(&["plan", "--format", "json"]),
+        run(&["plan", "--format", "markdown"]),
+    ];
+    assert_eq!(outs[0].code, 0, "{}", outs[0].stderr);
+    assert!(!outs[0].stderr.is_empty(), "trace logging is on");
+    for out in &outs {
+        for s in &secrets {
+            assert!(!out.stdout.contains(s.as_str()), "plaintext in stdout");
+            assert!(
+                !out.stderr.contains(s.as_str()),
+                "plaintext in the trace log"
+            );
+        }
+    }
+    for (path, bytes) in crate::harness::tree(env.path()) {
+        let text = String::from_utf8_lossy(&bytes);
+        for s in &secrets {
+            assert!(
+                !text.contains(s.as_str()),
+                "plaintext in {}",
+                path.display()
+            );
+        }
+    }
+}
