@@ -47,11 +47,18 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
             plan
         }
         None => {
+            let secrets = plan::Ciphertexts::read(&config)?;
             let opts = PlanOptions {
-                config_hash: plan::config_hash(&config)?,
+                config_hash: plan::config_hash(&config, &secrets),
                 ..PlanOptions::default()
             };
-            let plan = plan::build(&config, state.as_ref(), &opts, identities.as_ref())?;
+            let plan = plan::build(
+                &config,
+                state.as_ref(),
+                &opts,
+                identities.as_ref(),
+                &secrets,
+            )?;
             ctx.printer
                 .out(&render::human(&plan, ctx.printer.color_out));
             if plan.has_changes() && !args.auto_approve {
@@ -336,7 +343,7 @@ fn check_binding(
             plan.binding.state_serial
         )));
     }
-    if plan.binding.config_hash != plan::config_hash(config)? {
+    if plan.binding.config_hash != plan::config_hash(config, &plan::Ciphertexts::read(config)?) {
         return Err(stale(
             "it is stale: the configuration changed since the plan was made; make a new plan"
                 .into(),

@@ -75,14 +75,21 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
         Err(Error::NoIdentity { .. }) => None,
         Err(e) => return Err(e),
     };
+    let secrets = plan::Ciphertexts::read(&config)?;
     let opts = PlanOptions {
         destroy: args.destroy,
         targets,
         excludes,
         snapshot: None,
-        config_hash: plan::config_hash(&config)?,
+        config_hash: plan::config_hash(&config, &secrets),
     };
-    let mut plan = plan::build(&config, state.as_ref(), &opts, identities.as_ref())?;
+    let mut plan = plan::build(
+        &config,
+        state.as_ref(),
+        &opts,
+        identities.as_ref(),
+        &secrets,
+    )?;
     if args.refresh {
         let Some(ids) = identities.as_ref() else {
             // --refresh decrypts the recorded secrets: say where identities were looked for.

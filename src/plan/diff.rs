@@ -6,10 +6,10 @@ use serde_json::Value;
 
 use super::action::{AccountChange, Action, AttributeChange, SecretChange};
 use super::attrs::{self, REPLACING};
-use super::{Binding, Move, PLAN_FORMAT_VERSION, Plan, PlanMode};
+use super::{Binding, Ciphertexts, Move, PLAN_FORMAT_VERSION, Plan, PlanMode};
 use crate::config::{Account, Address, Config};
 use crate::error::{Error, Result};
-use crate::secrets::decrypt::{account_ciphertext, decrypt_bytes, to_armored};
+use crate::secrets::decrypt::{decrypt_bytes, to_armored};
 use crate::secrets::identity::Identities;
 use crate::state::{AccountState, State};
 
@@ -31,6 +31,7 @@ pub fn build(
     state: Option<&State>,
     opts: &PlanOptions,
     identities: Option<&Identities>,
+    secrets: &Ciphertexts,
 ) -> Result<Plan> {
     // State after `moved` blocks: address -> (account, address it had in state).
     let mut current: BTreeMap<Address, (&AccountState, Address)> = state
@@ -75,8 +76,8 @@ pub fn build(
                 continue;
             }
             changes.push(match current.get(addr) {
-                None => created(config, account)?,
-                Some((st, prev)) => updated(config, account, st, prev, identities)?,
+                None => created(account, secrets)?,
+                Some((st, prev)) => updated(account, st, prev, identities, secrets)?,
             });
         }
         for (addr, (st, prev)) in &current {
@@ -164,7 +165,7 @@ fn secret_attribute(account: &Account) -> String {
     account.address.vendor.secret_attributes()[0].to_string()
 }
 
-fn created(config: &Config, account: &Account) -> Result<AccountChange> {
+fn created(account: &Account, secrets: &Ciphertexts) -> Result<AccountChange> {
     if account.vendor.secret().is_none() {
         let attr = secret_attribute(account);
         return Err(Error::Plan {
@@ -175,8 +176,7 @@ fn created(config: &Config, account: &Account) -> Result<AccountChange> {
             ),
         });
     }
-    // The file must be readable now, not at apply time.
-    account_ciphertext(config, account)?;
+    debug_assert!(secrets.0.contains_key(&account.address));
     let after = attrs::of(account);
     Ok(AccountChange {
         address: account.address.clone(),
@@ -221,11 +221,11 @@ fn deleted(addr: &Address, st: &AccountState, prev: &Address) -> AccountChange {
 }
 
 fn updated(
-    config: &Config,
     account: &Account,
     st: &AccountState,
     prev: &Address,
     identities: Option<&Identities>,
+    secrets: &Ciphertexts,
 ) -> Result<AccountChange> {
     let after = attrs::of(account);
     let names: BTreeSet<&String> = after.keys().chain(st.attributes.keys()).collect();
@@ -246,7 +246,7 @@ fn updated(
             forces_replacement: forces && changed,
         });
     }
-    let secret = secret_change(config, account, st, identities)?;
+    let secret = secret_change(account, st, identities, secrets)?;
     update |= secret.is_change() || account.depends_on != st.depends_on;
     let action = if replace {
         Action::Replace
@@ -268,12 +268,12 @@ fn updated(
 }
 
 fn secret_change(
-    config: &Config,
     account: &Account,
     st: &AccountState,
     identities: Option<&Identities>,
+    secrets: &Ciphertexts,
 ) -> Result<SecretChange> {
-    let Some(c) = account_ciphertext(config, account)? else {
+    let Some(c) = secrets.0.get(&account.address) else {
         return Ok(SecretChange::Reused);
     };
     let declared = to_armored(&c.bytes);

@@ -102,27 +102,44 @@ impl Plan {
     }
 }
 
+/// The ciphertext of every declared secret, read once per plan (a `file()`
+/// secret is read here and nowhere else while planning).
+#[derive(Debug, Default)]
+pub struct Ciphertexts(
+    pub std::collections::BTreeMap<Address, crate::secrets::decrypt::Ciphertext>,
+);
+
+impl Ciphertexts {
+    pub fn read(config: &crate::config::Config) -> crate::error::Result<Ciphertexts> {
+        let mut m = std::collections::BTreeMap::new();
+        for account in config.accounts.values() {
+            if let Some(c) = crate::secrets::decrypt::account_ciphertext(config, account)? {
+                m.insert(account.address.clone(), c);
+            }
+        }
+        Ok(Ciphertexts(m))
+    }
+}
+
 /// SHA-256 over every config file (name and bytes) and every `file()` secret,
 /// in name order: a saved plan is bound to exactly this config.
-pub fn config_hash(config: &crate::config::Config) -> crate::error::Result<String> {
+pub fn config_hash(config: &crate::config::Config, secrets: &Ciphertexts) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    let mut files: Vec<(String, Vec<u8>)> = config
+    let mut files: Vec<(String, &[u8])> = config
         .sources
         .iter()
-        .map(|(_, f)| (f.name.clone(), f.text.as_bytes().to_vec()))
+        .map(|(_, f)| (f.name.clone(), f.text.as_bytes()))
         .collect();
-    for account in config.accounts.values() {
-        if let Some(c) = crate::secrets::decrypt::account_ciphertext(config, account)? {
-            files.push((format!("secret:{}", account.address), c.bytes));
-        }
+    for (addr, c) in &secrets.0 {
+        files.push((format!("secret:{addr}"), &c.bytes));
     }
     files.sort();
     for (name, bytes) in files {
         h.update((name.len() as u64).to_le_bytes());
         h.update(name.as_bytes());
         h.update((bytes.len() as u64).to_le_bytes());
-        h.update(&bytes);
+        h.update(bytes);
     }
-    Ok(hex::encode(h.finalize()))
+    hex::encode(h.finalize())
 }
