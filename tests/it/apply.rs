@@ -444,3 +444,51 @@ fn no_plaintext_secret_at_trace_level() {
         }
     }
 }
+
+#[test]
+fn a_rotated_key_is_set_planned_as_a_secret_change_and_applied() {
+    let env = Env::new(19);
+    assert_eq!(env.tether(&["apply", "--auto-approve"]).code, 0);
+    let summary = env.sim.engine().summary();
+    let old_key = summary.aws.accounts[0].access_key_id.clone();
+    let rotated = env
+        .sim
+        .engine()
+        .rotate(SimVendor::Aws, &summary.aws.accounts[0].main_account_id)
+        .unwrap();
+    let new_key = rotated.access_key_id.clone().unwrap();
+    let new_secret = rotated.secret_access_key.clone().unwrap();
+    let aws = env.addr("aws");
+    // The old key no longer verifies.
+    let drift = env.tether(&["plan", "--refresh", "--detailed-exitcode"]);
+    assert_eq!(drift.code, 2, "{}", drift.stdout);
+    // New key id in the config, new secret through `secrets set` (stdin).
+    env.set_config(&env.config().replace(&old_key, &new_key));
+    let set = Run::new(env.path())
+        .args(["secrets", "set", &aws, "secret_access_key"])
+        .env("TETHER_AGE_KEY", &env.key)
+        .stdin(format!("{new_secret}\n"))
+        .run();
+    assert_eq!(set.code, 0, "{}", set.stderr);
+    let plan = env.tether(&["plan", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let change = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == aws.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(change["action"], "update");
+    assert_eq!(change["secret"], "changed");
+    let out = env.tether(&["apply", "--auto-approve"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(&format!("{aws}: updated (verified ")),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains(&new_secret) && !out.stderr.contains(&new_secret));
+    let clean = env.tether(&["plan", "--refresh", "--detailed-exitcode"]);
+    assert_eq!(clean.code, 0, "{}{}", clean.stdout, clean.stderr);
+}
