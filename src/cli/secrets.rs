@@ -86,7 +86,10 @@ fn keygen(ctx: &Context, output: Option<&Path>) -> Result<ExitStatus, Error> {
     let id = age::x25519::Identity::generate();
     let public = id.to_public().to_string();
     let mut text = Zeroizing::new(String::new());
-    text.push_str(&format!("# created: {}\n", rfc3339_now()));
+    text.push_str(&format!(
+        "# created: {}\n",
+        crate::state::lock::rfc3339_now()
+    ));
     text.push_str(&format!("# public key: {public}\n"));
     text.push_str(id.to_string().expose_secret());
     text.push('\n');
@@ -357,29 +360,4 @@ fn read_plaintext(prompt: &str) -> Result<Secret, Error> {
     let mut stdin = std::io::stdin().lock();
     Secret::read_from(&mut stdin, 256)
         .map_err(|e| Error::Usage(format!("cannot read the secret from stdin: {e}")))
-}
-
-/// Now as `YYYY-MM-DDTHH:MM:SSZ` (UTC), for the `# created:` line.
-fn rfc3339_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
 }
