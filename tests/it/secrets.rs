@@ -73,6 +73,20 @@ fn failed(o: &Output) {
     assert_eq!(o.code, 1, "stdout:\n{}\nstderr:\n{}", o.stdout, o.stderr);
 }
 
+/// `secrets rekey` with `key` fails with every one of `expected` in stderr and writes nothing.
+fn rekey_refused(d: &Path, key: &str, expected: &[&str]) {
+    let snap = tree(d);
+    let o = Run::new(d)
+        .args(["secrets", "rekey"])
+        .env("TETHER_AGE_KEY", key)
+        .run();
+    failed(&o);
+    for e in expected {
+        assert!(o.stderr.contains(e), "{}", o.stderr);
+    }
+    assert_eq!(tree(d), snap);
+}
+
 fn set(dir: &Path, args: &[&str], plaintext: &str) -> Output {
     let mut a = vec!["secrets", "set"];
     a.extend_from_slice(args);
@@ -616,20 +630,14 @@ fn decryption_errors_name_the_secret_and_write_nothing() {
     let hcs = d.join("secrets/hcs.age");
     let full = std::fs::read(&hcs).unwrap();
     std::fs::write(&hcs, &full[..full.len() - 20]).unwrap();
-    let snap = tree(d);
-    let o = Run::new(d)
-        .args(["secrets", "rekey"])
-        .env("TETHER_AGE_KEY", &good)
-        .run();
-    failed(&o);
-    assert!(
-        o.stderr
-            .contains("error: hcs.hcl:5:22: `password` of `hcs.dc1`: the ciphertext is"),
-        "{}",
-        o.stderr
+    rekey_refused(
+        d,
+        &good,
+        &[
+            "error: hcs.hcl:5:22: `password` of `hcs.dc1`: the ciphertext is",
+            "truncated",
+        ],
     );
-    assert!(o.stderr.contains("truncated"), "{}", o.stderr);
-    assert_eq!(tree(d), snap);
     std::fs::write(&hcs, &full).unwrap();
 
     // A damaged inline value (one payload character changed).
@@ -643,43 +651,26 @@ fn decryption_errors_name_the_secret_and_write_nothing() {
         b'A'
     };
     std::fs::write(d.join("main.hcl"), &bytes).unwrap();
-    let snap = tree(d);
-    let o = Run::new(d)
-        .args(["secrets", "rekey"])
-        .env("TETHER_AGE_KEY", &good)
-        .run();
-    failed(&o);
-    assert!(
-        o.stderr
-            .contains("`secret_access_key` of `aws.prod`: the ciphertext is damaged"),
-        "{}",
-        o.stderr
+    rekey_refused(
+        d,
+        &good,
+        &[
+            "`secret_access_key` of `aws.prod`: the ciphertext is damaged",
+            "error: main.hcl:",
+        ],
     );
-    assert!(o.stderr.contains("error: main.hcl:"), "{}", o.stderr);
-    assert_eq!(tree(d), snap);
 
     // A file() that is missing: validation names the account and file:line:col.
     std::fs::remove_file(&hcs).unwrap();
-    let snap = tree(d);
-    let o = Run::new(d)
-        .args(["secrets", "rekey"])
-        .env("TETHER_AGE_KEY", &good)
-        .run();
-    failed(&o);
-    assert!(
-        o.stderr
-            .contains("secret file \"secrets/hcs.age\" of `hcs.dc1` cannot be read: no such file"),
-        "{}",
-        o.stderr
+    rekey_refused(
+        d,
+        &good,
+        &[
+            "secret file \"secrets/hcs.age\" of `hcs.dc1` cannot be read: no such file",
+            "hcs.hcl:5:22",
+            "password         = file(\"secrets/hcs.age\")",
+        ],
     );
-    assert!(o.stderr.contains("hcs.hcl:5:22"), "{}", o.stderr);
-    assert!(
-        o.stderr
-            .contains("password         = file(\"secrets/hcs.age\")"),
-        "{}",
-        o.stderr
-    );
-    assert_eq!(tree(d), snap);
 }
 
 #[test]
