@@ -5,6 +5,7 @@
 //! - [`cli`]: clap arguments, resolved settings, one file per command, the printer.
 //! - [`config`]: HCL files -> syntax -> validated [`config::Config`], with diagnostics.
 //! - [`graph`]: the account dependency graph (petgraph), ordering and cycles.
+//! - [`inventory`]: resource records and partitions (what sync fetches and snapshots store).
 //! - [`fmt`]: canonical formatting of HCL files, keeping comments.
 //! - [`schema`]: JSON Schemas of the documents tether reads and writes.
 //! - [`apply`]: walks a plan in dependency order, in parallel, recording as it goes.
@@ -24,6 +25,7 @@ pub mod error;
 pub mod fmt;
 pub mod fsutil;
 pub mod graph;
+pub mod inventory;
 pub mod plan;
 pub mod schema;
 pub mod secrets;

@@ -10,7 +10,10 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Address, Vendor};
+use crate::config::{
+    Account, Address, AzureAccount, HcsAccount, KeyAccount, SecretRef, SecretSource, Vendor,
+    VendorAccount,
+};
 
 /// The format this build writes. Older versions are upgraded only on request.
 pub const STATE_FORMAT_VERSION: u32 = 1;
@@ -114,6 +117,77 @@ pub struct AccountState {
     pub last_sync: Option<LastSync>,
 }
 
+impl AccountState {
+    /// The account as it was applied, in the config's model, with the
+    /// stored ciphertext as its (inline) secret: what sync and drift
+    /// authenticate with, so they need the state alone. Fails only on a
+    /// state edited by hand (an attribute missing or of the wrong type).
+    pub fn to_account(&self, address: &Address) -> Result<Account, String> {
+        let text = |name: &str| -> Result<String, String> {
+            match self.attributes.get(name) {
+                Some(serde_json::Value::String(s)) => Ok(s.clone()),
+                Some(_) => Err(format!("attribute `{name}` is not a string")),
+                None => Err(format!("attribute `{name}` is missing")),
+            }
+        };
+        fn list(v: Option<&serde_json::Value>) -> Option<Vec<String>> {
+            v.and_then(|v| serde_json::from_value(v.clone()).ok())
+        }
+        let secret = Some(SecretRef {
+            attribute: self.secret.attribute.clone(),
+            source: SecretSource::Inline {
+                armored: self.secret.ciphertext.clone(),
+            },
+            span: None,
+        });
+        let vendor = match self.vendor {
+            Vendor::Aws | Vendor::Alibaba => {
+                let a = KeyAccount {
+                    main_account_id: text("main_account_id")?,
+                    account_name: text("account_name")?,
+                    access_key_id: text("access_key_id")?,
+                    secret_access_key: secret,
+                };
+                if self.vendor == Vendor::Aws {
+                    VendorAccount::Aws(a)
+                } else {
+                    VendorAccount::Alibaba(a)
+                }
+            }
+            Vendor::Azure => VendorAccount::Azure(AzureAccount {
+                tenant_id: text("tenant_id")?,
+                tenant_name: text("tenant_name")?,
+                application_id: text("application_id")?,
+                application_secret: secret,
+            }),
+            Vendor::Hcs => VendorAccount::Hcs(HcsAccount {
+                endpoint: text("endpoint")?,
+                environment_name: text("environment_name")?,
+                account: text("account")?,
+                password: secret,
+            }),
+        };
+        Ok(Account {
+            address: address.clone(),
+            vendor,
+            regions: list(self.attributes.get("regions")),
+            resource_types: list(self.attributes.get("resource_types")),
+            tags: self
+                .attributes
+                .get("tags")
+                .and_then(|v| serde_json::from_value(v.clone()).ok())
+                .unwrap_or_default(),
+            depends_on: self.depends_on.clone(),
+            api_endpoint: self
+                .attributes
+                .get("api_endpoint")
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
+            span: None,
+        })
+    }
+}
+
 /// A secret as recorded in state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -152,4 +226,63 @@ pub struct Scope {
 pub struct LastSync {
     pub snapshot: u64,
     pub at: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every account of the platform example survives the trip config →
+    /// state attributes → config, except the secret, which becomes the
+    /// stored ciphertext.
+    #[test]
+    fn to_account_inverts_the_recorded_attributes() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/platform");
+        let config = crate::config::load(&dir).expect("example loads");
+        assert!(config.accounts.len() >= 4);
+        for account in config.accounts.values() {
+            let state = AccountState {
+                vendor: account.vendor.vendor(),
+                attributes: crate::plan::attrs::of(account),
+                secret: StoredSecret {
+                    attribute: "s".into(),
+                    ciphertext: "CT".into(),
+                },
+                identity: VerifiedIdentity::default(),
+                regions: vec![],
+                depends_on: account.depends_on.clone(),
+                applied_at: String::new(),
+                last_sync: None,
+            };
+            let back = state.to_account(&account.address).expect("round trip");
+            assert_eq!(crate::plan::attrs::of(&back), crate::plan::attrs::of(account));
+            assert_eq!(back.vendor.vendor(), account.vendor.vendor());
+            let secret = back.vendor.secret().expect("secret");
+            assert_eq!(
+                secret.source,
+                SecretSource::Inline {
+                    armored: "CT".into()
+                }
+            );
+        }
+        let mut broken = AccountState {
+            vendor: Vendor::Aws,
+            attributes: BTreeMap::new(),
+            secret: StoredSecret {
+                attribute: "s".into(),
+                ciphertext: "CT".into(),
+            },
+            identity: VerifiedIdentity::default(),
+            regions: vec![],
+            depends_on: vec![],
+            applied_at: String::new(),
+            last_sync: None,
+        };
+        let addr: Address = "aws.x".parse().unwrap();
+        assert!(broken.to_account(&addr).unwrap_err().contains("main_account_id"));
+        broken
+            .attributes
+            .insert("main_account_id".into(), serde_json::json!(1));
+        assert!(broken.to_account(&addr).unwrap_err().contains("not a string"));
+    }
 }
