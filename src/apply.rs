@@ -90,9 +90,23 @@ pub fn prerequisites(plan: &Plan) -> BTreeMap<Address, BTreeSet<Address>> {
     pre
 }
 
+/// One account that ended, as handed to the caller's `record`.
+#[derive(Debug)]
+pub struct Finished<T> {
+    pub change: AccountChange,
+    pub outcome: Outcome,
+    /// What `work` returned, when it succeeded.
+    pub payload: Option<T>,
+}
+
 /// Runs `work` for every changing account of `plan`, at most `parallelism` at
-/// once, in dependency order. `record` is called as each account ends (in the
-/// caller's task, one at a time), so the caller can write state right away.
+/// once, in dependency order. `record` is called in the caller's task with
+/// every account that has ended since the last call (one or more, in the
+/// order they ended), so the caller can write state once for all of them
+/// before anything that depends on them starts; it answers, per account,
+/// `Err(why)` when recording failed (the account then counts as failed).
+/// Batching keeps the number of state writes low when many accounts end
+/// close together, without ever reporting an unrecorded account as done.
 pub async fn execute<W, Fut, R, T>(
     plan: &Plan,
     parallelism: usize,
@@ -104,7 +118,7 @@ where
     W: Fn(AccountChange) -> Fut,
     Fut: Future<Output = Result<T, String>> + Send + 'static,
     T: Send + 'static,
-    R: FnMut(&AccountChange, &Outcome, Option<T>) -> Result<(), String>,
+    R: FnMut(&[Finished<T>]) -> Vec<Result<(), String>>,
 {
     let parallelism = parallelism.max(1);
     let mut pre = prerequisites(plan);
@@ -119,20 +133,24 @@ where
     let mut report = Report::default();
     // Accounts that ended without success: their dependents can never run.
     let mut unsuccessful: BTreeSet<Address> = BTreeSet::new();
-    let mut finish = |report: &mut Report,
-                      unsuccessful: &mut BTreeSet<Address>,
-                      c: &AccountChange,
-                      mut o: Outcome,
-                      payload: Option<T>| {
-        // Recording can fail (the state cannot be written): the account has not completed.
-        if let Err(why) = record(c, &o, payload) {
-            o = Outcome::Failed(why);
-        }
-        if o != Outcome::Done {
-            unsuccessful.insert(c.address.clone());
-        }
-        report.outcomes.push((c.address.clone(), c.action, o));
-    };
+    let mut finish =
+        |report: &mut Report, unsuccessful: &mut BTreeSet<Address>, batch: Vec<Finished<T>>| {
+            if batch.is_empty() {
+                return;
+            }
+            let results = record(&batch);
+            for (i, f) in batch.into_iter().enumerate() {
+                let mut o = f.outcome;
+                // Recording can fail (the state cannot be written): the account has not completed.
+                if let Some(Err(why)) = results.get(i) {
+                    o = Outcome::Failed(why.clone());
+                }
+                if o != Outcome::Done {
+                    unsuccessful.insert(f.change.address.clone());
+                }
+                report.outcomes.push((f.change.address, f.change.action, o));
+            }
+        };
     loop {
         // Skip what can never run: a prerequisite ended without success.
         loop {
@@ -148,16 +166,18 @@ where
             if doomed.is_empty() {
                 break;
             }
-            for (a, p) in doomed {
-                waiting.remove(&a);
-                finish(
-                    &mut report,
-                    &mut unsuccessful,
-                    &changes[&a],
-                    Outcome::Skipped(format!("`{p}` did not complete")),
-                    None,
-                );
-            }
+            let batch = doomed
+                .into_iter()
+                .map(|(a, p)| {
+                    waiting.remove(&a);
+                    Finished {
+                        change: changes[&a].clone(),
+                        outcome: Outcome::Skipped(format!("`{p}` did not complete")),
+                        payload: None,
+                    }
+                })
+                .collect();
+            finish(&mut report, &mut unsuccessful, batch);
         }
         // Start what is ready, in address order.
         if !stop.load(Ordering::SeqCst) {
@@ -174,37 +194,53 @@ where
                 running.spawn(async move { (c, fut.await) });
             }
         }
-        let Some(joined) = running.join_next().await else {
+        let Some(first) = running.join_next().await else {
             break;
         };
-        let (c, result) = match joined {
-            Ok(r) => r,
-            Err(e) => {
-                // A panicking task is a bug; it fails that account only.
-                tracing::error!(error = %e, "an apply task ended abnormally");
-                continue;
-            }
-        };
-        let (outcome, payload) = match result {
-            Ok(t) => (Outcome::Done, Some(t)),
-            Err(why) => (Outcome::Failed(why), None),
-        };
-        finish(&mut report, &mut unsuccessful, &c, outcome, payload);
-        if !unsuccessful.contains(&c.address) {
+        // Everything else that has ended by now is recorded with it.
+        let mut joined = vec![first];
+        while let Some(more) = running.try_join_next() {
+            joined.push(more);
+        }
+        let batch: Vec<Finished<T>> = joined
+            .into_iter()
+            .filter_map(|j| match j {
+                Ok((change, result)) => Some(match result {
+                    Ok(t) => Finished {
+                        change,
+                        outcome: Outcome::Done,
+                        payload: Some(t),
+                    },
+                    Err(why) => Finished {
+                        change,
+                        outcome: Outcome::Failed(why),
+                        payload: None,
+                    },
+                }),
+                Err(e) => {
+                    // A panicking task is a bug; it fails that account only.
+                    tracing::error!(error = %e, "an apply task ended abnormally");
+                    None
+                }
+            })
+            .collect();
+        let ended: Vec<Address> = batch.iter().map(|f| f.change.address.clone()).collect();
+        finish(&mut report, &mut unsuccessful, batch);
+        for a in ended.iter().filter(|a| !unsuccessful.contains(*a)) {
             for p in pre.values_mut() {
-                p.remove(&c.address);
+                p.remove(a);
             }
         }
     }
-    for a in std::mem::take(&mut waiting) {
-        finish(
-            &mut report,
-            &mut unsuccessful,
-            &changes[&a],
-            Outcome::NotStarted,
-            None,
-        );
-    }
+    let batch = std::mem::take(&mut waiting)
+        .into_iter()
+        .map(|a| Finished {
+            change: changes[&a].clone(),
+            outcome: Outcome::NotStarted,
+            payload: None,
+        })
+        .collect();
+    finish(&mut report, &mut unsuccessful, batch);
     report
 }
 
@@ -279,7 +315,7 @@ mod tests {
                     }
                 }
             },
-            |_, _, _: Option<()>| Ok(()),
+            |b: &[Finished<()>]| vec![Ok(()); b.len()],
         ));
         let started = started.lock().unwrap().clone();
         (report, started, peak.load(Ordering::SeqCst))
@@ -357,7 +393,7 @@ mod tests {
             2,
             Arc::new(AtomicBool::new(true)),
             |_| async { Ok(()) },
-            |_, _, _: Option<()>| Ok(()),
+            |b: &[Finished<()>]| vec![Ok(()); b.len()],
         ));
         assert_eq!(report.outcomes[0].2, Outcome::NotStarted);
     }

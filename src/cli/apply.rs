@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{Context, ExitStatus};
-use crate::apply::{Outcome, execute};
+use crate::apply::{Finished, Outcome, execute};
 use crate::config::{self, Config};
 use crate::error::{Error, Result};
 use crate::plan::{self, AccountChange, Action, Plan, PlanOptions, render};
@@ -135,15 +135,17 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
                 );
                 async move { apply_one(&c, &config, &recorded, ids.as_deref(), &opts).await }
             },
-            |c, outcome, payload: Option<Option<AccountState>>| {
-                let result = record(c, outcome, payload, &state, &at.store, &guard);
-                let shown = match (&result, outcome) {
-                    (Err(why), _) => Outcome::Failed(why.clone()),
-                    (Ok(()), o) => o.clone(),
-                };
-                audit.append(c, &shown);
-                printer.out(&line(c, &shown, &state));
-                result
+            |batch: &[Finished<Option<AccountState>>]| {
+                let results = record(batch, &state, &at.store, &guard);
+                for (f, result) in batch.iter().zip(&results) {
+                    let shown = match result {
+                        Err(why) => Outcome::Failed(why.clone()),
+                        Ok(()) => f.outcome.clone(),
+                    };
+                    audit.append(&f.change, &shown);
+                    printer.out(&line(&f.change, &shown, &state));
+                }
+                results
             },
         )
         .await
@@ -217,33 +219,50 @@ async fn apply_one(
     }))
 }
 
-/// Records one finished account in state, at once, under the lock.
+/// Records the accounts that just succeeded in state, with one write under
+/// the lock, before any of them is reported done. Answers per account.
 fn record(
-    c: &AccountChange,
-    outcome: &Outcome,
-    payload: Option<Option<AccountState>>,
+    batch: &[Finished<Option<AccountState>>],
     state: &Mutex<State>,
     store: &crate::state::StateStore,
     guard: &crate::state::LockGuard,
-) -> std::result::Result<(), String> {
-    if *outcome != Outcome::Done {
-        return Ok(());
+) -> Vec<std::result::Result<(), String>> {
+    let ok = vec![Ok(()); batch.len()];
+    let done: Vec<&Finished<Option<AccountState>>> = batch
+        .iter()
+        .filter(|f| f.outcome == Outcome::Done)
+        .collect();
+    if done.is_empty() {
+        return ok;
     }
     let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
     let mut next = st.clone();
-    match payload.flatten() {
-        Some(account) => {
-            next.accounts.insert(c.address.clone(), account);
-        }
-        None => {
-            next.accounts.remove(&c.address);
+    for f in &done {
+        match f.payload.clone().flatten() {
+            Some(account) => {
+                next.accounts.insert(f.change.address.clone(), account);
+            }
+            None => {
+                next.accounts.remove(&f.change.address);
+            }
         }
     }
-    let written = store
-        .write(&next, guard)
-        .map_err(|e| format!("verified, but the state could not be written: {e}"))?;
-    *st = written;
-    Ok(())
+    match store.write(&next, guard) {
+        Ok(written) => {
+            *st = written;
+            ok
+        }
+        Err(e) => batch
+            .iter()
+            .map(|f| {
+                if f.outcome == Outcome::Done {
+                    Err(format!("verified, but the state could not be written: {e}"))
+                } else {
+                    Ok(())
+                }
+            })
+            .collect(),
+    }
 }
 
 fn line(c: &AccountChange, outcome: &Outcome, state: &Mutex<State>) -> String {

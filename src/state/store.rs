@@ -205,9 +205,26 @@ impl StateStore {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
         if let Some(old) = before {
-            crate::fsutil::write_atomic(&self.backup_path(), old, Some(0o600))?;
+            self.keep_backup(old)?;
         }
         crate::fsutil::write_atomic(&self.path, bytes, Some(0o600))
+    }
+
+    /// Keeps the current file as `.backup` before it is replaced. The
+    /// current file is never modified in place (every write renames a new
+    /// file over it), so a hard link to it is a copy that costs no I/O;
+    /// where links are not supported, its bytes are written out.
+    fn keep_backup(&self, current: &[u8]) -> Result<()> {
+        let backup = self.backup_path();
+        let tmp = backup.with_extension(format!("backup.tmp-{}", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        if std::fs::hard_link(&self.path, &tmp).is_ok() {
+            if std::fs::rename(&tmp, &backup).is_ok() {
+                return Ok(());
+            }
+            let _ = std::fs::remove_file(&tmp);
+        }
+        crate::fsutil::write_atomic(&backup, current, Some(0o600))
     }
 
     fn read_bytes(&self) -> Result<Option<Vec<u8>>> {
