@@ -494,3 +494,138 @@ fn a_rotated_key_is_set_planned_as_a_secret_change_and_applied() {
     let clean = env.tether(&["plan", "--refresh", "--detailed-exitcode"]);
     assert_eq!(clean.code, 0, "{}{}", clean.stdout, clean.stderr);
 }
+
+/// The text of one `account "<vendor>" "<name>"` block, and its byte range.
+fn block(text: &str, vendor: &str, name: &str) -> (std::ops::Range<usize>, String) {
+    let at = text
+        .find(&format!("account \"{vendor}\" \"{name}\" {{"))
+        .unwrap_or_else(|| panic!("no block {vendor}.{name}"));
+    let end = at + text[at..].find("\n}\n").unwrap() + 3;
+    (at..end, text[at..end].to_string())
+}
+
+/// Every vendor through every kind of change in one plan: a replace (the
+/// identity changes), a rename with `moved` that also updates tags and
+/// reuses the recorded secret (no secret in the config), and a delete.
+/// Then the state says exactly that and a new plan is empty.
+#[test]
+fn every_vendor_through_replace_rename_update_and_delete() {
+    let sim = sim::start(21, 3, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let id = age::x25519::Identity::generate();
+    tether::sim::config_writer::write(
+        dir.path(),
+        &[id.to_public().to_string()],
+        &sim.engine().summary(),
+    )
+    .unwrap();
+    use age::secrecy::ExposeSecret;
+    let env = Env {
+        sim,
+        dir,
+        key: id.to_string().expose_secret().to_string(),
+    };
+    let out = env.tether(&["apply", "--auto-approve"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("Apply complete: 12 succeeded."));
+    let before = env.state();
+
+    let mut text = env.config();
+    for v in ["aws", "alibaba", "azure", "hcs"] {
+        // acct-0001 becomes another identity: acct-0003's (HCS: another endpoint name).
+        let (r1, b1) = block(&text, v, "acct-0001");
+        let replaced = if v == "hcs" {
+            b1.replace(
+                "endpoint         = \"127.0.0.1\"",
+                "endpoint         = \"localhost\"",
+            )
+        } else {
+            block(&text, v, "acct-0003")
+                .1
+                .replace("\"acct-0003\" {", "\"acct-0001\" {")
+        };
+        assert_ne!(replaced, b1);
+        text.replace_range(r1, &replaced);
+        // acct-0003 is deleted.
+        let (r3, _) = block(&text, v, "acct-0003");
+        text.replace_range(r3, "");
+        // acct-0002 is renamed, gains tags and keeps the secret recorded in state.
+        let (r2, b2) = block(&text, v, "acct-0002");
+        let secret_line = b2
+            .lines()
+            .find(|l| l.contains("file(\"secrets/"))
+            .unwrap()
+            .to_string();
+        let renamed = b2
+            .replace("\"acct-0002\" {", "\"renamed\" {")
+            .replace(&format!("{secret_line}\n"), "")
+            .replace("\n}\n", "\n  tags = { team = \"platform\" }\n}\n");
+        text.replace_range(r2, &renamed);
+        text.push_str(&format!(
+            "moved {{\n  from = {v}.acct-0002\n  to   = {v}.renamed\n}}\n"
+        ));
+    }
+    env.set_config(&text);
+
+    let out = env.tether(&["plan", "--format", "json", "--out", "plan.json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let action = |addr: &str| -> String {
+        plan["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["address"] == addr)
+            .unwrap_or_else(|| panic!("{addr} not in the plan"))["action"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    for v in ["aws", "alibaba", "azure", "hcs"] {
+        assert_eq!(action(&format!("{v}.acct-0001")), "replace", "{v}");
+        assert_eq!(action(&format!("{v}.renamed")), "update", "{v}");
+        assert_eq!(action(&format!("{v}.acct-0003")), "delete", "{v}");
+    }
+
+    let out = env.tether(&["apply", "plan.json"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("Apply complete: 12 succeeded."),
+        "{}",
+        out.stdout
+    );
+    let after = env.state();
+    let accounts = after["accounts"].as_object().unwrap();
+    assert_eq!(accounts.len(), 8, "{:?}", accounts.keys());
+    for v in ["aws", "alibaba", "azure", "hcs"] {
+        let one = &after["accounts"][format!("{v}.acct-0001")];
+        let renamed = &after["accounts"][format!("{v}.renamed")];
+        let old_two = &before["accounts"][format!("{v}.acct-0002")];
+        assert!(accounts.get(&format!("{v}.acct-0002")).is_none(), "{v}");
+        assert!(accounts.get(&format!("{v}.acct-0003")).is_none(), "{v}");
+        // The replaced account was verified as the identity it now declares.
+        if v == "hcs" {
+            assert_eq!(one["attributes"]["endpoint"], "localhost");
+        } else {
+            let three = &before["accounts"][format!("{v}.acct-0003")];
+            assert_eq!(
+                one["identity"]["account_id"], three["identity"]["account_id"],
+                "{v}"
+            );
+            assert_ne!(
+                one["identity"]["account_id"],
+                before["accounts"][format!("{v}.acct-0001")]["identity"]["account_id"],
+                "{v}"
+            );
+        }
+        // The renamed account kept its recorded secret and identity, and has its tags.
+        assert_eq!(renamed["secret"], old_two["secret"], "{v}");
+        assert_eq!(
+            renamed["identity"]["account_id"],
+            old_two["identity"]["account_id"]
+        );
+        assert_eq!(renamed["attributes"]["tags"]["team"], "platform", "{v}");
+    }
+    let out = env.tether(&["plan", "--detailed-exitcode"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+}
