@@ -9,10 +9,12 @@ use clap::{Parser, Subcommand};
 use crate::error::Error;
 
 mod apply;
+mod completions;
 mod fmt;
 mod force_unlock;
 mod graph;
 mod init;
+mod man;
 mod plan;
 pub mod printer;
 mod secrets;
@@ -65,6 +67,10 @@ pub enum Command {
     State(state::Args),
     /// Remove a state lock left by a run that died.
     ForceUnlock(force_unlock::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::Args),
+    /// Print the man page, or write one page per command with --out-dir.
+    Man(man::Args),
 }
 
 /// Output format of commands that offer one.
@@ -157,6 +163,8 @@ fn run(ctx: &Context, command: Command) -> Result<ExitStatus, Error> {
         Command::Secrets(args) => secrets::run(ctx, args),
         Command::State(args) => state::run(ctx, args),
         Command::ForceUnlock(args) => force_unlock::run(ctx, args),
+        Command::Completions(args) => completions::run(ctx, args),
+        Command::Man(args) => man::run(ctx, args),
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod apply;
 mod config;
+mod docs;
 mod harness;
 mod plan;
 mod robustness;
