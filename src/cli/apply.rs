@@ -137,14 +137,21 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
             },
             |batch: &[Finished<Option<AccountState>>]| {
                 let results = record(batch, &state, &at.store, &guard);
-                for (f, result) in batch.iter().zip(&results) {
-                    let shown = match result {
+                let shown: Vec<Outcome> = batch
+                    .iter()
+                    .zip(&results)
+                    .map(|(f, result)| match result {
                         Err(why) => Outcome::Failed(why.clone()),
                         Ok(()) => f.outcome.clone(),
-                    };
-                    audit.append(&f.change, &shown);
-                    printer.out(&line(&f.change, &shown, &state));
+                    })
+                    .collect();
+                let entries: Vec<_> = batch.iter().map(|f| &f.change).zip(&shown).collect();
+                audit.append(&entries);
+                let mut text = String::new();
+                for (c, o) in &entries {
+                    text.push_str(&line(c, o, &state));
                 }
+                printer.out(&text);
                 results
             },
         )
@@ -394,24 +401,30 @@ impl Audit {
         }
     }
 
-    fn append(&self, c: &AccountChange, outcome: &Outcome) {
-        let (result, error) = match outcome {
-            Outcome::Done => ("ok", None),
-            Outcome::Failed(e) => ("failed", Some(e.as_str())),
-            Outcome::Skipped(e) => ("skipped", Some(e.as_str())),
-            Outcome::NotStarted => ("not-started", None),
-        };
-        let entry = serde_json::json!({
-            "time": rfc3339_now(),
-            "who": self.who,
-            "host": self.host,
-            "operation": "apply",
-            "plan_hash": self.plan_hash,
-            "address": c.address.to_string(),
-            "action": c.action,
-            "result": result,
-            "error": error,
-        });
+    /// Appends one line per account, with one write and one sync for the batch.
+    fn append(&self, entries: &[(&AccountChange, &Outcome)]) {
+        let mut text = String::new();
+        for (c, outcome) in entries {
+            let (result, error) = match outcome {
+                Outcome::Done => ("ok", None),
+                Outcome::Failed(e) => ("failed", Some(e.as_str())),
+                Outcome::Skipped(e) => ("skipped", Some(e.as_str())),
+                Outcome::NotStarted => ("not-started", None),
+            };
+            let entry = serde_json::json!({
+                "time": rfc3339_now(),
+                "who": self.who,
+                "host": self.host,
+                "operation": "apply",
+                "plan_hash": self.plan_hash,
+                "address": c.address.to_string(),
+                "action": c.action,
+                "result": result,
+                "error": error,
+            });
+            text.push_str(&entry.to_string());
+            text.push('\n');
+        }
         let write = || -> std::io::Result<()> {
             if let Some(d) = self.path.parent() {
                 std::fs::create_dir_all(d)?;
@@ -420,7 +433,7 @@ impl Audit {
                 .create(true)
                 .append(true)
                 .open(&self.path)?;
-            writeln!(f, "{entry}")?;
+            f.write_all(text.as_bytes())?;
             f.sync_data()
         };
         if let Err(e) = write() {

@@ -4,7 +4,15 @@
 use crate::harness::tether;
 
 const COMMANDS: &[&str] = &[
-    "init", "validate", "fmt", "graph", "plan", "apply", "secrets", "state", "force-unlock",
+    "init",
+    "validate",
+    "fmt",
+    "graph",
+    "plan",
+    "apply",
+    "secrets",
+    "state",
+    "force-unlock",
 ];
 
 #[test]
@@ -20,7 +28,11 @@ fn completions_cover_every_command_for_every_shell() {
     }
     let bad = tether(dir.path(), ["completions", "tcsh"]);
     assert_eq!(bad.code, 1);
-    assert!(bad.stderr.contains("invalid value 'tcsh'"), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("invalid value 'tcsh'"),
+        "{}",
+        bad.stderr
+    );
 }
 
 #[test]
@@ -36,7 +48,12 @@ fn man_pages_for_the_tool_and_each_command() {
     }
     let out = tether(dir.path(), ["man", "--out-dir", "man"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    for page in ["tether.1", "tether-plan.1", "tether-state-mv.1", "tether-secrets-rekey.1"] {
+    for page in [
+        "tether.1",
+        "tether-plan.1",
+        "tether-state-mv.1",
+        "tether-secrets-rekey.1",
+    ] {
         let text = std::fs::read_to_string(dir.path().join("man").join(page))
             .unwrap_or_else(|e| panic!("{page}: {e}"));
         assert!(text.starts_with(".ie"), "{page} is not roff");
