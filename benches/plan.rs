@@ -4,7 +4,8 @@
 //! peak memory of `tether plan` (release binary, separate process, no identity:
 //! secrets compared by ciphertext). Targets: under 0.5 s and 200 MB.
 //!
-//! Run: `cargo bench --bench plan`.
+//! Run: `cargo bench --bench plan` (`TETHER_BENCH_KEEP=1` keeps the generated
+//! config and state for profiling, and prints where).
 
 mod common;
 
@@ -63,7 +64,11 @@ fn main() {
             pass((rss as f64 / 1024.0) < 200.0)
         );
     }
-    let _ = std::fs::remove_dir_all(&root);
+    if std::env::var_os("TETHER_BENCH_KEEP").is_some() {
+        println!("kept for profiling: {}", conf.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&root);
+    }
 }
 
 /// A state as apply would record it, with 1% of the accounts differing.

@@ -110,11 +110,33 @@ pub struct Ciphertexts(
 );
 
 impl Ciphertexts {
+    /// `file()` secrets are read on every core; the first error in address
+    /// order is the one reported.
     pub fn read(config: &crate::config::Config) -> crate::error::Result<Ciphertexts> {
+        use crate::secrets::decrypt::account_ciphertext;
+        let accounts: Vec<&crate::config::Account> = config.accounts.values().collect();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = accounts.len().div_ceil(threads).max(256);
+        let parts: Vec<Vec<_>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = accounts
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|a| account_ciphertext(config, a).map(|c| (a.address.clone(), c)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
         let mut m = std::collections::BTreeMap::new();
-        for account in config.accounts.values() {
-            if let Some(c) = crate::secrets::decrypt::account_ciphertext(config, account)? {
-                m.insert(account.address.clone(), c);
+        for r in parts.into_iter().flatten() {
+            if let (addr, Some(c)) = r? {
+                m.insert(addr, c);
             }
         }
         Ok(Ciphertexts(m))

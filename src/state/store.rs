@@ -287,6 +287,13 @@ impl StateStore {
     }
 
     fn parse(&self, bytes: &[u8]) -> Result<State> {
+        // The common case in one pass; anything unexpected takes the slow
+        // path below, which says precisely what is wrong.
+        if let Ok(state) = serde_json::from_slice::<State>(bytes) {
+            if state.format_version == STATE_FORMAT_VERSION && !state.lineage.trim().is_empty() {
+                return Ok(state);
+            }
+        }
         let (_, version) = self.envelope(bytes)?;
         if version != u64::from(STATE_FORMAT_VERSION) {
             return Err(self.version_error(version, MIGRATIONS));
