@@ -16,6 +16,7 @@ mod init;
 mod plan;
 pub mod printer;
 mod secrets;
+pub mod snapshot;
 pub mod state;
 mod validate;
 
@@ -63,6 +64,8 @@ pub enum Command {
     Secrets(secrets::Args),
     /// Inspect and edit the state.
     State(state::Args),
+    /// Browse and compare snapshot versions.
+    Snapshot(snapshot::Args),
     /// Remove a state lock left by a run that died.
     ForceUnlock(force_unlock::Args),
 }
@@ -156,6 +159,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitStatus, Error> {
         Command::Apply(args) => apply::run(ctx, args),
         Command::Secrets(args) => secrets::run(ctx, args),
         Command::State(args) => state::run(ctx, args),
+        Command::Snapshot(args) => snapshot::run(ctx, args),
         Command::ForceUnlock(args) => force_unlock::run(ctx, args),
     }
 }
