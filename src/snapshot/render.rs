@@ -221,8 +221,13 @@ pub fn diff_human(from: u64, to: u64, d: &Diff) -> String {
     for r in &d.removed {
         let _ = writeln!(s, "  {}", resource_line('-', r));
     }
+    let gap = |s: &mut String| {
+        if !s.ends_with("\n\n") {
+            s.push('\n');
+        }
+    };
     if !d.accounts_removed.is_empty() {
-        s.push('\n');
+        gap(&mut s);
         for a in &d.accounts_removed {
             let _ = writeln!(
                 s,
@@ -234,7 +239,7 @@ pub fn diff_human(from: u64, to: u64, d: &Diff) -> String {
         }
     }
     if !d.not_compared.is_empty() {
-        s.push('\n');
+        gap(&mut s);
         for n in &d.not_compared {
             let _ = write!(
                 s,
@@ -255,9 +260,7 @@ pub fn diff_human(from: u64, to: u64, d: &Diff) -> String {
             s.push('\n');
         }
     }
-    if !s.ends_with("\n\n") {
-        s.push('\n');
-    }
+    gap(&mut s);
     let _ = writeln!(s, "{}", summary_line(d));
     s
 }
@@ -502,7 +505,12 @@ pub fn show_human(v: &VersionSummary, partitions: &[PartitionShow], rs: &[Resour
                 let _ = write!(s, ": {d}");
             }
             if p.stale {
-                let _ = write!(s, " ({} stale resources kept)", p.resources);
+                let _ = write!(
+                    s,
+                    " ({} stale resource{} kept)",
+                    p.resources,
+                    plural(p.resources as usize)
+                );
             }
             s.push('\n');
         }
