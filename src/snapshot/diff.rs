@@ -40,7 +40,7 @@ pub struct PartitionInfo {
 }
 
 /// Two inventories compared by [`diff`] implement this.
-pub trait PartitionSource {
+pub trait PartitionSource: Sync {
     /// Every partition, in key order.
     fn partitions(&self) -> Vec<PartitionInfo>;
     /// The content of one partition listed by [`PartitionSource::partitions`].
@@ -214,6 +214,7 @@ pub fn diff_scoped(
     let accounts_b: BTreeSet<&Address> = pb.iter().map(|p| &p.key.account).collect();
     let mut d = Diff::default();
     let mut gone: BTreeMap<Address, u64> = BTreeMap::new();
+    let mut work: Vec<(&PartitionInfo, &PartitionInfo)> = Vec::new();
     let (mut i, mut j) = (0, 0);
     while i < pa.len() || j < pb.len() {
         let ord = match (pa.get(i), pb.get(j)) {
@@ -257,12 +258,49 @@ pub fn diff_scoped(
                 } else if x.hash == y.hash {
                     d.partitions_unchanged += 1;
                 } else {
-                    d.partitions_compared += 1;
-                    let (ra, rb) = (a.load(x)?, b.load(y)?);
-                    compare(&x.key, &ra, &rb, &mut d)?;
+                    work.push((x, y));
                 }
             }
         }
+    }
+    // Partitions whose content differs: read and compared on every core.
+    d.partitions_compared = work.len() as u64;
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8)
+        .min(work.len().max(1));
+    let chunk = work.len().div_ceil(threads).max(1);
+    let parts: Vec<Result<Diff>> = std::thread::scope(|s| {
+        let handles: Vec<_> = work
+            .chunks(chunk)
+            .map(|w| {
+                s.spawn(move || {
+                    let mut d = Diff::default();
+                    for (x, y) in w {
+                        let (ra, rb) = (a.load(x)?, b.load(y)?);
+                        compare(&x.key, &ra, &rb, &mut d)?;
+                    }
+                    Ok(d)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(Error::Snapshot {
+                        reason: "a diff worker stopped".into(),
+                    })
+                })
+            })
+            .collect()
+    });
+    for p in parts {
+        let p = p?;
+        d.added.extend(p.added);
+        d.removed.extend(p.removed);
+        d.changed.extend(p.changed);
     }
     d.accounts_removed = gone
         .into_iter()

@@ -395,38 +395,30 @@ pub fn parse_object(bytes: &[u8]) -> Result<Object, String> {
     }
 }
 
-/// Applies delta operations (in id order) to the base records.
-pub fn apply_delta(base: &Records, ops: Vec<Op>) -> Result<Records, String> {
-    let mut out = Vec::with_capacity(base.0.len() + ops.len());
-    let mut i = 0;
-    let a = &base.0;
+/// Applies delta operations (in id order) to the base records (moved, not copied).
+pub fn apply_delta(base: Records, ops: Vec<Op>) -> Result<Records, String> {
+    let mut out: Vec<Record> = Vec::with_capacity(base.0.len() + ops.len());
+    let mut a = base.0.into_iter().peekable();
     for op in ops {
         let id = match &op {
-            Op::Remove(id) | Op::Patch(id, _) => id.as_str(),
-            Op::Insert(r) => r.id.as_str(),
+            Op::Remove(id) | Op::Patch(id, _) => id.clone(),
+            Op::Insert(r) => r.id.clone(),
         };
-        while i < a.len() && a[i].id.as_str() < id {
-            out.push(a[i].clone());
-            i += 1;
+        while let Some(r) = a.next_if(|r| r.id < id) {
+            out.push(r);
         }
-        let here = i < a.len() && a[i].id == id;
-        match op {
-            Op::Remove(_) if here => i += 1,
-            Op::Insert(r) => {
-                if here {
-                    i += 1;
-                }
-                out.push(r);
-            }
-            Op::Patch(id, p) if here => {
-                let json = apply_patch(&a[i].json, &p)?;
+        let here = a.next_if(|r| r.id == id);
+        match (op, here) {
+            (Op::Remove(_), Some(_)) => {}
+            (Op::Insert(r), _) => out.push(r),
+            (Op::Patch(id, p), Some(old)) => {
+                let json = apply_patch(&old.json, &p)?;
                 out.push(Record { id, json });
-                i += 1;
             }
             _ => return Err(format!("delta names `{id}`, which its base does not hold")),
         }
     }
-    out.extend_from_slice(&a[i..]);
+    out.extend(a);
     if out.windows(2).any(|w| w[0].id >= w[1].id) {
         return Err("delta operations out of order".into());
     }

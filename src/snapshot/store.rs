@@ -285,15 +285,15 @@ impl Store {
     fn load_ref(&self, r: ObjectRef) -> Result<Arc<Records>> {
         let mut chain = Vec::new();
         let mut at = r;
-        let mut base = loop {
+        let (mut base, hit) = loop {
             if let Some(hit) = self.cached(at) {
-                break hit;
+                break ((*hit).clone(), true);
             }
             let bytes = self.read_object(at)?;
             match object::parse_object(&bytes)
                 .map_err(|e| self.damaged(self.pack_path(at.version, at.segment), e))?
             {
-                Object::Full(recs) => break Arc::new(recs),
+                Object::Full(recs) => break (recs, false),
                 Object::Delta { base, ops, .. } => {
                     if chain.len() > usize::from(MAX_DEPTH) || base.version > at.version {
                         return Err(self.damaged(
@@ -306,14 +306,21 @@ impl Store {
                 }
             }
         };
-        self.remember(at, &base);
-        while let Some((at, ops)) = chain.pop() {
-            base = Arc::new(
-                object::apply_delta(&base, ops)
-                    .map_err(|e| self.damaged(self.pack_path(at.version, at.segment), e))?,
-            );
-            self.remember(at, &base);
+        if chain.is_empty() {
+            let base = Arc::new(base);
+            if !hit {
+                self.remember(at, &base);
+            }
+            return Ok(base);
         }
+        // Only the object asked for is kept: intermediate states are moved
+        // from one delta to the next, not copied.
+        while let Some((at, ops)) = chain.pop() {
+            base = object::apply_delta(base, ops)
+                .map_err(|e| self.damaged(self.pack_path(at.version, at.segment), e))?;
+        }
+        let base = Arc::new(base);
+        self.remember(r, &base);
         Ok(base)
     }
 
