@@ -7,7 +7,8 @@
 //! of 1%-changed versions (target < 1 s), against `diff -u` of the two JSON
 //! exports. Figures, not pass/fail.
 //!
-//! `cargo bench --bench snapshot` (SNAPSHOT_BENCH_RESOURCES to scale down).
+//! `cargo bench --bench snapshot` (SNAPSHOT_BENCH_RESOURCES and
+//! SNAPSHOT_BENCH_ACCOUNTS to scale down at the same partition size).
 
 mod common;
 
@@ -20,7 +21,8 @@ use tether::config::Address;
 use tether::inventory::{Partition, PartitionKey, Resource};
 use tether::snapshot::{Store, Stored, diff, render};
 
-const ACCOUNTS: usize = 1000;
+/// Default account count (`SNAPSHOT_BENCH_ACCOUNTS` overrides).
+const ACCOUNTS_DEFAULT: usize = 1000;
 const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-1"];
 const TYPES: [(&str, &str); 4] = [
     ("instance", "AWS::EC2::Instance"),
@@ -52,9 +54,9 @@ struct World {
 }
 
 impl World {
-    fn new(total: usize) -> World {
+    fn new(total: usize, accounts: usize) -> World {
         let mut keys = Vec::new();
-        for a in 0..ACCOUNTS {
+        for a in 0..accounts {
             let account: Address = format!("aws.acct{a:04}").parse().unwrap();
             for r in REGIONS {
                 for (t, _) in TYPES {
@@ -243,10 +245,14 @@ fn main() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("snapshots");
     let store = Store::open(&dir);
-    let mut world = World::new(total);
+    let accounts: usize = std::env::var("SNAPSHOT_BENCH_ACCOUNTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(ACCOUNTS_DEFAULT);
+    let mut world = World::new(total, accounts);
     let mut rng = Rng(42);
     println!(
-        "snapshot bench: {} resources in {} partitions ({ACCOUNTS} accounts x {} regions x {} types)",
+        "snapshot bench: {} resources in {} partitions ({accounts} accounts x {} regions x {} types)",
         world.total(),
         world.keys.len(),
         REGIONS.len(),
