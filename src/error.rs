@@ -104,6 +104,20 @@ pub enum Error {
         /// How long this run waited (`--lock-timeout`), in milliseconds.
         waited_ms: u64,
     },
+    /// A snapshot store file is unreadable as what it should be: a manifest
+    /// that does not parse, a missing or truncated pack, an object whose
+    /// content does not match its hash. Nothing is written.
+    #[error("damaged snapshot store: {}: {reason}; tether did not change anything", path.display())]
+    SnapshotDamaged { path: PathBuf, reason: String },
+    /// No snapshot version answers to this name.
+    #[error("unknown snapshot version `{id}`: {reason}")]
+    SnapshotUnknown { id: String, reason: String },
+    /// The snapshot store holds no version yet.
+    #[error("no snapshot versions in {}: run `tether sync` to take the first one", path.display())]
+    SnapshotEmpty { path: PathBuf },
+    /// A snapshot cannot be written as asked (a resource outside its partition, …).
+    #[error("snapshot: {reason}")]
+    Snapshot { reason: String },
     /// `force-unlock` refused.
     #[error("{}: {reason}", path.display())]
     Unlock { path: PathBuf, reason: String },

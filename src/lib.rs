@@ -14,6 +14,8 @@
 //!   decryption, encryption, in-place secret edits and rekey.
 //! - [`fsutil`]: the one atomic-write helper every durable write goes through.
 //! - [`state`]: the state file: format, lock, atomic store.
+//! - [`snapshot`]: the versioned, content-addressed snapshot store, its writer, and
+//!   the diff of two inventories (stored or live) with its renderers.
 //! - [`sim`]: `tether-sim`, the wire-faithful local simulator of the four vendors.
 //! - [`vendor`]: the four vendors behind one narrow interface: credential
 //!   verification (identity), retries, typed [`vendor::VendorError`]s.
@@ -30,6 +32,7 @@ pub mod plan;
 pub mod schema;
 pub mod secrets;
 pub mod sim;
+pub mod snapshot;
 pub mod state;
 pub mod vendor;
 

@@ -25,6 +25,22 @@ pub fn all() -> Vec<(&'static str, String)> {
             "state-show.schema.json",
             pretty(&schema_for!(crate::cli::state::StateShowJson)),
         ),
+        (
+            "snapshot.schema.json",
+            pretty(&schema_for!(crate::snapshot::Manifest)),
+        ),
+        (
+            "snapshot-diff.schema.json",
+            pretty(&schema_for!(crate::snapshot::render::DiffJson<'static>)),
+        ),
+        (
+            "snapshot-list.schema.json",
+            pretty(&schema_for!(crate::snapshot::render::ListJson)),
+        ),
+        (
+            "snapshot-show.schema.json",
+            pretty(&schema_for!(crate::snapshot::render::ShowJson)),
+        ),
     ]
 }
 

@@ -18,6 +18,7 @@ mod man;
 mod plan;
 pub mod printer;
 mod secrets;
+pub mod snapshot;
 pub mod state;
 mod validate;
 
@@ -65,6 +66,8 @@ pub enum Command {
     Secrets(secrets::Args),
     /// Inspect and edit the state.
     State(state::Args),
+    /// Browse and compare snapshot versions.
+    Snapshot(snapshot::Args),
     /// Remove a state lock left by a run that died.
     ForceUnlock(force_unlock::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -162,6 +165,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitStatus, Error> {
         Command::Apply(args) => apply::run(ctx, args),
         Command::Secrets(args) => secrets::run(ctx, args),
         Command::State(args) => state::run(ctx, args),
+        Command::Snapshot(args) => snapshot::run(ctx, args),
         Command::ForceUnlock(args) => force_unlock::run(ctx, args),
         Command::Completions(args) => completions::run(ctx, args),
         Command::Man(args) => man::run(ctx, args),

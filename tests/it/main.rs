@@ -15,6 +15,7 @@ mod sim_aws;
 mod sim_azure;
 mod sim_hcs;
 mod sim_vectors;
+mod snapshot;
 mod state;
 mod vendor;
 mod vendor_moto;

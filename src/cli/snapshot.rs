@@ -1,0 +1,285 @@
+//! `tether snapshot list | show [ID] | diff A B | export ID`: browse and
+//! compare snapshot versions. Read-only: no lock, nothing written.
+//!
+//! Versions are named by id, `latest`, `previous`, or `~N` (N before the
+//! latest).
+
+use std::fmt::Write as _;
+
+use clap::Subcommand;
+
+use super::state::in_dir;
+use super::{Context, ExitStatus};
+use crate::config::{self, Address};
+use crate::error::Error;
+use crate::snapshot::render::{self, PartitionShow, ResourceShow, VersionSummary};
+use crate::snapshot::{Store, diff};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: SnapshotCommand,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffFormat {
+    Human,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// List the versions, oldest first.
+    List {
+        #[arg(long, value_enum, default_value = "human")]
+        format: ListFormat,
+    },
+    /// Show one version's partitions and resources (default: the latest).
+    Show {
+        /// A version id, `latest`, `previous` or `~N`.
+        #[arg(default_value = "latest")]
+        id: String,
+        /// Only this account (`aws.prod`).
+        #[arg(long)]
+        account: Option<String>,
+        /// Only this resource type (`instance`, `vpc`, …).
+        #[arg(long = "type")]
+        kind: Option<String>,
+        /// Only resources with this tag (`K=V`, or `K` for any value); repeatable.
+        #[arg(long = "tag", value_name = "K=V")]
+        tags: Vec<String>,
+        #[arg(long, value_enum, default_value = "human")]
+        format: ListFormat,
+    },
+    /// Compare two versions: added, changed and removed resources.
+    Diff {
+        /// The older version (id, `latest`, `previous`, `~N`).
+        from: String,
+        /// The newer version.
+        #[arg(default_value = "latest")]
+        to: String,
+        #[arg(long, value_enum, default_value = "human")]
+        format: DiffFormat,
+    },
+    /// Print every resource of a version as JSON (one resource per line) or CSV.
+    Export {
+        #[arg(default_value = "latest")]
+        id: String,
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+    },
+}
+
+pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus, Error> {
+    let cfg = config::load(&ctx.dir)?;
+    let store = Store::open(in_dir(ctx, &cfg.settings.snapshots));
+    match args.command {
+        SnapshotCommand::List { format } => list(ctx, &store, format),
+        SnapshotCommand::Show {
+            id,
+            account,
+            kind,
+            tags,
+            format,
+        } => {
+            let filter = Filter::new(account, kind, &tags)?;
+            show(ctx, &store, &id, &filter, format)
+        }
+        SnapshotCommand::Diff { from, to, format } => diff_cmd(ctx, &store, &from, &to, format),
+        SnapshotCommand::Export { id, format } => export(ctx, &store, &id, format),
+    }
+}
+
+fn list(ctx: &Context, store: &Store, format: ListFormat) -> Result<ExitStatus, Error> {
+    let mut versions = Vec::new();
+    for id in store.versions()? {
+        versions.push(VersionSummary::of(&store.manifest(id)?));
+    }
+    match format {
+        ListFormat::Json => ctx.printer.out(&json(&render::ListJson {
+            format_version: render::FORMAT_VERSION,
+            versions,
+        })?),
+        ListFormat::Human if versions.is_empty() => ctx.printer.err(&format!(
+            "No snapshot versions in {}: run `tether sync` to take the first one.\n",
+            store.dir().display()
+        )),
+        ListFormat::Human => ctx.printer.out(&render::list_human(&versions)),
+    }
+    Ok(ExitStatus::Success)
+}
+
+struct Filter {
+    account: Option<Address>,
+    kind: Option<String>,
+    tags: Vec<(String, Option<String>)>,
+}
+
+impl Filter {
+    fn new(
+        account: Option<String>,
+        kind: Option<String>,
+        tags: &[String],
+    ) -> Result<Filter, Error> {
+        let account = account
+            .map(|a| {
+                a.parse::<Address>()
+                    .map_err(|e| Error::Usage(format!("--account `{a}`: {e}")))
+            })
+            .transpose()?;
+        let tags = tags
+            .iter()
+            .map(|t| match t.split_once('=') {
+                Some((k, v)) => (k.to_string(), Some(v.to_string())),
+                None => (t.clone(), None),
+            })
+            .collect();
+        Ok(Filter {
+            account,
+            kind,
+            tags,
+        })
+    }
+
+    fn partition(&self, key: &crate::inventory::PartitionKey) -> bool {
+        self.account.as_ref().is_none_or(|a| a == &key.account)
+            && self.kind.as_ref().is_none_or(|k| k == &key.kind)
+    }
+
+    fn resource(&self, r: &crate::inventory::Resource) -> bool {
+        self.tags.iter().all(|(k, v)| match (r.tags.get(k), v) {
+            (Some(have), Some(want)) => have == want,
+            (Some(_), None) => true,
+            (None, _) => false,
+        })
+    }
+}
+
+fn show(
+    ctx: &Context,
+    store: &Store,
+    id: &str,
+    filter: &Filter,
+    format: ListFormat,
+) -> Result<ExitStatus, Error> {
+    let v = store.version(store.resolve(id)?)?;
+    let mut partitions = Vec::new();
+    let mut resources = Vec::new();
+    for (key, e) in v.manifest.partitions() {
+        if !filter.partition(&key) {
+            continue;
+        }
+        for r in v.resources(&key, e)? {
+            if filter.resource(&r) {
+                resources.push(ResourceShow {
+                    resource: r,
+                    stale: e.stale,
+                });
+            }
+        }
+        let status = e.partition_status();
+        partitions.push(PartitionShow {
+            account: key.account.to_string(),
+            region: key.region,
+            kind: key.kind,
+            status: match status {
+                crate::inventory::PartitionStatus::Complete => "complete",
+                crate::inventory::PartitionStatus::Failed { .. } => "failed",
+                crate::inventory::PartitionStatus::Skipped { .. } => "skipped",
+            }
+            .into(),
+            detail: e.detail.clone(),
+            stale: e.stale,
+            resources: e.resources,
+            hash: e.hash.clone(),
+        });
+    }
+    let summary = VersionSummary::of(&v.manifest);
+    match format {
+        ListFormat::Json => ctx.printer.out(&json(&render::ShowJson {
+            format_version: render::FORMAT_VERSION,
+            version: summary,
+            partitions,
+            resources,
+        })?),
+        ListFormat::Human => {
+            ctx.printer
+                .out(&render::show_human(&summary, &partitions, &resources))
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn diff_cmd(
+    ctx: &Context,
+    store: &Store,
+    from: &str,
+    to: &str,
+    format: DiffFormat,
+) -> Result<ExitStatus, Error> {
+    let (a, b) = (store.resolve(from)?, store.resolve(to)?);
+    let (va, vb) = (store.version(a)?, store.version(b)?);
+    let d = diff(&va, &vb)?;
+    let text = match format {
+        DiffFormat::Human => render::diff_human(a, b, &d),
+        DiffFormat::Json => json(&render::DiffJson::new(a, b, &d))?,
+        DiffFormat::Markdown => render::diff_markdown(a, b, &d, render::DEFAULT_BUDGET),
+    };
+    ctx.printer.out(&text);
+    Ok(ExitStatus::Success)
+}
+
+fn export(
+    ctx: &Context,
+    store: &Store,
+    id: &str,
+    format: ExportFormat,
+) -> Result<ExitStatus, Error> {
+    let v = store.version(store.resolve(id)?)?;
+    // Every partition is read (and checked) before the first byte is printed
+    // only per partition: a damaged object stops the export with an error.
+    let mut first = true;
+    let mut chunk = match format {
+        ExportFormat::Json => render::export_json_head(&v.manifest),
+        ExportFormat::Csv => render::CSV_HEADER.to_string(),
+    };
+    for (key, e) in v.manifest.partitions() {
+        for r in v.resources(&key, e)? {
+            match format {
+                ExportFormat::Json => render::export_json_line(&mut chunk, &r, e.stale, first),
+                ExportFormat::Csv => render::csv_row(&mut chunk, &r, e.stale),
+            }
+            first = false;
+        }
+        if chunk.len() > 1 << 20 {
+            ctx.printer.out(&chunk);
+            chunk.clear();
+        }
+    }
+    if format == ExportFormat::Json {
+        chunk.push_str(render::EXPORT_JSON_TAIL);
+    }
+    ctx.printer.out(&chunk);
+    Ok(ExitStatus::Success)
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<String, Error> {
+    let mut s = serde_json::to_string_pretty(v).map_err(|e| Error::Snapshot {
+        reason: e.to_string(),
+    })?;
+    let _ = writeln!(s);
+    Ok(s)
+}

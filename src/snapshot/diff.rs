@@ -1,0 +1,441 @@
+//! Comparing two inventories partition by partition.
+//!
+//! The core works on two [`PartitionSource`]s: a stored [`Version`] or a
+//! live fetch held in memory ([`Live`]), so `drift` compares the latest
+//! version with what the vendors answer now without writing anything.
+//!
+//! Invariants:
+//! - Partitions with the same content hash are skipped without being read.
+//! - A partition that is failed or skipped on either side is never compared:
+//!   its resources are not reported as removed (they are "not compared", with
+//!   the stale count), because a failed fetch says nothing about deletion.
+//! - Resources of an account that is absent from the newer side altogether
+//!   are "account removed", counted per account, not listed as removals.
+//! - The result is ordered by address.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::object::{self, Hash, Records};
+use super::store::Version;
+use crate::config::Address;
+use crate::error::{Error, Result};
+use crate::inventory::{Partition, PartitionKey, PartitionStatus, Resource};
+
+/// What a source says about one partition, without reading it.
+#[derive(Debug, Clone)]
+pub struct PartitionInfo {
+    pub key: PartitionKey,
+    pub status: PartitionStatus,
+    /// Resources carried from an earlier version because this fetch failed.
+    pub stale: bool,
+    pub resources: u64,
+    /// Content hash; `None` when there is no content.
+    pub hash: Option<Hash>,
+    /// The source's own handle for [`PartitionSource::load`].
+    pub slot: usize,
+}
+
+/// Two inventories compared by [`diff`] implement this.
+pub trait PartitionSource: Sync {
+    /// Every partition, in key order.
+    fn partitions(&self) -> Vec<PartitionInfo>;
+    /// The content of one partition listed by [`PartitionSource::partitions`].
+    fn load(&self, p: &PartitionInfo) -> Result<Arc<Records>>;
+}
+
+impl PartitionSource for Version<'_> {
+    fn partitions(&self) -> Vec<PartitionInfo> {
+        self.manifest
+            .partitions()
+            .enumerate()
+            .map(|(slot, (key, e))| PartitionInfo {
+                key,
+                status: e.partition_status(),
+                stale: e.stale,
+                resources: e.resources,
+                hash: e.hash(),
+                slot,
+            })
+            .collect()
+    }
+
+    fn load(&self, p: &PartitionInfo) -> Result<Arc<Records>> {
+        let e = self.entry(p.slot).ok_or_else(|| Error::Snapshot {
+            reason: format!("no partition {} in version {}", p.key, self.manifest.id),
+        })?;
+        self.store().load_entry(e)
+    }
+}
+
+/// A fetch held in memory (what `drift` compares with the latest version).
+pub struct Live {
+    parts: Vec<(PartitionKey, PartitionStatus, Arc<Records>, Hash)>,
+}
+
+impl Live {
+    /// Encodes the partitions (the resources are dropped once encoded).
+    pub fn new(partitions: Vec<Partition>) -> Result<Live> {
+        let mut parts = Vec::with_capacity(partitions.len());
+        for p in partitions {
+            let recs = if p.status == PartitionStatus::Complete {
+                Records::from_resources(&p.key, &p.resources)
+                    .map_err(|reason| Error::Snapshot { reason })?
+            } else {
+                Records::default()
+            };
+            let h = recs.hash();
+            parts.push((p.key, p.status, Arc::new(recs), h));
+        }
+        parts.sort_by(|a, b| a.0.cmp(&b.0));
+        parts.dedup_by(|a, b| a.0 == b.0);
+        Ok(Live { parts })
+    }
+}
+
+impl PartitionSource for Live {
+    fn partitions(&self) -> Vec<PartitionInfo> {
+        self.parts
+            .iter()
+            .enumerate()
+            .map(|(slot, (key, status, recs, h))| PartitionInfo {
+                key: key.clone(),
+                status: status.clone(),
+                stale: false,
+                resources: recs.0.len() as u64,
+                hash: (*status == PartitionStatus::Complete).then_some(*h),
+                slot,
+            })
+            .collect()
+    }
+
+    fn load(&self, p: &PartitionInfo) -> Result<Arc<Records>> {
+        Ok(self
+            .parts
+            .get(p.slot)
+            .map(|x| x.2.clone())
+            .unwrap_or_default())
+    }
+}
+
+/// The difference between two inventories.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+pub struct Diff {
+    /// Resources present only in the newer inventory.
+    pub added: Vec<Resource>,
+    /// Resources gone from a partition that was read completely on both sides.
+    pub removed: Vec<Resource>,
+    /// Resources present on both sides with different fields.
+    pub changed: Vec<Changed>,
+    /// Accounts absent from the newer inventory: their resources left with
+    /// them, which is not drift.
+    pub accounts_removed: Vec<AccountRemoved>,
+    /// Partitions failed or skipped on either side: not compared, never
+    /// reported as removals.
+    pub not_compared: Vec<NotCompared>,
+    /// Partitions skipped because their content hashes are equal.
+    pub partitions_unchanged: u64,
+    /// Partitions read and compared resource by resource.
+    pub partitions_compared: u64,
+}
+
+impl Diff {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty()
+            && self.removed.is_empty()
+            && self.changed.is_empty()
+            && self.accounts_removed.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Changed {
+    pub address: String,
+    pub account: Address,
+    pub region: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+    /// Field paths in order: `native_type`, `name`, `status`, `tags.<key>`,
+    /// `attributes.<name>`.
+    pub fields: Vec<FieldChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct FieldChange {
+    pub path: String,
+    /// Absent when the field was added.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<serde_json::Value>,
+    /// Absent when the field was removed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct AccountRemoved {
+    pub account: Address,
+    pub resources: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct NotCompared {
+    pub account: Address,
+    pub region: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `complete`, `failed`, `skipped`, or `absent`.
+    pub before: String,
+    pub after: String,
+    /// The newer side's error or skip reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Resources the newer side carries from an earlier version.
+    pub stale_resources: u64,
+}
+
+/// Compares `a` (older) with `b` (newer).
+pub fn diff(a: &dyn PartitionSource, b: &dyn PartitionSource) -> Result<Diff> {
+    diff_scoped(a, b, None)
+}
+
+/// [`diff`] limited to the accounts in `scope` (all when `None`).
+pub fn diff_scoped(
+    a: &dyn PartitionSource,
+    b: &dyn PartitionSource,
+    scope: Option<&BTreeSet<Address>>,
+) -> Result<Diff> {
+    let keep = |p: &PartitionInfo| scope.is_none_or(|s| s.contains(&p.key.account));
+    let pa: Vec<PartitionInfo> = a.partitions().into_iter().filter(keep).collect();
+    let pb: Vec<PartitionInfo> = b.partitions().into_iter().filter(keep).collect();
+    let accounts_b: BTreeSet<&Address> = pb.iter().map(|p| &p.key.account).collect();
+    let mut d = Diff::default();
+    let mut gone: BTreeMap<Address, u64> = BTreeMap::new();
+    let mut work: Vec<(&PartitionInfo, &PartitionInfo)> = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < pa.len() || j < pb.len() {
+        let ord = match (pa.get(i), pb.get(j)) {
+            (Some(x), Some(y)) => x.key.cmp(&y.key),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            _ => std::cmp::Ordering::Greater,
+        };
+        match ord {
+            std::cmp::Ordering::Less => {
+                let x = &pa[i];
+                i += 1;
+                if !accounts_b.contains(&x.key.account) {
+                    *gone.entry(x.key.account.clone()).or_default() += x.resources;
+                } else if is_complete(x) {
+                    let recs = a.load(x)?;
+                    for r in &recs.0 {
+                        d.removed.push(decode(&x.key, &r.json)?);
+                    }
+                } else {
+                    d.not_compared.push(not_compared(&x.key, Some(x), None));
+                }
+            }
+            std::cmp::Ordering::Greater => {
+                let y = &pb[j];
+                j += 1;
+                if is_complete(y) {
+                    let recs = b.load(y)?;
+                    for r in &recs.0 {
+                        d.added.push(decode(&y.key, &r.json)?);
+                    }
+                } else {
+                    d.not_compared.push(not_compared(&y.key, None, Some(y)));
+                }
+            }
+            std::cmp::Ordering::Equal => {
+                let (x, y) = (&pa[i], &pb[j]);
+                i += 1;
+                j += 1;
+                if !is_complete(x) || !is_complete(y) {
+                    d.not_compared.push(not_compared(&x.key, Some(x), Some(y)));
+                } else if x.hash == y.hash {
+                    d.partitions_unchanged += 1;
+                } else {
+                    work.push((x, y));
+                }
+            }
+        }
+    }
+    // Partitions whose content differs: read and compared on every core.
+    d.partitions_compared = work.len() as u64;
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8)
+        .min(work.len().max(1));
+    let chunk = work.len().div_ceil(threads).max(1);
+    let parts: Vec<Result<Diff>> = std::thread::scope(|s| {
+        let handles: Vec<_> = work
+            .chunks(chunk)
+            .map(|w| {
+                s.spawn(move || {
+                    let mut d = Diff::default();
+                    for (x, y) in w {
+                        let (ra, rb) = (a.load(x)?, b.load(y)?);
+                        compare(&x.key, &ra, &rb, &mut d)?;
+                    }
+                    Ok(d)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(Error::Snapshot {
+                        reason: "a diff worker stopped".into(),
+                    })
+                })
+            })
+            .collect()
+    });
+    for p in parts {
+        let p = p?;
+        d.added.extend(p.added);
+        d.removed.extend(p.removed);
+        d.changed.extend(p.changed);
+    }
+    d.accounts_removed = gone
+        .into_iter()
+        .map(|(account, resources)| AccountRemoved { account, resources })
+        .collect();
+    d.added.sort_by(|p, q| p.address.cmp(&q.address));
+    d.removed.sort_by(|p, q| p.address.cmp(&q.address));
+    d.changed.sort_by(|p, q| p.address.cmp(&q.address));
+    Ok(d)
+}
+
+fn is_complete(p: &PartitionInfo) -> bool {
+    p.status == PartitionStatus::Complete
+}
+
+fn word(p: Option<&PartitionInfo>) -> String {
+    match p.map(|p| &p.status) {
+        None => "absent",
+        Some(PartitionStatus::Complete) => "complete",
+        Some(PartitionStatus::Failed { .. }) => "failed",
+        Some(PartitionStatus::Skipped { .. }) => "skipped",
+    }
+    .to_string()
+}
+
+fn not_compared(
+    key: &PartitionKey,
+    a: Option<&PartitionInfo>,
+    b: Option<&PartitionInfo>,
+) -> NotCompared {
+    let detail = match b.map(|p| &p.status) {
+        Some(PartitionStatus::Failed { error }) => Some(error.clone()),
+        Some(PartitionStatus::Skipped { reason }) => Some(reason.clone()),
+        _ => match a.map(|p| &p.status) {
+            Some(PartitionStatus::Failed { error }) => Some(error.clone()),
+            Some(PartitionStatus::Skipped { reason }) => Some(reason.clone()),
+            _ => None,
+        },
+    };
+    NotCompared {
+        account: key.account.clone(),
+        region: key.region.clone(),
+        kind: key.kind.clone(),
+        before: word(a),
+        after: word(b),
+        detail,
+        stale_resources: b.filter(|p| p.stale).map(|p| p.resources).unwrap_or(0),
+    }
+}
+
+fn decode(key: &PartitionKey, json: &[u8]) -> Result<Resource> {
+    object::decode_resource(key, json).map_err(|reason| Error::SnapshotDamaged {
+        path: format!("partition {key}").into(),
+        reason,
+    })
+}
+
+/// Merge-join of two partitions' records by id; only differing bytes are decoded.
+fn compare(key: &PartitionKey, a: &Records, b: &Records, d: &mut Diff) -> Result<()> {
+    let (a, b) = (&a.0, &b.0);
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        let ord = match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) => x.id.cmp(&y.id),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            _ => std::cmp::Ordering::Greater,
+        };
+        match ord {
+            std::cmp::Ordering::Less => {
+                d.removed.push(decode(key, &a[i].json)?);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                d.added.push(decode(key, &b[j].json)?);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                if a[i].json != b[j].json {
+                    let (x, y) = (decode(key, &a[i].json)?, decode(key, &b[j].json)?);
+                    let fields = field_changes(&x, &y);
+                    if !fields.is_empty() {
+                        d.changed.push(Changed {
+                            address: y.address,
+                            account: y.account,
+                            region: y.region,
+                            kind: y.kind,
+                            id: y.id,
+                            fields,
+                        });
+                    }
+                }
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The fields that differ between two versions of one resource.
+pub fn field_changes(a: &Resource, b: &Resource) -> Vec<FieldChange> {
+    use serde_json::Value;
+    let mut out = Vec::new();
+    let s = |v: &Option<String>| v.as_ref().map(|s| Value::String(s.clone()));
+    let mut one = |path: String, before: Option<Value>, after: Option<Value>| {
+        if before != after {
+            out.push(FieldChange {
+                path,
+                before,
+                after,
+            });
+        }
+    };
+    one(
+        "native_type".into(),
+        Some(Value::String(a.native_type.clone())),
+        Some(Value::String(b.native_type.clone())),
+    );
+    one("name".into(), s(&a.name), s(&b.name));
+    one("status".into(), s(&a.status), s(&b.status));
+    let keys: BTreeSet<&String> = a.tags.keys().chain(b.tags.keys()).collect();
+    for k in keys {
+        one(
+            format!("tags.{k}"),
+            a.tags.get(k).map(|v| Value::String(v.clone())),
+            b.tags.get(k).map(|v| Value::String(v.clone())),
+        );
+    }
+    let keys: BTreeSet<&String> = a.attributes.keys().chain(b.attributes.keys()).collect();
+    for k in keys {
+        one(
+            format!("attributes.{k}"),
+            a.attributes.get(k).cloned(),
+            b.attributes.get(k).cloned(),
+        );
+    }
+    out
+}

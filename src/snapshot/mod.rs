@@ -1,0 +1,23 @@
+//! Snapshots: the versioned store of every account's resources (design §2),
+//! and the diff between two inventories.
+//!
+//! - [`store`]: [`Store`] (layout, reading, `latest`/`previous`/`~N`),
+//!   [`Writer`] (streaming: partitions in one by one, manifest last), the
+//!   writer lock.
+//! - [`object`]: canonical record encoding, content hashes, full and delta
+//!   objects.
+//! - [`manifest`]: the per-version JSON document (`schemas/snapshot.schema.json`).
+//! - [`diff`]: the diff core over two [`PartitionSource`]s (a stored
+//!   [`Version`] or a [`Live`] fetch).
+//! - [`render`]: human, JSON, markdown and CSV forms; no printing.
+
+pub mod diff;
+pub mod manifest;
+pub mod object;
+pub mod render;
+pub mod store;
+
+pub use diff::{Diff, Live, PartitionInfo, PartitionSource, diff, diff_scoped};
+pub use manifest::{Manifest, PartitionEntry};
+pub use object::{Record, Records};
+pub use store::{Store, Stored, Version, VersionId, Writer};

@@ -1,0 +1,604 @@
+//! Rendering snapshot data: human (Terraform-like), JSON documents,
+//! markdown for pull requests, CSV. Pure functions returning text; the
+//! printer in `cli` writes it.
+
+use std::fmt::Write as _;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::diff::{Changed, Diff, FieldChange};
+use super::manifest::Manifest;
+use crate::inventory::Resource;
+
+/// `format_version` of the JSON documents of `tether snapshot`.
+pub const FORMAT_VERSION: &str = "1";
+
+/// Default size budget of a markdown comment, in characters.
+pub const DEFAULT_BUDGET: usize = 60_000;
+
+/// Marker line that lets CI find and update the comment.
+pub const MARKER: &str = "<!-- tether-snapshot-diff -->";
+
+/// Values longer than this (or multi-line, or JSON objects/arrays) are shown as a line diff.
+const LONG: usize = 60;
+
+/// `1-3, 5, 7-9`.
+pub fn id_ranges(ids: &[u64]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < ids.len() {
+        let mut j = i;
+        while j + 1 < ids.len() && ids[j + 1] == ids[j] + 1 {
+            j += 1;
+        }
+        out.push(if i == j {
+            ids[i].to_string()
+        } else {
+            format!("{}-{}", ids[i], ids[j])
+        });
+        i = j + 1;
+    }
+    out.join(", ")
+}
+
+/// `tether snapshot diff --format json`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DiffJson<'a> {
+    pub format_version: &'static str,
+    /// The older side: a version id.
+    pub from: u64,
+    pub to: u64,
+    pub summary: DiffSummary,
+    #[serde(flatten)]
+    pub diff: &'a Diff,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DiffSummary {
+    pub added: usize,
+    pub removed: usize,
+    pub changed: usize,
+    pub accounts_removed: usize,
+    pub not_compared: usize,
+}
+
+impl<'a> DiffJson<'a> {
+    pub fn new(from: u64, to: u64, diff: &'a Diff) -> DiffJson<'a> {
+        DiffJson {
+            format_version: FORMAT_VERSION,
+            from,
+            to,
+            summary: summary(diff),
+            diff,
+        }
+    }
+}
+
+pub fn summary(d: &Diff) -> DiffSummary {
+    DiffSummary {
+        added: d.added.len(),
+        removed: d.removed.len(),
+        changed: d.changed.len(),
+        accounts_removed: d.accounts_removed.len(),
+        not_compared: d.not_compared.len(),
+    }
+}
+
+/// One line per fact: `3 added, 1 changed, 2 removed; …`.
+pub fn summary_line(d: &Diff) -> String {
+    if d.is_empty() && d.not_compared.is_empty() {
+        return "No changes.".into();
+    }
+    let mut s = format!(
+        "{} added, {} changed, {} removed",
+        d.added.len(),
+        d.changed.len(),
+        d.removed.len()
+    );
+    if !d.accounts_removed.is_empty() {
+        let n: u64 = d.accounts_removed.iter().map(|a| a.resources).sum();
+        let _ = write!(
+            s,
+            "; {} account{} removed ({n} resource{})",
+            d.accounts_removed.len(),
+            plural(d.accounts_removed.len()),
+            plural(n as usize)
+        );
+    }
+    if !d.not_compared.is_empty() {
+        let _ = write!(
+            s,
+            "; {} partition{} not compared (failed or skipped)",
+            d.not_compared.len(),
+            plural(d.not_compared.len())
+        );
+    }
+    s.push('.');
+    s
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn value_text(v: &serde_json::Value) -> String {
+    v.to_string()
+}
+
+fn is_long(v: Option<&serde_json::Value>) -> bool {
+    match v {
+        Some(serde_json::Value::String(s)) => s.len() > LONG || s.contains('\n'),
+        Some(serde_json::Value::Object(_)) | Some(serde_json::Value::Array(_)) => {
+            value_text(v.unwrap_or(&serde_json::Value::Null)).len() > LONG
+        }
+        _ => false,
+    }
+}
+
+fn long_text(v: Option<&serde_json::Value>) -> String {
+    match v {
+        None => String::new(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => serde_json::to_string_pretty(other).unwrap_or_default(),
+    }
+}
+
+/// The lines of one changed field, indented by `pad`.
+fn field_lines(out: &mut String, f: &FieldChange, pad: &str) {
+    let (b, a) = (f.before.as_ref(), f.after.as_ref());
+    if is_long(b) || is_long(a) {
+        let sign = match (b, a) {
+            (None, _) => '+',
+            (_, None) => '-',
+            _ => '~',
+        };
+        let _ = writeln!(out, "{pad}{sign} {}:", f.path);
+        let (old, new) = (long_text(b), long_text(a));
+        let diff = similar::TextDiff::from_lines(&old, &new);
+        for change in diff.iter_all_changes() {
+            let tag = match change.tag() {
+                similar::ChangeTag::Delete => '-',
+                similar::ChangeTag::Insert => '+',
+                similar::ChangeTag::Equal => ' ',
+            };
+            let line = change.value().trim_end_matches('\n');
+            let _ = writeln!(out, "{pad}    {tag} {line}");
+        }
+        return;
+    }
+    match (b, a) {
+        (None, Some(a)) => {
+            let _ = writeln!(out, "{pad}+ {}: {}", f.path, value_text(a));
+        }
+        (Some(b), None) => {
+            let _ = writeln!(out, "{pad}- {}: {}", f.path, value_text(b));
+        }
+        (Some(b), Some(a)) => {
+            let _ = writeln!(
+                out,
+                "{pad}~ {}: {} -> {}",
+                f.path,
+                value_text(b),
+                value_text(a)
+            );
+        }
+        (None, None) => {}
+    }
+}
+
+fn resource_line(sign: char, r: &Resource) -> String {
+    let mut s = format!("{sign} {}", r.address);
+    let mut extra = vec![r.native_type.clone()];
+    if let Some(n) = &r.name {
+        extra.push(format!("name={n:?}"));
+    }
+    if let Some(st) = &r.status {
+        extra.push(format!("status={st}"));
+    }
+    let _ = write!(s, " ({})", extra.join(", "));
+    s
+}
+
+fn changed_block(c: &Changed, pad: &str) -> String {
+    let mut s = format!("{pad}~ {}\n", c.address);
+    let inner = format!("{pad}    ");
+    for f in &c.fields {
+        field_lines(&mut s, f, &inner);
+    }
+    s
+}
+
+/// Human diff, Terraform-like: `+` added, `~` changed, `-` removed.
+pub fn diff_human(from: u64, to: u64, d: &Diff) -> String {
+    let mut s = format!("Snapshot {from} -> {to}\n\n");
+    for r in &d.added {
+        let _ = writeln!(s, "  {}", resource_line('+', r));
+    }
+    for c in &d.changed {
+        s.push_str(&changed_block(c, "  "));
+    }
+    for r in &d.removed {
+        let _ = writeln!(s, "  {}", resource_line('-', r));
+    }
+    let gap = |s: &mut String| {
+        if !s.ends_with("\n\n") {
+            s.push('\n');
+        }
+    };
+    if !d.accounts_removed.is_empty() {
+        gap(&mut s);
+        for a in &d.accounts_removed {
+            let _ = writeln!(
+                s,
+                "  account removed: {} ({} resource{} left with it; not drift)",
+                a.account,
+                a.resources,
+                plural(a.resources as usize)
+            );
+        }
+    }
+    if !d.not_compared.is_empty() {
+        gap(&mut s);
+        for n in &d.not_compared {
+            let _ = write!(
+                s,
+                "  not compared: {}/{}/{} ({} -> {})",
+                n.account, n.region, n.kind, n.before, n.after
+            );
+            if let Some(det) = &n.detail {
+                let _ = write!(s, ": {det}");
+            }
+            if n.stale_resources > 0 {
+                let _ = write!(
+                    s,
+                    "; {} stale resource{} kept from an earlier version",
+                    n.stale_resources,
+                    plural(n.stale_resources as usize)
+                );
+            }
+            s.push('\n');
+        }
+    }
+    gap(&mut s);
+    let _ = writeln!(s, "{}", summary_line(d));
+    s
+}
+
+/// Markdown for a pull request: summary table first, details per account in
+/// `<details>`, within `budget` characters, the cut said plainly.
+pub fn diff_markdown(from: u64, to: u64, d: &Diff, budget: usize) -> String {
+    let mut head = format!("{MARKER}\n### tether snapshot diff `{from}` → `{to}`\n\n");
+    if d.is_empty() && d.not_compared.is_empty() {
+        head.push_str("**No changes.**\n");
+        return head;
+    }
+    head.push_str("| change | resources |\n|---|---:|\n");
+    let gone: u64 = d.accounts_removed.iter().map(|a| a.resources).sum();
+    let _ = writeln!(head, "| added | {} |", d.added.len());
+    let _ = writeln!(head, "| changed | {} |", d.changed.len());
+    let _ = writeln!(head, "| removed | {} |", d.removed.len());
+    let _ = writeln!(head, "| account removed | {gone} |");
+    head.push('\n');
+    if !d.removed.is_empty() {
+        let _ = writeln!(
+            head,
+            "> [!WARNING]\n> **Removed ({}):** resources gone from partitions read completely on both sides.\n",
+            d.removed.len()
+        );
+    }
+    if !d.accounts_removed.is_empty() {
+        let _ = writeln!(
+            head,
+            "> [!NOTE]\n> **Accounts removed ({}):** {}. Their resources left with them; this is not drift.\n",
+            d.accounts_removed.len(),
+            d.accounts_removed
+                .iter()
+                .map(|a| format!("`{}` ({})", a.account, a.resources))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if !d.not_compared.is_empty() {
+        let stale: u64 = d.not_compared.iter().map(|n| n.stale_resources).sum();
+        let _ = writeln!(
+            head,
+            "> [!CAUTION]\n> **Not compared ({} partition{}):** failed or skipped; {stale} stale resource{} kept, none reported as removed.\n",
+            d.not_compared.len(),
+            plural(d.not_compared.len()),
+            plural(stale as usize)
+        );
+        for n in &d.not_compared {
+            let _ = writeln!(
+                head,
+                "- `{}/{}/{}`: {} → {}{}",
+                n.account,
+                n.region,
+                n.kind,
+                n.before,
+                n.after,
+                n.detail
+                    .as_deref()
+                    .map(|x| format!(" ({})", x.replace('\n', " ")))
+                    .unwrap_or_default()
+            );
+        }
+        head.push('\n');
+    }
+    let _ = writeln!(head, "**{}**\n", summary_line(d));
+
+    // One block per account, in address order.
+    let mut blocks: std::collections::BTreeMap<String, String> = Default::default();
+    for r in &d.added {
+        let _ = writeln!(
+            blocks.entry(r.account.to_string()).or_default(),
+            "{}",
+            resource_line('+', r)
+        );
+    }
+    for c in &d.changed {
+        blocks
+            .entry(c.account.to_string())
+            .or_default()
+            .push_str(&changed_block(c, ""));
+    }
+    for r in &d.removed {
+        let _ = writeln!(
+            blocks.entry(r.account.to_string()).or_default(),
+            "{}",
+            resource_line('-', r)
+        );
+    }
+    let mut body = String::new();
+    let mut shown = 0;
+    let reserve = 300;
+    for (account, text) in &blocks {
+        let block = format!(
+            "<details><summary><code>{account}</code></summary>\n\n```diff\n{text}```\n\n</details>\n"
+        );
+        if head.len() + body.len() + block.len() + reserve > budget {
+            break;
+        }
+        body.push_str(&block);
+        shown += 1;
+    }
+    let mut out = head;
+    out.push_str(&body);
+    if shown < blocks.len() {
+        let _ = writeln!(
+            out,
+            "\n_This comment stops at its size budget of {budget} characters: details of {} more account{} are not shown. Run `tether snapshot diff {from} {to}` or use `--format json` for all of them._",
+            blocks.len() - shown,
+            plural(blocks.len() - shown)
+        );
+    }
+    out
+}
+
+/// `tether snapshot list --format json`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ListJson {
+    pub format_version: &'static str,
+    pub versions: Vec<VersionSummary>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct VersionSummary {
+    pub id: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<u64>,
+    pub time: String,
+    pub content_hash: String,
+    pub resources: u64,
+    pub stale_resources: u64,
+    pub accounts: usize,
+    pub partitions: usize,
+    /// Partitions failed or skipped.
+    pub incomplete: usize,
+    pub synced_accounts: Vec<String>,
+    pub removed_accounts: Vec<String>,
+}
+
+impl VersionSummary {
+    pub fn of(m: &Manifest) -> VersionSummary {
+        VersionSummary {
+            id: m.id,
+            parent: m.parent,
+            time: m.time.clone(),
+            content_hash: m.content_hash.clone(),
+            resources: m.resources,
+            stale_resources: m.stale_resources(),
+            accounts: m.accounts.len(),
+            partitions: m.partitions().count(),
+            incomplete: m.incomplete(),
+            synced_accounts: m.synced_accounts.iter().map(|a| a.to_string()).collect(),
+            removed_accounts: m.removed_accounts.iter().map(|a| a.to_string()).collect(),
+        }
+    }
+}
+
+pub fn list_human(versions: &[VersionSummary]) -> String {
+    let mut s = format!(
+        "{:>6}  {:<20}  {:>6}  {:>10}  {:>10}  {:>10}\n",
+        "ID", "TIME", "PARENT", "RESOURCES", "PARTITIONS", "INCOMPLETE"
+    );
+    for v in versions {
+        let _ = writeln!(
+            s,
+            "{:>6}  {:<20}  {:>6}  {:>10}  {:>10}  {:>10}",
+            v.id,
+            v.time,
+            v.parent
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "-".into()),
+            v.resources,
+            v.partitions,
+            v.incomplete
+        );
+    }
+    s
+}
+
+/// `tether snapshot show --format json`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ShowJson {
+    pub format_version: &'static str,
+    pub version: VersionSummary,
+    /// Partitions matching the filters, with their status.
+    pub partitions: Vec<PartitionShow>,
+    /// Resources matching the filters, in address order.
+    pub resources: Vec<ResourceShow>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PartitionShow {
+    pub account: String,
+    pub region: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `complete`, `failed` or `skipped`.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    pub stale: bool,
+    pub resources: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ResourceShow {
+    #[serde(flatten)]
+    pub resource: Resource,
+    /// Carried from an earlier version because this version's fetch failed.
+    pub stale: bool,
+}
+
+pub fn show_human(v: &VersionSummary, partitions: &[PartitionShow], rs: &[ResourceShow]) -> String {
+    let mut s = format!(
+        "Snapshot {} ({}){}\n  content hash {}\n  {} resources in {} partitions",
+        v.id,
+        v.time,
+        v.parent
+            .map(|p| format!(", parent {p}"))
+            .unwrap_or_default(),
+        v.content_hash,
+        v.resources,
+        v.partitions
+    );
+    if v.stale_resources > 0 {
+        let _ = write!(s, ", {} stale", v.stale_resources);
+    }
+    s.push('\n');
+    if !v.removed_accounts.is_empty() {
+        let _ = writeln!(s, "  accounts removed: {}", v.removed_accounts.join(", "));
+    }
+    let bad: Vec<&PartitionShow> = partitions
+        .iter()
+        .filter(|p| p.status != "complete")
+        .collect();
+    if !bad.is_empty() {
+        s.push('\n');
+        for p in bad {
+            let _ = write!(s, "  {} {}/{}/{}", p.status, p.account, p.region, p.kind);
+            if let Some(d) = &p.detail {
+                let _ = write!(s, ": {d}");
+            }
+            if p.stale {
+                let _ = write!(
+                    s,
+                    " ({} stale resource{} kept)",
+                    p.resources,
+                    plural(p.resources as usize)
+                );
+            }
+            s.push('\n');
+        }
+    }
+    s.push('\n');
+    for r in rs {
+        let res = &r.resource;
+        let _ = write!(s, "{}", res.address);
+        if let Some(n) = &res.name {
+            let _ = write!(s, "  name={n:?}");
+        }
+        if let Some(st) = &res.status {
+            let _ = write!(s, "  status={st}");
+        }
+        if !res.tags.is_empty() {
+            let tags: Vec<String> = res.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let _ = write!(s, "  tags: {}", tags.join(","));
+        }
+        if r.stale {
+            s.push_str("  (stale)");
+        }
+        s.push('\n');
+    }
+    let _ = writeln!(s, "\n{} resource{} shown.", rs.len(), plural(rs.len()));
+    s
+}
+
+/// The CSV header of `snapshot export --format csv`.
+pub const CSV_HEADER: &str =
+    "address,account,region,type,native_type,id,name,status,stale,tags,attributes\n";
+
+fn csv_field(out: &mut String, s: &str) {
+    if s.contains([',', '"', '\n', '\r']) {
+        out.push('"');
+        out.push_str(&s.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(s);
+    }
+}
+
+/// One CSV row (tags and attributes as JSON objects).
+pub fn csv_row(out: &mut String, r: &Resource, stale: bool) {
+    let tags = serde_json::to_string(&r.tags).unwrap_or_default();
+    let attrs = serde_json::to_string(&r.attributes).unwrap_or_default();
+    let account = r.account.to_string();
+    let fields: [&str; 11] = [
+        &r.address,
+        &account,
+        &r.region,
+        &r.kind,
+        &r.native_type,
+        &r.id,
+        r.name.as_deref().unwrap_or(""),
+        r.status.as_deref().unwrap_or(""),
+        if stale { "true" } else { "false" },
+        &tags,
+        &attrs,
+    ];
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        csv_field(out, f);
+    }
+    out.push('\n');
+}
+
+/// The opening of `snapshot export --format json`: one resource per line follows.
+pub fn export_json_head(m: &Manifest) -> String {
+    format!(
+        "{{\"format_version\":\"{FORMAT_VERSION}\",\"id\":{},\"time\":{},\"content_hash\":\"{}\",\"resources\":[\n",
+        m.id,
+        serde_json::Value::String(m.time.clone()),
+        m.content_hash
+    )
+}
+
+/// One resource line of the JSON export (`first` has no leading comma).
+pub fn export_json_line(out: &mut String, r: &Resource, stale: bool, first: bool) {
+    if !first {
+        out.push_str(",\n");
+    }
+    let v = ResourceShow {
+        resource: r.clone(),
+        stale,
+    };
+    out.push_str(&serde_json::to_string(&v).unwrap_or_default());
+}
+
+pub const EXPORT_JSON_TAIL: &str = "\n]}\n";

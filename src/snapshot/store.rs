@@ -1,0 +1,694 @@
+//! The snapshot store: versions on disk, the writer, reading back.
+//!
+//! Layout under the store directory (`.tether/snapshots` by default):
+//!
+//! ```text
+//! store.lock                    the writer lock (flock sidecar, as for state)
+//! packs/<id>-<segment>.pack     objects written by version <id>, 8 MiB segments
+//! versions/<id>.json            the manifest of version <id>, written last
+//! ```
+//!
+//! Invariants:
+//! - A version exists exactly when its manifest does. Objects are written
+//!   first (each segment through `write_atomic`), the manifest last, so a
+//!   crash leaves earlier versions intact and no half version visible; the
+//!   packs of a version that never got its manifest are removed by the next
+//!   writer (under the lock) and their id reused.
+//! - Nothing is ever rewritten: a version's packs and manifest are immutable
+//!   once its manifest exists.
+//! - Every partition read is checked against its content hash; a mismatch,
+//!   a missing pack or a malformed object is [`Error::SnapshotDamaged`],
+//!   never a panic and never a partial answer.
+//! - Writes happen only through a [`Writer`], which needs the store's
+//!   [`LockGuard`].
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use super::manifest::{AccountEntry, MANIFEST_FORMAT_VERSION, Manifest, PartitionEntry, Status};
+use super::object::{
+    self, Hash, MAX_DEPTH, Object, ObjectRef, Records, delta_object, full_object, hash_of,
+};
+use crate::config::Address;
+use crate::error::{Error, Result};
+use crate::fsutil::write_atomic;
+use crate::inventory::{Partition, PartitionKey, PartitionStatus, Resource};
+use crate::state::LockGuard;
+use crate::state::lock;
+
+/// A pack segment is flushed once it reaches this size: the writer's memory
+/// stays bounded whatever the size of the sync.
+pub const SEGMENT_BYTES: usize = 8 << 20;
+
+/// Materialized partitions kept for reuse (a diff of consecutive versions
+/// reads the parent's object, then the child's delta on top of it).
+const CACHE_ENTRIES: usize = 256;
+
+/// A version id: 1, 2, 3, …
+pub type VersionId = u64;
+
+pub struct Store {
+    dir: PathBuf,
+    cache: Mutex<Cache>,
+}
+
+#[derive(Default)]
+struct Cache {
+    records: HashMap<ObjectRef, Arc<Records>>,
+    order: VecDeque<ObjectRef>,
+    files: HashMap<(u64, u32), File>,
+}
+
+impl Store {
+    pub fn open(dir: impl Into<PathBuf>) -> Store {
+        Store {
+            dir: dir.into(),
+            cache: Mutex::new(Cache::default()),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// What the writer lock guards (the lock file is `store.lock` beside it).
+    fn lock_target(&self) -> PathBuf {
+        self.dir.join("store")
+    }
+
+    /// Takes the writer lock, waiting up to `timeout` (exit 4 when held).
+    pub fn lock(&self, operation: &str, timeout: Duration) -> Result<LockGuard> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        lock::acquire(&self.lock_target(), operation, timeout)
+    }
+
+    fn versions_dir(&self) -> PathBuf {
+        self.dir.join("versions")
+    }
+
+    fn packs_dir(&self) -> PathBuf {
+        self.dir.join("packs")
+    }
+
+    pub(crate) fn manifest_path(&self, id: VersionId) -> PathBuf {
+        self.versions_dir().join(format!("{id:08}.json"))
+    }
+
+    fn pack_path(&self, version: u64, segment: u32) -> PathBuf {
+        self.packs_dir()
+            .join(format!("{version:08}-{segment:04}.pack"))
+    }
+
+    fn damaged(&self, path: impl Into<PathBuf>, reason: impl Into<String>) -> Error {
+        Error::SnapshotDamaged {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Every committed version, oldest first. A missing store has none.
+    pub fn versions(&self) -> Result<Vec<VersionId>> {
+        let dir = self.versions_dir();
+        let rd = match std::fs::read_dir(&dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(&dir, e)),
+        };
+        let mut ids = Vec::new();
+        for e in rd {
+            let e = e.map_err(|e| Error::io(&dir, e))?;
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if let Some(id) = name
+                .strip_suffix(".json")
+                .and_then(|s| s.parse::<u64>().ok())
+            {
+                ids.push(id);
+            }
+        }
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    pub fn latest(&self) -> Result<Option<VersionId>> {
+        Ok(self.versions()?.last().copied())
+    }
+
+    /// `latest`, `previous`, `~N` (N before the latest), or an id.
+    pub fn resolve(&self, spec: &str) -> Result<VersionId> {
+        let ids = self.versions()?;
+        if ids.is_empty() {
+            return Err(Error::SnapshotEmpty {
+                path: self.dir.clone(),
+            });
+        }
+        let back = |n: usize, ids: &[u64]| -> Result<u64> {
+            ids.len()
+                .checked_sub(n + 1)
+                .map(|i| ids[i])
+                .ok_or_else(|| Error::SnapshotUnknown {
+                    id: spec.to_string(),
+                    reason: format!(
+                        "the store holds {} version{}",
+                        ids.len(),
+                        if ids.len() == 1 { "" } else { "s" }
+                    ),
+                })
+        };
+        let s = spec.trim();
+        if s == "latest" || s == "~0" {
+            return back(0, &ids);
+        }
+        if s == "previous" {
+            return back(1, &ids);
+        }
+        if let Some(n) = s.strip_prefix('~') {
+            let n: usize = n.parse().map_err(|_| Error::SnapshotUnknown {
+                id: spec.to_string(),
+                reason: "`~N` needs a number (`~1` is the version before the latest)".into(),
+            })?;
+            return back(n, &ids);
+        }
+        let id: u64 = s.parse().map_err(|_| Error::SnapshotUnknown {
+            id: spec.to_string(),
+            reason: "a version is a number, `latest`, `previous` or `~N`".into(),
+        })?;
+        if ids.binary_search(&id).is_ok() {
+            Ok(id)
+        } else {
+            Err(Error::SnapshotUnknown {
+                id: spec.to_string(),
+                reason: format!(
+                    "the store holds versions {}",
+                    super::render::id_ranges(&ids)
+                ),
+            })
+        }
+    }
+
+    /// The manifest of version `id`.
+    pub fn manifest(&self, id: VersionId) -> Result<Manifest> {
+        let path = self.manifest_path(id);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::SnapshotUnknown {
+                    id: id.to_string(),
+                    reason: "no such version".into(),
+                });
+            }
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        let m: Manifest = serde_json::from_slice(&bytes)
+            .map_err(|e| self.damaged(&path, format!("not a snapshot manifest: {e}")))?;
+        if m.format_version != MANIFEST_FORMAT_VERSION {
+            return Err(self.damaged(
+                &path,
+                format!(
+                    "manifest format_version {} (this build reads {MANIFEST_FORMAT_VERSION})",
+                    m.format_version
+                ),
+            ));
+        }
+        if m.id != id {
+            return Err(self.damaged(&path, format!("the file holds version {}", m.id)));
+        }
+        Ok(m)
+    }
+
+    /// Version `id`, ready to be read partition by partition.
+    pub fn version(&self, id: VersionId) -> Result<Version<'_>> {
+        let manifest = self.manifest(id)?;
+        let slots = manifest
+            .accounts
+            .iter()
+            .enumerate()
+            .flat_map(|(a, acc)| (0..acc.partitions.len()).map(move |p| (a, p)))
+            .collect();
+        Ok(Version {
+            store: self,
+            manifest,
+            slots,
+        })
+    }
+
+    /// The records of a partition entry, checked against its hash.
+    pub(crate) fn load_entry(&self, e: &PartitionEntry) -> Result<Arc<Records>> {
+        let Some(r) = e.object_ref() else {
+            if e.resources == 0 {
+                return Ok(Arc::new(Records::default()));
+            }
+            return Err(self.damaged(
+                self.manifest_dir_hint(),
+                "a partition with resources has no object",
+            ));
+        };
+        let want = e
+            .hash()
+            .ok_or_else(|| self.damaged(self.pack_path(r.version, r.segment), "bad hash"))?;
+        self.load_verified(r, &want)
+    }
+
+    fn manifest_dir_hint(&self) -> PathBuf {
+        self.versions_dir()
+    }
+
+    fn load_verified(&self, r: ObjectRef, want: &Hash) -> Result<Arc<Records>> {
+        let recs = self.load_ref(r)?;
+        if &hash_of(&recs.body()) != want {
+            self.forget(r);
+            return Err(self.damaged(
+                self.pack_path(r.version, r.segment),
+                format!(
+                    "the object at offset {} does not match its content hash {}",
+                    r.offset,
+                    object::hex(want)
+                ),
+            ));
+        }
+        Ok(recs)
+    }
+
+    fn forget(&self, r: ObjectRef) {
+        if let Ok(mut c) = self.cache.lock() {
+            c.records.remove(&r);
+        }
+    }
+
+    /// Materializes the object at `r`: its delta chain applied on its full base.
+    fn load_ref(&self, r: ObjectRef) -> Result<Arc<Records>> {
+        let mut chain = Vec::new();
+        let mut at = r;
+        let (mut base, hit) = loop {
+            if let Some(hit) = self.cached(at) {
+                break ((*hit).clone(), true);
+            }
+            let bytes = self.read_object(at)?;
+            match object::parse_object(&bytes)
+                .map_err(|e| self.damaged(self.pack_path(at.version, at.segment), e))?
+            {
+                Object::Full(recs) => break (recs, false),
+                Object::Delta { base, ops, .. } => {
+                    if chain.len() > usize::from(MAX_DEPTH) || base.version > at.version {
+                        return Err(self.damaged(
+                            self.pack_path(at.version, at.segment),
+                            "delta chain too long or pointing forward",
+                        ));
+                    }
+                    chain.push((at, ops));
+                    at = base;
+                }
+            }
+        };
+        if chain.is_empty() {
+            let base = Arc::new(base);
+            if !hit {
+                self.remember(at, &base);
+            }
+            return Ok(base);
+        }
+        // Only the object asked for is kept: intermediate states are moved
+        // from one delta to the next, not copied.
+        while let Some((at, ops)) = chain.pop() {
+            base = object::apply_delta(base, ops)
+                .map_err(|e| self.damaged(self.pack_path(at.version, at.segment), e))?;
+        }
+        let base = Arc::new(base);
+        self.remember(r, &base);
+        Ok(base)
+    }
+
+    fn cached(&self, r: ObjectRef) -> Option<Arc<Records>> {
+        self.cache.lock().ok()?.records.get(&r).cloned()
+    }
+
+    fn remember(&self, r: ObjectRef, recs: &Arc<Records>) {
+        if let Ok(mut c) = self.cache.lock() {
+            if c.records.insert(r, recs.clone()).is_none() {
+                c.order.push_back(r);
+            }
+            while c.order.len() > CACHE_ENTRIES {
+                if let Some(old) = c.order.pop_front() {
+                    c.records.remove(&old);
+                }
+            }
+        }
+    }
+
+    fn read_object(&self, r: ObjectRef) -> Result<Vec<u8>> {
+        let path = self.pack_path(r.version, r.segment);
+        let mut guard = self
+            .cache
+            .lock()
+            .map_err(|_| self.damaged(&path, "reader poisoned"))?;
+        let files = &mut guard.files;
+        if !files.contains_key(&(r.version, r.segment)) {
+            let f = File::open(&path).map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => self.damaged(&path, "the pack is missing"),
+                _ => Error::io(&path, e),
+            })?;
+            if files.len() > 64 {
+                files.clear();
+            }
+            files.insert((r.version, r.segment), f);
+        }
+        let Some(f) = files.get_mut(&(r.version, r.segment)) else {
+            return Err(self.damaged(&path, "the pack is missing"));
+        };
+        let mut buf = vec![0; r.len as usize];
+        f.seek(SeekFrom::Start(r.offset))
+            .and_then(|_| f.read_exact(&mut buf))
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => {
+                    self.damaged(&path, format!("the pack is truncated before {}", r.offset))
+                }
+                _ => Error::io(&path, e),
+            })?;
+        Ok(buf)
+    }
+
+    /// Starts a new version on top of `parent` (normally the latest).
+    pub fn writer<'a>(
+        &'a self,
+        guard: &'a LockGuard,
+        parent: Option<VersionId>,
+    ) -> Result<Writer<'a>> {
+        if guard.state_path() != self.lock_target() {
+            return Err(Error::Snapshot {
+                reason: format!(
+                    "the snapshot writer needs the lock of {}, not of {}",
+                    self.dir.display(),
+                    guard.state_path().display()
+                ),
+            });
+        }
+        let latest = self.latest()?;
+        let id = latest.unwrap_or(0) + 1;
+        self.remove_orphan_packs(id)?;
+        let parent = parent.map(|p| self.manifest(p)).transpose()?;
+        let mut entries = BTreeMap::new();
+        let mut known = HashMap::new();
+        if let Some(m) = &parent {
+            for (k, e) in m.partitions() {
+                if let (Some(h), Some(r)) = (e.hash(), e.object_ref()) {
+                    known.insert(h, (r, e.depth));
+                }
+                entries.insert(k, e.clone());
+            }
+        }
+        std::fs::create_dir_all(self.packs_dir()).map_err(|e| Error::io(self.packs_dir(), e))?;
+        std::fs::create_dir_all(self.versions_dir())
+            .map_err(|e| Error::io(self.versions_dir(), e))?;
+        Ok(Writer {
+            store: self,
+            id,
+            parent: parent.map(|m| m.id),
+            entries,
+            known,
+            added: BTreeSet::new(),
+            synced: BTreeSet::new(),
+            removed: BTreeSet::new(),
+            segment: 0,
+            buf: Vec::new(),
+        })
+    }
+
+    /// Packs of versions at or after `next` belong to a writer that never
+    /// committed (a crash): nothing refers to them.
+    fn remove_orphan_packs(&self, next: VersionId) -> Result<()> {
+        let dir = self.packs_dir();
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            return Ok(());
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let version = name
+                .split('-')
+                .next()
+                .and_then(|v| v.trim_start_matches('.').parse::<u64>().ok());
+            let temp = name.starts_with('.');
+            if temp || version.is_some_and(|v| v >= next) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Builds one version from partitions handed over one by one.
+///
+/// Starts from the parent's partitions: an added partition replaces the
+/// parent's entry of the same key; partitions of accounts not synced carry
+/// over; a failed partition keeps the parent's resources, marked stale;
+/// [`Writer::remove_account`] drops an account ("account removed").
+pub struct Writer<'a> {
+    store: &'a Store,
+    id: VersionId,
+    parent: Option<VersionId>,
+    entries: BTreeMap<PartitionKey, PartitionEntry>,
+    /// Content hash -> object already stored (parent's and this version's).
+    known: HashMap<Hash, (ObjectRef, u16)>,
+    added: BTreeSet<PartitionKey>,
+    synced: BTreeSet<Address>,
+    removed: BTreeSet<Address>,
+    segment: u32,
+    buf: Vec<u8>,
+}
+
+/// What [`Writer::add`] did with a partition's content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// Content already in the store (unchanged, or seen elsewhere).
+    Reused,
+    Full,
+    Delta,
+    /// Nothing to store: no resources, or failed/skipped.
+    Nothing,
+}
+
+impl Writer<'_> {
+    /// The id this version will have.
+    pub fn id(&self) -> VersionId {
+        self.id
+    }
+
+    /// Adds one fetched partition; its resources are encoded, stored if new,
+    /// and dropped. Only key, hash, status and counts stay in memory.
+    pub fn add(&mut self, p: Partition) -> Result<Stored> {
+        let Partition {
+            key,
+            status,
+            resources,
+        } = p;
+        self.synced.insert(key.account.clone());
+        self.removed.remove(&key.account);
+        let prev = self.entries.get(&key).cloned();
+        let mut e = PartitionEntry {
+            region: key.region.clone(),
+            kind: key.kind.clone(),
+            status: Status::Complete,
+            detail: None,
+            stale: false,
+            resources: 0,
+            hash: None,
+            object: None,
+            depth: 0,
+        };
+        e.set_status(&status);
+        let stored = match status {
+            PartitionStatus::Complete => self.store_content(&key, &resources, prev, &mut e)?,
+            PartitionStatus::Failed { .. } => {
+                if let Some(prev) = prev.filter(|p| p.resources > 0) {
+                    e.resources = prev.resources;
+                    e.hash = prev.hash;
+                    e.object = prev.object;
+                    e.depth = prev.depth;
+                    e.stale = true;
+                }
+                Stored::Nothing
+            }
+            PartitionStatus::Skipped { .. } => Stored::Nothing,
+        };
+        self.added.insert(key.clone());
+        self.entries.insert(key, e);
+        Ok(stored)
+    }
+
+    fn store_content(
+        &mut self,
+        key: &PartitionKey,
+        resources: &[Resource],
+        prev: Option<PartitionEntry>,
+        e: &mut PartitionEntry,
+    ) -> Result<Stored> {
+        let recs =
+            Records::from_resources(key, resources).map_err(|reason| Error::Snapshot { reason })?;
+        let body = recs.body();
+        let hash = hash_of(&body);
+        e.resources = recs.0.len() as u64;
+        if recs.0.is_empty() {
+            e.set_object(None, Some(&hash));
+            return Ok(Stored::Nothing);
+        }
+        if let Some(&(r, depth)) = self.known.get(&hash) {
+            e.set_object(Some(r), Some(&hash));
+            e.depth = depth;
+            return Ok(Stored::Reused);
+        }
+        let full_len = body.len() + 1;
+        let mut delta = None;
+        if let Some(prev) = prev.filter(|p| p.depth < MAX_DEPTH && !self.added.contains(key))
+            && let (Some(pr), Some(ph)) = (prev.object_ref(), prev.hash())
+        {
+            match self.store.load_verified(pr, &ph) {
+                Ok(base) => {
+                    delta = delta_object(pr, prev.depth + 1, &base, &recs, full_len)
+                        .map(|d| (d, prev.depth + 1));
+                }
+                Err(err) => {
+                    tracing::warn!(partition = %key, error = %err, "cannot read the previous object; storing in full");
+                }
+            }
+        }
+        drop(recs);
+        let (bytes, depth, kind) = match delta {
+            Some((d, depth)) => (d, depth, Stored::Delta),
+            None => (full_object(&body), 0, Stored::Full),
+        };
+        let r = self.append(&bytes)?;
+        self.known.insert(hash, (r, depth));
+        e.set_object(Some(r), Some(&hash));
+        e.depth = depth;
+        Ok(kind)
+    }
+
+    fn append(&mut self, bytes: &[u8]) -> Result<ObjectRef> {
+        if !self.buf.is_empty() && self.buf.len() + bytes.len() > SEGMENT_BYTES {
+            self.flush()?;
+        }
+        let len = u32::try_from(bytes.len()).map_err(|_| Error::Snapshot {
+            reason: "a partition larger than 4 GiB cannot be stored".into(),
+        })?;
+        let r = ObjectRef {
+            version: self.id,
+            segment: self.segment,
+            offset: self.buf.len() as u64,
+            len,
+        };
+        self.buf.extend_from_slice(bytes);
+        Ok(r)
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let path = self.store.pack_path(self.id, self.segment);
+        write_atomic(&path, &self.buf, Some(0o644))?;
+        self.buf.clear();
+        self.segment += 1;
+        Ok(())
+    }
+
+    /// Drops every partition of `account` ("account removed").
+    pub fn remove_account(&mut self, account: &Address) {
+        self.entries.retain(|k, _| &k.account != account);
+        self.added.retain(|k| &k.account != account);
+        self.synced.remove(account);
+        self.removed.insert(account.clone());
+    }
+
+    /// Writes the last pack segment, then the manifest: the version exists.
+    pub fn commit(self) -> Result<Manifest> {
+        let time = lock::rfc3339_now();
+        self.commit_at(&time)
+    }
+
+    /// [`Writer::commit`] with a given time (RFC 3339), for reproducible tests.
+    pub fn commit_at(mut self, time: &str) -> Result<Manifest> {
+        self.flush()?;
+        let mut h = Sha256::new();
+        let mut accounts: Vec<AccountEntry> = Vec::new();
+        let mut total = 0;
+        for (k, e) in std::mem::take(&mut self.entries) {
+            h.update(format!(
+                "{k}\t{}\t{}\t{}\n",
+                status_word(e.status),
+                e.stale,
+                e.hash.as_deref().unwrap_or("-")
+            ));
+            total += e.resources;
+            match accounts.last_mut() {
+                Some(a) if a.account == k.account => a.partitions.push(e),
+                _ => accounts.push(AccountEntry {
+                    account: k.account,
+                    partitions: vec![e],
+                }),
+            }
+        }
+        let m = Manifest {
+            format_version: MANIFEST_FORMAT_VERSION,
+            id: self.id,
+            parent: self.parent,
+            time: time.to_string(),
+            content_hash: hex::encode(h.finalize()),
+            resources: total,
+            synced_accounts: self.synced.into_iter().collect(),
+            removed_accounts: self.removed.into_iter().collect(),
+            accounts,
+        };
+        let mut bytes = serde_json::to_vec(&m).map_err(|e| Error::Snapshot {
+            reason: e.to_string(),
+        })?;
+        bytes.push(b'\n');
+        write_atomic(&self.store.manifest_path(self.id), &bytes, Some(0o644))?;
+        Ok(m)
+    }
+}
+
+fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Complete => "complete",
+        Status::Failed => "failed",
+        Status::Skipped => "skipped",
+    }
+}
+
+/// One committed version, readable partition by partition.
+pub struct Version<'a> {
+    store: &'a Store,
+    pub manifest: Manifest,
+    /// (account, partition) indexes in manifest order.
+    slots: Vec<(usize, usize)>,
+}
+
+impl Version<'_> {
+    /// The resources of one partition (stale ones included), checked.
+    pub fn resources(&self, key: &PartitionKey, e: &PartitionEntry) -> Result<Vec<Resource>> {
+        let recs = self.store.load_entry(e)?;
+        recs.0
+            .iter()
+            .map(|r| {
+                object::decode_resource(key, &r.json).map_err(|reason| Error::SnapshotDamaged {
+                    path: self.store.manifest_path(self.manifest.id),
+                    reason,
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        self.store
+    }
+
+    pub(crate) fn entry(&self, slot: usize) -> Option<&PartitionEntry> {
+        let &(a, p) = self.slots.get(slot)?;
+        self.manifest.accounts.get(a)?.partitions.get(p)
+    }
+}
