@@ -15,6 +15,7 @@
 //! - [`fsutil`]: the one atomic-write helper every durable write goes through.
 //! - [`state`]: the state file: format, lock, atomic store.
 //! - [`sim`]: `tether-sim`, the wire-faithful local simulator of the four vendors.
+//! - [`sync`]: accounts x regions x types -> partitions, fetched concurrently, streamed as events.
 //! - [`vendor`]: the four vendors behind one narrow interface: credential
 //!   verification (identity), retries, typed [`vendor::VendorError`]s.
 
@@ -31,6 +32,7 @@ pub mod schema;
 pub mod secrets;
 pub mod sim;
 pub mod state;
+pub mod sync;
 pub mod vendor;
 
 pub use error::{Error, Result};
