@@ -3,6 +3,7 @@
 mod apply;
 mod config;
 mod harness;
+mod inventory;
 mod plan;
 mod robustness;
 mod schemas;
