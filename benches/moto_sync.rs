@@ -83,7 +83,11 @@ fn main() {
                 }
             }
             let d = t0.elapsed();
-            println!("tether run {}: {:.3} s {counts:?}", run + 1, d.as_secs_f64());
+            println!(
+                "tether run {}: {:.3} s {counts:?}",
+                run + 1,
+                d.as_secs_f64()
+            );
             times.push(d);
         }
     });

@@ -245,7 +245,9 @@ fn main() {
         let http = reqwest::Client::new();
         let r = http
             .put(format!("{}/admin/faults", summary.admin))
-            .json(&serde_json::json!({"vendor": "*", "latency_ms": latency_ms, "rate_limits": true}))
+            .json(
+                &serde_json::json!({"vendor": "*", "latency_ms": latency_ms, "rate_limits": true}),
+            )
             .send()
             .await
             .expect("admin answers");

@@ -373,10 +373,9 @@ fn plan(account: &Account, regions: &[String]) -> (Vec<PartitionKey>, Vec<Partit
                 kind: ty.to_string(),
             };
             match &account.resource_types {
-                Some(wanted) if !wanted.iter().any(|w| w == ty) => skipped.push(Partition::skipped(
-                    key,
-                    "type not in the account's `resource_types`",
-                )),
+                Some(wanted) if !wanted.iter().any(|w| w == ty) => skipped.push(
+                    Partition::skipped(key, "type not in the account's `resource_types`"),
+                ),
                 _ => fetch.push(key),
             }
         }

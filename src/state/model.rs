@@ -255,7 +255,10 @@ mod tests {
                 last_sync: None,
             };
             let back = state.to_account(&account.address).expect("round trip");
-            assert_eq!(crate::plan::attrs::of(&back), crate::plan::attrs::of(account));
+            assert_eq!(
+                crate::plan::attrs::of(&back),
+                crate::plan::attrs::of(account)
+            );
             assert_eq!(back.vendor.vendor(), account.vendor.vendor());
             let secret = back.vendor.secret().expect("secret");
             assert_eq!(
@@ -279,10 +282,20 @@ mod tests {
             last_sync: None,
         };
         let addr: Address = "aws.x".parse().unwrap();
-        assert!(broken.to_account(&addr).unwrap_err().contains("main_account_id"));
+        assert!(
+            broken
+                .to_account(&addr)
+                .unwrap_err()
+                .contains("main_account_id")
+        );
         broken
             .attributes
             .insert("main_account_id".into(), serde_json::json!(1));
-        assert!(broken.to_account(&addr).unwrap_err().contains("not a string"));
+        assert!(
+            broken
+                .to_account(&addr)
+                .unwrap_err()
+                .contains("not a string")
+        );
     }
 }

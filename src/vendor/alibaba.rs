@@ -12,10 +12,10 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::config::Vendor;
+use crate::inventory::{PartitionKey, Resource};
 use crate::state::model::VerifiedIdentity;
 use crate::vendor::error::{ErrorKind, VendorError};
 use crate::vendor::http::{self, ClientOptions, Failure};
-use crate::inventory::{PartitionKey, Resource};
 use crate::vendor::list::{Connections, Ctx, MAX_PAGES, Record, too_many_pages, unreadable};
 use crate::vendor::{KeyCredentials, VendorApi};
 
@@ -303,7 +303,16 @@ pub(crate) struct Lister {
 /// Alibaba lists: `{"Tags": {"Tag": [...]}}`.
 #[derive(Deserialize, Default)]
 struct Wrapped<T> {
-    #[serde(default = "Vec::new", alias = "Instance", alias = "Vpc", alias = "VSwitch", alias = "SecurityGroup", alias = "Region", alias = "Tag", alias = "IpAddress")]
+    #[serde(
+        default = "Vec::new",
+        alias = "Instance",
+        alias = "Vpc",
+        alias = "VSwitch",
+        alias = "SecurityGroup",
+        alias = "Region",
+        alias = "Tag",
+        alias = "IpAddress"
+    )]
     items: Vec<T>,
 }
 
@@ -442,14 +451,7 @@ impl Lister {
                 ("x-acs-signature-nonce", nonce.as_str()),
                 ("x-acs-version", version),
             ];
-            let auth = authorization(
-                "POST",
-                "/",
-                query,
-                &headers,
-                &self.access_key_id,
-                secret,
-            );
+            let auth = authorization("POST", "/", query, &headers, &self.access_key_id, secret);
             let mut req = conns.web.post(&full);
             for (k, v) in headers {
                 req = req.header(k, v);
@@ -503,7 +505,15 @@ impl Lister {
     ) -> Result<Vec<String>, VendorError> {
         let base = self.base("ecs", None);
         let page = self
-            .rpc(conns, ctx, &base, "global", "DescribeRegions", ECS_VERSION, &[])
+            .rpc(
+                conns,
+                ctx,
+                &base,
+                "global",
+                "DescribeRegions",
+                ECS_VERSION,
+                &[],
+            )
             .await?;
         Ok(page
             .regions

@@ -17,10 +17,10 @@ use aws_sdk_sts::operation::RequestId;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
 use crate::config::Vendor;
+use crate::inventory::{PartitionKey, Resource};
 use crate::state::model::{Scope, VerifiedIdentity};
 use crate::vendor::error::{ErrorKind, VendorError};
 use crate::vendor::http::{self, ClientOptions, Failure};
-use crate::inventory::{PartitionKey, Resource};
 use crate::vendor::list::{Connections, Ctx, MAX_PAGES, Record, too_many_pages};
 use crate::vendor::{KeyCredentials, VendorApi};
 
@@ -385,11 +385,10 @@ impl Lister {
                         r.tags = tags_of(v.tags());
                         r.name = r.tags.get("Name").cloned();
                         r.status = v.state().map(|s| s.as_str().to_string());
-                        r.attr("cidr_block", v.cidr_block().unwrap_or(""))
-                            .value(
-                                "is_default",
-                                v.is_default().map_or(serde_json::Value::Null, Into::into),
-                            );
+                        r.attr("cidr_block", v.cidr_block().unwrap_or("")).value(
+                            "is_default",
+                            v.is_default().map_or(serde_json::Value::Null, Into::into),
+                        );
                         out.push(r.into_resource(key, "AWS::EC2::VPC"));
                     }
                     page.next_token().map(str::to_string)

@@ -16,12 +16,12 @@ use base64::Engine as _;
 use serde::Deserialize;
 
 use crate::config::Vendor;
+use crate::inventory::model::GLOBAL_REGION;
+use crate::inventory::{PartitionKey, Resource};
 use crate::secrets::Secret;
 use crate::state::model::{Scope, VerifiedIdentity};
 use crate::vendor::error::{ErrorKind, VendorError};
 use crate::vendor::http::{self, ClientOptions, Failure};
-use crate::inventory::model::GLOBAL_REGION;
-use crate::inventory::{PartitionKey, Resource};
 use crate::vendor::list::{self, Connections, Ctx, Record, too_many_pages};
 use crate::vendor::{AzureCredentials, VendorApi};
 
@@ -201,7 +201,7 @@ async fn fetch_token(
     creds: &AzureCredentials<'_>,
     opts: &ClientOptions,
 ) -> Result<Secret, VendorError> {
-http::retry(opts, Vendor::Azure, "entra:token", |_| {
+    http::retry(opts, Vendor::Azure, "entra:token", |_| {
         let req = client.post(token_url).form(&[
             ("client_id", creds.application_id),
             ("scope", ARM_SCOPE),
@@ -402,7 +402,10 @@ impl Lister {
                     .is_some_and(|l| wanted.contains(&normalize_location(l)))
             });
         }
-        debug_assert!(out.iter().all(|r| r.region == GLOBAL_REGION || r.region == key.region));
+        debug_assert!(
+            out.iter()
+                .all(|r| r.region == GLOBAL_REGION || r.region == key.region)
+        );
         Ok(out)
     }
 

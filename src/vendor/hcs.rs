@@ -18,11 +18,11 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::config::Vendor;
+use crate::inventory::{PartitionKey, Resource};
 use crate::secrets::Secret;
 use crate::state::model::{Scope, VerifiedIdentity};
 use crate::vendor::error::{ErrorKind, VendorError};
 use crate::vendor::http::{self, ClientOptions, Failure};
-use crate::inventory::{PartitionKey, Resource};
 use crate::vendor::list::{Connections, Ctx, MAX_PAGES, Record, too_many_pages, unreadable};
 use crate::vendor::{HcsCredentials, VendorApi};
 
@@ -147,57 +147,56 @@ async fn fetch_token(
     scope: &Value,
     opts: &ClientOptions,
 ) -> Result<(Secret, User), VendorError> {
-http::retry(opts, Vendor::Hcs, "iam:tokens", |_| {
-            let body = serde_json::json!({
-                "auth": {
-                    "identity": {
-                        "methods": ["password"],
-                        "password": {
-                            "user": {
-                                "name": creds.account,
-                                "password": creds.password,
-                                "domain": {"name": creds.account},
-                            }
+    http::retry(opts, Vendor::Hcs, "iam:tokens", |_| {
+        let body = serde_json::json!({
+            "auth": {
+                "identity": {
+                    "methods": ["password"],
+                    "password": {
+                        "user": {
+                            "name": creds.account,
+                            "password": creds.password,
+                            "domain": {"name": creds.account},
                         }
-                    },
-                    "scope": scope
-                }
-            });
-            let req = client
-                .post(token_url)
-                .header("content-type", "application/json;charset=utf8")
-                .json(&body);
-            async move {
-                let resp = req
-                    .send()
-                    .await
-                    .map_err(|e| http::transport(Vendor::Hcs, opts, &e))?;
-                let status = resp.status().as_u16();
-                let hint = http::response_hint(&resp);
-                let rid = header(&resp, "x-request-id");
-                let token =
-                    header(&resp, "x-subject-token").map(|t| Secret::from_slice(t.as_bytes()));
-                let body = resp
-                    .bytes()
-                    .await
-                    .map_err(|e| http::transport(Vendor::Hcs, opts, &e))?;
-                if status != 201 && status != 200 {
-                    return Err(failure(status, &body, rid, hint));
-                }
-                let unreadable = |m: String| {
-                    Failure::from(
-                        VendorError::new(Vendor::Hcs, ErrorKind::Other, m).request_id(rid.clone()),
-                    )
-                };
-                let token = token
-                    .filter(|t| !t.is_empty())
-                    .ok_or_else(|| unreadable("IAM answered without an X-Subject-Token".into()))?;
-                let b: TokenBody = serde_json::from_slice(&body)
-                    .map_err(|e| unreadable(format!("unreadable token answer: {e}")))?;
-                Ok((token, b.token.user))
+                    }
+                },
+                "scope": scope
             }
-        })
-        .await
+        });
+        let req = client
+            .post(token_url)
+            .header("content-type", "application/json;charset=utf8")
+            .json(&body);
+        async move {
+            let resp = req
+                .send()
+                .await
+                .map_err(|e| http::transport(Vendor::Hcs, opts, &e))?;
+            let status = resp.status().as_u16();
+            let hint = http::response_hint(&resp);
+            let rid = header(&resp, "x-request-id");
+            let token = header(&resp, "x-subject-token").map(|t| Secret::from_slice(t.as_bytes()));
+            let body = resp
+                .bytes()
+                .await
+                .map_err(|e| http::transport(Vendor::Hcs, opts, &e))?;
+            if status != 201 && status != 200 {
+                return Err(failure(status, &body, rid, hint));
+            }
+            let unreadable = |m: String| {
+                Failure::from(
+                    VendorError::new(Vendor::Hcs, ErrorKind::Other, m).request_id(rid.clone()),
+                )
+            };
+            let token = token
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| unreadable("IAM answered without an X-Subject-Token".into()))?;
+            let b: TokenBody = serde_json::from_slice(&body)
+                .map_err(|e| unreadable(format!("unreadable token answer: {e}")))?;
+            Ok((token, b.token.user))
+        }
+    })
+    .await
 }
 
 pub(crate) struct Hcs;
@@ -312,9 +311,7 @@ impl Lister {
         creds: &HcsCredentials<'_>,
         endpoint: Option<String>,
     ) -> Result<Lister, VendorError> {
-        let iam = endpoint
-            .clone()
-            .unwrap_or_else(|| iam_url(creds.endpoint));
+        let iam = endpoint.clone().unwrap_or_else(|| iam_url(creds.endpoint));
         let token_url = format!("{iam}/v3/auth/tokens?nocatalog=true");
         let scope = serde_json::json!({"domain": {"name": creds.account}});
         let (token, user) = fetch_token(&conns.web, &token_url, creds, &scope, ctx.opts).await?;
@@ -365,7 +362,11 @@ impl Lister {
             return e.clone();
         }
         let e = self.endpoint.trim().trim_end_matches('/');
-        let bare = e.trim_start_matches('[').split([']', ':']).next().unwrap_or(e);
+        let bare = e
+            .trim_start_matches('[')
+            .split([']', ':'])
+            .next()
+            .unwrap_or(e);
         if e.contains("://") || bare.parse::<std::net::IpAddr>().is_ok() || e.starts_with('[') {
             iam_url(e)
         } else {
@@ -538,7 +539,10 @@ fn server_record(v: &Value, project: &str) -> Option<Record> {
         .unwrap_or("");
     r.attr(
         "instance_type",
-        flavor["name"].as_str().or(flavor["id"].as_str()).unwrap_or(""),
+        flavor["name"]
+            .as_str()
+            .or(flavor["id"].as_str())
+            .unwrap_or(""),
     )
     .attr("vpc_id", vpc_id)
     .attr(

@@ -171,7 +171,12 @@ impl Record {
 
 /// An error for a malformed vendor answer.
 pub(crate) fn unreadable(vendor: Vendor, what: &str, e: impl std::fmt::Display) -> Failure {
-    VendorError::new(vendor, ErrorKind::Other, format!("unreadable {what} answer: {e}")).into()
+    VendorError::new(
+        vendor,
+        ErrorKind::Other,
+        format!("unreadable {what} answer: {e}"),
+    )
+    .into()
 }
 
 /// A bound on pages of one partition, against a server that never stops paging.
@@ -241,9 +246,11 @@ impl Session {
             Ok(crate::vendor::Credentials::Alibaba(c)) => {
                 Ok(Inner::Alibaba(alibaba::Lister::new(conns, &c, endpoint)))
             }
-            Ok(crate::vendor::Credentials::Azure(c)) => azure::Lister::open(conns, &ctx, &c, endpoint)
-                .await
-                .map(Inner::Azure),
+            Ok(crate::vendor::Credentials::Azure(c)) => {
+                azure::Lister::open(conns, &ctx, &c, endpoint)
+                    .await
+                    .map(Inner::Azure)
+            }
             Ok(crate::vendor::Credentials::Hcs(c)) => hcs::Lister::open(conns, &ctx, &c, endpoint)
                 .await
                 .map(Inner::Hcs),

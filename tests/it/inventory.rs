@@ -405,12 +405,14 @@ async fn a_revoked_key_fails_its_account_only() {
     let sim = start(65, 2, 200);
     let mut declared = target(&sim, Vendor::Aws, 0);
     declared.account.address = Address::new(Vendor::Aws, "declared");
-    declared.account.regions = Some(vec![world_parts(&sim, Vendor::Aws, 0)
-        .keys()
-        .next()
-        .unwrap()
-        .0
-        .clone()]);
+    declared.account.regions = Some(vec![
+        world_parts(&sim, Vendor::Aws, 0)
+            .keys()
+            .next()
+            .unwrap()
+            .0
+            .clone(),
+    ]);
     let mut targets = vec![declared];
     for v in ALL {
         targets.push(target(&sim, v, 0));

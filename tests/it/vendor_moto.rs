@@ -207,7 +207,11 @@ async fn describe_ids(ec2: &aws_sdk_ec2::Client, kind: &str) -> BTreeSet<String>
                     .send()
                     .await
                     .expect("moto describes VPCs");
-                out.extend(p.vpcs().iter().filter_map(|v| v.vpc_id().map(str::to_string)));
+                out.extend(
+                    p.vpcs()
+                        .iter()
+                        .filter_map(|v| v.vpc_id().map(str::to_string)),
+                );
                 p.next_token().map(str::to_string)
             }
             "subnet" => {
@@ -255,8 +259,13 @@ async fn moto_listing_matches_what_ec2_describes() {
     let url = url.trim_end_matches('/').to_string();
     let _turn = MOTO.lock().await;
     let region = "eu-north-1";
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+        .build_https();
     let conf = aws_sdk_ec2::Config::builder()
         .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
+        .http_client(http)
         .region(aws_sdk_ec2::config::Region::new(region))
         .credentials_provider(aws_sdk_ec2::config::Credentials::new(
             "AKIAIOSFODNN7EXAMPLE",
@@ -364,8 +373,17 @@ async fn moto_listing_matches_what_ec2_describes() {
         assert_eq!(r.native_type, "AWS::EC2::Instance");
         assert!(r.status.is_some());
     }
-    assert!(got["vpc"].resources.iter().any(|r| r.id == vpc
-        && r.attributes.get("cidr_block") == Some(&"10.42.0.0/16".into())));
+    assert!(
+        got["vpc"]
+            .resources
+            .iter()
+            .any(|r| r.id == vpc && r.attributes.get("cidr_block") == Some(&"10.42.0.0/16".into()))
+    );
     assert!(got["subnet"].resources.iter().any(|r| r.id == subnet));
-    assert!(got["security_group"].resources.iter().any(|r| r.id == group));
+    assert!(
+        got["security_group"]
+            .resources
+            .iter()
+            .any(|r| r.id == group)
+    );
 }
