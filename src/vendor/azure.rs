@@ -16,7 +16,6 @@ use base64::Engine as _;
 use serde::Deserialize;
 
 use crate::config::Vendor;
-use crate::inventory::model::GLOBAL_REGION;
 use crate::inventory::{PartitionKey, Resource};
 use crate::secrets::Secret;
 use crate::state::model::{Scope, VerifiedIdentity};
@@ -309,7 +308,7 @@ const RESOURCES_API: &str = "2021-04-01";
 /// subscriptions it sees are fetched once (at [`Lister::open`]); then per
 /// subscription `GET .../resourcegroups` and `GET .../resources` with
 /// `$top=1000`, following `nextLink` (only on the ARM endpoint, where the
-/// bearer token may go). Partitions are per account in [`GLOBAL_REGION`];
+/// bearer token may go). Partitions are per account in [`crate::inventory::model::GLOBAL_REGION`];
 /// the subscriptions are fetched concurrently within a partition.
 pub(crate) struct Lister {
     arm: String,
@@ -402,10 +401,6 @@ impl Lister {
                     .is_some_and(|l| wanted.contains(&normalize_location(l)))
             });
         }
-        debug_assert!(
-            out.iter()
-                .all(|r| r.region == GLOBAL_REGION || r.region == key.region)
-        );
         Ok(out)
     }
 
