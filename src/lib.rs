@@ -17,6 +17,7 @@
 //! - [`snapshot`]: the versioned, content-addressed snapshot store, its writer, and
 //!   the diff of two inventories (stored or live) with its renderers.
 //! - [`sim`]: `tether-sim`, the wire-faithful local simulator of the four vendors.
+//! - [`sync`]: accounts x regions x types -> partitions, fetched concurrently, streamed as events.
 //! - [`vendor`]: the four vendors behind one narrow interface: credential
 //!   verification (identity), retries, typed [`vendor::VendorError`]s.
 
@@ -34,6 +35,7 @@ pub mod secrets;
 pub mod sim;
 pub mod snapshot;
 pub mod state;
+pub mod sync;
 pub mod vendor;
 
 pub use error::{Error, Result};

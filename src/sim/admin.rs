@@ -137,6 +137,12 @@ impl Engine {
         Ok(())
     }
 
+    /// Makes every request about one scope (AWS/Alibaba region, Azure
+    /// subscription, HCS project) answer a server error, or stops that.
+    pub fn set_failing_scope(&self, v: Vendor, scope: &str, failing: bool) {
+        self.faults.set_failing(v, scope, failing);
+    }
+
     /// The current faults per vendor.
     pub fn faults(&self) -> BTreeMap<Vendor, Faults> {
         Vendor::ALL

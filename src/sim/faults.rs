@@ -109,6 +109,10 @@ pub enum Verdict {
 /// Fault settings and buckets for the four vendors.
 pub struct FaultState {
     settings: Mutex<[Faults; 4]>,
+    /// (vendor, scope) pairs every request about which fails with a 5xx:
+    /// a region (AWS, Alibaba), subscription (Azure) or project (HCS) that
+    /// is down for good.
+    failing: Mutex<Vec<(Vendor, String)>>,
     buckets: Mutex<HashMap<BucketKey, Bucket>>,
     counter: AtomicU64,
 }
@@ -121,6 +125,7 @@ impl Default for FaultState {
     fn default() -> Self {
         FaultState {
             settings: Mutex::new(Default::default()),
+            failing: Mutex::new(Vec::new()),
             buckets: Mutex::new(HashMap::new()),
             counter: AtomicU64::new(1),
         }
@@ -148,6 +153,23 @@ impl FaultState {
         }
     }
 
+    /// Makes every request about `scope` of vendor `v` fail (or not).
+    pub fn set_failing(&self, v: Vendor, scope: &str, failing: bool) {
+        if let Ok(mut f) = self.failing.lock() {
+            f.retain(|(fv, fs)| !(*fv == v && fs == scope));
+            if failing {
+                f.push((v, scope.to_string()));
+            }
+        }
+    }
+
+    fn is_failing(&self, v: Vendor, scope: &str) -> bool {
+        self.failing
+            .lock()
+            .map(|f| !f.is_empty() && f.iter().any(|(fv, fs)| *fv == v && fs == scope))
+            .unwrap_or(false)
+    }
+
     fn coin(&self) -> f64 {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         (mix(n) >> 11) as f64 / (1u64 << 53) as f64
@@ -169,6 +191,9 @@ impl FaultState {
 
     /// Decides the fate of an authenticated request to `api` about `scope`.
     pub fn check(&self, v: Vendor, account: u32, scope: &str, api: &'static str) -> Verdict {
+        if self.is_failing(v, scope) {
+            return Verdict::Error;
+        }
         let f = self.get(v);
         if f.error_rate > 0.0 && self.coin() < f.error_rate {
             return Verdict::Error;

@@ -12,9 +12,11 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::config::Vendor;
+use crate::inventory::{PartitionKey, Resource};
 use crate::state::model::VerifiedIdentity;
 use crate::vendor::error::{ErrorKind, VendorError};
 use crate::vendor::http::{self, ClientOptions, Failure};
+use crate::vendor::list::{Connections, Ctx, MAX_PAGES, Record, too_many_pages, unreadable};
 use crate::vendor::{KeyCredentials, VendorApi};
 
 /// The public STS endpoint (central).
@@ -280,6 +282,364 @@ impl<'a> VendorApi<'a> for Alibaba {
             verified_at: http::rfc3339(http::now_secs()),
         })
     }
+}
+
+const ECS_VERSION: &str = "2014-05-26";
+const VPC_VERSION: &str = "2016-04-28";
+
+/// ECS and VPC listing for one account, RPC style signed with V3: ECS
+/// `DescribeRegions`, `DescribeInstances` and `DescribeSecurityGroups`
+/// (token mode, `MaxResults=100`, `NextToken` to the end), VPC
+/// `DescribeVpcs` and `DescribeVSwitches` (page mode, `PageSize=50`, until
+/// `TotalCount` is reached or a page comes back short). Without
+/// `api_endpoint`: `ecs.aliyuncs.com` for regions, then
+/// `{ecs,vpc}.{region}.aliyuncs.com`.
+pub(crate) struct Lister {
+    access_key_id: String,
+    secret: crate::secrets::Secret,
+    endpoint: Option<String>,
+}
+
+/// Alibaba lists: `{"Tags": {"Tag": [...]}}`.
+#[derive(Deserialize, Default)]
+struct Wrapped<T> {
+    #[serde(
+        default = "Vec::new",
+        alias = "Instance",
+        alias = "Vpc",
+        alias = "VSwitch",
+        alias = "SecurityGroup",
+        alias = "Region",
+        alias = "Tag",
+        alias = "IpAddress"
+    )]
+    items: Vec<T>,
+}
+
+#[derive(Deserialize, Default)]
+struct AliTag {
+    #[serde(default, alias = "TagKey")]
+    key: String,
+    #[serde(default, alias = "TagValue")]
+    value: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct ListPage {
+    #[serde(default)]
+    total_count: Option<u64>,
+    #[serde(default)]
+    next_token: Option<String>,
+    #[serde(default)]
+    instances: Option<Wrapped<serde_json::Value>>,
+    #[serde(default)]
+    vpcs: Option<Wrapped<serde_json::Value>>,
+    #[serde(default, rename = "VSwitches")]
+    vswitches: Option<Wrapped<serde_json::Value>>,
+    #[serde(default)]
+    security_groups: Option<Wrapped<serde_json::Value>>,
+    #[serde(default)]
+    regions: Option<Wrapped<RegionItem>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct RegionItem {
+    #[serde(default)]
+    region_id: String,
+}
+
+fn text(v: &serde_json::Value, path: &[&str]) -> String {
+    let mut cur = v;
+    for p in path {
+        cur = &cur[*p];
+    }
+    match cur {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn tags(v: &serde_json::Value) -> std::collections::BTreeMap<String, String> {
+    let list = &v["Tags"]["Tag"];
+    serde_json::from_value::<Vec<AliTag>>(list.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|t| !t.key.is_empty())
+        .map(|t| (t.key, t.value))
+        .collect()
+}
+
+fn first_ip(v: &serde_json::Value) -> String {
+    v["IpAddress"]
+        .as_array()
+        .and_then(|a| a.first())
+        .and_then(|x| x.as_str())
+        .unwrap_or("")
+        .to_string()
+}
+
+impl Lister {
+    pub(crate) fn new(
+        _conns: &Connections,
+        creds: &KeyCredentials<'_>,
+        endpoint: Option<String>,
+    ) -> Lister {
+        Lister {
+            access_key_id: creds.access_key_id.to_string(),
+            secret: crate::secrets::Secret::from_slice(creds.secret_access_key.as_bytes()),
+            endpoint,
+        }
+    }
+
+    fn base(&self, product: &str, region: Option<&str>) -> String {
+        match (&self.endpoint, region) {
+            (Some(e), _) => e.clone(),
+            (None, Some(r)) => format!("https://{product}.{r}.aliyuncs.com"),
+            (None, None) => format!("https://{product}.aliyuncs.com"),
+        }
+    }
+
+    /// One signed RPC call (POST, parameters in the query string), parsed.
+    async fn rpc(
+        &self,
+        conns: &Connections,
+        ctx: &Ctx<'_>,
+        base: &str,
+        scope: &str,
+        action: &'static str,
+        version: &str,
+        query: &[(&str, &str)],
+    ) -> Result<ListPage, VendorError> {
+        let url = url::Url::parse(&format!("{base}/")).map_err(|e| {
+            VendorError::new(
+                Vendor::Alibaba,
+                ErrorKind::Other,
+                format!("invalid endpoint `{base}`: {e}"),
+            )
+        })?;
+        let host = host_header(&url);
+        let mut q: Vec<(String, String)> = query
+            .iter()
+            .map(|(k, v)| (percent_encode(k), percent_encode(v)))
+            .collect();
+        q.sort();
+        let qs = q
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&");
+        let full = if qs.is_empty() {
+            format!("{base}/")
+        } else {
+            format!("{base}/?{qs}")
+        };
+        let key = ctx.key(scope, action);
+        let secret = self.secret.expose_str().unwrap_or_default();
+        let opts = ctx.opts;
+        ctx.call(&key, action, || {
+            let date = http::rfc3339(http::now_secs());
+            let nonce = http::unique_hex();
+            let headers = [
+                ("accept", "application/json"),
+                ("host", host.as_str()),
+                ("x-acs-action", action),
+                ("x-acs-content-sha256", EMPTY_SHA256),
+                ("x-acs-date", date.as_str()),
+                ("x-acs-signature-nonce", nonce.as_str()),
+                ("x-acs-version", version),
+            ];
+            let auth = authorization("POST", "/", query, &headers, &self.access_key_id, secret);
+            let mut req = conns.web.post(&full);
+            for (k, v) in headers {
+                req = req.header(k, v);
+            }
+            let req = req.header("authorization", auth);
+            async move {
+                let resp = req
+                    .send()
+                    .await
+                    .map_err(|e| http::transport(Vendor::Alibaba, opts, &e))?;
+                let status = resp.status().as_u16();
+                let hint = http::response_hint(&resp);
+                let header_rid = resp
+                    .headers()
+                    .get("x-acs-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                let body = resp
+                    .bytes()
+                    .await
+                    .map_err(|e| http::transport(Vendor::Alibaba, opts, &e))?;
+                if status == 200 {
+                    return serde_json::from_slice::<ListPage>(&body)
+                        .map_err(|e| unreadable(Vendor::Alibaba, action, e));
+                }
+                let err: ErrorBody = serde_json::from_slice(&body).unwrap_or_default();
+                let message = if err.message.is_empty() {
+                    format!("HTTP {status}")
+                } else {
+                    err.message
+                };
+                let rid = Some(err.request_id)
+                    .filter(|r| !r.is_empty())
+                    .or(header_rid);
+                Err(Failure {
+                    error: VendorError::new(Vendor::Alibaba, kind_for(status, &err.code), message)
+                        .code(err.code)
+                        .request_id(rid),
+                    retry_after: hint,
+                })
+            }
+        })
+        .await
+    }
+
+    /// The regions the account can see (ECS `DescribeRegions`).
+    pub(crate) async fn regions(
+        &self,
+        conns: &Connections,
+        ctx: &Ctx<'_>,
+    ) -> Result<Vec<String>, VendorError> {
+        let base = self.base("ecs", None);
+        let page = self
+            .rpc(
+                conns,
+                ctx,
+                &base,
+                "global",
+                "DescribeRegions",
+                ECS_VERSION,
+                &[],
+            )
+            .await?;
+        Ok(page
+            .regions
+            .map(|r| r.items)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| r.region_id)
+            .filter(|r| !r.is_empty())
+            .collect())
+    }
+
+    pub(crate) async fn list(
+        &self,
+        conns: &Connections,
+        ctx: &Ctx<'_>,
+        key: &PartitionKey,
+    ) -> Result<Vec<Resource>, VendorError> {
+        let region = key.region.as_str();
+        let (product, action, version, tokens) = match key.kind.as_str() {
+            "instance" => ("ecs", "DescribeInstances", ECS_VERSION, true),
+            "security_group" => ("ecs", "DescribeSecurityGroups", ECS_VERSION, true),
+            "vpc" => ("vpc", "DescribeVpcs", VPC_VERSION, false),
+            _ => ("vpc", "DescribeVSwitches", VPC_VERSION, false),
+        };
+        let base = self.base(product, Some(region));
+        let mut out = Vec::new();
+        let mut token = String::new();
+        for n in 1..=MAX_PAGES {
+            let number = n.to_string();
+            let mut q: Vec<(&str, &str)> = vec![("RegionId", region)];
+            if tokens {
+                q.push(("MaxResults", "100"));
+                if !token.is_empty() {
+                    q.push(("NextToken", &token));
+                }
+            } else {
+                q.push(("PageSize", "50"));
+                q.push(("PageNumber", &number));
+            }
+            let page = self
+                .rpc(conns, ctx, &base, region, action, version, &q)
+                .await?;
+            let items = match key.kind.as_str() {
+                "instance" => page.instances.map(|w| w.items),
+                "security_group" => page.security_groups.map(|w| w.items),
+                "vpc" => page.vpcs.map(|w| w.items),
+                _ => page.vswitches.map(|w| w.items),
+            }
+            .unwrap_or_default();
+            let got = items.len();
+            for v in &items {
+                if let Some(r) = record(&key.kind, v) {
+                    out.push(r.0.into_resource(key, r.1));
+                }
+            }
+            if tokens {
+                match page.next_token.filter(|t| !t.is_empty()) {
+                    Some(t) if t == token => {
+                        return Err(VendorError::new(
+                            Vendor::Alibaba,
+                            ErrorKind::Other,
+                            format!("{action} answered the same NextToken twice"),
+                        ));
+                    }
+                    Some(t) => token = t,
+                    None => return Ok(out),
+                }
+            } else {
+                let total = page.total_count.unwrap_or(0) as usize;
+                if got < 50 || n * 50 >= total {
+                    return Ok(out);
+                }
+            }
+        }
+        Err(too_many_pages(Vendor::Alibaba, action))
+    }
+}
+
+/// One Alibaba item as a record, with its native type.
+fn record(kind: &str, v: &serde_json::Value) -> Option<(Record, &'static str)> {
+    let (id_field, name_field, native) = match kind {
+        "instance" => ("InstanceId", "InstanceName", "ACS::ECS::Instance"),
+        "security_group" => (
+            "SecurityGroupId",
+            "SecurityGroupName",
+            "ACS::ECS::SecurityGroup",
+        ),
+        "vpc" => ("VpcId", "VpcName", "ACS::VPC::VPC"),
+        _ => ("VSwitchId", "VSwitchName", "ACS::VPC::VSwitch"),
+    };
+    let id = text(v, &[id_field]);
+    if id.is_empty() {
+        return None;
+    }
+    let mut r = Record::new(id);
+    r.name = Some(text(v, &[name_field]));
+    r.status = Some(text(v, &["Status"]));
+    r.tags = tags(v);
+    match kind {
+        "instance" => {
+            r.attr("instance_type", text(v, &["InstanceType"]))
+                .attr("vpc_id", text(v, &["VpcAttributes", "VpcId"]))
+                .attr("vswitch_id", text(v, &["VpcAttributes", "VSwitchId"]))
+                .attr("zone_id", text(v, &["ZoneId"]))
+                .attr(
+                    "private_ip",
+                    first_ip(&v["VpcAttributes"]["PrivateIpAddress"]),
+                )
+                .attr("public_ip", first_ip(&v["PublicIpAddress"]))
+                .attr("image_id", text(v, &["ImageId"]));
+        }
+        "security_group" => {
+            r.attr("vpc_id", text(v, &["VpcId"]))
+                .attr("description", text(v, &["Description"]));
+        }
+        "vpc" => {
+            r.attr("cidr_block", text(v, &["CidrBlock"]))
+                .value("is_default", v["IsDefault"].clone());
+        }
+        _ => {
+            r.attr("vpc_id", text(v, &["VpcId"]))
+                .attr("cidr_block", text(v, &["CidrBlock"]))
+                .attr("zone_id", text(v, &["ZoneId"]));
+        }
+    }
+    Some((r, native))
 }
 
 #[cfg(test)]

@@ -17,9 +17,11 @@ use aws_sdk_sts::operation::RequestId;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
 use crate::config::Vendor;
+use crate::inventory::{PartitionKey, Resource};
 use crate::state::model::{Scope, VerifiedIdentity};
 use crate::vendor::error::{ErrorKind, VendorError};
 use crate::vendor::http::{self, ClientOptions, Failure};
+use crate::vendor::list::{Connections, Ctx, MAX_PAGES, Record, too_many_pages};
 use crate::vendor::{KeyCredentials, VendorApi};
 
 /// The region requests are signed for when the account declares none.
@@ -98,14 +100,21 @@ impl<'a> VendorApi<'a> for Aws {
     }
 }
 
+/// The smithy HTTP client (rustls with `aws-lc-rs`). It keeps one
+/// connection pool per timeout setting, so every SDK client built on it
+/// shares connections.
+pub(crate) fn http_client() -> aws_sdk_ec2::config::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .build_https()
+}
+
 fn client(
     creds: &KeyCredentials<'_>,
     endpoint: Option<&str>,
     opts: &ClientOptions,
 ) -> aws_sdk_sts::Client {
-    let http_client = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-        .build_https();
+    let http_client = http_client();
     let mut b = aws_sdk_sts::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .http_client(http_client)
@@ -213,6 +222,239 @@ where
             DisplayErrorContext(e).to_string(),
         )
         .into(),
+    }
+}
+
+/// EC2 listing for one account: DescribeRegions, DescribeInstances,
+/// DescribeVpcs, DescribeSubnets, DescribeSecurityGroups with
+/// `MaxResults=1000`, following `NextToken` to the end. One SDK client per
+/// region, all on the run's shared HTTP client.
+pub(crate) struct Lister {
+    access_key_id: String,
+    secret: crate::secrets::Secret,
+    sign_region: String,
+    endpoint: Option<String>,
+    http: aws_sdk_ec2::config::SharedHttpClient,
+    opts: ClientOptions,
+    clients: std::sync::Mutex<std::collections::HashMap<String, aws_sdk_ec2::Client>>,
+}
+
+/// Page size of the Describe calls (the EC2 maximum).
+const PAGE: i32 = 1000;
+
+fn tags_of(tags: &[aws_sdk_ec2::types::Tag]) -> std::collections::BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+        .collect()
+}
+
+impl Lister {
+    pub(crate) fn new(
+        conns: &Connections,
+        creds: &KeyCredentials<'_>,
+        endpoint: Option<String>,
+    ) -> Lister {
+        Lister {
+            access_key_id: creds.access_key_id.to_string(),
+            secret: crate::secrets::Secret::from_slice(creds.secret_access_key.as_bytes()),
+            sign_region: creds.region.to_string(),
+            endpoint,
+            http: conns.aws.clone(),
+            opts: conns.opts.clone(),
+            clients: Default::default(),
+        }
+    }
+
+    fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
+        let mut map = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = map.get(region) {
+            return c.clone();
+        }
+        let mut b = aws_sdk_ec2::Config::builder()
+            .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
+            .http_client(self.http.clone())
+            .region(aws_sdk_ec2::config::Region::new(region.to_string()))
+            .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+                self.access_key_id.as_str(),
+                self.secret.expose_str().unwrap_or_default(),
+                None,
+                None,
+                "tether",
+            ))
+            .retry_config(aws_sdk_ec2::config::retry::RetryConfig::disabled())
+            .timeout_config(
+                aws_sdk_ec2::config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(self.opts.connect_timeout)
+                    .operation_attempt_timeout(self.opts.timeout)
+                    .build(),
+            );
+        if let Some(e) = &self.endpoint {
+            b = b.endpoint_url(e);
+        }
+        let c = aws_sdk_ec2::Client::from_conf(b.build());
+        map.insert(region.to_string(), c.clone());
+        c
+    }
+
+    /// The regions enabled for the account (DescribeRegions without
+    /// `AllRegions`: opted-in and opt-in-not-required ones).
+    pub(crate) async fn regions(&self, ctx: &Ctx<'_>) -> Result<Vec<String>, VendorError> {
+        let ec2 = self.ec2(&self.sign_region);
+        let key = ctx.key(&self.sign_region, "DescribeRegions");
+        let out = ctx
+            .call(&key, "ec2:DescribeRegions", || async {
+                ec2.describe_regions()
+                    .send()
+                    .await
+                    .map_err(|e| failure(ctx.opts, &e))
+            })
+            .await?;
+        Ok(out
+            .regions()
+            .iter()
+            .filter_map(|r| r.region_name().map(str::to_string))
+            .collect())
+    }
+
+    pub(crate) async fn list(
+        &self,
+        ctx: &Ctx<'_>,
+        key: &PartitionKey,
+    ) -> Result<Vec<Resource>, VendorError> {
+        let ec2 = self.ec2(&key.region);
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let t = token.clone();
+            let next = match key.kind.as_str() {
+                "instance" => {
+                    let bucket = ctx.key(&key.region, "DescribeInstances");
+                    let page = ctx
+                        .call(&bucket, "ec2:DescribeInstances", || async {
+                            ec2.describe_instances()
+                                .max_results(PAGE)
+                                .set_next_token(t.clone())
+                                .send()
+                                .await
+                                .map_err(|e| failure(ctx.opts, &e))
+                        })
+                        .await?;
+                    for i in page.reservations().iter().flat_map(|r| r.instances()) {
+                        let Some(id) = i.instance_id() else { continue };
+                        let mut r = Record::new(id);
+                        r.tags = tags_of(i.tags());
+                        r.name = r.tags.get("Name").cloned();
+                        r.status = i
+                            .state()
+                            .and_then(|s| s.name())
+                            .map(|n| n.as_str().to_string());
+                        r.attr(
+                            "instance_type",
+                            i.instance_type().map_or("", |t| t.as_str()),
+                        )
+                        .attr("vpc_id", i.vpc_id().unwrap_or(""))
+                        .attr("subnet_id", i.subnet_id().unwrap_or(""))
+                        .attr(
+                            "availability_zone",
+                            i.placement()
+                                .and_then(|p| p.availability_zone())
+                                .unwrap_or(""),
+                        )
+                        .attr("private_ip", i.private_ip_address().unwrap_or(""))
+                        .attr("public_ip", i.public_ip_address().unwrap_or(""))
+                        .attr("image_id", i.image_id().unwrap_or(""));
+                        out.push(r.into_resource(key, "AWS::EC2::Instance"));
+                    }
+                    page.next_token().map(str::to_string)
+                }
+                "vpc" => {
+                    let bucket = ctx.key(&key.region, "DescribeVpcs");
+                    let page = ctx
+                        .call(&bucket, "ec2:DescribeVpcs", || async {
+                            ec2.describe_vpcs()
+                                .max_results(PAGE)
+                                .set_next_token(t.clone())
+                                .send()
+                                .await
+                                .map_err(|e| failure(ctx.opts, &e))
+                        })
+                        .await?;
+                    for v in page.vpcs() {
+                        let Some(id) = v.vpc_id() else { continue };
+                        let mut r = Record::new(id);
+                        r.tags = tags_of(v.tags());
+                        r.name = r.tags.get("Name").cloned();
+                        r.status = v.state().map(|s| s.as_str().to_string());
+                        r.attr("cidr_block", v.cidr_block().unwrap_or("")).value(
+                            "is_default",
+                            v.is_default().map_or(serde_json::Value::Null, Into::into),
+                        );
+                        out.push(r.into_resource(key, "AWS::EC2::VPC"));
+                    }
+                    page.next_token().map(str::to_string)
+                }
+                "subnet" => {
+                    let bucket = ctx.key(&key.region, "DescribeSubnets");
+                    let page = ctx
+                        .call(&bucket, "ec2:DescribeSubnets", || async {
+                            ec2.describe_subnets()
+                                .max_results(PAGE)
+                                .set_next_token(t.clone())
+                                .send()
+                                .await
+                                .map_err(|e| failure(ctx.opts, &e))
+                        })
+                        .await?;
+                    for s in page.subnets() {
+                        let Some(id) = s.subnet_id() else { continue };
+                        let mut r = Record::new(id);
+                        r.tags = tags_of(s.tags());
+                        r.name = r.tags.get("Name").cloned();
+                        r.status = s.state().map(|s| s.as_str().to_string());
+                        r.attr("vpc_id", s.vpc_id().unwrap_or(""))
+                            .attr("cidr_block", s.cidr_block().unwrap_or(""))
+                            .attr("availability_zone", s.availability_zone().unwrap_or(""));
+                        out.push(r.into_resource(key, "AWS::EC2::Subnet"));
+                    }
+                    page.next_token().map(str::to_string)
+                }
+                _ => {
+                    let bucket = ctx.key(&key.region, "DescribeSecurityGroups");
+                    let page = ctx
+                        .call(&bucket, "ec2:DescribeSecurityGroups", || async {
+                            ec2.describe_security_groups()
+                                .max_results(PAGE)
+                                .set_next_token(t.clone())
+                                .send()
+                                .await
+                                .map_err(|e| failure(ctx.opts, &e))
+                        })
+                        .await?;
+                    for g in page.security_groups() {
+                        let Some(id) = g.group_id() else { continue };
+                        let mut r = Record::new(id);
+                        r.tags = tags_of(g.tags());
+                        r.name = g.group_name().map(str::to_string);
+                        r.attr("vpc_id", g.vpc_id().unwrap_or(""))
+                            .attr("description", g.description().unwrap_or(""));
+                        out.push(r.into_resource(key, "AWS::EC2::SecurityGroup"));
+                    }
+                    page.next_token().map(str::to_string)
+                }
+            };
+            match next.filter(|n| !n.is_empty()) {
+                Some(n) if Some(&n) == token.as_ref() => {
+                    return Err(VendorError::new(
+                        Vendor::Aws,
+                        ErrorKind::Other,
+                        "EC2 answered the same NextToken twice",
+                    ));
+                }
+                Some(n) => token = Some(n),
+                None => return Ok(out),
+            }
+        }
+        Err(too_many_pages(Vendor::Aws, &key.kind))
     }
 }
 

@@ -16,10 +16,12 @@ use base64::Engine as _;
 use serde::Deserialize;
 
 use crate::config::Vendor;
+use crate::inventory::{PartitionKey, Resource};
 use crate::secrets::Secret;
 use crate::state::model::{Scope, VerifiedIdentity};
 use crate::vendor::error::{ErrorKind, VendorError};
 use crate::vendor::http::{self, ClientOptions, Failure};
+use crate::vendor::list::{self, Connections, Ctx, Record, too_many_pages};
 use crate::vendor::{AzureCredentials, VendorApi};
 
 /// Entra ID (public cloud).
@@ -146,61 +148,7 @@ impl<'a> VendorApi<'a> for Azure {
             "{login}/{}/oauth2/v2.0/token",
             crate::vendor::alibaba::percent_encode(creds.tenant_id)
         );
-        let token = http::retry(opts, Vendor::Azure, "entra:token", |_| {
-            let req = client.post(&token_url).form(&[
-                ("client_id", creds.application_id),
-                ("scope", ARM_SCOPE),
-                ("client_secret", creds.application_secret),
-                ("grant_type", "client_credentials"),
-            ]);
-            async move {
-                let resp = req
-                    .send()
-                    .await
-                    .map_err(|e| http::transport(Vendor::Azure, opts, &e))?;
-                let status = resp.status().as_u16();
-                let hint = http::response_hint(&resp);
-                let rid = request_id(&resp);
-                let body = resp
-                    .bytes()
-                    .await
-                    .map_err(|e| http::transport(Vendor::Azure, opts, &e))?;
-                if status == 200 {
-                    let t: Token = serde_json::from_slice(&body).map_err(|e| {
-                        VendorError::new(
-                            Vendor::Azure,
-                            ErrorKind::Other,
-                            format!("unreadable token answer: {e}"),
-                        )
-                    })?;
-                    return Ok(Secret::from_slice(t.access_token.as_bytes()));
-                }
-                let err: TokenError = serde_json::from_slice(&body).unwrap_or_default();
-                // The description's first line; trace and correlation ids follow it.
-                let first = err.error_description.lines().next().unwrap_or("").trim();
-                let first = first
-                    .split_once(": ")
-                    .filter(|(c, _)| c.starts_with("AADSTS"))
-                    .map_or(first, |(_, m)| m);
-                let message = if first.is_empty() {
-                    format!("HTTP {status} {}", err.error)
-                } else {
-                    first.to_string()
-                };
-                let code = match err.error_codes.first() {
-                    Some(c) => format!("AADSTS{c}"),
-                    None => err.error.clone(),
-                };
-                let rid = Some(err.trace_id).filter(|t| !t.is_empty()).or(rid);
-                Err(Failure {
-                    error: VendorError::new(Vendor::Azure, token_kind(status, &err.error), message)
-                        .code(code)
-                        .request_id(rid),
-                    retry_after: hint,
-                })
-            }
-        })
-        .await?;
+        let token = fetch_token(&client, &token_url, creds, opts).await?;
         let bearer = token.expose_str().unwrap_or_default();
         let c = claims(bearer);
         let mut scopes = Vec::new();
@@ -243,6 +191,70 @@ impl<'a> VendorApi<'a> for Azure {
             verified_at: http::rfc3339(http::now_secs()),
         })
     }
+}
+
+/// An Entra ID client-credentials token for ARM, held in a [`Secret`].
+async fn fetch_token(
+    client: &reqwest::Client,
+    token_url: &str,
+    creds: &AzureCredentials<'_>,
+    opts: &ClientOptions,
+) -> Result<Secret, VendorError> {
+    http::retry(opts, Vendor::Azure, "entra:token", |_| {
+        let req = client.post(token_url).form(&[
+            ("client_id", creds.application_id),
+            ("scope", ARM_SCOPE),
+            ("client_secret", creds.application_secret),
+            ("grant_type", "client_credentials"),
+        ]);
+        async move {
+            let resp = req
+                .send()
+                .await
+                .map_err(|e| http::transport(Vendor::Azure, opts, &e))?;
+            let status = resp.status().as_u16();
+            let hint = http::response_hint(&resp);
+            let rid = request_id(&resp);
+            let body = resp
+                .bytes()
+                .await
+                .map_err(|e| http::transport(Vendor::Azure, opts, &e))?;
+            if status == 200 {
+                let t: Token = serde_json::from_slice(&body).map_err(|e| {
+                    VendorError::new(
+                        Vendor::Azure,
+                        ErrorKind::Other,
+                        format!("unreadable token answer: {e}"),
+                    )
+                })?;
+                return Ok(Secret::from_slice(t.access_token.as_bytes()));
+            }
+            let err: TokenError = serde_json::from_slice(&body).unwrap_or_default();
+            // The description's first line; trace and correlation ids follow it.
+            let first = err.error_description.lines().next().unwrap_or("").trim();
+            let first = first
+                .split_once(": ")
+                .filter(|(c, _)| c.starts_with("AADSTS"))
+                .map_or(first, |(_, m)| m);
+            let message = if first.is_empty() {
+                format!("HTTP {status} {}", err.error)
+            } else {
+                first.to_string()
+            };
+            let code = match err.error_codes.first() {
+                Some(c) => format!("AADSTS{c}"),
+                None => err.error.clone(),
+            };
+            let rid = Some(err.trace_id).filter(|t| !t.is_empty()).or(rid);
+            Err(Failure {
+                error: VendorError::new(Vendor::Azure, token_kind(status, &err.error), message)
+                    .code(code)
+                    .request_id(rid),
+                retry_after: hint,
+            })
+        }
+    })
+    .await
 }
 
 async fn arm_call<T: for<'de> Deserialize<'de>>(
@@ -288,6 +300,216 @@ async fn arm_call<T: for<'de> Deserialize<'de>>(
             .request_id(rid),
         retry_after: hint,
     })
+}
+
+const RESOURCES_API: &str = "2021-04-01";
+
+/// ARM listing for one tenant's service principal: the token and the
+/// subscriptions it sees are fetched once (at [`Lister::open`]); then per
+/// subscription `GET .../resourcegroups` and `GET .../resources` with
+/// `$top=1000`, following `nextLink` (only on the ARM endpoint, where the
+/// bearer token may go). Partitions are per account in [`crate::inventory::model::GLOBAL_REGION`];
+/// the subscriptions are fetched concurrently within a partition.
+pub(crate) struct Lister {
+    arm: String,
+    token: Secret,
+    subscriptions: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct ListPage {
+    #[serde(default)]
+    value: Vec<serde_json::Value>,
+    #[serde(default, rename = "nextLink")]
+    next_link: Option<String>,
+}
+
+impl Lister {
+    pub(crate) async fn open(
+        conns: &Connections,
+        ctx: &Ctx<'_>,
+        creds: &AzureCredentials<'_>,
+        endpoint: Option<String>,
+    ) -> Result<Lister, VendorError> {
+        let (login, arm) = match &endpoint {
+            Some(e) => (e.as_str(), e.as_str()),
+            None => (LOGIN_ENDPOINT, ARM_ENDPOINT),
+        };
+        let token_url = format!(
+            "{login}/{}/oauth2/v2.0/token",
+            crate::vendor::alibaba::percent_encode(creds.tenant_id)
+        );
+        let token = fetch_token(&conns.web, &token_url, creds, ctx.opts).await?;
+        let bearer = token.expose_str().unwrap_or_default();
+        let mut subscriptions = Vec::new();
+        let key = ctx.key(creds.tenant_id, "subscriptions");
+        let mut next = Some(format!(
+            "{arm}/subscriptions?api-version={SUBSCRIPTIONS_API}"
+        ));
+        let mut pages = 0;
+        while let Some(url) = next.take() {
+            pages += 1;
+            if pages > MAX_PAGES || !url.starts_with(arm) {
+                return Err(VendorError::new(
+                    Vendor::Azure,
+                    ErrorKind::Other,
+                    format!("ARM sent a nextLink off {arm} or past {MAX_PAGES} pages"),
+                ));
+            }
+            let page: Page = ctx
+                .call(&key, "arm:subscriptions", || {
+                    let req = conns.web.get(&url).bearer_auth(bearer);
+                    async move { arm_call(req, ctx.opts).await }
+                })
+                .await?;
+            subscriptions.extend(page.value.into_iter().map(|s| s.subscription_id));
+            next = page.next_link.filter(|l| !l.is_empty());
+        }
+        subscriptions.sort();
+        subscriptions.dedup();
+        Ok(Lister {
+            arm: arm.to_string(),
+            token,
+            subscriptions,
+        })
+    }
+
+    /// Resource groups or resources of every subscription; with declared
+    /// `regions`, only those whose `location` is one of them.
+    pub(crate) async fn list(
+        &self,
+        conns: &Connections,
+        ctx: &Ctx<'_>,
+        key: &PartitionKey,
+        regions: Option<&[String]>,
+    ) -> Result<Vec<Resource>, VendorError> {
+        let groups = key.kind == "resource_group";
+        let fetches = self
+            .subscriptions
+            .iter()
+            .map(|sub| self.list_subscription(conns, ctx, key, sub, groups));
+        let mut out = Vec::new();
+        for part in futures_util::future::join_all(fetches).await {
+            out.extend(part?);
+        }
+        if let Some(r) = regions {
+            let wanted: Vec<String> = r.iter().map(|x| normalize_location(x)).collect();
+            out.retain(|res| {
+                res.attributes
+                    .get("location")
+                    .and_then(|l| l.as_str())
+                    .is_some_and(|l| wanted.contains(&normalize_location(l)))
+            });
+        }
+        Ok(out)
+    }
+
+    async fn list_subscription(
+        &self,
+        conns: &Connections,
+        ctx: &Ctx<'_>,
+        key: &PartitionKey,
+        sub: &str,
+        groups: bool,
+    ) -> Result<Vec<Resource>, VendorError> {
+        let arm = self.arm.as_str();
+        let bearer = self.token.expose_str().unwrap_or_default();
+        let (what, api) = if groups {
+            ("resourcegroups", "arm:resourcegroups")
+        } else {
+            ("resources", "arm:resources")
+        };
+        let bucket = ctx.key(sub, what);
+        let mut next = Some(format!(
+            "{arm}/subscriptions/{}/{what}?api-version={RESOURCES_API}&%24top=1000",
+            crate::vendor::alibaba::percent_encode(sub)
+        ));
+        let mut out = Vec::new();
+        let mut pages = 0;
+        while let Some(url) = next.take() {
+            pages += 1;
+            if pages > list::MAX_PAGES {
+                return Err(too_many_pages(Vendor::Azure, what));
+            }
+            if !url.starts_with(arm) {
+                return Err(VendorError::new(
+                    Vendor::Azure,
+                    ErrorKind::Other,
+                    format!("ARM sent a nextLink off {arm}"),
+                ));
+            }
+            let page: ListPage = ctx
+                .call(&bucket, api, || {
+                    let req = conns.web.get(&url).bearer_auth(bearer);
+                    async move { arm_call(req, ctx.opts).await }
+                })
+                .await?;
+            for v in &page.value {
+                if let Some(r) = arm_record(v, sub, groups) {
+                    out.push(r.0.into_resource(key, &r.1));
+                }
+            }
+            next = page.next_link.filter(|l| !l.is_empty());
+        }
+        Ok(out)
+    }
+}
+
+/// `West Europe` and `westeurope` are the same location.
+fn normalize_location(l: &str) -> String {
+    l.chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn s(v: &serde_json::Value, k: &str) -> String {
+    v[k].as_str().unwrap_or("").to_string()
+}
+
+/// One ARM item (resource group or resource) as a record and its native type.
+fn arm_record(v: &serde_json::Value, sub: &str, group: bool) -> Option<(Record, String)> {
+    let id = s(v, "id");
+    if id.is_empty() {
+        return None;
+    }
+    let native = if group {
+        "Microsoft.Resources/resourceGroups".to_string()
+    } else {
+        s(v, "type")
+    };
+    let mut r = Record::new(id.clone());
+    r.name = Some(s(v, "name"));
+    r.status = v["properties"]["provisioningState"]
+        .as_str()
+        .or_else(|| v["provisioningState"].as_str())
+        .map(str::to_string);
+    if let Some(t) = v["tags"].as_object() {
+        r.tags = t
+            .iter()
+            .map(|(k, x)| (k.clone(), x.as_str().unwrap_or("").to_string()))
+            .collect();
+    }
+    r.attr("location", s(v, "location"))
+        .attr("subscription_id", sub);
+    if !group {
+        // `/subscriptions/{s}/resourceGroups/{g}/providers/...`
+        let mut parts = id.split('/');
+        while let Some(p) = parts.next() {
+            if p.eq_ignore_ascii_case("resourcegroups") {
+                if let Some(g) = parts.next() {
+                    r.attr("resource_group", g);
+                }
+                break;
+            }
+        }
+        if let Some(size) = v["properties"]["hardwareProfile"]["vmSize"].as_str() {
+            r.attr("instance_type", size);
+        }
+        r.value("sku", v["sku"].clone())
+            .value("kind", v["kind"].clone());
+    }
+    Some((r, native))
 }
 
 #[cfg(test)]

@@ -18,10 +18,12 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::config::Vendor;
+use crate::inventory::{PartitionKey, Resource};
 use crate::secrets::Secret;
 use crate::state::model::{Scope, VerifiedIdentity};
 use crate::vendor::error::{ErrorKind, VendorError};
 use crate::vendor::http::{self, ClientOptions, Failure};
+use crate::vendor::list::{Connections, Ctx, MAX_PAGES, Record, too_many_pages, unreadable};
 use crate::vendor::{HcsCredentials, VendorApi};
 
 /// The IAM base URL for an HCS `endpoint` (no trailing slash).
@@ -137,6 +139,66 @@ fn header(r: &reqwest::Response, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// An IAM password token (`X-Subject-Token`) scoped to `scope`, and the user.
+async fn fetch_token(
+    client: &reqwest::Client,
+    token_url: &str,
+    creds: &HcsCredentials<'_>,
+    scope: &Value,
+    opts: &ClientOptions,
+) -> Result<(Secret, User), VendorError> {
+    http::retry(opts, Vendor::Hcs, "iam:tokens", |_| {
+        let body = serde_json::json!({
+            "auth": {
+                "identity": {
+                    "methods": ["password"],
+                    "password": {
+                        "user": {
+                            "name": creds.account,
+                            "password": creds.password,
+                            "domain": {"name": creds.account},
+                        }
+                    }
+                },
+                "scope": scope
+            }
+        });
+        let req = client
+            .post(token_url)
+            .header("content-type", "application/json;charset=utf8")
+            .json(&body);
+        async move {
+            let resp = req
+                .send()
+                .await
+                .map_err(|e| http::transport(Vendor::Hcs, opts, &e))?;
+            let status = resp.status().as_u16();
+            let hint = http::response_hint(&resp);
+            let rid = header(&resp, "x-request-id");
+            let token = header(&resp, "x-subject-token").map(|t| Secret::from_slice(t.as_bytes()));
+            let body = resp
+                .bytes()
+                .await
+                .map_err(|e| http::transport(Vendor::Hcs, opts, &e))?;
+            if status != 201 && status != 200 {
+                return Err(failure(status, &body, rid, hint));
+            }
+            let unreadable = |m: String| {
+                Failure::from(
+                    VendorError::new(Vendor::Hcs, ErrorKind::Other, m).request_id(rid.clone()),
+                )
+            };
+            let token = token
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| unreadable("IAM answered without an X-Subject-Token".into()))?;
+            let b: TokenBody = serde_json::from_slice(&body)
+                .map_err(|e| unreadable(format!("unreadable token answer: {e}")))?;
+            Ok((token, b.token.user))
+        }
+    })
+    .await
+}
+
 pub(crate) struct Hcs;
 
 impl<'a> VendorApi<'a> for Hcs {
@@ -151,57 +213,8 @@ impl<'a> VendorApi<'a> for Hcs {
         let iam = endpoint.map_or_else(|| iam_url(creds.endpoint), str::to_string);
         let client = http::client(Vendor::Hcs, opts)?;
         let token_url = format!("{iam}/v3/auth/tokens?nocatalog=true");
-        let (token, user) = http::retry(opts, Vendor::Hcs, "iam:tokens", |_| {
-            let body = serde_json::json!({
-                "auth": {
-                    "identity": {
-                        "methods": ["password"],
-                        "password": {
-                            "user": {
-                                "name": creds.account,
-                                "password": creds.password,
-                                "domain": {"name": creds.account},
-                            }
-                        }
-                    },
-                    "scope": {"domain": {"name": creds.account}}
-                }
-            });
-            let req = client
-                .post(&token_url)
-                .header("content-type", "application/json;charset=utf8")
-                .json(&body);
-            async move {
-                let resp = req
-                    .send()
-                    .await
-                    .map_err(|e| http::transport(Vendor::Hcs, opts, &e))?;
-                let status = resp.status().as_u16();
-                let hint = http::response_hint(&resp);
-                let rid = header(&resp, "x-request-id");
-                let token =
-                    header(&resp, "x-subject-token").map(|t| Secret::from_slice(t.as_bytes()));
-                let body = resp
-                    .bytes()
-                    .await
-                    .map_err(|e| http::transport(Vendor::Hcs, opts, &e))?;
-                if status != 201 && status != 200 {
-                    return Err(failure(status, &body, rid, hint));
-                }
-                let unreadable = |m: String| {
-                    Failure::from(
-                        VendorError::new(Vendor::Hcs, ErrorKind::Other, m).request_id(rid.clone()),
-                    )
-                };
-                let token = token
-                    .filter(|t| !t.is_empty())
-                    .ok_or_else(|| unreadable("IAM answered without an X-Subject-Token".into()))?;
-                let b: TokenBody = serde_json::from_slice(&body)
-                    .map_err(|e| unreadable(format!("unreadable token answer: {e}")))?;
-                Ok((token, b.token.user))
-            }
-        })
-        .await?;
+        let scope = serde_json::json!({"domain": {"name": creds.account}});
+        let (token, user) = fetch_token(&client, &token_url, creds, &scope, opts).await?;
         if user.domain.name != creds.account || user.domain.id.is_empty() {
             return Err(VendorError::new(
                 Vendor::Hcs,
@@ -261,6 +274,319 @@ impl<'a> VendorApi<'a> for Hcs {
             verified_at: http::rfc3339(http::now_secs()),
         })
     }
+}
+
+/// The region of an HCS project: its name up to the first `_`
+/// (`sc-cd-1_ops` -> `sc-cd-1`; on Huawei Cloud the name is the region).
+fn project_region(name: &str) -> &str {
+    name.split('_').next().unwrap_or(name)
+}
+
+/// Page size of the ECS and VPC lists.
+const LIMIT: usize = 1000;
+
+/// ECS and VPC listing for one login account: a domain-scoped IAM token
+/// and the projects at [`Lister::open`], then per project a
+/// project-scoped token (fetched once, on first use) for
+/// `GET /v1/{project}/cloudservers/detail` (page-number `offset`, until
+/// `count` is reached or a page comes back short) and
+/// `GET /v1/{project}/vpcs` / `subnets` (`marker` = last id, until a page
+/// comes back short). A region's partition covers all its projects.
+/// Endpoints: `api_endpoint` for everything, else `https://ecs.{region}.{endpoint}`
+/// and `https://vpc.{region}.{endpoint}` (an IP `endpoint` serves all).
+pub(crate) struct Lister {
+    iam: String,
+    endpoint: String,
+    api_endpoint: Option<String>,
+    account: String,
+    password: Secret,
+    /// (region, project id, its token once fetched).
+    projects: Vec<(String, String, tokio::sync::OnceCell<Secret>)>,
+}
+
+impl Lister {
+    pub(crate) async fn open(
+        conns: &Connections,
+        ctx: &Ctx<'_>,
+        creds: &HcsCredentials<'_>,
+        endpoint: Option<String>,
+    ) -> Result<Lister, VendorError> {
+        let iam = endpoint.clone().unwrap_or_else(|| iam_url(creds.endpoint));
+        let token_url = format!("{iam}/v3/auth/tokens?nocatalog=true");
+        let scope = serde_json::json!({"domain": {"name": creds.account}});
+        let (token, user) = fetch_token(&conns.web, &token_url, creds, &scope, ctx.opts).await?;
+        if user.domain.name != creds.account || user.domain.id.is_empty() {
+            return Err(VendorError::new(
+                Vendor::Hcs,
+                ErrorKind::Other,
+                format!(
+                    "IAM at {iam} issued the token to domain `{}`, not to account `{}`",
+                    user.domain.name, creds.account
+                ),
+            )
+            .code("IdentityMismatch"));
+        }
+        let url = format!("{iam}/v3/auth/projects");
+        let key = ctx.key("iam", "KeystoneListAuthProjects");
+        let list: Projects = get_json(conns, ctx, &key, "iam:projects", &url, &token).await?;
+        let mut projects: Vec<(String, String, tokio::sync::OnceCell<Secret>)> = list
+            .projects
+            .into_iter()
+            .filter(|p| p.domain_id.is_empty() || p.domain_id == user.domain.id)
+            .map(|p| {
+                (
+                    project_region(&p.name).to_string(),
+                    p.id,
+                    tokio::sync::OnceCell::new(),
+                )
+            })
+            .collect();
+        projects.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        Ok(Lister {
+            iam,
+            endpoint: creds.endpoint.to_string(),
+            api_endpoint: endpoint,
+            account: creds.account.to_string(),
+            password: Secret::from_slice(creds.password.as_bytes()),
+            projects,
+        })
+    }
+
+    /// The regions of the projects the account can access.
+    pub(crate) fn regions(&self) -> Vec<String> {
+        self.projects.iter().map(|p| p.0.clone()).collect()
+    }
+
+    fn service(&self, svc: &str, region: &str) -> String {
+        if let Some(e) = &self.api_endpoint {
+            return e.clone();
+        }
+        let e = self.endpoint.trim().trim_end_matches('/');
+        let bare = e
+            .trim_start_matches('[')
+            .split([']', ':'])
+            .next()
+            .unwrap_or(e);
+        if e.contains("://") || bare.parse::<std::net::IpAddr>().is_ok() || e.starts_with('[') {
+            iam_url(e)
+        } else {
+            format!("https://{svc}.{region}.{e}")
+        }
+    }
+
+    async fn project_token<'a>(
+        &self,
+        conns: &Connections,
+        ctx: &Ctx<'_>,
+        cell: &'a tokio::sync::OnceCell<Secret>,
+        project: &str,
+    ) -> Result<&'a Secret, VendorError> {
+        cell.get_or_try_init(|| async {
+            let creds = HcsCredentials {
+                endpoint: &self.endpoint,
+                environment: "",
+                account: &self.account,
+                password: self.password.expose_str().unwrap_or_default(),
+            };
+            let token_url = format!("{}/v3/auth/tokens?nocatalog=true", self.iam);
+            let scope = serde_json::json!({"project": {"id": project}});
+            fetch_token(&conns.web, &token_url, &creds, &scope, ctx.opts)
+                .await
+                .map(|(t, _)| t)
+        })
+        .await
+    }
+
+    pub(crate) async fn list(
+        &self,
+        conns: &Connections,
+        ctx: &Ctx<'_>,
+        key: &PartitionKey,
+    ) -> Result<Vec<Resource>, VendorError> {
+        let mut out = Vec::new();
+        let mut any = false;
+        for (region, project, cell) in &self.projects {
+            if *region != key.region {
+                continue;
+            }
+            any = true;
+            let token = self.project_token(conns, ctx, cell, project).await?;
+            self.list_project(conns, ctx, key, project, token, &mut out)
+                .await?;
+        }
+        if !any {
+            return Err(VendorError::new(
+                Vendor::Hcs,
+                ErrorKind::Other,
+                format!("the account has no project in region `{}`", key.region),
+            ));
+        }
+        Ok(out)
+    }
+
+    async fn list_project(
+        &self,
+        conns: &Connections,
+        ctx: &Ctx<'_>,
+        key: &PartitionKey,
+        project: &str,
+        token: &Secret,
+        out: &mut Vec<Resource>,
+    ) -> Result<(), VendorError> {
+        let pid = crate::vendor::alibaba::percent_encode(project);
+        if key.kind == "instance" {
+            let base = self.service("ecs", &key.region);
+            let bucket = ctx.key(project, "ListServersDetails");
+            let mut seen = 0usize;
+            for offset in 1..=MAX_PAGES {
+                let url =
+                    format!("{base}/v1/{pid}/cloudservers/detail?limit={LIMIT}&offset={offset}");
+                let page: Value =
+                    get_json(conns, ctx, &bucket, "ecs:ListServersDetails", &url, token).await?;
+                let servers = page["servers"].as_array().map_or(&[][..], Vec::as_slice);
+                let count = page["count"].as_u64().unwrap_or(0) as usize;
+                seen += servers.len();
+                for v in servers {
+                    if let Some(r) = server_record(v, project) {
+                        out.push(r.into_resource(key, "HCS::ECS::CloudServer"));
+                    }
+                }
+                if servers.len() < LIMIT || seen >= count {
+                    return Ok(());
+                }
+            }
+            return Err(too_many_pages(Vendor::Hcs, "ListServersDetails"));
+        }
+        let (what, api, field, native) = if key.kind == "vpc" {
+            ("vpcs", "ListVpcs", "vpcs", "HCS::VPC::VPC")
+        } else {
+            ("subnets", "ListSubnets", "subnets", "HCS::VPC::Subnet")
+        };
+        let base = self.service("vpc", &key.region);
+        let bucket = ctx.key(project, api);
+        let mut marker = String::new();
+        for _ in 0..MAX_PAGES {
+            let mut url = format!("{base}/v1/{pid}/{what}?limit={LIMIT}");
+            if !marker.is_empty() {
+                url.push_str("&marker=");
+                url.push_str(&crate::vendor::alibaba::percent_encode(&marker));
+            }
+            let page: Value = get_json(conns, ctx, &bucket, api, &url, token).await?;
+            let items = page[field].as_array().map_or(&[][..], Vec::as_slice);
+            for v in items {
+                let id = v["id"].as_str().unwrap_or("");
+                if id.is_empty() {
+                    continue;
+                }
+                let mut r = Record::new(id);
+                r.name = v["name"].as_str().map(str::to_string);
+                r.status = v["status"].as_str().map(str::to_string);
+                r.attr("cidr_block", v["cidr"].as_str().unwrap_or(""))
+                    .attr("project_id", project);
+                if key.kind == "subnet" {
+                    r.attr("vpc_id", v["vpc_id"].as_str().unwrap_or(""))
+                        .attr(
+                            "availability_zone",
+                            v["availability_zone"].as_str().unwrap_or(""),
+                        )
+                        .attr("gateway_ip", v["gateway_ip"].as_str().unwrap_or(""));
+                }
+                out.push(r.into_resource(key, native));
+            }
+            let last = items
+                .last()
+                .and_then(|v| v["id"].as_str())
+                .unwrap_or("")
+                .to_string();
+            if items.len() < LIMIT || last.is_empty() {
+                return Ok(());
+            }
+            if last == marker {
+                return Err(VendorError::new(
+                    Vendor::Hcs,
+                    ErrorKind::Other,
+                    format!("{api} answered the same page twice"),
+                ));
+            }
+            marker = last;
+        }
+        Err(too_many_pages(Vendor::Hcs, api))
+    }
+}
+
+/// One ECS `ServerDetail` as a record.
+fn server_record(v: &Value, project: &str) -> Option<Record> {
+    let id = v["id"].as_str().filter(|i| !i.is_empty())?;
+    let mut r = Record::new(id);
+    r.name = v["name"].as_str().map(str::to_string);
+    r.status = v["status"].as_str().map(str::to_string);
+    if let Some(tags) = v["tags"].as_array() {
+        for t in tags.iter().filter_map(|t| t.as_str()) {
+            let (k, val) = t.split_once('=').unwrap_or((t, ""));
+            if !k.is_empty() {
+                r.tags.insert(k.to_string(), val.to_string());
+            }
+        }
+    }
+    let flavor = &v["flavor"];
+    let vpc_id = v["metadata"]["vpc_id"].as_str().unwrap_or("");
+    let ip = v["addresses"]
+        .as_object()
+        .and_then(|m| m.values().next())
+        .and_then(|a| a.as_array())
+        .and_then(|a| a.first())
+        .and_then(|a| a["addr"].as_str())
+        .unwrap_or("");
+    r.attr(
+        "instance_type",
+        flavor["name"]
+            .as_str()
+            .or(flavor["id"].as_str())
+            .unwrap_or(""),
+    )
+    .attr("vpc_id", vpc_id)
+    .attr(
+        "availability_zone",
+        v["OS-EXT-AZ:availability_zone"].as_str().unwrap_or(""),
+    )
+    .attr("private_ip", ip)
+    .attr("image_id", v["image"]["id"].as_str().unwrap_or(""))
+    .attr("project_id", project);
+    Some(r)
+}
+
+/// One paced GET with `X-Auth-Token`, parsed as JSON.
+async fn get_json<T: for<'de> Deserialize<'de>>(
+    conns: &Connections,
+    ctx: &Ctx<'_>,
+    key: &crate::vendor::BucketKey,
+    what: &'static str,
+    url: &str,
+    token: &Secret,
+) -> Result<T, VendorError> {
+    let auth = token.expose_str().unwrap_or_default();
+    let opts = ctx.opts;
+    ctx.call(key, what, || {
+        let req = conns.web.get(url).header("x-auth-token", auth);
+        async move {
+            let resp = req
+                .send()
+                .await
+                .map_err(|e| http::transport(Vendor::Hcs, opts, &e))?;
+            let status = resp.status().as_u16();
+            let hint = http::response_hint(&resp);
+            let rid = header(&resp, "x-request-id");
+            let body = resp
+                .bytes()
+                .await
+                .map_err(|e| http::transport(Vendor::Hcs, opts, &e))?;
+            if status != 200 {
+                return Err(failure(status, &body, rid, hint));
+            }
+            serde_json::from_slice(&body).map_err(|e| unreadable(Vendor::Hcs, what, e))
+        }
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -7,9 +7,11 @@
 //! Invariants: nothing here logs a header value or a body; log lines carry
 //! the vendor, the attempt, the status and the error code only.
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::config::Vendor;
 use crate::secrets::Secret;
@@ -234,6 +236,157 @@ pub(crate) fn scrub(text: &mut String, secret: &Secret) {
     let encoded = url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     if encoded != s && text.contains(&encoded) {
         *text = text.replace(&encoded, REDACTED);
+    }
+}
+
+/// A token bucket's size and refill rate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    /// Requests that may go at once after an idle time.
+    pub burst: f64,
+    /// Requests per second, sustained.
+    pub per_sec: f64,
+}
+
+/// The rate tether allows itself per (vendor, account, region, API), from
+/// the vendors' published limits (`reference/vendor-apis.md`):
+///
+/// - AWS EC2 non-mutating (`Describe*`) actions: bucket 100, refill 20/s per
+///   account and region (EC2 API request throttling).
+/// - Azure ARM reads (token-bucket model): bucket 250, refill 25/s per
+///   subscription and principal.
+/// - Alibaba: per-API, per-region quotas set in Quota Center; none is
+///   published for the list APIs, so 50/s (bucket 50) is assumed.
+/// - HCS: API gateway flow control, 10 requests/s per user and API by
+///   default (Huawei "operations" APIs); operators may set other limits.
+///
+/// tether paces itself at 95% of the refill rate so that a bucket kept by
+/// the vendor on a slightly different clock does not throttle it.
+pub fn published_rate(vendor: Vendor, api: &str) -> Rate {
+    let (burst, per_sec) = match (vendor, api) {
+        (Vendor::Aws, _) => (100.0, 20.0),
+        (Vendor::Azure, _) => (250.0, 25.0),
+        (Vendor::Alibaba, _) => (50.0, 50.0),
+        (Vendor::Hcs, _) => (10.0, 10.0),
+    };
+    Rate { burst, per_sec }
+}
+
+/// Share of the published refill rate tether uses.
+const PACE: f64 = 0.95;
+
+/// The bucket of one (vendor, account, region or scope, API).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BucketKey {
+    pub vendor: Vendor,
+    pub account: std::sync::Arc<str>,
+    pub scope: std::sync::Arc<str>,
+    pub api: &'static str,
+}
+
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    last: Instant,
+    /// Current refill rate: lowered on throttling, raised back on success.
+    rate: f64,
+    /// Published (paced) rate and burst.
+    max: Rate,
+    /// No request before this moment (a vendor's retry hint).
+    until: Instant,
+}
+
+/// Token buckets for a run: every request waits for a token of its
+/// (vendor, account, scope, API) bucket. Tokens are reserved (a bucket may
+/// go negative), so waiters are served in order at the bucket's rate
+/// without polling. A throttling answer halves the bucket's rate (down to
+/// an eighth of the published one), empties it, and holds it for the
+/// vendor's retry hint; each success raises the rate back by a twentieth.
+#[derive(Debug, Default)]
+pub struct RateLimiter {
+    buckets: Mutex<HashMap<BucketKey, Bucket>>,
+    /// Off: no pacing at all (a test's choice; vendors' throttling still applies).
+    disabled: bool,
+}
+
+impl RateLimiter {
+    pub fn new() -> RateLimiter {
+        RateLimiter::default()
+    }
+
+    /// A limiter that never waits.
+    pub fn unlimited() -> RateLimiter {
+        RateLimiter {
+            buckets: Mutex::default(),
+            disabled: true,
+        }
+    }
+
+    fn with<T>(&self, key: &BucketKey, f: impl FnOnce(&mut Bucket, Instant) -> T) -> T {
+        let now = Instant::now();
+        let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let b = map.entry(key.clone()).or_insert_with(|| {
+            let r = published_rate(key.vendor, key.api);
+            let max = Rate {
+                burst: r.burst,
+                per_sec: r.per_sec * PACE,
+            };
+            Bucket {
+                tokens: max.burst,
+                last: now,
+                rate: max.per_sec,
+                max,
+                until: now,
+            }
+        });
+        let elapsed = now.saturating_duration_since(b.last).as_secs_f64();
+        b.tokens = (b.tokens + elapsed * b.rate).min(b.max.burst);
+        b.last = now;
+        f(b, now)
+    }
+
+    /// Waits for a token of `key`'s bucket.
+    pub async fn acquire(&self, key: &BucketKey) {
+        if self.disabled {
+            return;
+        }
+        let wait = self.with(key, |b, now| {
+            b.tokens -= 1.0;
+            let debt = if b.tokens >= 0.0 {
+                Duration::ZERO
+            } else {
+                Duration::from_secs_f64(-b.tokens / b.rate)
+            };
+            debt.max(b.until.saturating_duration_since(now))
+        });
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// The vendor throttled a request of `key`: slow down.
+    pub fn throttled(&self, key: &BucketKey, hint: Option<Duration>) {
+        if self.disabled {
+            return;
+        }
+        self.with(key, |b, now| {
+            b.rate = (b.rate / 2.0).max(b.max.per_sec / 8.0);
+            b.tokens = b.tokens.min(0.0);
+            let hold = hint.unwrap_or(Duration::from_secs_f64(1.0 / b.rate));
+            b.until = b.until.max(now + hold.min(Duration::from_secs(30)));
+        });
+    }
+
+    /// A request of `key` went through: recover the rate.
+    pub fn succeeded(&self, key: &BucketKey) {
+        if self.disabled {
+            return;
+        }
+        self.with(key, |b, _| {
+            if b.rate < b.max.per_sec {
+                b.rate = (b.rate + b.max.per_sec / 20.0).min(b.max.per_sec);
+            }
+        });
     }
 }
 

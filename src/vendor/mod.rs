@@ -11,6 +11,10 @@
 //!   state: the same endpoint answering for another HCS domain means the
 //!   environment behind it changed.
 //!
+//! - [`list`]: listing for sync: a [`Session`] per account discovers its
+//!   regions and fetches one partition (account, region, type) at a time,
+//!   every page, paced by the run's [`RateLimiter`].
+//!
 //! Dispatch: one [`VendorApi`] implementation per vendor (`aws.rs` with
 //! aws-sdk-sts; `alibaba.rs`, `azure.rs`, `hcs.rs` over reqwest), chosen by
 //! a `match` on the account's vendor (enum dispatch). The trait uses native
@@ -35,9 +39,11 @@ pub mod azure;
 pub mod error;
 pub mod hcs;
 pub mod http;
+pub mod list;
 
 pub use error::{ErrorKind, Mismatch, VendorError};
-pub use http::ClientOptions;
+pub use http::{BucketKey, ClientOptions, Rate, RateLimiter, published_rate};
+pub use list::{Connections, Session, resource_types};
 
 use crate::config::{Account, Vendor, VendorAccount};
 use crate::secrets::Secret;

@@ -4,6 +4,7 @@ mod apply;
 mod config;
 mod docs;
 mod harness;
+mod inventory;
 mod plan;
 mod robustness;
 mod schemas;

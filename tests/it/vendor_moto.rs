@@ -7,8 +7,14 @@
 //! is switched to enforcing signatures, and the right key passes while a
 //! wrong secret and an unknown key are refused as `Auth`. Enforcement is
 //! switched off again at the end.
+//!
+//! The listing test creates a VPC, a subnet, a security group and
+//! instances with aws-sdk-ec2 in a region of its own, then syncs that region
+//! through `tether::sync` and compares every partition with what moto's own
+//! Describe calls answer. The two tests take turns (auth enforcement is
+//! server-wide).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use tether::config::{Account, Address, KeyAccount, Vendor, VendorAccount};
@@ -16,6 +22,9 @@ use tether::secrets::Secret;
 use tether::vendor::{self, ClientOptions, ErrorKind};
 
 const MOTO_ACCOUNT: &str = "123456789012";
+
+/// moto's auth enforcement is server-wide: the tests here take turns.
+static MOTO: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn opts() -> ClientOptions {
     ClientOptions {
@@ -90,6 +99,7 @@ async fn moto_confirms_the_aws_identity_and_refuses_a_wrong_secret() {
         return;
     };
     let url = url.trim_end_matches('/').to_string();
+    let _turn = MOTO.lock().await;
 
     // Any key, no enforcement: moto's default account.
     let a = account(&url, "AKIAIOSFODNN7EXAMPLE");
@@ -167,4 +177,213 @@ async fn moto_confirms_the_aws_identity_and_refuses_a_wrong_secret() {
     // Back to no enforcement for anything else using this moto.
     enforce_auth(&http, &url, "1000000000").await;
     outcome.unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Every id a Describe call answers, all pages (moto's own view).
+async fn describe_ids(ec2: &aws_sdk_ec2::Client, kind: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut token: Option<String> = None;
+    loop {
+        let next = match kind {
+            "instance" => {
+                let p = ec2
+                    .describe_instances()
+                    .set_next_token(token.clone())
+                    .send()
+                    .await
+                    .expect("moto describes instances");
+                out.extend(
+                    p.reservations()
+                        .iter()
+                        .flat_map(|r| r.instances())
+                        .filter_map(|i| i.instance_id().map(str::to_string)),
+                );
+                p.next_token().map(str::to_string)
+            }
+            "vpc" => {
+                let p = ec2
+                    .describe_vpcs()
+                    .set_next_token(token.clone())
+                    .send()
+                    .await
+                    .expect("moto describes VPCs");
+                out.extend(
+                    p.vpcs()
+                        .iter()
+                        .filter_map(|v| v.vpc_id().map(str::to_string)),
+                );
+                p.next_token().map(str::to_string)
+            }
+            "subnet" => {
+                let p = ec2
+                    .describe_subnets()
+                    .set_next_token(token.clone())
+                    .send()
+                    .await
+                    .expect("moto describes subnets");
+                out.extend(
+                    p.subnets()
+                        .iter()
+                        .filter_map(|v| v.subnet_id().map(str::to_string)),
+                );
+                p.next_token().map(str::to_string)
+            }
+            _ => {
+                let p = ec2
+                    .describe_security_groups()
+                    .set_next_token(token.clone())
+                    .send()
+                    .await
+                    .expect("moto describes security groups");
+                out.extend(
+                    p.security_groups()
+                        .iter()
+                        .filter_map(|v| v.group_id().map(str::to_string)),
+                );
+                p.next_token().map(str::to_string)
+            }
+        };
+        match next.filter(|t| !t.is_empty()) {
+            Some(t) => token = Some(t),
+            None => return out,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moto_listing_matches_what_ec2_describes() {
+    let Ok(url) = std::env::var("TETHER_MOTO_URL") else {
+        eprintln!("skipped: TETHER_MOTO_URL is not set (.ci/run starts moto and sets it)");
+        return;
+    };
+    let url = url.trim_end_matches('/').to_string();
+    let _turn = MOTO.lock().await;
+    let region = "eu-north-1";
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+        .build_https();
+    let conf = aws_sdk_ec2::Config::builder()
+        .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
+        .http_client(http)
+        .region(aws_sdk_ec2::config::Region::new(region))
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+            "AKIAIOSFODNN7EXAMPLE",
+            "moto-secret-canary-0000",
+            None,
+            None,
+            "test",
+        ))
+        .endpoint_url(&url)
+        .build();
+    let ec2 = aws_sdk_ec2::Client::from_conf(conf);
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.42.0.0/16")
+        .send()
+        .await
+        .expect("moto creates a VPC")
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .expect("a VPC id")
+        .to_string();
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.42.0.0/20")
+        .send()
+        .await
+        .expect("moto creates a subnet")
+        .subnet()
+        .and_then(|s| s.subnet_id())
+        .expect("a subnet id")
+        .to_string();
+    let group = ec2
+        .create_security_group()
+        .group_name(format!("tether-{}", std::process::id()))
+        .description("tether listing test")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .expect("moto creates a security group")
+        .group_id()
+        .expect("a group id")
+        .to_string();
+    let mut made = BTreeSet::new();
+    for _ in 0..12 {
+        let r = ec2
+            .run_instances()
+            .image_id("ami-12c6146b")
+            .min_count(1)
+            .max_count(1)
+            .subnet_id(&subnet)
+            .send()
+            .await
+            .expect("moto runs an instance");
+        made.extend(
+            r.instances()
+                .iter()
+                .filter_map(|i| i.instance_id().map(str::to_string)),
+        );
+    }
+
+    let mut a = account(&url, "AKIAIOSFODNN7EXAMPLE");
+    a.regions = Some(vec![region.to_string()]);
+    let events = tether::sync::collect(
+        vec![tether::sync::Target {
+            account: a,
+            secret: Secret::from_slice(b"moto-secret-canary-0000"),
+        }],
+        tether::sync::SyncOptions::default(),
+    )
+    .await
+    .expect("sync starts");
+    let mut got: BTreeMap<String, tether::inventory::Partition> = BTreeMap::new();
+    for e in events {
+        match e {
+            tether::sync::Event::Partition(p) => {
+                assert_eq!(p.key.region, region);
+                got.insert(p.key.kind.clone(), p);
+            }
+            tether::sync::Event::AccountFailed { error, .. } => panic!("{error}"),
+            _ => {}
+        }
+    }
+    assert_eq!(
+        got.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["instance", "security_group", "subnet", "vpc"]
+    );
+    for (kind, p) in &got {
+        assert_eq!(
+            p.status,
+            tether::inventory::PartitionStatus::Complete,
+            "{kind}"
+        );
+        let ids: BTreeSet<String> = p.resources.iter().map(|r| r.id.clone()).collect();
+        assert_eq!(ids, describe_ids(&ec2, kind).await, "{kind}");
+        let text = serde_json::to_string(&p.resources).unwrap();
+        assert!(!text.contains("moto-secret-canary"));
+    }
+    let instances = &got["instance"].resources;
+    assert!(made.iter().all(|id| instances.iter().any(|r| r.id == *id)));
+    for r in instances.iter().filter(|r| made.contains(&r.id)) {
+        assert_eq!(r.attributes["vpc_id"], vpc.as_str(), "{r:?}");
+        assert_eq!(r.attributes["subnet_id"], subnet.as_str(), "{r:?}");
+        assert!(r.attributes.contains_key("instance_type"), "{r:?}");
+        assert_eq!(r.native_type, "AWS::EC2::Instance");
+        assert!(r.status.is_some());
+    }
+    assert!(
+        got["vpc"]
+            .resources
+            .iter()
+            .any(|r| r.id == vpc && r.attributes.get("cidr_block") == Some(&"10.42.0.0/16".into()))
+    );
+    assert!(got["subnet"].resources.iter().any(|r| r.id == subnet));
+    assert!(
+        got["security_group"]
+            .resources
+            .iter()
+            .any(|r| r.id == group)
+    );
 }

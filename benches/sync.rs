@@ -1,0 +1,326 @@
+//! Sync benchmark: fetch a whole simulated world through `tether::sync`.
+//!
+//! Starts the release `tether-sim` binary on a generated world (default 250
+//! accounts per vendor x 1,000 resources = 1,000 accounts, 1,000,000
+//! resources), sets 20 ms latency and the published rate limits, and syncs
+//! every account from this process; the sink counts and drops partitions.
+//! Prints the median wall time of a few runs, the lower bound that the
+//! latency, the rate limits and the parallelism allow (computed from the
+//! world's page counts per (account, scope, API) and the bucket rates), the
+//! ratio (target: within 1.25x), and this process's peak RSS (target: under
+//! 500 MB; the simulator runs in its own process).
+//!
+//! `cargo bench --bench sync` (env: `SYNC_BENCH_ACCOUNTS` per vendor,
+//! `SYNC_BENCH_RESOURCES` per account, `SYNC_BENCH_RUNS`,
+//! `SYNC_BENCH_PARALLELISM`, `SYNC_BENCH_LATENCY_MS`, `SYNC_BENCH_SIM_WORKERS`).
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use tether::config::{Account, Address, AzureAccount, HcsAccount, KeyAccount, VendorAccount};
+use tether::inventory::Partition;
+use tether::secrets::Secret;
+use tether::sim::summary::Summary;
+use tether::sync::{self, Event, SyncOptions, Target};
+use tether::vendor::{ClientOptions, published_rate};
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn peak_rss_kib() -> i64 {
+    // SAFETY: getrusage fills the struct we pass.
+    unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+        ru.ru_maxrss
+    }
+}
+
+fn targets(s: &Summary) -> Vec<Target> {
+    let mut out = Vec::new();
+    let base = |address: Address, vendor: VendorAccount, endpoint: &str| Account {
+        address,
+        vendor,
+        regions: None,
+        resource_types: None,
+        tags: BTreeMap::new(),
+        depends_on: Vec::new(),
+        api_endpoint: Some(endpoint.to_string()),
+        span: None,
+    };
+    for (v, kv) in [
+        (tether::config::Vendor::Aws, &s.aws),
+        (tether::config::Vendor::Alibaba, &s.alibaba),
+    ] {
+        for a in &kv.accounts {
+            let k = KeyAccount {
+                main_account_id: a.main_account_id.clone(),
+                account_name: a.account_name.clone(),
+                access_key_id: a.access_key_id.clone(),
+                secret_access_key: None,
+            };
+            let va = if v == tether::config::Vendor::Aws {
+                VendorAccount::Aws(k)
+            } else {
+                VendorAccount::Alibaba(k)
+            };
+            out.push(Target {
+                account: base(Address::new(v, a.name.clone()), va, &kv.endpoint),
+                secret: Secret::from_slice(a.secret_access_key.as_bytes()),
+            });
+        }
+    }
+    for a in &s.azure.accounts {
+        out.push(Target {
+            account: base(
+                Address::new(tether::config::Vendor::Azure, a.name.clone()),
+                VendorAccount::Azure(AzureAccount {
+                    tenant_id: a.tenant_id.clone(),
+                    tenant_name: a.tenant_name.clone(),
+                    application_id: a.application_id.clone(),
+                    application_secret: None,
+                }),
+                &s.azure.endpoint,
+            ),
+            secret: Secret::from_slice(a.application_secret.as_bytes()),
+        });
+    }
+    for a in &s.hcs.accounts {
+        out.push(Target {
+            account: base(
+                Address::new(tether::config::Vendor::Hcs, a.name.clone()),
+                VendorAccount::Hcs(HcsAccount {
+                    endpoint: "hcs.example.com".into(),
+                    environment_name: a.environment_name.clone(),
+                    account: a.account.clone(),
+                    password: None,
+                }),
+                &s.hcs.endpoint,
+            ),
+            secret: Secret::from_slice(a.password.as_bytes()),
+        });
+    }
+    out
+}
+
+/// Pages per (account, scope, API), from what one run fetched.
+#[derive(Default)]
+struct Pages {
+    /// (account, scope, api) -> resources.
+    counts: HashMap<(String, String, &'static str), usize>,
+    /// account -> number of regions (for the discovery and sign-in chains).
+    accounts: HashMap<String, tether::config::Vendor>,
+}
+
+/// The list API and page size of a partition's type.
+fn api_of(v: tether::config::Vendor, kind: &str) -> (&'static str, usize) {
+    use tether::config::Vendor::*;
+    match (v, kind) {
+        (Aws, "instance") => ("DescribeInstances", 1000),
+        (Aws, "vpc") => ("DescribeVpcs", 1000),
+        (Aws, "subnet") => ("DescribeSubnets", 1000),
+        (Aws, _) => ("DescribeSecurityGroups", 1000),
+        (Alibaba, "instance") => ("DescribeInstances", 100),
+        (Alibaba, "security_group") => ("DescribeSecurityGroups", 100),
+        (Alibaba, "vpc") => ("DescribeVpcs", 50),
+        (Alibaba, _) => ("DescribeVSwitches", 50),
+        (Azure, "resource_group") => ("resourcegroups", 1000),
+        (Azure, _) => ("resources", 1000),
+        (Hcs, "instance") => ("ListServersDetails", 1000),
+        (Hcs, "vpc") => ("ListVpcs", 1000),
+        (Hcs, _) => ("ListSubnets", 1000),
+    }
+}
+
+impl Pages {
+    fn add(&mut self, p: &Partition) {
+        let v = p.key.account.vendor;
+        let account = p.key.account.to_string();
+        self.accounts.insert(account.clone(), v);
+        let (api, _) = api_of(v, &p.key.kind);
+        let scope_attr = match v {
+            tether::config::Vendor::Azure => Some("subscription_id"),
+            tether::config::Vendor::Hcs => Some("project_id"),
+            _ => None,
+        };
+        // An empty partition is still one request per scope.
+        self.counts
+            .entry((account.clone(), p.key.region.clone(), api))
+            .or_insert(0);
+        for r in &p.resources {
+            let scope = scope_attr
+                .and_then(|a| r.attributes.get(a))
+                .and_then(|x| x.as_str())
+                .unwrap_or(&p.key.region)
+                .to_string();
+            *self
+                .counts
+                .entry((account.clone(), scope, api))
+                .or_insert(0) += 1;
+        }
+    }
+
+    /// (lower bound, total requests, the binding per-account chain).
+    fn lower_bound(&self, latency: f64, parallelism: usize) -> (f64, u64, f64) {
+        let mut chain: HashMap<&str, f64> = HashMap::new();
+        let mut requests = 0u64;
+        for ((account, _, api), n) in &self.counts {
+            let v = self.accounts[account];
+            let (_, size) = api_of(
+                v,
+                match *api {
+                    "DescribeInstances" | "ListServersDetails" | "resources" => "instance",
+                    "DescribeVpcs" | "ListVpcs" => "vpc",
+                    "DescribeSubnets" | "ListSubnets" | "DescribeVSwitches" => "subnet",
+                    "resourcegroups" => "resource_group",
+                    _ => "security_group",
+                },
+            );
+            let pages = n.div_ceil(size).max(1) as f64;
+            requests += pages as u64;
+            let rate = published_rate(v, api);
+            let t = (pages * latency).max((pages - rate.burst).max(0.0) / rate.per_sec + latency);
+            let c = chain.entry(account.as_str()).or_insert(0.0);
+            *c = c.max(t);
+        }
+        // Sign-in and discovery before the first partition.
+        let mut longest: f64 = 0.0;
+        for (account, t) in &chain {
+            let setup = match self.accounts[*account] {
+                tether::config::Vendor::Aws | tether::config::Vendor::Alibaba => 1.0,
+                tether::config::Vendor::Azure => 2.0,
+                tether::config::Vendor::Hcs => 3.0,
+            };
+            requests += setup as u64;
+            longest = longest.max(setup * latency + t);
+        }
+        let throughput = requests as f64 * latency / parallelism as f64;
+        (longest.max(throughput), requests, longest)
+    }
+}
+
+fn main() {
+    let accounts = env("SYNC_BENCH_ACCOUNTS", 250);
+    let resources = env("SYNC_BENCH_RESOURCES", 1000);
+    let runs = env("SYNC_BENCH_RUNS", 3) as usize;
+    let parallelism = env("SYNC_BENCH_PARALLELISM", 128) as usize;
+    let latency_ms = env("SYNC_BENCH_LATENCY_MS", 20);
+    let workers = env("SYNC_BENCH_SIM_WORKERS", 2);
+    let bin = env!("CARGO_BIN_EXE_tether-sim");
+    let mut child = Command::new(bin)
+        .args([
+            "--seed",
+            "1",
+            "--accounts",
+            &accounts.to_string(),
+            "--resources",
+            &resources.to_string(),
+            "--workers",
+            &workers.to_string(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("tether-sim starts");
+    let pid = child.id();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .expect("the JSON line");
+    let summary: Summary = serde_json::from_str(&line).expect("the JSON line parses");
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (times, fetched, failed, pages) = rt.block_on(async {
+        let http = reqwest::Client::new();
+        let r = http
+            .put(format!("{}/admin/faults", summary.admin))
+            .json(
+                &serde_json::json!({"vendor": "*", "latency_ms": latency_ms, "rate_limits": true}),
+            )
+            .send()
+            .await
+            .expect("admin answers");
+        assert!(r.status().is_success(), "faults: {}", r.status());
+        let mut times = Vec::new();
+        let mut fetched = 0u64;
+        let mut failed = 0u64;
+        let mut pages = Pages::default();
+        for run in 0..runs {
+            let opts = SyncOptions {
+                parallelism,
+                client: ClientOptions::default(),
+                rate_limits: true,
+            };
+            let t0 = Instant::now();
+            let mut r = sync::start(targets(&summary), opts).expect("sync starts");
+            let mut n = 0u64;
+            while let Some(e) = r.events.recv().await {
+                match e {
+                    Event::Partition(p) => {
+                        if run == 0 {
+                            pages.add(&p);
+                        }
+                        n += p.resources.len() as u64;
+                        if matches!(p.status, tether::inventory::PartitionStatus::Failed { .. }) {
+                            failed += 1;
+                        }
+                    }
+                    Event::AccountFailed { account, error } => {
+                        eprintln!("{account}: {error}");
+                        failed += 1;
+                    }
+                    _ => {}
+                }
+            }
+            let d = t0.elapsed();
+            eprintln!("run {}: {:.2} s, {n} resources", run + 1, d.as_secs_f64());
+            times.push(d);
+            fetched = n;
+        }
+        (times, fetched, failed, pages)
+    });
+    let median = common::median(&times);
+    let (bound, requests, chain) = pages.lower_bound(latency_ms as f64 / 1000.0, parallelism);
+    let ratio = median.as_secs_f64() / bound;
+    let rss_mb = peak_rss_kib() as f64 / 1024.0;
+    println!(
+        "sync benchmark ({} accounts, {} resources, {latency_ms} ms latency, published rate limits, parallelism {parallelism}, {} cores)",
+        accounts * 4,
+        fetched,
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!(
+        "  wall time:        median {:.2} s over {runs} runs ({})",
+        median.as_secs_f64(),
+        times
+            .iter()
+            .map(|t| format!("{:.2}", t.as_secs_f64()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "  lower bound:      {bound:.2} s ({requests} requests x {latency_ms} ms / {parallelism} in flight; longest per-account chain {chain:.2} s)"
+    );
+    println!(
+        "  ratio:            {ratio:.2}x (target <= 1.25x: {})",
+        common::pass(ratio <= 1.25)
+    );
+    println!(
+        "  peak RSS:         {rss_mb:.0} MB (target < 500 MB: {})",
+        common::pass(rss_mb < 500.0)
+    );
+    println!("  failures:         {failed}");
+    let _ = Command::new("kill").arg(pid.to_string()).status();
+    let _ = child.wait();
+}

@@ -1,0 +1,384 @@
+//! The fetch scheduler: accounts x regions x types -> partitions,
+//! concurrently (design §2, §3 `tether sync`).
+//!
+//! [`start`] takes the [`Target`]s (a config account and its decrypted
+//! secret; the caller decrypts) and spawns the run on the current tokio
+//! runtime. Each account signs in ([`Session::open`]), resolves its regions
+//! (declared, or every region it can see), and fetches one partition per
+//! (region, type) it lists; types outside a declared `resource_types` come
+//! out as [`Partition::skipped`]. Results stream out as [`Event`]s on a
+//! bounded channel as they finish, so the caller can write each partition
+//! and drop it: at most about `2 x parallelism` finished partitions wait in
+//! the channel, and at most `parallelism` are being fetched.
+//!
+//! Concurrency and pacing:
+//! - `parallelism` bounds the units of work in flight across the run (an
+//!   account's sign-in or region discovery, or one partition's fetch; each
+//!   has at most one request in flight). One account holds at most half of
+//!   them when there are several accounts, so a slow or throttled account
+//!   never takes every slot.
+//! - Every request waits for a token of its (vendor, account, region, API)
+//!   bucket in one [`RateLimiter`] at the vendors' published limits (see
+//!   [`crate::vendor::published_rate`]); throttling answers slow the bucket
+//!   down and vendor retry hints hold it.
+//! - Retries with exponential backoff and jitter on 5xx, timeouts and
+//!   throttling, and a per-request timeout, come from [`ClientOptions`].
+//! - One set of HTTP clients ([`Connections`]) serves the whole run.
+//!
+//! Failures:
+//! - A partition that still fails after the retries is a
+//!   [`Partition::failed`] with the vendor's (scrubbed) message, never an
+//!   empty complete partition.
+//! - Credentials refused (at sign-in, discovery or in any partition) end the
+//!   account with one [`Event::AccountFailed`]; its remaining work is
+//!   cancelled; other accounts go on. A region discovery that fails for any
+//!   other reason also ends the account that way (its partitions are not known).
+//!
+//! Invariants: nothing here logs or returns a secret; every error has been
+//! scrubbed by the vendor layer. The run never panics on vendor input.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+
+use crate::config::{Account, Address};
+use crate::inventory::{Partition, PartitionKey};
+use crate::secrets::Secret;
+use crate::vendor::{
+    ClientOptions, Connections, ErrorKind, RateLimiter, Session, VendorError, resource_types,
+};
+
+/// One account to sync and its decrypted secret attribute.
+pub struct Target {
+    pub account: Account,
+    pub secret: Secret,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Target({}, (sensitive))", self.account.address)
+    }
+}
+
+/// How a run goes.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Units of work in flight at once (sign-ins, discoveries, partition
+    /// fetches; at least 1).
+    pub parallelism: usize,
+    /// Per-request timeout, retries, backoff.
+    pub client: ClientOptions,
+    /// Pace requests with token buckets at the published limits (off only
+    /// for tests that want the vendor's throttling answers).
+    pub rate_limits: bool,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            parallelism: 10,
+            client: ClientOptions::default(),
+            rate_limits: true,
+        }
+    }
+}
+
+/// What the run reports, in the order things happen per account.
+#[derive(Debug)]
+pub enum Event {
+    /// The account's work began.
+    AccountStarted { account: Address },
+    /// The account's regions are known, and how many partitions (skipped
+    /// ones included) it will report.
+    RegionsResolved {
+        account: Address,
+        regions: Vec<String>,
+        partitions: usize,
+    },
+    /// One partition: complete, failed or skipped.
+    Partition(Partition),
+    /// The account could not be listed (credentials refused, or its regions
+    /// could not be discovered); no more events come for it.
+    AccountFailed {
+        account: Address,
+        error: VendorError,
+    },
+    /// Every partition of the account has been reported.
+    AccountDone { account: Address },
+}
+
+/// Counters a progress bar can read while the run goes.
+#[derive(Debug, Default)]
+pub struct Progress {
+    accounts_total: AtomicU64,
+    accounts_done: AtomicU64,
+    accounts_failed: AtomicU64,
+    partitions_total: AtomicU64,
+    partitions_done: AtomicU64,
+    partitions_failed: AtomicU64,
+    resources: AtomicU64,
+}
+
+/// A reading of [`Progress`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ProgressSnapshot {
+    pub accounts_total: u64,
+    /// Accounts finished, failed ones included.
+    pub accounts_done: u64,
+    pub accounts_failed: u64,
+    /// Partitions known so far (grows as regions are resolved).
+    pub partitions_total: u64,
+    pub partitions_done: u64,
+    pub partitions_failed: u64,
+    /// Resources in complete partitions reported so far.
+    pub resources: u64,
+}
+
+impl Progress {
+    pub fn snapshot(&self) -> ProgressSnapshot {
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        ProgressSnapshot {
+            accounts_total: l(&self.accounts_total),
+            accounts_done: l(&self.accounts_done),
+            accounts_failed: l(&self.accounts_failed),
+            partitions_total: l(&self.partitions_total),
+            partitions_done: l(&self.partitions_done),
+            partitions_failed: l(&self.partitions_failed),
+            resources: l(&self.resources),
+        }
+    }
+}
+
+/// A run under way: read [`Run::events`] until it ends (`None`).
+#[derive(Debug)]
+pub struct Run {
+    pub events: mpsc::Receiver<Event>,
+    pub progress: Arc<Progress>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Run {
+    /// Stops the run; events already queued stay readable.
+    pub fn abort(&self) {
+        self.task.abort();
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// What every task of a run shares.
+struct Shared {
+    conns: Connections,
+    limiter: RateLimiter,
+    gate: Semaphore,
+    per_account: usize,
+    progress: Arc<Progress>,
+    tx: mpsc::Sender<Event>,
+}
+
+impl Shared {
+    async fn send(&self, e: Event) {
+        // A closed receiver means the caller stopped listening: nothing to do.
+        let _ = self.tx.send(e).await;
+    }
+}
+
+/// Starts syncing `targets` on the current tokio runtime.
+pub fn start(targets: Vec<Target>, opts: SyncOptions) -> Result<Run, VendorError> {
+    let parallelism = opts.parallelism.max(1);
+    let conns = Connections::new(&opts.client)?;
+    let (tx, rx) = mpsc::channel(parallelism * 2);
+    let progress = Arc::new(Progress::default());
+    progress
+        .accounts_total
+        .store(targets.len() as u64, Ordering::Relaxed);
+    let per_account = if targets.len() > 1 {
+        parallelism.div_ceil(2)
+    } else {
+        parallelism
+    };
+    let shared = Arc::new(Shared {
+        conns,
+        limiter: if opts.rate_limits {
+            RateLimiter::new()
+        } else {
+            RateLimiter::unlimited()
+        },
+        gate: Semaphore::new(parallelism),
+        per_account,
+        progress: progress.clone(),
+        tx,
+    });
+    let task = tokio::spawn(async move {
+        let mut set = JoinSet::new();
+        for t in targets {
+            set.spawn(account(t, shared.clone()));
+        }
+        drop(shared);
+        while let Some(r) = set.join_next().await {
+            if let Err(e) = r
+                && e.is_panic()
+            {
+                tracing::error!("an account's sync task panicked");
+            }
+        }
+    });
+    Ok(Run {
+        events: rx,
+        progress,
+        task,
+    })
+}
+
+/// Runs `start` to the end and collects every event (tests, small runs).
+pub async fn collect(targets: Vec<Target>, opts: SyncOptions) -> Result<Vec<Event>, VendorError> {
+    let mut run = start(targets, opts)?;
+    let mut out = Vec::new();
+    while let Some(e) = run.events.recv().await {
+        out.push(e);
+    }
+    Ok(out)
+}
+
+/// One account's whole sync.
+async fn account(t: Target, sh: Arc<Shared>) {
+    let address = t.account.address.clone();
+    sh.send(Event::AccountStarted {
+        account: address.clone(),
+    })
+    .await;
+    let fail = |error: VendorError| {
+        let sh = sh.clone();
+        let address = address.clone();
+        async move {
+            sh.progress.accounts_failed.fetch_add(1, Ordering::Relaxed);
+            sh.progress.accounts_done.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(account = %address, kind = %error.kind, "account sync failed");
+            sh.send(Event::AccountFailed {
+                account: address,
+                error,
+            })
+            .await;
+        }
+    };
+    let session = {
+        let _permit = sh.gate.acquire().await;
+        Session::open(&sh.conns, &sh.limiter, &t.account, &t.secret).await
+    };
+    let session = match session {
+        Ok(s) => Arc::new(s),
+        Err(e) => return fail(e).await,
+    };
+    let Target { account, secret } = t;
+    drop(secret);
+    let regions = {
+        let _permit = sh.gate.acquire().await;
+        session.regions(&sh.conns, &sh.limiter).await
+    };
+    let regions = match regions {
+        Ok(r) => r,
+        Err(e) => return fail(e).await,
+    };
+    let (fetch, skipped) = plan(&account, &regions);
+    let total = fetch.len() + skipped.len();
+    sh.progress
+        .partitions_total
+        .fetch_add(total as u64, Ordering::Relaxed);
+    sh.send(Event::RegionsResolved {
+        account: address.clone(),
+        regions,
+        partitions: total,
+    })
+    .await;
+    for p in skipped {
+        sh.progress.partitions_done.fetch_add(1, Ordering::Relaxed);
+        sh.send(Event::Partition(p)).await;
+    }
+
+    let mine = Arc::new(Semaphore::new(sh.per_account));
+    let mut set = JoinSet::new();
+    let mut keys: HashMap<tokio::task::Id, PartitionKey> = HashMap::new();
+    for key in fetch {
+        let (sh2, session, mine) = (sh.clone(), session.clone(), mine.clone());
+        let k = key.clone();
+        let h = set.spawn(async move {
+            let _mine = mine.acquire().await;
+            let _permit = sh2.gate.acquire().await;
+            let r = session.list(&sh2.conns, &sh2.limiter, &k).await;
+            (k, r)
+        });
+        keys.insert(h.id(), key);
+    }
+    let mut remaining = keys.len() as u64;
+    while let Some(joined) = set.join_next_with_id().await {
+        let partition = match joined {
+            Ok((id, (key, Ok(resources)))) => {
+                keys.remove(&id);
+                Partition::new(key, resources)
+            }
+            Ok((id, (key, Err(e)))) => {
+                keys.remove(&id);
+                if e.kind == ErrorKind::Auth {
+                    set.abort_all();
+                    sh.progress
+                        .partitions_total
+                        .fetch_sub(remaining, Ordering::Relaxed);
+                    return fail(e).await;
+                }
+                sh.progress
+                    .partitions_failed
+                    .fetch_add(1, Ordering::Relaxed);
+                Partition::failed(key, e.to_string())
+            }
+            Err(e) => {
+                let Some(key) = keys.remove(&e.id()) else {
+                    continue;
+                };
+                sh.progress
+                    .partitions_failed
+                    .fetch_add(1, Ordering::Relaxed);
+                Partition::failed(key, "internal error: the listing task stopped")
+            }
+        };
+        remaining -= 1;
+        sh.progress.partitions_done.fetch_add(1, Ordering::Relaxed);
+        sh.progress
+            .resources
+            .fetch_add(partition.resources.len() as u64, Ordering::Relaxed);
+        sh.send(Event::Partition(partition)).await;
+    }
+    sh.progress.accounts_done.fetch_add(1, Ordering::Relaxed);
+    sh.send(Event::AccountDone { account: address }).await;
+}
+
+/// The partitions of `account` over `regions`: those to fetch (interleaved
+/// by type, so buckets of different APIs work side by side), and those
+/// skipped because `resource_types` leaves their type out.
+fn plan(account: &Account, regions: &[String]) -> (Vec<PartitionKey>, Vec<Partition>) {
+    let vendor = account.vendor.vendor();
+    let mut fetch = Vec::new();
+    let mut skipped = Vec::new();
+    for ty in resource_types(vendor) {
+        for region in regions {
+            let key = PartitionKey {
+                account: account.address.clone(),
+                region: region.clone(),
+                kind: ty.to_string(),
+            };
+            match &account.resource_types {
+                Some(wanted) if !wanted.iter().any(|w| w == ty) => skipped.push(
+                    Partition::skipped(key, "type not in the account's `resource_types`"),
+                ),
+                _ => fetch.push(key),
+            }
+        }
+    }
+    (fetch, skipped)
+}

@@ -1,0 +1,354 @@
+//! Listing: every resource of an account, one partition (account, region,
+//! type) at a time, following the vendor's pagination to the end.
+//!
+//! - [`Connections`]: the HTTP clients of one run, shared by every account
+//!   (one reqwest client for Alibaba, Azure and HCS, one smithy HTTP client
+//!   for the AWS SDK), so connections are reused across accounts and pages.
+//! - [`Session`]: one account signed in for listing (Azure: an ARM token and
+//!   its subscriptions; HCS: an IAM token and its projects; AWS, Alibaba:
+//!   the key). [`Session::regions`] discovers the regions the account can
+//!   see; [`Session::list`] fetches one partition.
+//! - [`resource_types`]: the types tether lists per vendor.
+//!
+//! Regions per vendor: AWS and Alibaba regions from `DescribeRegions`; HCS
+//! regions from the project names (`{region}_{suffix}` or `{region}`); Azure
+//! has one partition region, [`GLOBAL_REGION`]: resource groups and
+//! resources are listed per subscription, so a partition covers every
+//! subscription the principal sees, and each record keeps `location` and
+//! `subscription_id` in its attributes. Declared `regions` of an Azure
+//! account keep the records whose `location` is one of them.
+//!
+//! Every request waits for a token of its (vendor, account, scope, API)
+//! bucket in the run's [`RateLimiter`] and goes through [`http::retry`];
+//! throttling answers slow the bucket down. Errors are scrubbed of the
+//! account's secret before they leave a [`Session`].
+
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::config::{Account, Address, Vendor};
+use crate::inventory::model::GLOBAL_REGION;
+use crate::inventory::{PartitionKey, Resource};
+use crate::secrets::Secret;
+use crate::vendor::error::{ErrorKind, VendorError};
+use crate::vendor::http::{self, BucketKey, ClientOptions, Failure, RateLimiter};
+use crate::vendor::{alibaba, aws, azure, hcs};
+
+/// The resource types tether lists for `vendor` (design §3).
+pub fn resource_types(vendor: Vendor) -> &'static [&'static str] {
+    match vendor {
+        Vendor::Aws => &["instance", "vpc", "subnet", "security_group"],
+        Vendor::Alibaba => &["instance", "vpc", "vswitch", "security_group"],
+        Vendor::Azure => &["resource_group", "resource"],
+        Vendor::Hcs => &["instance", "vpc", "subnet"],
+    }
+}
+
+/// The HTTP clients of one run, shared by every account and request.
+#[derive(Clone)]
+pub struct Connections {
+    pub(crate) web: reqwest::Client,
+    pub(crate) aws: aws_sdk_ec2::config::SharedHttpClient,
+    pub(crate) opts: ClientOptions,
+}
+
+impl std::fmt::Debug for Connections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Connections")
+    }
+}
+
+impl Connections {
+    /// Clients with `opts`' timeouts and retry policy.
+    pub fn new(opts: &ClientOptions) -> Result<Connections, VendorError> {
+        Ok(Connections {
+            web: http::client(Vendor::Alibaba, opts)?,
+            aws: aws::http_client(),
+            opts: opts.clone(),
+        })
+    }
+
+    pub fn options(&self) -> &ClientOptions {
+        &self.opts
+    }
+}
+
+/// What a listing call needs besides the session: the run's limiter and
+/// the options.
+pub(crate) struct Ctx<'a> {
+    pub limiter: &'a RateLimiter,
+    pub opts: &'a ClientOptions,
+    pub account: &'a Arc<str>,
+    pub vendor: Vendor,
+}
+
+impl Ctx<'_> {
+    pub fn key(&self, scope: &str, api: &'static str) -> BucketKey {
+        BucketKey {
+            vendor: self.vendor,
+            account: self.account.clone(),
+            scope: Arc::from(scope),
+            api,
+        }
+    }
+
+    /// One paced request with retries: waits for a token of `key` before
+    /// every attempt, tells the limiter about throttling and success.
+    pub async fn call<T, F, Fut>(&self, key: &BucketKey, what: &str, f: F) -> Result<T, VendorError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, Failure>>,
+    {
+        http::retry(self.opts, self.vendor, what, |_| async {
+            self.limiter.acquire(key).await;
+            match f().await {
+                Ok(v) => {
+                    self.limiter.succeeded(key);
+                    Ok(v)
+                }
+                Err(e) => {
+                    if e.error.kind == ErrorKind::Throttled {
+                        self.limiter.throttled(key, e.retry_after);
+                    }
+                    Err(e)
+                }
+            }
+        })
+        .await
+    }
+}
+
+/// The fields of one record; the address and account come from the partition.
+#[derive(Debug, Default)]
+pub(crate) struct Record {
+    pub id: String,
+    pub name: Option<String>,
+    pub status: Option<String>,
+    pub tags: std::collections::BTreeMap<String, String>,
+    pub attributes: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl Record {
+    pub fn new(id: impl Into<String>) -> Record {
+        Record {
+            id: id.into(),
+            ..Record::default()
+        }
+    }
+
+    /// Sets a string attribute when the value is not empty.
+    pub fn attr(&mut self, name: &str, value: impl Into<String>) -> &mut Record {
+        let v: String = value.into();
+        if !v.is_empty() {
+            self.attributes
+                .insert(name.to_string(), serde_json::Value::String(v));
+        }
+        self
+    }
+
+    pub fn value(&mut self, name: &str, value: serde_json::Value) -> &mut Record {
+        if !value.is_null() {
+            self.attributes.insert(name.to_string(), value);
+        }
+        self
+    }
+
+    pub fn into_resource(self, key: &PartitionKey, native_type: &str) -> Resource {
+        Resource {
+            address: Resource::address_of(key, &self.id),
+            account: key.account.clone(),
+            region: key.region.clone(),
+            kind: key.kind.clone(),
+            native_type: native_type.to_string(),
+            id: self.id,
+            name: self.name.filter(|n| !n.is_empty()),
+            status: self.status.filter(|s| !s.is_empty()),
+            tags: self.tags,
+            attributes: self.attributes,
+        }
+    }
+}
+
+/// An error for a malformed vendor answer.
+pub(crate) fn unreadable(vendor: Vendor, what: &str, e: impl std::fmt::Display) -> Failure {
+    VendorError::new(
+        vendor,
+        ErrorKind::Other,
+        format!("unreadable {what} answer: {e}"),
+    )
+    .into()
+}
+
+/// A bound on pages of one partition, against a server that never stops paging.
+pub(crate) const MAX_PAGES: usize = 100_000;
+
+pub(crate) fn too_many_pages(vendor: Vendor, what: &str) -> VendorError {
+    VendorError::new(
+        vendor,
+        ErrorKind::Other,
+        format!("{what}: the vendor kept paging past {MAX_PAGES} pages"),
+    )
+}
+
+pub(crate) enum Inner {
+    Aws(aws::Lister),
+    Alibaba(alibaba::Lister),
+    Azure(azure::Lister),
+    Hcs(hcs::Lister),
+}
+
+/// One account signed in for listing. Holds a copy of the account's
+/// secret (in a [`Secret`]) or the tokens obtained with it; `Debug` shows
+/// neither.
+pub struct Session {
+    address: Address,
+    key: Arc<str>,
+    vendor: Vendor,
+    secret: Secret,
+    declared_regions: Option<Vec<String>>,
+    inner: Inner,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Session({}, (sensitive))", self.address)
+    }
+}
+
+impl Session {
+    /// Signs `account` in: Azure gets an ARM token and lists the
+    /// subscriptions, HCS gets an IAM token and lists the projects; AWS and
+    /// Alibaba need no request here. A refusal is an [`ErrorKind::Auth`] error.
+    pub async fn open(
+        conns: &Connections,
+        limiter: &RateLimiter,
+        account: &Account,
+        secret: &Secret,
+    ) -> Result<Session, VendorError> {
+        let vendor = account.vendor.vendor();
+        let key: Arc<str> = Arc::from(account.address.to_string());
+        let endpoint = account
+            .api_endpoint
+            .as_deref()
+            .map(|e| e.trim_end_matches('/').to_string());
+        let ctx = Ctx {
+            limiter,
+            opts: &conns.opts,
+            account: &key,
+            vendor,
+        };
+        let creds = crate::vendor::Credentials::new(account, secret);
+        let inner = match creds {
+            Err(e) => Err(e),
+            Ok(crate::vendor::Credentials::Aws(c)) => {
+                Ok(Inner::Aws(aws::Lister::new(conns, &c, endpoint)))
+            }
+            Ok(crate::vendor::Credentials::Alibaba(c)) => {
+                Ok(Inner::Alibaba(alibaba::Lister::new(conns, &c, endpoint)))
+            }
+            Ok(crate::vendor::Credentials::Azure(c)) => {
+                azure::Lister::open(conns, &ctx, &c, endpoint)
+                    .await
+                    .map(Inner::Azure)
+            }
+            Ok(crate::vendor::Credentials::Hcs(c)) => hcs::Lister::open(conns, &ctx, &c, endpoint)
+                .await
+                .map(Inner::Hcs),
+        };
+        let inner = inner.map_err(|e| finish(e, &account.address, secret))?;
+        Ok(Session {
+            address: account.address.clone(),
+            key,
+            vendor,
+            secret: Secret::from_slice(secret.expose()),
+            declared_regions: account.regions.clone(),
+            inner,
+        })
+    }
+
+    pub fn address(&self) -> &Address {
+        &self.address
+    }
+
+    pub fn vendor(&self) -> Vendor {
+        self.vendor
+    }
+
+    fn ctx<'a>(&'a self, limiter: &'a RateLimiter, opts: &'a ClientOptions) -> Ctx<'a> {
+        Ctx {
+            limiter,
+            opts,
+            account: &self.key,
+            vendor: self.vendor,
+        }
+    }
+
+    /// The partition regions of the account: the declared `regions`, or
+    /// every region the account can see (sorted). Azure: always
+    /// [`GLOBAL_REGION`] (see the module docs).
+    pub async fn regions(
+        &self,
+        conns: &Connections,
+        limiter: &RateLimiter,
+    ) -> Result<Vec<String>, VendorError> {
+        if self.vendor == Vendor::Azure {
+            return Ok(vec![GLOBAL_REGION.to_string()]);
+        }
+        if let Some(r) = &self.declared_regions {
+            let mut r = r.clone();
+            r.sort();
+            r.dedup();
+            return Ok(r);
+        }
+        let ctx = self.ctx(limiter, &conns.opts);
+        let found = match &self.inner {
+            Inner::Aws(l) => l.regions(&ctx).await,
+            Inner::Alibaba(l) => l.regions(conns, &ctx).await,
+            Inner::Azure(_) => Ok(vec![GLOBAL_REGION.to_string()]),
+            Inner::Hcs(l) => Ok(l.regions()),
+        };
+        let mut found = found.map_err(|e| finish(e, &self.address, &self.secret))?;
+        found.sort();
+        found.dedup();
+        Ok(found)
+    }
+
+    /// Every resource of partition `key` (its account must be this
+    /// session's), all pages.
+    pub async fn list(
+        &self,
+        conns: &Connections,
+        limiter: &RateLimiter,
+        key: &PartitionKey,
+    ) -> Result<Vec<Resource>, VendorError> {
+        let ctx = self.ctx(limiter, &conns.opts);
+        let out = if !resource_types(self.vendor).contains(&key.kind.as_str()) {
+            Err(VendorError::new(
+                self.vendor,
+                ErrorKind::Other,
+                format!("{} does not list `{}`", self.vendor.title(), key.kind),
+            ))
+        } else {
+            match &self.inner {
+                Inner::Aws(l) => l.list(&ctx, key).await,
+                Inner::Alibaba(l) => l.list(conns, &ctx, key).await,
+                Inner::Azure(l) => {
+                    l.list(conns, &ctx, key, self.declared_regions.as_deref())
+                        .await
+                }
+                Inner::Hcs(l) => l.list(conns, &ctx, key).await,
+            }
+        };
+        out.map_err(|e| finish(e, &self.address, &self.secret))
+    }
+}
+
+/// Names the account and scrubs the secret out of an error.
+fn finish(mut e: VendorError, account: &Address, secret: &Secret) -> VendorError {
+    e.account = account.clone();
+    http::scrub(&mut e.message, secret);
+    if let Some(c) = e.code.as_mut() {
+        http::scrub(c, secret);
+    }
+    e
+}
