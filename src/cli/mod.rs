@@ -17,9 +17,11 @@ mod init;
 mod man;
 mod plan;
 pub mod printer;
+mod progress;
 mod secrets;
 pub mod snapshot;
 pub mod state;
+mod sync;
 mod validate;
 
 pub use validate::ValidateJson;
@@ -64,6 +66,8 @@ pub enum Command {
     Apply(apply::Args),
     /// Encrypt, set and re-encrypt secrets; make an age identity.
     Secrets(secrets::Args),
+    /// List the resources of the accounts in state into a new snapshot version.
+    Sync(sync::Args),
     /// Inspect and edit the state.
     State(state::Args),
     /// Browse and compare snapshot versions.
@@ -164,6 +168,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitStatus, Error> {
         Command::Plan(args) => plan::run(ctx, args),
         Command::Apply(args) => apply::run(ctx, args),
         Command::Secrets(args) => secrets::run(ctx, args),
+        Command::Sync(args) => sync::run(ctx, args),
         Command::State(args) => state::run(ctx, args),
         Command::Snapshot(args) => snapshot::run(ctx, args),
         Command::ForceUnlock(args) => force_unlock::run(ctx, args),

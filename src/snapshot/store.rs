@@ -596,6 +596,22 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// The keys of `account`'s partitions in this version so far.
+    pub fn keys_of(&self, account: &Address) -> Vec<PartitionKey> {
+        self.entries
+            .keys()
+            .filter(|k| &k.account == account)
+            .cloned()
+            .collect()
+    }
+
+    /// Drops one partition of a synced account that the fetch no longer
+    /// reports (a region no longer visible, a type no longer listed).
+    pub fn drop_partition(&mut self, key: &PartitionKey) {
+        self.entries.remove(key);
+        self.added.remove(key);
+    }
+
     /// Drops every partition of `account` ("account removed").
     pub fn remove_account(&mut self, account: &Address) {
         self.entries.retain(|k, _| &k.account != account);

@@ -1,0 +1,429 @@
+//! `tether sync [ADDR…]`: list the resources of the accounts in state into a
+//! new snapshot version, and say per account what changed since the last.
+//!
+//! [`perform`] is the one sync path: `apply` calls it for the accounts it
+//! changed. It holds the state lock (taken by the caller) and the snapshot
+//! writer lock; partitions are written as they arrive and dropped, so memory
+//! does not grow with the inventory.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::progress::Progress;
+use super::state::in_dir;
+use super::{Context, ExitStatus};
+use crate::config::{self, Address, Config};
+use crate::error::{Error, Result};
+use crate::inventory::{Partition, PartitionKey, PartitionStatus};
+use crate::secrets::decrypt::decrypt_bytes;
+use crate::secrets::identity::{self, Identities};
+use crate::snapshot::{Live, PartitionSource, Store, diff_scoped};
+use crate::state::{LastSync, LockGuard, State, StateStore};
+use crate::sync::{Event, SyncOptions, Target};
+use crate::vendor::ClientOptions;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Accounts to sync (default: every account in state).
+    #[arg(value_name = "ADDR")]
+    pub addresses: Vec<String>,
+    /// Requests in flight at once (default: `parallelism` in the settings).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub parallelism: Option<u32>,
+}
+
+pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
+    let config = config::load(&ctx.dir)?;
+    let at = super::state::locate(ctx, &config.settings);
+    let guard = at.store.lock("sync", ctx.lock_timeout)?;
+    let Some(state) = at.store.read()? else {
+        return Err(Error::Usage(
+            "there is no state yet, so no account to sync: run `tether apply` first".into(),
+        ));
+    };
+    let accounts = select(&state, &args.addresses)?;
+    if accounts.is_empty() {
+        ctx.printer.out("No accounts in state: nothing to sync.\n");
+        return Ok(ExitStatus::Success);
+    }
+    let ids = identity::discover(&ctx.identities, &ctx.dir)?;
+    let parallelism = args.parallelism.unwrap_or(config.settings.parallelism);
+    let report = perform(
+        ctx,
+        &config,
+        &at.store,
+        &guard,
+        state,
+        &accounts,
+        &ids,
+        parallelism,
+    )?;
+    ctx.printer.out(&report.render());
+    Ok(if report.incomplete() {
+        ExitStatus::Incomplete
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// The accounts named on the command line (all in state when none), each
+/// checked to be in state.
+pub(crate) fn select(state: &State, given: &[String]) -> Result<Vec<Address>> {
+    if given.is_empty() {
+        return Ok(state.accounts.keys().cloned().collect());
+    }
+    let mut out = BTreeSet::new();
+    for s in given {
+        let a: Address = s.parse().map_err(|e| Error::Usage(format!("`{s}`: {e}")))?;
+        if !state.accounts.contains_key(&a) {
+            return Err(Error::Usage(format!(
+                "`{a}` is not in state (only applied accounts are synced; see `tether state list`)"
+            )));
+        }
+        out.insert(a);
+    }
+    Ok(out.into_iter().collect())
+}
+
+/// What one sync did.
+pub(crate) struct SyncReport {
+    pub version: u64,
+    pub parent: Option<u64>,
+    pub accounts: BTreeMap<Address, AccountReport>,
+    /// Accounts dropped from the snapshot: no longer in state.
+    pub removed: Vec<(Address, u64)>,
+    pub seconds: f64,
+}
+
+#[derive(Default)]
+pub(crate) struct AccountReport {
+    pub resources: u64,
+    pub partitions: u64,
+    /// Partitions that failed after retries: key and the vendor's error.
+    pub failed: Vec<(PartitionKey, String)>,
+    /// The account could not be listed at all.
+    pub error: Option<String>,
+    pub added: u64,
+    pub changed: u64,
+    pub removed: u64,
+    /// Resources carried from the previous version because their fetch failed.
+    pub stale: u64,
+}
+
+impl SyncReport {
+    pub fn incomplete(&self) -> bool {
+        self.accounts
+            .values()
+            .any(|a| a.error.is_some() || !a.failed.is_empty())
+    }
+
+    pub fn render(&self) -> String {
+        use std::fmt::Write as _;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "Snapshot {}{}: {} account{} synced in {:.1}s.",
+            self.version,
+            self.parent
+                .map(|p| format!(" (since {p})"))
+                .unwrap_or_default(),
+            self.accounts.len(),
+            if self.accounts.len() == 1 { "" } else { "s" },
+            self.seconds
+        );
+        let width = self
+            .accounts
+            .keys()
+            .map(|a| a.to_string().len())
+            .max()
+            .unwrap_or(0);
+        for (addr, a) in &self.accounts {
+            let name = format!("{:width$}", addr.to_string());
+            match &a.error {
+                Some(e) => {
+                    let _ = writeln!(s, "  {name}  FAILED: {e}");
+                    if a.stale > 0 {
+                        let _ = writeln!(
+                            s,
+                            "  {:width$}  {} resources kept from the previous version, marked stale",
+                            "", a.stale
+                        );
+                    }
+                }
+                None => {
+                    let _ = writeln!(
+                        s,
+                        "  {name}  {} resources in {} partitions; +{} added, ~{} changed, -{} removed",
+                        a.resources, a.partitions, a.added, a.changed, a.removed
+                    );
+                    for (k, e) in &a.failed {
+                        let _ = writeln!(s, "  {:width$}  FAILED {}/{}: {e}", "", k.region, k.kind);
+                    }
+                    if a.stale > 0 {
+                        let _ = writeln!(
+                            s,
+                            "  {:width$}  {} resources of failed partitions kept from the previous version, marked stale",
+                            "", a.stale
+                        );
+                    }
+                }
+            }
+        }
+        for (a, n) in &self.removed {
+            let _ = writeln!(
+                s,
+                "  {a}: account removed from the snapshot ({n} resources), no longer in state"
+            );
+        }
+        if self.incomplete() {
+            s.push_str("\nSync incomplete: some accounts, regions or types could not be read (exit 3). Their earlier resources are kept as stale, never reported as deleted.\n");
+        }
+        s
+    }
+}
+
+/// Syncs `accounts` (all in `state`) into a new snapshot version. Accounts in
+/// the latest version that are no longer in `state` leave it ("account
+/// removed"). Records each synced account's last sync and resolved regions
+/// in state, and returns the state as written.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn perform(
+    ctx: &Context,
+    config: &Config,
+    state_store: &StateStore,
+    state_guard: &LockGuard,
+    mut state: State,
+    accounts: &[Address],
+    ids: &Identities,
+    parallelism: u32,
+) -> Result<SyncReport> {
+    let started = std::time::Instant::now();
+    let mut report: BTreeMap<Address, AccountReport> = BTreeMap::new();
+    let mut targets = Vec::new();
+    for a in accounts {
+        let Some(recorded) = state.accounts.get(a) else {
+            continue;
+        };
+        let entry = report.entry(a.clone()).or_default();
+        let account = match recorded.to_account(a) {
+            Ok(acc) => acc,
+            Err(why) => {
+                entry.error = Some(format!("the state entry is not usable: {why}"));
+                continue;
+            }
+        };
+        match decrypt_bytes(recorded.secret.ciphertext.as_bytes(), ids) {
+            Ok(secret) => targets.push(Target { account, secret }),
+            Err(why) => {
+                entry.error = Some(format!("the recorded secret cannot be decrypted: {why}"))
+            }
+        }
+    }
+
+    let store = Store::open(in_dir(ctx, &config.settings.snapshots));
+    let snap_guard = store.lock("sync", ctx.lock_timeout)?;
+    let parent = store.latest()?;
+    let mut writer = store.writer(&snap_guard, parent)?;
+    let parent_accounts: BTreeMap<Address, u64> = match parent {
+        Some(p) => store
+            .manifest(p)?
+            .accounts
+            .iter()
+            .map(|a| {
+                (
+                    a.account.clone(),
+                    a.partitions.iter().map(|p| p.resources).sum(),
+                )
+            })
+            .collect(),
+        None => BTreeMap::new(),
+    };
+    let mut removed = Vec::new();
+    for (a, n) in &parent_accounts {
+        if !state.accounts.contains_key(a) {
+            writer.remove_account(a);
+            removed.push((a.clone(), *n));
+        }
+    }
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+    let opts = SyncOptions {
+        parallelism: parallelism.max(1) as usize,
+        client: ClientOptions::default(),
+        rate_limits: true,
+    };
+    let progress = Progress::new("sync", targets.len() as u64);
+    let mut regions: BTreeMap<Address, Vec<String>> = BTreeMap::new();
+    let mut fetched: BTreeMap<Address, BTreeSet<PartitionKey>> = BTreeMap::new();
+    let failed_accounts: Vec<(Address, String)> = report
+        .iter()
+        .filter_map(|(a, r)| r.error.clone().map(|e| (a.clone(), e)))
+        .collect();
+    for (a, e) in failed_accounts {
+        mark_failed(&mut writer, &a, &e, &BTreeSet::new())?;
+    }
+    rt.block_on(async {
+        let mut run = crate::sync::start(targets, opts)
+            .map_err(|e| Error::Usage(format!("cannot start the sync: {e}")))?;
+        while let Some(event) = run.events.recv().await {
+            progress.update(&run.progress.snapshot());
+            match event {
+                Event::AccountStarted { .. } => {}
+                Event::RegionsResolved {
+                    account,
+                    regions: r,
+                    ..
+                } => {
+                    regions.insert(account, r);
+                }
+                Event::Partition(p) => {
+                    let entry = report.entry(p.key.account.clone()).or_default();
+                    entry.partitions += 1;
+                    entry.resources += p.resources.len() as u64;
+                    if let PartitionStatus::Failed { error } = &p.status {
+                        entry.failed.push((p.key.clone(), error.clone()));
+                    }
+                    fetched
+                        .entry(p.key.account.clone())
+                        .or_default()
+                        .insert(p.key.clone());
+                    writer.add(p)?;
+                }
+                Event::AccountFailed { account, error } => {
+                    let msg = error.to_string();
+                    let msg = msg
+                        .strip_prefix(&format!("{account}: "))
+                        .unwrap_or(&msg)
+                        .to_string();
+                    let done = fetched.remove(&account).unwrap_or_default();
+                    mark_failed(&mut writer, &account, &msg, &done)?;
+                    progress.account_line(&format!("{account}: FAILED: {msg}"));
+                    report.entry(account).or_default().error = Some(msg);
+                }
+                Event::AccountDone { account } => {
+                    // Partitions the fetch no longer reports (a region gone,
+                    // a type no longer listed) leave the snapshot.
+                    let done = fetched.remove(&account).unwrap_or_default();
+                    for k in writer.keys_of(&account) {
+                        if !done.contains(&k) {
+                            writer.drop_partition(&k);
+                        }
+                    }
+                    let r = report.entry(account.clone()).or_default();
+                    progress.account_line(&format!(
+                        "{account}: {} resources in {} partitions{}",
+                        r.resources,
+                        r.partitions,
+                        if r.failed.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", {} failed", r.failed.len())
+                        }
+                    ));
+                }
+            }
+        }
+        Ok::<(), Error>(())
+    })?;
+    progress.finish();
+    let manifest = writer.commit()?;
+
+    // Per account: stale resources, and what changed since the parent.
+    for a in &manifest.accounts {
+        if let Some(r) = report.get_mut(&a.account) {
+            r.stale = a
+                .partitions
+                .iter()
+                .filter(|p| p.stale)
+                .map(|p| p.resources)
+                .sum();
+        }
+    }
+    let scope: BTreeSet<Address> = report
+        .iter()
+        .filter(|(_, r)| r.error.is_none())
+        .map(|(a, _)| a.clone())
+        .collect();
+    let new = store.version(manifest.id)?;
+    let d = match parent {
+        Some(p) => diff_scoped(&store.version(p)?, &new, Some(&scope))?,
+        None => diff_scoped(
+            &Live::new(Vec::new())?,
+            &new as &dyn PartitionSource,
+            Some(&scope),
+        )?,
+    };
+    for r in &d.added {
+        if let Some(e) = report.get_mut(&r.account) {
+            e.added += 1;
+        }
+    }
+    for r in &d.removed {
+        if let Some(e) = report.get_mut(&r.account) {
+            e.removed += 1;
+        }
+    }
+    for c in &d.changed {
+        if let Some(e) = report.get_mut(&c.account) {
+            e.changed += 1;
+        }
+    }
+    drop(d);
+
+    // State: when each account was last synced, and the regions it resolved.
+    let at = crate::state::lock::rfc3339_now();
+    for (a, r) in &report {
+        if let Some(s) = state.accounts.get_mut(a) {
+            if r.error.is_none() {
+                s.last_sync = Some(LastSync {
+                    snapshot: manifest.id,
+                    at: at.clone(),
+                });
+            }
+            if let Some(rs) = regions.remove(a) {
+                s.regions = rs;
+            }
+        }
+    }
+    state_store.write(&state, state_guard)?;
+    Ok(SyncReport {
+        version: manifest.id,
+        parent,
+        accounts: report,
+        removed,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// An account that could not be listed: each partition it had (and has not
+/// reported this time) is failed, keeping its resources as stale. An
+/// account never listed before gets one failed placeholder partition, so
+/// the version says it could not be read.
+fn mark_failed(
+    writer: &mut crate::snapshot::Writer<'_>,
+    account: &Address,
+    error: &str,
+    reported: &BTreeSet<PartitionKey>,
+) -> Result<()> {
+    let keys = writer.keys_of(account);
+    if keys.is_empty() && reported.is_empty() {
+        writer.add(Partition::failed(
+            PartitionKey {
+                account: account.clone(),
+                region: "*".into(),
+                kind: "*".into(),
+            },
+            error,
+        ))?;
+        return Ok(());
+    }
+    for k in keys {
+        if !reported.contains(&k) {
+            writer.add(Partition::failed(k, error))?;
+        }
+    }
+    Ok(())
+}
