@@ -38,6 +38,10 @@ pub fn all() -> Vec<(&'static str, String)> {
             pretty(&schema_for!(crate::snapshot::render::ListJson)),
         ),
         (
+            "drift.schema.json",
+            pretty(&schema_for!(crate::cli::drift::DriftReport)),
+        ),
+        (
             "snapshot-show.schema.json",
             pretty(&schema_for!(crate::snapshot::render::ShowJson)),
         ),

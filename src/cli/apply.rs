@@ -26,6 +26,9 @@ pub struct Args {
     /// Accounts worked on at once (default: `parallelism` in the settings).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub parallelism: Option<u32>,
+    /// Do not sync the changed accounts into a new snapshot afterwards.
+    #[arg(long)]
+    pub no_sync: bool,
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
@@ -162,6 +165,35 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     let failed = report.count(|o| matches!(o, Outcome::Failed(_)));
     let skipped = report.count(|o| matches!(o, Outcome::Skipped(_)));
     let not_started = report.count(|o| *o == Outcome::NotStarted);
+    // The accounts that changed are synced into a new snapshot; forgotten
+    // ones leave it as "account removed".
+    let mut incomplete = false;
+    let changed: Vec<crate::config::Address> = report
+        .outcomes
+        .iter()
+        .filter(|(_, a, o)| *o == Outcome::Done && *a != Action::Delete)
+        .map(|(addr, _, _)| addr.clone())
+        .collect();
+    let forgot = report
+        .outcomes
+        .iter()
+        .any(|(_, a, o)| *o == Outcome::Done && *a == Action::Delete);
+    if !args.no_sync && !stop.load(Ordering::SeqCst) && (!changed.is_empty() || forgot) {
+        let current = state.into_inner().unwrap_or_else(|p| p.into_inner());
+        ctx.printer.out("\n");
+        let synced = super::sync::perform(
+            ctx,
+            &config,
+            &at.store,
+            &guard,
+            current,
+            &changed,
+            identities.as_deref(),
+            config.settings.parallelism,
+        )?;
+        ctx.printer.out(&synced.render());
+        incomplete = synced.incomplete();
+    }
     if report.failed() {
         ctx.printer.out(&format!(
             "\nApply incomplete: {done} succeeded, {failed} failed, {skipped} skipped, {not_started} not started. Every succeeded account is recorded; run `tether plan` to see what remains.\n"
@@ -170,7 +202,11 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     } else {
         ctx.printer
             .out(&format!("\nApply complete: {done} succeeded.\n"));
-        Ok(ExitStatus::Success)
+        Ok(if incomplete {
+            ExitStatus::Incomplete
+        } else {
+            ExitStatus::Success
+        })
     }
 }
 

@@ -10,6 +10,7 @@ use crate::error::Error;
 
 mod apply;
 mod completions;
+pub mod drift;
 mod fmt;
 mod force_unlock;
 mod graph;
@@ -68,6 +69,8 @@ pub enum Command {
     Secrets(secrets::Args),
     /// List the resources of the accounts in state into a new snapshot version.
     Sync(sync::Args),
+    /// Read-only: verify credentials, compare live inventory with the latest snapshot and config with state.
+    Drift(drift::Args),
     /// Inspect and edit the state.
     State(state::Args),
     /// Browse and compare snapshot versions.
@@ -169,6 +172,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitStatus, Error> {
         Command::Apply(args) => apply::run(ctx, args),
         Command::Secrets(args) => secrets::run(ctx, args),
         Command::Sync(args) => sync::run(ctx, args),
+        Command::Drift(args) => drift::run(ctx, args),
         Command::State(args) => state::run(ctx, args),
         Command::Snapshot(args) => snapshot::run(ctx, args),
         Command::ForceUnlock(args) => force_unlock::run(ctx, args),

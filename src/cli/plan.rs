@@ -80,7 +80,14 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
         destroy: args.destroy,
         targets,
         excludes,
-        snapshot: None,
+        // The latest snapshot version the plan was made next to (design §2).
+        snapshot: crate::snapshot::Store::open(super::state::in_dir(
+            ctx,
+            &config.settings.snapshots,
+        ))
+        .latest()
+        .ok()
+        .flatten(),
         config_hash: plan::config_hash(&config, &secrets),
     };
     let mut plan = plan::build(
@@ -139,7 +146,6 @@ fn refresh(
     plan: &plan::Plan,
     ids: &crate::secrets::identity::Identities,
 ) -> Result<Vec<plan::IdentityDrift>> {
-    use crate::vendor::{self, ClientOptions};
     let checks: Vec<(&config::Account, &crate::state::AccountState)> = plan
         .changes
         .iter()
@@ -151,14 +157,39 @@ fn refresh(
             ))
         })
         .collect();
+    let results = verify_recorded(&checks, ids, config.settings.parallelism)?;
+    Ok(checks
+        .iter()
+        .zip(results)
+        .filter_map(|((account, _), problem)| {
+            problem.map(|p| plan::IdentityDrift {
+                address: account.address.clone(),
+                problem: p
+                    .strip_prefix(&format!("{}: ", account.address))
+                    .unwrap_or(&p)
+                    .to_string(),
+            })
+        })
+        .collect())
+}
+
+/// Verifies each account live with the secret recorded in state: `None`
+/// when it still verifies as recorded, else the problem (a revoked or
+/// expired key, a key that now belongs to another account, …). At most
+/// `parallelism` accounts at once.
+pub(crate) fn verify_recorded(
+    checks: &[(&config::Account, &crate::state::AccountState)],
+    ids: &crate::secrets::identity::Identities,
+    parallelism: u32,
+) -> Result<Vec<Option<String>>> {
+    use crate::vendor::{self, ClientOptions};
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
     let opts = ClientOptions::default();
-    let limit = config.settings.parallelism.max(1) as usize;
-    let results = rt.block_on(async {
+    Ok(rt.block_on(async {
         use futures_util::StreamExt;
         futures_util::stream::iter(checks.iter().map(|(account, recorded)| {
             let opts = &opts;
@@ -181,21 +212,8 @@ fn refresh(
                 }
             }
         }))
-        .buffered(limit)
+        .buffered(parallelism.max(1) as usize)
         .collect::<Vec<_>>()
         .await
-    });
-    Ok(checks
-        .iter()
-        .zip(results)
-        .filter_map(|((account, _), problem)| {
-            problem.map(|p| plan::IdentityDrift {
-                address: account.address.clone(),
-                problem: p
-                    .strip_prefix(&format!("{}: ", account.address))
-                    .unwrap_or(&p)
-                    .to_string(),
-            })
-        })
-        .collect())
+    }))
 }

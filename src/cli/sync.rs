@@ -54,7 +54,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
         &guard,
         state,
         &accounts,
-        &ids,
+        Some(&ids),
         parallelism,
     )?;
     ctx.printer.out(&report.render());
@@ -193,7 +193,7 @@ pub(crate) fn perform(
     state_guard: &LockGuard,
     mut state: State,
     accounts: &[Address],
-    ids: &Identities,
+    ids: Option<&Identities>,
     parallelism: u32,
 ) -> Result<SyncReport> {
     let started = std::time::Instant::now();
@@ -210,6 +210,10 @@ pub(crate) fn perform(
                 entry.error = Some(format!("the state entry is not usable: {why}"));
                 continue;
             }
+        };
+        let Some(ids) = ids else {
+            entry.error = Some("no age identity to decrypt the recorded secret".into());
+            continue;
         };
         match decrypt_bytes(recorded.secret.ciphertext.as_bytes(), ids) {
             Ok(secret) => targets.push(Target { account, secret }),
