@@ -409,8 +409,7 @@ impl Lister {
         ctx: &Ctx<'_>,
         base: &str,
         scope: &str,
-        action: &'static str,
-        version: &str,
+        (action, version): (&'static str, &str),
         query: &[(&str, &str)],
     ) -> Result<ListPage, VendorError> {
         let url = url::Url::parse(&format!("{base}/")).map_err(|e| {
@@ -510,8 +509,7 @@ impl Lister {
                 ctx,
                 &base,
                 "global",
-                "DescribeRegions",
-                ECS_VERSION,
+                ("DescribeRegions", ECS_VERSION),
                 &[],
             )
             .await?;
@@ -554,7 +552,7 @@ impl Lister {
                 q.push(("PageNumber", &number));
             }
             let page = self
-                .rpc(conns, ctx, &base, region, action, version, &q)
+                .rpc(conns, ctx, &base, region, (action, version), &q)
                 .await?;
             let items = match key.kind.as_str() {
                 "instance" => page.instances.map(|w| w.items),

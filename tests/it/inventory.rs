@@ -160,6 +160,9 @@ fn world_parts(sim: &Sim, v: Vendor, i: usize) -> Parts {
     out
 }
 
+/// (region, type) -> status and ids, as one account's partitions came out.
+type Reported = BTreeMap<(String, String), (PartitionStatus, Vec<String>)>;
+
 /// What a run reported, per account.
 #[derive(Default, Debug)]
 struct Outcome {
@@ -168,7 +171,7 @@ struct Outcome {
     failed: BTreeMap<Address, tether::vendor::VendorError>,
     regions: BTreeMap<Address, Vec<String>>,
     /// account -> (region, type) -> status and ids.
-    parts: BTreeMap<Address, BTreeMap<(String, String), (PartitionStatus, Vec<String>)>>,
+    parts: BTreeMap<Address, Reported>,
     resources: Vec<Resource>,
 }
 
