@@ -86,6 +86,17 @@ impl Default for SyncOptions {
     }
 }
 
+/// The request policy of inventory fetches: more attempts than a single
+/// identity check, since listing is idempotent and a large sync meets
+/// throttling and the odd 5xx as a matter of course (8 attempts, backoff
+/// capped at 8 s: a request gives up after about 25 s of retrying).
+pub fn fetch_client_options() -> ClientOptions {
+    ClientOptions {
+        max_attempts: 8,
+        ..ClientOptions::default()
+    }
+}
+
 /// What the run reports, in the order things happen per account.
 #[derive(Debug)]
 pub enum Event {

@@ -25,7 +25,6 @@ use crate::secrets::decrypt::decrypt_bytes;
 use crate::secrets::identity;
 use crate::snapshot::{Diff, Live, Store, diff_scoped, render as snaprender};
 use crate::sync::{Event, SyncOptions, Target};
-use crate::vendor::ClientOptions;
 
 pub const DRIFT_FORMAT_VERSION: &str = "1";
 const MARKER: &str = "<!-- tether-drift -->";
@@ -217,7 +216,7 @@ fn fetch(
     let progress = Progress::new("drift", targets.len() as u64);
     let opts = SyncOptions {
         parallelism: parallelism.max(1) as usize,
-        client: ClientOptions::default(),
+        client: crate::sync::fetch_client_options(),
         rate_limits: true,
     };
     let out = rt.block_on(async {

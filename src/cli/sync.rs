@@ -19,7 +19,6 @@ use crate::secrets::identity::{self, Identities};
 use crate::snapshot::{Live, PartitionSource, Store, diff_scoped};
 use crate::state::{LastSync, LockGuard, State, StateStore};
 use crate::sync::{Event, SyncOptions, Target};
-use crate::vendor::ClientOptions;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -256,7 +255,7 @@ pub(crate) fn perform(
         .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
     let opts = SyncOptions {
         parallelism: parallelism.max(1) as usize,
-        client: ClientOptions::default(),
+        client: crate::sync::fetch_client_options(),
         rate_limits: true,
     };
     let progress = Progress::new("sync", targets.len() as u64);

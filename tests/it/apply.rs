@@ -7,15 +7,20 @@ use tether::sim::Vendor as SimVendor;
 use crate::harness::{Output, Run};
 use crate::sim;
 
-struct Env {
-    sim: tether::sim::Sim,
-    dir: tempfile::TempDir,
-    key: String,
+pub(crate) struct Env {
+    pub sim: tether::sim::Sim,
+    pub dir: tempfile::TempDir,
+    pub key: String,
 }
 
 impl Env {
-    fn new(seed: u64) -> Env {
-        let sim = sim::start(seed, 1, 3);
+    pub fn new(seed: u64) -> Env {
+        Env::with(seed, 1, 3)
+    }
+
+    /// `accounts` per vendor with `resources` each.
+    pub fn with(seed: u64, accounts: usize, resources: usize) -> Env {
+        let sim = sim::start(seed, accounts, resources);
         let dir = tempfile::tempdir().unwrap();
         let id = age::x25519::Identity::generate();
         tether::sim::config_writer::write(
@@ -29,26 +34,26 @@ impl Env {
         Env { sim, dir, key }
     }
 
-    fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    fn tether(&self, args: &[&str]) -> Output {
+    pub fn tether(&self, args: &[&str]) -> Output {
         Run::new(self.path())
             .args(args)
             .env("TETHER_AGE_KEY", &self.key)
             .run()
     }
 
-    fn config(&self) -> String {
+    pub fn config(&self) -> String {
         std::fs::read_to_string(self.path().join("tether.hcl")).unwrap()
     }
 
-    fn set_config(&self, text: &str) {
+    pub fn set_config(&self, text: &str) {
         std::fs::write(self.path().join("tether.hcl"), text).unwrap();
     }
 
-    fn state(&self) -> serde_json::Value {
+    pub fn state(&self) -> serde_json::Value {
         serde_json::from_str(
             &std::fs::read_to_string(self.path().join("tether.state.json")).unwrap(),
         )
@@ -56,7 +61,7 @@ impl Env {
     }
 
     /// The address of the first account of a vendor in the written config.
-    fn addr(&self, vendor: &str) -> String {
+    pub fn addr(&self, vendor: &str) -> String {
         let c = self.config();
         let at = c.find(&format!("account \"{vendor}\" \"")).unwrap();
         let rest = &c[at + format!("account \"{vendor}\" \"").len()..];

@@ -3,6 +3,7 @@
 mod apply;
 mod config;
 mod docs;
+mod drift;
 mod harness;
 mod inventory;
 mod plan;

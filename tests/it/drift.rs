@@ -1,0 +1,348 @@
+//! `tether sync`, `tether drift` and apply's sync, end to end against the
+//! simulator for all four vendors.
+
+use tether::sim::{AddResource, Vendor as SimVendor};
+
+use crate::apply::Env;
+
+const VENDORS: [SimVendor; 4] = [
+    SimVendor::Aws,
+    SimVendor::Alibaba,
+    SimVendor::Azure,
+    SimVendor::Hcs,
+];
+
+fn json(out: &crate::harness::Output) -> serde_json::Value {
+    serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", out.stdout, out.stderr))
+}
+
+/// The simulator's key of the first account of `v` (what its admin API takes).
+fn sim_account(env: &Env, v: SimVendor) -> String {
+    let s = env.sim.engine().summary();
+    match v {
+        SimVendor::Aws => s.aws.accounts[0].main_account_id.clone(),
+        SimVendor::Alibaba => s.alibaba.accounts[0].main_account_id.clone(),
+        SimVendor::Azure => s.azure.accounts[0].tenant_id.clone(),
+        SimVendor::Hcs => s.hcs.accounts[0].account.clone(),
+    }
+}
+
+fn prefix(v: SimVendor) -> &'static str {
+    match v {
+        SimVendor::Aws => "aws.",
+        SimVendor::Alibaba => "alibaba.",
+        SimVendor::Azure => "azure.",
+        SimVendor::Hcs => "hcs.",
+    }
+}
+
+/// Every resource of a snapshot version, from `snapshot export`.
+fn export(env: &Env, id: &str) -> Vec<serde_json::Value> {
+    let out = env.tether(&["snapshot", "export", id, "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    json(&out)["resources"].as_array().unwrap().clone()
+}
+
+fn count(v: &serde_json::Value, field: &str, vendor: SimVendor) -> usize {
+    v[field]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["account"].as_str().unwrap().starts_with(prefix(vendor)))
+        .count()
+}
+
+/// Apply syncs every account into snapshot 1; a resource added, one
+/// deleted and one re-tagged per vendor are drift, found by `drift` and by
+/// the next sync's diff; after that sync there is no drift.
+#[test]
+fn drift_and_the_next_sync_find_added_removed_and_retagged_resources() {
+    let env = Env::with(31, 1, 24);
+    let out = env.tether(&["apply", "--auto-approve"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("Snapshot 1: 4 accounts synced"),
+        "{}",
+        out.stdout
+    );
+    let first = export(&env, "latest");
+    assert_eq!(
+        first.len(),
+        4 * 24,
+        "every resource of the world is in snapshot 1"
+    );
+    let out = env.tether(&["drift", "--detailed-exitcode"]);
+    assert_eq!(
+        out.code, 0,
+        "no drift right after apply:\n{}\n{}",
+        out.stdout, out.stderr
+    );
+
+    let e = env.sim.engine();
+    for v in VENDORS {
+        let mine: Vec<&serde_json::Value> = first
+            .iter()
+            .filter(|r| r["account"].as_str().unwrap().starts_with(prefix(v)))
+            .filter(|r| r["type"] != "resource_group")
+            .collect();
+        let (region, kind) = (
+            mine[0]["region"].as_str().unwrap().to_string(),
+            mine[0]["type"].as_str().unwrap().to_string(),
+        );
+        let region = if v == SimVendor::Azure {
+            e.summary().azure.accounts[0].locations[0].clone()
+        } else {
+            region
+        };
+        let kind = if v == SimVendor::Azure {
+            "Microsoft.Network/virtualNetworks".to_string()
+        } else {
+            kind
+        };
+        e.add_resource(&AddResource {
+            vendor: v,
+            account: sim_account(&env, v),
+            region,
+            kind,
+            subscription: None,
+        })
+        .unwrap_or_else(|err| panic!("{v:?}: {err}"));
+        e.delete_resource(v, mine[1]["id"].as_str().unwrap())
+            .unwrap();
+        let mut tags = std::collections::BTreeMap::new();
+        tags.insert("owner".to_string(), "drift-test".to_string());
+        e.set_tags(v, mine[2]["id"].as_str().unwrap(), &tags)
+            .unwrap();
+    }
+
+    let out = env.tether(&["drift", "--detailed-exitcode", "--format", "json"]);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    let report = json(&out);
+    assert_eq!(report["drift"], true);
+    assert_eq!(report["incomplete"], false);
+    assert_eq!(report["snapshot"], 1);
+    for v in VENDORS {
+        assert_eq!(
+            count(&report["resources"], "added", v),
+            1,
+            "{v:?}: {report:#}"
+        );
+        assert_eq!(count(&report["resources"], "removed", v), 1, "{v:?}");
+        assert_eq!(count(&report["resources"], "changed", v), 1, "{v:?}");
+    }
+    // drift wrote nothing.
+    assert_eq!(export(&env, "latest").len(), first.len());
+    let out = env.tether(&["snapshot", "list", "--format", "json"]);
+    assert_eq!(
+        json(&out)["versions"].as_array().unwrap().len(),
+        1,
+        "{}",
+        out.stdout
+    );
+
+    // The next sync records the same changes.
+    let out = env.tether(&["sync"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("Snapshot 2 (since 1)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("+1 added, ~1 changed, -1 removed"),
+        "{}",
+        out.stdout
+    );
+    let out = env.tether(&["snapshot", "diff", "1", "2", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let d = json(&out);
+    for v in VENDORS {
+        assert_eq!(count(&d, "added", v), 1, "{v:?}: {d:#}");
+        assert_eq!(count(&d, "removed", v), 1, "{v:?}");
+        assert_eq!(count(&d, "changed", v), 1, "{v:?}");
+    }
+    let state = env.state();
+    for (_, a) in state["accounts"].as_object().unwrap() {
+        assert_eq!(a["last_sync"]["snapshot"], 2, "{a:#}");
+        assert!(!a["regions"].as_array().unwrap().is_empty(), "{a:#}");
+    }
+    let out = env.tether(&["drift", "--detailed-exitcode"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("No drift."), "{}", out.stdout);
+}
+
+/// A region the account can newly see is picked up by drift and sync
+/// (the config declares no regions), and `--record` saves what drift saw.
+#[test]
+fn a_new_region_is_found_and_drift_record_saves_a_version() {
+    let env = Env::with(32, 1, 8);
+    assert_eq!(env.tether(&["apply", "--auto-approve"]).code, 0);
+    let e = env.sim.engine();
+    let aws = sim_account(&env, SimVendor::Aws);
+    let known = e.summary().aws.accounts[0].regions.clone();
+    let region = ["sa-east-1", "ca-central-1", "eu-north-1", "ap-south-1"]
+        .into_iter()
+        .find(|r| !known.iter().any(|k| k == r))
+        .unwrap();
+    e.add_region(SimVendor::Aws, &aws, region).unwrap();
+    e.add_resource(&AddResource {
+        vendor: SimVendor::Aws,
+        account: aws,
+        region: region.into(),
+        kind: "vpc".into(),
+        subscription: None,
+    })
+    .unwrap();
+    let out = env.tether(&[
+        "drift",
+        "--detailed-exitcode",
+        "--record",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    let report = json(&out);
+    let added = report["resources"]["added"].as_array().unwrap();
+    assert_eq!(added.len(), 1, "{report:#}");
+    assert_eq!(added[0]["region"], region);
+    assert_eq!(report["recorded"], 2);
+    // The recorded version holds the new resource; the state was not touched.
+    assert!(export(&env, "2").iter().any(|r| r["region"] == region));
+    assert_eq!(
+        env.state()["accounts"][env.addr("aws")]["last_sync"]["snapshot"],
+        1
+    );
+    let out = env.tether(&["drift", "--detailed-exitcode"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+}
+
+/// A revoked key is drift; sync then fails that account (exit 3) and keeps
+/// its resources as stale, never as removed. A region that fails for good
+/// also gives exit 3 with stale resources. Injected 5xx and throttling are
+/// retried: every resource is still fetched.
+#[test]
+fn revoked_keys_failing_regions_and_flaky_vendors() {
+    let env = Env::with(33, 1, 24);
+    assert_eq!(env.tether(&["apply", "--auto-approve"]).code, 0);
+    let before = export(&env, "latest").len();
+    let e = env.sim.engine();
+
+    // 5xx and throttling on every vendor: retried, nothing lost.
+    e.set_faults(&tether::sim::FaultsUpdate {
+        vendor: "*".into(),
+        faults: tether::sim::Faults {
+            error_rate: 0.1,
+            throttle_rate: 0.1,
+            ..Default::default()
+        },
+    })
+    .unwrap();
+    let out = env.tether(&["sync"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(export(&env, "latest").len(), before);
+    e.set_faults(&tether::sim::FaultsUpdate {
+        vendor: "*".into(),
+        faults: tether::sim::Faults::default(),
+    })
+    .unwrap();
+
+    // A revoked Alibaba key.
+    let ali = env.addr("alibaba");
+    e.revoke(SimVendor::Alibaba, &sim_account(&env, SimVendor::Alibaba))
+        .unwrap();
+    let out = env.tether(&["drift", "--detailed-exitcode", "--format", "json"]);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    let report = json(&out);
+    assert_eq!(
+        report["credentials"][0]["address"],
+        ali.as_str(),
+        "{report:#}"
+    );
+    assert!(
+        report["resources"]["removed"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let out = env.tether(&["sync"]);
+    assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains(&format!("{ali}")) && out.stdout.contains("FAILED"));
+    assert!(out.stdout.contains("marked stale"), "{}", out.stdout);
+    let now = export(&env, "latest");
+    assert_eq!(now.len(), before, "nothing is deleted");
+    assert!(
+        now.iter()
+            .filter(|r| r["account"] == ali.as_str())
+            .all(|r| r["stale"] == true)
+    );
+    let out = env.tether(&["snapshot", "diff", "previous", "latest", "--format", "json"]);
+    let d = json(&out);
+    assert!(d["removed"].as_array().unwrap().is_empty(), "{d:#}");
+    assert!(!d["not_compared"].as_array().unwrap().is_empty(), "{d:#}");
+
+    // An AWS region down for good: its partitions fail, their resources stay.
+    let aws = env.addr("aws");
+    let region = now.iter().find(|r| r["account"] == aws.as_str()).unwrap()["region"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    e.set_failing_scope(SimVendor::Aws, &region, true);
+    let out = env.tether(&["sync", &aws]);
+    assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(&format!("FAILED {region}/")),
+        "{}",
+        out.stdout
+    );
+    let last = export(&env, "latest");
+    assert_eq!(last.len(), before);
+    let in_region: Vec<_> = last
+        .iter()
+        .filter(|r| r["account"] == aws.as_str() && r["region"] == region.as_str())
+        .collect();
+    assert!(!in_region.is_empty());
+    assert!(in_region.iter().all(|r| r["stale"] == true));
+    assert!(
+        last.iter()
+            .filter(|r| r["account"] == aws.as_str() && r["region"] != region.as_str())
+            .all(|r| r["stale"] == false)
+    );
+}
+
+/// Forgetting an account removes its resources from the next snapshot as
+/// "account removed", not as drift; `--no-sync` leaves snapshots alone.
+#[test]
+fn deleted_accounts_leave_the_snapshot_and_no_sync_skips_it() {
+    let env = Env::with(34, 1, 6);
+    let out = env.tether(&["apply", "--auto-approve", "--no-sync"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let out = env.tether(&["snapshot", "list"]);
+    assert!(
+        format!("{}{}", out.stdout, out.stderr).contains("No snapshot versions"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(env.tether(&["sync"]).code, 0);
+    let hcs = env.addr("hcs");
+    let mut text = env.config();
+    let at = text.find("account \"hcs\"").unwrap();
+    let end = at + text[at..].find("\n}\n").unwrap() + 3;
+    text.replace_range(at..end, "");
+    env.set_config(&text);
+    let out = env.tether(&["apply", "--auto-approve"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(&format!(
+            "{hcs}: account removed from the snapshot (6 resources)"
+        )),
+        "{}",
+        out.stdout
+    );
+    let out = env.tether(&["snapshot", "diff", "1", "2", "--format", "json"]);
+    let d = json(&out);
+    assert_eq!(d["accounts_removed"][0]["account"], hcs.as_str(), "{d:#}");
+    assert!(d["removed"].as_array().unwrap().is_empty());
+    let out = env.tether(&["drift", "--detailed-exitcode"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+}
