@@ -110,7 +110,12 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     let stop = Arc::new(AtomicBool::new(false));
     let state = Mutex::new(current);
     let printer = &ctx.printer;
-    let opts = Arc::new(ClientOptions::default());
+    // One set of HTTP clients for the whole run: connections are reused,
+    // and TLS roots are loaded once, not per account.
+    let opts = Arc::new(
+        vendor::Connections::new(&ClientOptions::default())
+            .map_err(|e| Error::Usage(e.to_string()))?,
+    );
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -216,7 +221,7 @@ async fn apply_one(
     config: &Config,
     recorded: &State,
     ids: Option<&Identities>,
-    opts: &ClientOptions,
+    opts: &vendor::Connections,
 ) -> std::result::Result<Option<AccountState>, String> {
     if c.action == Action::Delete {
         return Ok(None);

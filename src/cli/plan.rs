@@ -188,7 +188,8 @@ pub(crate) fn verify_recorded(
         .enable_all()
         .build()
         .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
-    let opts = ClientOptions::default();
+    let opts = vendor::Connections::new(&ClientOptions::default())
+        .map_err(|e| Error::Usage(e.to_string()))?;
     Ok(rt.block_on(async {
         use futures_util::StreamExt;
         futures_util::stream::iter(checks.iter().map(|(account, recorded)| {

@@ -15,7 +15,7 @@ use crate::config::Vendor;
 use crate::inventory::{PartitionKey, Resource};
 use crate::state::model::VerifiedIdentity;
 use crate::vendor::error::{ErrorKind, VendorError};
-use crate::vendor::http::{self, ClientOptions, Failure};
+use crate::vendor::http::{self, Failure};
 use crate::vendor::list::{Connections, Ctx, MAX_PAGES, Record, too_many_pages, unreadable};
 use crate::vendor::{KeyCredentials, VendorApi};
 
@@ -181,8 +181,9 @@ impl<'a> VendorApi<'a> for Alibaba {
         &self,
         creds: &KeyCredentials<'a>,
         endpoint: Option<&str>,
-        opts: &ClientOptions,
+        conns: &Connections,
     ) -> Result<VerifiedIdentity, VendorError> {
+        let opts = conns.options();
         let base = endpoint.unwrap_or(DEFAULT_ENDPOINT);
         let url = url::Url::parse(&format!("{base}/")).map_err(|e| {
             VendorError::new(
@@ -191,7 +192,7 @@ impl<'a> VendorApi<'a> for Alibaba {
                 format!("invalid endpoint `{base}`: {e}"),
             )
         })?;
-        let client = http::client(Vendor::Alibaba, opts)?;
+        let client = &conns.web;
         let host = host_header(&url);
         let id: Identity = http::retry(opts, Vendor::Alibaba, "sts:GetCallerIdentity", |_| {
             // A fresh date and nonce per attempt: nonces are single-use.

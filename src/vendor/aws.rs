@@ -73,9 +73,10 @@ impl<'a> VendorApi<'a> for Aws {
         &self,
         creds: &KeyCredentials<'a>,
         endpoint: Option<&str>,
-        opts: &ClientOptions,
+        conns: &Connections,
     ) -> Result<VerifiedIdentity, VendorError> {
-        let sts = client(creds, endpoint, opts);
+        let opts = conns.options();
+        let sts = client(creds, endpoint, opts, conns.aws.clone());
         let out = http::retry(opts, Vendor::Aws, "sts:GetCallerIdentity", |_| async {
             sts.get_caller_identity()
                 .send()
@@ -113,8 +114,8 @@ fn client(
     creds: &KeyCredentials<'_>,
     endpoint: Option<&str>,
     opts: &ClientOptions,
+    http_client: aws_sdk_ec2::config::SharedHttpClient,
 ) -> aws_sdk_sts::Client {
-    let http_client = http_client();
     let mut b = aws_sdk_sts::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .http_client(http_client)

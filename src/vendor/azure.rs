@@ -137,18 +137,19 @@ impl<'a> VendorApi<'a> for Azure {
         &self,
         creds: &AzureCredentials<'a>,
         endpoint: Option<&str>,
-        opts: &ClientOptions,
+        conns: &Connections,
     ) -> Result<VerifiedIdentity, VendorError> {
+        let opts = conns.options();
         let (login, arm) = match endpoint {
             Some(e) => (e, e),
             None => (LOGIN_ENDPOINT, ARM_ENDPOINT),
         };
-        let client = http::client(Vendor::Azure, opts)?;
+        let client = &conns.web;
         let token_url = format!(
             "{login}/{}/oauth2/v2.0/token",
             crate::vendor::alibaba::percent_encode(creds.tenant_id)
         );
-        let token = fetch_token(&client, &token_url, creds, opts).await?;
+        let token = fetch_token(client, &token_url, creds, opts).await?;
         let bearer = token.expose_str().unwrap_or_default();
         let c = claims(bearer);
         let mut scopes = Vec::new();

@@ -208,13 +208,14 @@ impl<'a> VendorApi<'a> for Hcs {
         &self,
         creds: &HcsCredentials<'a>,
         endpoint: Option<&str>,
-        opts: &ClientOptions,
+        conns: &Connections,
     ) -> Result<VerifiedIdentity, VendorError> {
+        let opts = conns.options();
         let iam = endpoint.map_or_else(|| iam_url(creds.endpoint), str::to_string);
-        let client = http::client(Vendor::Hcs, opts)?;
+        let client = &conns.web;
         let token_url = format!("{iam}/v3/auth/tokens?nocatalog=true");
         let scope = serde_json::json!({"domain": {"name": creds.account}});
-        let (token, user) = fetch_token(&client, &token_url, creds, &scope, opts).await?;
+        let (token, user) = fetch_token(client, &token_url, creds, &scope, opts).await?;
         if user.domain.name != creds.account || user.domain.id.is_empty() {
             return Err(VendorError::new(
                 Vendor::Hcs,

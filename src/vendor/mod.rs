@@ -154,7 +154,7 @@ pub(crate) trait VendorApi<'a> {
         &self,
         creds: &Self::Credentials,
         endpoint: Option<&str>,
-        opts: &ClientOptions,
+        conns: &Connections,
     ) -> Result<VerifiedIdentity, VendorError>;
 }
 
@@ -164,7 +164,7 @@ pub(crate) trait VendorApi<'a> {
 pub async fn verify(
     account: &Account,
     secret: &Secret,
-    opts: &ClientOptions,
+    conns: &Connections,
 ) -> Result<VerifiedIdentity, VendorError> {
     let endpoint = account
         .api_endpoint
@@ -172,10 +172,10 @@ pub async fn verify(
         .map(|e| e.trim_end_matches('/'));
     let result = match Credentials::new(account, secret) {
         Err(e) => Err(e),
-        Ok(Credentials::Aws(c)) => aws::Aws.verify_identity(&c, endpoint, opts).await,
-        Ok(Credentials::Alibaba(c)) => alibaba::Alibaba.verify_identity(&c, endpoint, opts).await,
-        Ok(Credentials::Azure(c)) => azure::Azure.verify_identity(&c, endpoint, opts).await,
-        Ok(Credentials::Hcs(c)) => hcs::Hcs.verify_identity(&c, endpoint, opts).await,
+        Ok(Credentials::Aws(c)) => aws::Aws.verify_identity(&c, endpoint, conns).await,
+        Ok(Credentials::Alibaba(c)) => alibaba::Alibaba.verify_identity(&c, endpoint, conns).await,
+        Ok(Credentials::Azure(c)) => azure::Azure.verify_identity(&c, endpoint, conns).await,
+        Ok(Credentials::Hcs(c)) => hcs::Hcs.verify_identity(&c, endpoint, conns).await,
     };
     result.map_err(|mut e| {
         e.account = account.address.clone();

@@ -267,7 +267,11 @@ fn revoked_keys_failing_regions_and_flaky_vendors() {
     );
     let out = env.tether(&["sync"]);
     assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains(&format!("{ali}  FAILED")), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!("{ali}  FAILED")),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("marked stale"), "{}", out.stdout);
     let now = export(&env, "latest");
     assert_eq!(now.len(), before, "nothing is deleted");

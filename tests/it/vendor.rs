@@ -99,7 +99,7 @@ fn world_id(sim: &Sim, v: Vendor, i: usize) -> String {
 }
 
 async fn verify(a: &Account, s: &Secret) -> Result<VerifiedIdentity, VendorError> {
-    vendor::verify(a, s, &fast()).await
+    vendor::verify(a, s, &conns(&fast())).await
 }
 
 fn faults(sim: &Sim, v: Vendor, f: Faults) {
@@ -318,7 +318,7 @@ async fn throttling_that_stops_is_retried_through() {
             max_attempts: 100,
             ..fast()
         };
-        let id = vendor::verify(&a, &secret, &opts)
+        let id = vendor::verify(&a, &secret, &conns(&opts))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         vendor::check_identity(&a, &id).unwrap();
@@ -382,4 +382,9 @@ async fn a_closed_port_is_unreachable_quickly() {
         expect_kind(&e, ErrorKind::Unreachable, &a, secret.expose_str().unwrap());
         assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
     }
+}
+
+/// HTTP clients with `opts`, as a command makes them once per run.
+fn conns(opts: &vendor::ClientOptions) -> vendor::Connections {
+    vendor::Connections::new(opts).expect("clients build")
 }

@@ -103,7 +103,7 @@ async fn moto_confirms_the_aws_identity_and_refuses_a_wrong_secret() {
 
     // Any key, no enforcement: moto's default account.
     let a = account(&url, "AKIAIOSFODNN7EXAMPLE");
-    let id = vendor::verify(&a, &Secret::from_slice(b"anything-goes"), &opts())
+    let id = vendor::verify(&a, &Secret::from_slice(b"anything-goes"), &conns(&opts()))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(id.account_id, MOTO_ACCOUNT);
@@ -153,7 +153,7 @@ async fn moto_confirms_the_aws_identity_and_refuses_a_wrong_secret() {
     enforce_auth(&http, &url, "0").await;
     let outcome = async {
         let a = account(&url, &key_id);
-        let id = vendor::verify(&a, &secret, &opts()).await?;
+        let id = vendor::verify(&a, &secret, &conns(&opts())).await?;
         assert_eq!(id.account_id, MOTO_ACCOUNT);
         assert_eq!(
             id.principal,
@@ -161,14 +161,20 @@ async fn moto_confirms_the_aws_identity_and_refuses_a_wrong_secret() {
         );
 
         let wrong = Secret::from_slice(b"Wrong-Secret-Canary-0000000000000000000");
-        let e = vendor::verify(&a, &wrong, &opts()).await.unwrap_err();
+        let e = vendor::verify(&a, &wrong, &conns(&opts()))
+            .await
+            .unwrap_err();
         assert_eq!(e.kind, ErrorKind::Auth, "{e}");
         assert_eq!(e.code.as_deref(), Some("SignatureDoesNotMatch"), "{e}");
         assert!(!format!("{e} {e:?}").contains("Wrong-Secret-Canary"));
 
-        let e = vendor::verify(&account(&url, "AKIAUNKNOWN000000000"), &secret, &opts())
-            .await
-            .unwrap_err();
+        let e = vendor::verify(
+            &account(&url, "AKIAUNKNOWN000000000"),
+            &secret,
+            &conns(&opts()),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(e.kind, ErrorKind::Auth, "{e}");
         assert_eq!(e.code.as_deref(), Some("InvalidClientTokenId"), "{e}");
         Ok::<(), tether::vendor::VendorError>(())
@@ -386,4 +392,9 @@ async fn moto_listing_matches_what_ec2_describes() {
             .iter()
             .any(|r| r.id == group)
     );
+}
+
+/// HTTP clients with `opts`, as a command makes them once per run.
+fn conns(opts: &vendor::ClientOptions) -> vendor::Connections {
+    vendor::Connections::new(opts).expect("clients build")
 }
