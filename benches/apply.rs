@@ -2,7 +2,9 @@
 //! answering with 20 ms latency, at `--parallelism 10` and `50`. Each run
 //! starts from no state, so every account is decrypted, verified with its
 //! vendor's identity API and recorded (one atomic state write per account).
-//! Prints the median wall time of the release binary per setting.
+//! Prints the median wall time of the release binary per setting. The sync
+//! that apply runs afterwards is left out (`--no-sync`): `benches/sync.rs`
+//! measures it.
 //!
 //! Run: `cargo bench --bench apply`.
 
@@ -50,7 +52,7 @@ fn main() {
             let mut c = Command::new(&tether);
             c.arg("-C")
                 .arg(&dir)
-                .args(["apply", "--auto-approve", "--parallelism"])
+                .args(["apply", "--auto-approve", "--no-sync", "--parallelism"])
                 .arg(parallelism.to_string())
                 .env("TETHER_AGE_KEY", &key);
             c
