@@ -105,34 +105,21 @@ pub fn render(plan: &Plan, budget: usize) -> String {
         .iter()
         .filter(|c| c.action.is_change())
         .collect();
-    let mut body = String::new();
-    let mut shown = 0;
-    // Room kept for the closing line that says what was cut.
-    let reserve = 300;
-    for c in &changing {
-        let block = format!(
-            "<details><summary><code>{}</code>: {}</summary>\n\n```diff\n{}```\n\n</details>\n",
-            c.address,
-            action_word(c.action),
-            account(c, false)
-        );
-        if head.len() + body.len() + block.len() + reserve > budget {
-            break;
-        }
-        body.push_str(&block);
-        shown += 1;
-    }
-    let mut out = head;
-    out.push_str(&body);
-    if shown < changing.len() {
-        let _ = writeln!(
-            out,
-            "\n_This comment stops at its size budget of {budget} characters: details of {} more account{} are not shown. Run `tether plan` or see the JSON plan for all of them._",
-            changing.len() - shown,
-            if changing.len() - shown == 1 { "" } else { "s" }
-        );
-    }
-    out
+    let blocks: Vec<(String, String)> = changing
+        .iter()
+        .map(|c| {
+            (
+                format!("<code>{}</code>: {}", c.address, action_word(c.action)),
+                account(c, false),
+            )
+        })
+        .collect();
+    with_details(
+        head,
+        &blocks,
+        budget,
+        "Run `tether plan` or see the JSON plan",
+    )
 }
 
 fn action_word(a: Action) -> &'static str {
@@ -143,4 +130,37 @@ fn action_word(a: Action) -> &'static str {
         Action::Delete => "delete",
         Action::NoOp => "no change",
     }
+}
+
+/// `head`, then one `<details>` block per (summary, diff text) for as long as
+/// they fit in `budget` characters; when some do not, a closing line says how
+/// many were cut and `where_all` says where to see all of them.
+pub fn with_details(
+    head: String,
+    blocks: &[(String, String)],
+    budget: usize,
+    where_all: &str,
+) -> String {
+    // Room kept for the closing line that says what was cut.
+    let reserve = 300;
+    let mut out = head;
+    let mut shown = 0;
+    for (summary, text) in blocks {
+        let block =
+            format!("<details><summary>{summary}</summary>\n\n```diff\n{text}```\n\n</details>\n");
+        if out.len() + block.len() + reserve > budget {
+            break;
+        }
+        out.push_str(&block);
+        shown += 1;
+    }
+    if shown < blocks.len() {
+        let more = blocks.len() - shown;
+        let _ = writeln!(
+            out,
+            "\n_This comment stops at its size budget of {budget} characters: details of {more} more account{} are not shown. {where_all} for all of them._",
+            if more == 1 { "" } else { "s" }
+        );
+    }
+    out
 }

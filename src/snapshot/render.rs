@@ -349,30 +349,16 @@ pub fn diff_markdown(from: u64, to: u64, d: &Diff, budget: usize) -> String {
             resource_line('-', r)
         );
     }
-    let mut body = String::new();
-    let mut shown = 0;
-    let reserve = 300;
-    for (account, text) in &blocks {
-        let block = format!(
-            "<details><summary><code>{account}</code></summary>\n\n```diff\n{text}```\n\n</details>\n"
-        );
-        if head.len() + body.len() + block.len() + reserve > budget {
-            break;
-        }
-        body.push_str(&block);
-        shown += 1;
-    }
-    let mut out = head;
-    out.push_str(&body);
-    if shown < blocks.len() {
-        let _ = writeln!(
-            out,
-            "\n_This comment stops at its size budget of {budget} characters: details of {} more account{} are not shown. Run `tether snapshot diff {from} {to}` or use `--format json` for all of them._",
-            blocks.len() - shown,
-            plural(blocks.len() - shown)
-        );
-    }
-    out
+    let blocks: Vec<(String, String)> = blocks
+        .into_iter()
+        .map(|(account, text)| (format!("<code>{account}</code>"), text))
+        .collect();
+    crate::plan::markdown::with_details(
+        head,
+        &blocks,
+        budget,
+        &format!("Run `tether snapshot diff {from} {to}` or use `--format json`"),
+    )
 }
 
 /// `tether snapshot list --format json`.

@@ -516,21 +516,7 @@ fn block(text: &str, vendor: &str, name: &str) -> (std::ops::Range<usize>, Strin
 /// Then the state says exactly that and a new plan is empty.
 #[test]
 fn every_vendor_through_replace_rename_update_and_delete() {
-    let sim = sim::start(21, 3, 0);
-    let dir = tempfile::tempdir().unwrap();
-    let id = age::x25519::Identity::generate();
-    tether::sim::config_writer::write(
-        dir.path(),
-        &[id.to_public().to_string()],
-        &sim.engine().summary(),
-    )
-    .unwrap();
-    use age::secrecy::ExposeSecret;
-    let env = Env {
-        sim,
-        dir,
-        key: id.to_string().expose_secret().to_string(),
-    };
+    let env = Env::with(21, 3, 0);
     let out = env.tether(&["apply", "--auto-approve"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("Apply complete: 12 succeeded."));

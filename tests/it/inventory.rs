@@ -8,10 +8,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use tether::config::{Account, Address, AzureAccount, HcsAccount, KeyAccount, VendorAccount};
+use tether::config::Address;
 use tether::inventory::model::GLOBAL_REGION;
 use tether::inventory::{PartitionStatus, Resource};
-use tether::secrets::Secret;
 use tether::sim::world::List;
 use tether::sim::{Faults, FaultsUpdate, Sim, Vendor};
 use tether::sync::{self, Event, SyncOptions, Target};
@@ -36,64 +35,8 @@ fn opts() -> SyncOptions {
 
 /// Account `i` of vendor `v` pointed at the simulator, with its secret.
 fn target(sim: &Sim, v: Vendor, i: usize) -> Target {
-    let s = sim.summary();
-    let (vendor, endpoint, secret) = match v {
-        Vendor::Aws | Vendor::Alibaba => {
-            let kv = if v == Vendor::Aws { &s.aws } else { &s.alibaba };
-            let a = &kv.accounts[i];
-            let k = KeyAccount {
-                main_account_id: a.main_account_id.clone(),
-                account_name: a.account_name.clone(),
-                access_key_id: a.access_key_id.clone(),
-                secret_access_key: None,
-            };
-            let va = if v == Vendor::Aws {
-                VendorAccount::Aws(k)
-            } else {
-                VendorAccount::Alibaba(k)
-            };
-            (va, kv.endpoint.clone(), a.secret_access_key.clone())
-        }
-        Vendor::Azure => {
-            let a = &s.azure.accounts[i];
-            (
-                VendorAccount::Azure(AzureAccount {
-                    tenant_id: a.tenant_id.clone(),
-                    tenant_name: a.tenant_name.clone(),
-                    application_id: a.application_id.clone(),
-                    application_secret: None,
-                }),
-                s.azure.endpoint.clone(),
-                a.application_secret.clone(),
-            )
-        }
-        Vendor::Hcs => {
-            let a = &s.hcs.accounts[i];
-            (
-                VendorAccount::Hcs(HcsAccount {
-                    endpoint: "hcs.example.com".into(),
-                    environment_name: a.environment_name.clone(),
-                    account: a.account.clone(),
-                    password: None,
-                }),
-                s.hcs.endpoint.clone(),
-                a.password.clone(),
-            )
-        }
-    };
-    Target {
-        account: Account {
-            address: Address::new(v, format!("a{i}")),
-            vendor,
-            regions: None,
-            resource_types: None,
-            tags: BTreeMap::new(),
-            depends_on: Vec::new(),
-            api_endpoint: Some(endpoint),
-            span: None,
-        },
-        secret: Secret::from_slice(secret.as_bytes()),
-    }
+    let (account, secret) = crate::vendor::account(sim, v, i);
+    Target { account, secret }
 }
 
 fn secret_of(sim: &Sim, v: Vendor, i: usize) -> String {

@@ -28,7 +28,7 @@ fn fast() -> ClientOptions {
 
 /// Account `i` of vendor `v` as a config account pointed at the simulator,
 /// with its real secret.
-fn account(sim: &Sim, v: Vendor, i: usize) -> (Account, Secret) {
+pub(crate) fn account(sim: &Sim, v: Vendor, i: usize) -> (Account, Secret) {
     let s = sim.summary();
     let (vendor, endpoint, secret) = match v {
         Vendor::Aws | Vendor::Alibaba => {
