@@ -162,3 +162,21 @@ pub fn encrypt(r: &age::x25519::Recipient, text: &str) -> String {
     w.finish().unwrap().finish().unwrap();
     String::from_utf8(out).unwrap()
 }
+
+/// Starts the `tether-sim` binary with `args` and reads its start-up JSON
+/// line: the running child and the world's summary.
+pub fn spawn_sim(args: &[String]) -> (std::process::Child, tether::sim::Summary) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tether-sim"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("tether-sim starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("piped stdout"))
+        .read_line(&mut line)
+        .expect("the JSON line");
+    let summary = serde_json::from_str(&line).expect("the JSON line parses");
+    (child, summary)
+}

@@ -8,8 +8,9 @@
 //! `cargo bench --bench sim` (env: `SIM_BENCH_ACCOUNTS`, `SIM_BENCH_RESOURCES`,
 //! `SIM_BENCH_SECS`, `SIM_BENCH_CONNS`).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+mod common;
+
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -288,28 +289,17 @@ fn main() {
     let resources = env("SIM_BENCH_RESOURCES", 1000);
     let secs = env("SIM_BENCH_SECS", 10);
     let conns = env("SIM_BENCH_CONNS", 32) as usize;
-    let bin = env!("CARGO_BIN_EXE_tether-sim");
     let t0 = Instant::now();
-    let mut child = Command::new(bin)
-        .args([
-            "--seed",
-            "1",
-            "--accounts",
-            &accounts.to_string(),
-            "--resources",
-            &resources.to_string(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("tether-sim starts");
-    let pid = child.id();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .expect("the JSON line");
+    let (mut child, summary): (_, Summary) = common::spawn_sim(&[
+        "--seed".into(),
+        "1".into(),
+        "--accounts".into(),
+        accounts.to_string(),
+        "--resources".into(),
+        resources.to_string(),
+    ]);
     let startup = t0.elapsed();
-    let summary: Summary = serde_json::from_str(&line).expect("the JSON line parses");
+    let pid = child.id();
     let rss_start = status_kb(pid, "VmRSS:");
     let total_accounts = summary.aws.accounts.len()
         + summary.alibaba.accounts.len()

@@ -17,8 +17,8 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+
+use std::process::Command;
 use std::time::Instant;
 
 use tether::config::{Account, Address, AzureAccount, HcsAccount, KeyAccount, VendorAccount};
@@ -214,28 +214,17 @@ fn main() {
     let parallelism = env("SYNC_BENCH_PARALLELISM", 128) as usize;
     let latency_ms = env("SYNC_BENCH_LATENCY_MS", 20);
     let workers = env("SYNC_BENCH_SIM_WORKERS", 2);
-    let bin = env!("CARGO_BIN_EXE_tether-sim");
-    let mut child = Command::new(bin)
-        .args([
-            "--seed",
-            "1",
-            "--accounts",
-            &accounts.to_string(),
-            "--resources",
-            &resources.to_string(),
-            "--workers",
-            &workers.to_string(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("tether-sim starts");
+    let (mut child, summary): (_, Summary) = common::spawn_sim(&[
+        "--seed".into(),
+        "1".into(),
+        "--accounts".into(),
+        accounts.to_string(),
+        "--resources".into(),
+        resources.to_string(),
+        "--workers".into(),
+        workers.to_string(),
+    ]);
     let pid = child.id();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .expect("the JSON line");
-    let summary: Summary = serde_json::from_str(&line).expect("the JSON line parses");
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
