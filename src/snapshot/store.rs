@@ -24,7 +24,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -62,7 +61,7 @@ pub struct Store {
 struct Cache {
     records: HashMap<ObjectRef, Arc<Records>>,
     order: VecDeque<ObjectRef>,
-    files: HashMap<(u64, u32), File>,
+    packs: HashMap<(u64, u32), Arc<memmap2::Mmap>>,
 }
 
 impl Store {
@@ -341,36 +340,46 @@ impl Store {
         }
     }
 
+    /// The bytes of one object. Packs are mapped into memory once and then
+    /// read without a system call per object (a diff reads every object of
+    /// two versions' delta chains); the cache lock is held only to find the
+    /// mapping, never during a read.
     fn read_object(&self, r: ObjectRef) -> Result<Vec<u8>> {
         let path = self.pack_path(r.version, r.segment);
-        let mut guard = self
-            .cache
-            .lock()
-            .map_err(|_| self.damaged(&path, "reader poisoned"))?;
-        let files = &mut guard.files;
-        if !files.contains_key(&(r.version, r.segment)) {
-            let f = File::open(&path).map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => self.damaged(&path, "the pack is missing"),
-                _ => Error::io(&path, e),
-            })?;
-            if files.len() > 64 {
-                files.clear();
-            }
-            files.insert((r.version, r.segment), f);
-        }
-        let Some(f) = files.get_mut(&(r.version, r.segment)) else {
-            return Err(self.damaged(&path, "the pack is missing"));
-        };
-        let mut buf = vec![0; r.len as usize];
-        f.seek(SeekFrom::Start(r.offset))
-            .and_then(|_| f.read_exact(&mut buf))
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::UnexpectedEof => {
-                    self.damaged(&path, format!("the pack is truncated before {}", r.offset))
+        let map = {
+            let mut guard = self
+                .cache
+                .lock()
+                .map_err(|_| self.damaged(&path, "reader poisoned"))?;
+            let packs = &mut guard.packs;
+            match packs.get(&(r.version, r.segment)) {
+                Some(m) => m.clone(),
+                None => {
+                    let f = File::open(&path).map_err(|e| match e.kind() {
+                        std::io::ErrorKind::NotFound => self.damaged(&path, "the pack is missing"),
+                        _ => Error::io(&path, e),
+                    })?;
+                    // SAFETY: a pack is written once (temp file, fsync, rename)
+                    // and never modified or truncated afterwards; a writer only
+                    // unlinks packs of versions that were never committed, and
+                    // an unlinked file stays mapped intact.
+                    let m = Arc::new(
+                        unsafe { memmap2::Mmap::map(&f) }.map_err(|e| Error::io(&path, e))?,
+                    );
+                    if packs.len() > 256 {
+                        packs.clear();
+                    }
+                    packs.insert((r.version, r.segment), m.clone());
+                    m
                 }
-                _ => Error::io(&path, e),
-            })?;
-        Ok(buf)
+            }
+        };
+        let start = usize::try_from(r.offset).unwrap_or(usize::MAX);
+        let end = start.saturating_add(r.len as usize);
+        match map.get(start..end) {
+            Some(b) => Ok(b.to_vec()),
+            None => Err(self.damaged(&path, format!("the pack is truncated before {}", r.offset))),
+        }
     }
 
     /// Starts a new version on top of `parent` (normally the latest).
