@@ -198,8 +198,18 @@ impl Records {
         b
     }
 
+    /// The content hash: SHA-256 of [`Records::body`], computed without
+    /// building the body.
     pub fn hash(&self) -> Hash {
-        Sha256::digest(self.body()).into()
+        let mut h = Sha256::new();
+        for r in &self.0 {
+            // The same framing as `put_bytes`.
+            h.update((r.id.len() as u32).to_le_bytes());
+            h.update(r.id.as_bytes());
+            h.update((r.json.len() as u32).to_le_bytes());
+            h.update(&r.json);
+        }
+        h.finalize().into()
     }
 
     pub fn parse_body(mut b: &[u8]) -> Result<Records, String> {
@@ -453,4 +463,26 @@ fn take_bytes<'a>(b: &mut &'a [u8]) -> Result<&'a [u8], String> {
 fn take_str(b: &mut &[u8]) -> Result<String, String> {
     let s = take_bytes(b)?;
     String::from_utf8(s.to_vec()).map_err(|_| "id is not UTF-8".to_string())
+}
+
+#[cfg(test)]
+mod hash_tests {
+    use super::*;
+
+    /// The streamed content hash is the hash of the framed body.
+    #[test]
+    fn hash_equals_the_hash_of_the_body() {
+        let recs = Records(vec![
+            Record {
+                id: "a".into(),
+                json: br#"{"x":1}"#.to_vec(),
+            },
+            Record {
+                id: "b-\u{e9}".into(),
+                json: Vec::new(),
+            },
+        ]);
+        assert_eq!(recs.hash(), hash_of(&recs.body()));
+        assert_eq!(Records::default().hash(), hash_of(&[]));
+    }
 }

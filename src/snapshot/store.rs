@@ -260,7 +260,7 @@ impl Store {
 
     fn load_verified(&self, r: ObjectRef, want: &Hash) -> Result<Arc<Records>> {
         let recs = self.load_ref(r)?;
-        if &hash_of(&recs.body()) != want {
+        if &recs.hash() != want {
             self.forget(r);
             return Err(self.damaged(
                 self.pack_path(r.version, r.segment),
