@@ -7,6 +7,10 @@
 //! `MOTO_SYNC_PARALLELISM` (16). Prints every run and a final
 //! `tether_median_s=` line.
 
+/// The allocator the `tether` binary ships with, so the figures are the binary's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod common;
 
 use std::collections::BTreeMap;

@@ -10,6 +10,10 @@
 //! `cargo bench --bench snapshot` (SNAPSHOT_BENCH_RESOURCES and
 //! SNAPSHOT_BENCH_ACCOUNTS to scale down at the same partition size).
 
+/// The allocator the `tether` binary ships with, so the figures are the binary's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod common;
 
 use std::collections::BTreeMap;

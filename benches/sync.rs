@@ -14,6 +14,10 @@
 //! `SYNC_BENCH_RESOURCES` per account, `SYNC_BENCH_RUNS`,
 //! `SYNC_BENCH_PARALLELISM`, `SYNC_BENCH_LATENCY_MS`, `SYNC_BENCH_SIM_WORKERS`).
 
+/// The allocator the `tether` binary ships with, so the figures are the binary's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
