@@ -424,13 +424,30 @@ fn no_plaintext_secret_at_trace_level() {
             .env("TETHER_LOG", "trace")
             .run()
     };
+    let first = run(&["apply", "--auto-approve"]);
+    // A revoked key makes the later commands print vendor errors too.
+    env.sim
+        .engine()
+        .revoke(SimVendor::Azure, &summary.azure.accounts[0].tenant_id)
+        .unwrap();
     let outs = [
-        run(&["apply", "--auto-approve"]),
+        first,
         run(&["plan", "--refresh"]),
         run(&["plan", "--format", "json"]),
         run(&["plan", "--format", "markdown"]),
+        run(&["sync"]),
+        run(&["drift", "--format", "json", "--record"]),
+        run(&["drift", "--format", "markdown"]),
+        run(&["snapshot", "show"]),
+        run(&["snapshot", "export", "latest", "--format", "csv"]),
+        run(&["snapshot", "diff", "1", "latest", "--format", "markdown"]),
     ];
     assert_eq!(outs[0].code, 0, "{}", outs[0].stderr);
+    assert_eq!(
+        outs[4].code, 3,
+        "the sync sees the revoked key: {}",
+        outs[4].stdout
+    );
     assert!(!outs[0].stderr.is_empty(), "trace logging is on");
     for out in &outs {
         for s in &secrets {
