@@ -241,11 +241,7 @@ pub fn diff_scoped(
     let mut work: Vec<(&PartitionInfo, &PartitionInfo)> = Vec::new();
     let (mut i, mut j) = (0, 0);
     while i < pa.len() || j < pb.len() {
-        let ord = match (pa.get(i), pb.get(j)) {
-            (Some(x), Some(y)) => x.key.cmp(&y.key),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            _ => std::cmp::Ordering::Greater,
-        };
+        let ord = object::merge_order(pa.get(i), pb.get(j), |p| &p.key);
         match ord {
             std::cmp::Ordering::Less => {
                 let x = &pa[i];
@@ -387,11 +383,7 @@ fn compare(key: &PartitionKey, a: &Records, b: &Records, d: &mut Diff) -> Result
     let (a, b) = (&a.0, &b.0);
     let (mut i, mut j) = (0, 0);
     while i < a.len() || j < b.len() {
-        let ord = match (a.get(i), b.get(j)) {
-            (Some(x), Some(y)) => x.id.cmp(&y.id),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            _ => std::cmp::Ordering::Greater,
-        };
+        let ord = object::merge_order(a.get(i), b.get(j), |r| &r.id);
         match ord {
             std::cmp::Ordering::Less => {
                 d.removed.push(decode(key, &a[i].json)?);

@@ -226,6 +226,20 @@ impl Records {
     }
 }
 
+/// The step of a merge-join of two sorted sequences: `Less` takes from the
+/// left, `Greater` from the right, `Equal` from both. Never both `None`.
+pub fn merge_order<T, K: Ord + ?Sized>(
+    a: Option<&T>,
+    b: Option<&T>,
+    key: impl Fn(&T) -> &K,
+) -> std::cmp::Ordering {
+    match (a, b) {
+        (Some(x), Some(y)) => key(x).cmp(key(y)),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        _ => std::cmp::Ordering::Greater,
+    }
+}
+
 pub fn hash_of(body: &[u8]) -> Hash {
     Sha256::digest(body).into()
 }
@@ -273,11 +287,7 @@ pub fn delta_object(
     let (mut i, mut j) = (0, 0);
     let (a, b) = (&base.0, &new.0);
     while i < a.len() || j < b.len() {
-        let ord = match (a.get(i), b.get(j)) {
-            (Some(x), Some(y)) => x.id.cmp(&y.id),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            _ => std::cmp::Ordering::Greater,
-        };
+        let ord = merge_order(a.get(i), b.get(j), |r| &r.id);
         match ord {
             std::cmp::Ordering::Less => {
                 o.push(b'R');

@@ -17,17 +17,6 @@ fn json(out: &crate::harness::Output) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", out.stdout, out.stderr))
 }
 
-/// The simulator's key of the first account of `v` (what its admin API takes).
-fn sim_account(env: &Env, v: SimVendor) -> String {
-    let s = env.sim.engine().summary();
-    match v {
-        SimVendor::Aws => s.aws.accounts[0].main_account_id.clone(),
-        SimVendor::Alibaba => s.alibaba.accounts[0].main_account_id.clone(),
-        SimVendor::Azure => s.azure.accounts[0].tenant_id.clone(),
-        SimVendor::Hcs => s.hcs.accounts[0].account.clone(),
-    }
-}
-
 fn prefix(v: SimVendor) -> &'static str {
     match v {
         SimVendor::Aws => "aws.",
@@ -102,7 +91,7 @@ fn drift_and_the_next_sync_find_added_removed_and_retagged_resources() {
         };
         e.add_resource(&AddResource {
             vendor: v,
-            account: sim_account(&env, v),
+            account: crate::vendor::world_id(&env.sim, v, 0),
             region,
             kind,
             subscription: None,
@@ -179,7 +168,7 @@ fn a_new_region_is_found_and_drift_record_saves_a_version() {
     let env = Env::with(32, 1, 8);
     assert_eq!(env.tether(&["apply", "--auto-approve"]).code, 0);
     let e = env.sim.engine();
-    let aws = sim_account(&env, SimVendor::Aws);
+    let aws = crate::vendor::world_id(&env.sim, SimVendor::Aws, 0);
     let known = e.summary().aws.accounts[0].regions.clone();
     let region = ["sa-east-1", "ca-central-1", "eu-north-1", "ap-south-1"]
         .into_iter()
@@ -249,8 +238,11 @@ fn revoked_keys_failing_regions_and_flaky_vendors() {
 
     // A revoked Alibaba key.
     let ali = env.addr("alibaba");
-    e.revoke(SimVendor::Alibaba, &sim_account(&env, SimVendor::Alibaba))
-        .unwrap();
+    e.revoke(
+        SimVendor::Alibaba,
+        &crate::vendor::world_id(&env.sim, SimVendor::Alibaba, 0),
+    )
+    .unwrap();
     let out = env.tether(&["drift", "--detailed-exitcode", "--format", "json"]);
     assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
     let report = json(&out);

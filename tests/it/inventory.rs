@@ -49,17 +49,6 @@ fn secret_of(sim: &Sim, v: Vendor, i: usize) -> String {
     }
 }
 
-/// The world's identifier of account `i` (what the admin API takes).
-fn world_id(sim: &Sim, v: Vendor, i: usize) -> String {
-    let s = sim.summary();
-    match v {
-        Vendor::Aws => s.aws.accounts[i].main_account_id.clone(),
-        Vendor::Alibaba => s.alibaba.accounts[i].main_account_id.clone(),
-        Vendor::Azure => s.azure.accounts[i].tenant_id.clone(),
-        Vendor::Hcs => s.hcs.accounts[i].account.clone(),
-    }
-}
-
 /// (region, type) -> sorted ids, as the simulator holds them for account `i`.
 type Parts = BTreeMap<(String, String), Vec<String>>;
 
@@ -298,7 +287,8 @@ async fn a_region_added_at_run_time_is_found_by_the_next_sync() {
         let before = run(vec![target(&sim, v, 0)], opts()).await;
         let a = Address::new(v, "a0");
         assert!(!before.regions[&a].contains(&region.to_string()));
-        sim.add_region(v, &world_id(&sim, v, 0), region).unwrap();
+        sim.add_region(v, &crate::vendor::world_id(&sim, v, 0), region)
+            .unwrap();
         let after = run(vec![target(&sim, v, 0)], opts()).await;
         assert!(after.regions[&a].contains(&region.to_string()), "{v}");
         let got = complete_ids(&after, &a);
@@ -363,7 +353,7 @@ async fn a_revoked_key_fails_its_account_only() {
     for v in ALL {
         targets.push(target(&sim, v, 0));
         targets.push(target(&sim, v, 1));
-        sim.revoke(v, &world_id(&sim, v, 0)).unwrap();
+        sim.revoke(v, &crate::vendor::world_id(&sim, v, 0)).unwrap();
     }
     let out = run(targets, opts()).await;
     for v in ALL {

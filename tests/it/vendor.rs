@@ -88,7 +88,7 @@ pub(crate) fn account(sim: &Sim, v: Vendor, i: usize) -> (Account, Secret) {
 }
 
 /// The world's identifier of account `i` (what the admin API takes).
-fn world_id(sim: &Sim, v: Vendor, i: usize) -> String {
+pub(crate) fn world_id(sim: &Sim, v: Vendor, i: usize) -> String {
     let s = sim.summary();
     match v {
         Vendor::Aws => s.aws.accounts[i].main_account_id.clone(),
