@@ -7,6 +7,7 @@ mod drift;
 mod harness;
 mod inventory;
 mod plan;
+mod quickstart;
 mod robustness;
 mod schemas;
 mod secrets;
