@@ -117,11 +117,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
             .map_err(|e| Error::Usage(e.to_string()))?,
     );
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+    let rt = super::runtime()?;
     let report = rt.block_on(async {
         let watch = stop.clone();
         tokio::spawn(async move {
@@ -334,11 +330,10 @@ fn line(c: &AccountChange, outcome: &Outcome, state: &Mutex<State>) -> String {
         }
         Outcome::Failed(why) => {
             // Vendor errors already start with the address.
-            let prefix = format!("{}: ", c.address);
             format!(
                 "{}: FAILED: {}\n",
                 c.address,
-                why.strip_prefix(&prefix).unwrap_or(why)
+                super::unprefixed(why, &c.address)
             )
         }
         Outcome::Skipped(why) => format!("{}: skipped: {why}\n", c.address),

@@ -8,7 +8,7 @@
 //! part of the inventory could not be read: what was found is certain),
 //! 3 when nothing drifted but something could not be read, 0 otherwise.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use schemars::JsonSchema;
@@ -135,10 +135,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     for ((account, s), problem) in recorded.into_iter().zip(problems) {
         match problem {
             Some(p) => credentials.push(plan::IdentityDrift {
-                problem: p
-                    .strip_prefix(&format!("{}: ", account.address))
-                    .unwrap_or(&p)
-                    .to_string(),
+                problem: super::unprefixed(&p, &account.address).to_string(),
                 address: account.address,
             }),
             None => {
@@ -160,17 +157,21 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
 
     let store = Store::open(in_dir(ctx, &config.settings.snapshots));
     let latest = store.latest()?;
-    let live = Live::new(partitions.clone())?;
+    // The fetch is copied only when it is also to be recorded.
+    let (live, to_record) = if args.record {
+        (Live::new(partitions.clone())?, Some(partitions))
+    } else {
+        (Live::new(partitions)?, None)
+    };
     let resources = match latest {
         Some(id) => diff_scoped(&store.version(id)?, &live, Some(&readable))?,
         None => Diff::default(),
     };
-    let recorded = if args.record {
-        Some(record(ctx, &config, &store, partitions, &unreadable)?)
-    } else {
-        None
-    };
     drop(live);
+    let recorded = match to_record {
+        Some(p) => Some(record(ctx, &store, p, &unreadable)?),
+        None => None,
+    };
 
     let drift = !credentials.is_empty() || !config_drift.is_empty() || !resources.is_empty();
     let incomplete = !unreadable.is_empty() || !resources.not_compared.is_empty();
@@ -208,11 +209,7 @@ fn fetch(
     targets: Vec<Target>,
     parallelism: u32,
 ) -> Result<(Vec<Partition>, Vec<plan::IdentityDrift>)> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+    let rt = super::runtime()?;
     let progress = Progress::new("drift", targets.len() as u64);
     let opts = SyncOptions {
         parallelism: parallelism.max(1) as usize,
@@ -229,11 +226,7 @@ fn fetch(
             match event {
                 Event::Partition(p) => partitions.push(p),
                 Event::AccountFailed { account, error } => {
-                    let msg = error.to_string();
-                    let problem = msg
-                        .strip_prefix(&format!("{account}: "))
-                        .unwrap_or(&msg)
-                        .to_string();
+                    let problem = super::unprefixed(&error.to_string(), &account).to_string();
                     progress.account_line(&format!("{account}: FAILED: {problem}"));
                     partitions.retain(|p: &Partition| p.key.account != account);
                     unreadable.push(plan::IdentityDrift {
@@ -256,26 +249,21 @@ fn fetch(
 /// `--record`: the fetched inventory as a new version (state untouched).
 fn record(
     ctx: &Context,
-    config: &config::Config,
     store: &Store,
     partitions: Vec<Partition>,
     unreadable: &[plan::IdentityDrift],
 ) -> Result<u64> {
-    let _ = config;
     let guard = store.lock("drift --record", ctx.lock_timeout)?;
     let mut writer = store.writer(&guard, store.latest()?)?;
-    let mut seen: BTreeSet<PartitionKey> = BTreeSet::new();
-    let accounts: BTreeSet<Address> = partitions.iter().map(|p| p.key.account.clone()).collect();
+    let mut seen: BTreeMap<Address, BTreeSet<PartitionKey>> = BTreeMap::new();
     for p in partitions {
-        seen.insert(p.key.clone());
+        seen.entry(p.key.account.clone())
+            .or_default()
+            .insert(p.key.clone());
         writer.add(p)?;
     }
-    for a in &accounts {
-        for k in writer.keys_of(a) {
-            if !seen.contains(&k) {
-                writer.drop_partition(&k);
-            }
-        }
+    for (account, fetched) in &seen {
+        writer.keep_only(account, fetched);
     }
     for u in unreadable {
         for k in writer.keys_of(&u.address) {

@@ -164,10 +164,7 @@ fn refresh(
         .filter_map(|((account, _), problem)| {
             problem.map(|p| plan::IdentityDrift {
                 address: account.address.clone(),
-                problem: p
-                    .strip_prefix(&format!("{}: ", account.address))
-                    .unwrap_or(&p)
-                    .to_string(),
+                problem: super::unprefixed(&p, &account.address).to_string(),
             })
         })
         .collect())
@@ -183,11 +180,7 @@ pub(crate) fn verify_recorded(
     parallelism: u32,
 ) -> Result<Vec<Option<String>>> {
     use crate::vendor::{self, ClientOptions};
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+    let rt = super::runtime()?;
     let opts = vendor::Connections::new(&ClientOptions::default())
         .map_err(|e| Error::Usage(e.to_string()))?;
     Ok(rt.block_on(async {

@@ -248,11 +248,7 @@ pub(crate) fn perform(
         }
     }
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+    let rt = super::runtime()?;
     let opts = SyncOptions {
         parallelism: parallelism.max(1) as usize,
         client: crate::sync::fetch_client_options(),
@@ -296,11 +292,7 @@ pub(crate) fn perform(
                     writer.add(p)?;
                 }
                 Event::AccountFailed { account, error } => {
-                    let msg = error.to_string();
-                    let msg = msg
-                        .strip_prefix(&format!("{account}: "))
-                        .unwrap_or(&msg)
-                        .to_string();
+                    let msg = super::unprefixed(&error.to_string(), &account).to_string();
                     let done = fetched.remove(&account).unwrap_or_default();
                     mark_failed(&mut writer, &account, &msg, &done)?;
                     progress.account_line(&format!("{account}: FAILED: {msg}"));
@@ -310,11 +302,7 @@ pub(crate) fn perform(
                     // Partitions the fetch no longer reports (a region gone,
                     // a type no longer listed) leave the snapshot.
                     let done = fetched.remove(&account).unwrap_or_default();
-                    for k in writer.keys_of(&account) {
-                        if !done.contains(&k) {
-                            writer.drop_partition(&k);
-                        }
-                    }
+                    writer.keep_only(&account, &done);
                     let r = report.entry(account.clone()).or_default();
                     progress.account_line(&format!(
                         "{account}: {} resources in {} partitions{}",

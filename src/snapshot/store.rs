@@ -614,11 +614,13 @@ impl Writer<'_> {
             .collect()
     }
 
-    /// Drops one partition of a synced account that the fetch no longer
-    /// reports (a region no longer visible, a type no longer listed).
-    pub fn drop_partition(&mut self, key: &PartitionKey) {
-        self.entries.remove(key);
-        self.added.remove(key);
+    /// Drops the partitions of `account` that this fetch did not report (a
+    /// region no longer visible, a type no longer listed).
+    pub fn keep_only(&mut self, account: &Address, fetched: &BTreeSet<PartitionKey>) {
+        self.entries
+            .retain(|k, _| &k.account != account || fetched.contains(k));
+        self.added
+            .retain(|k| &k.account != account || fetched.contains(k));
     }
 
     /// Drops every partition of `account` ("account removed").
