@@ -108,6 +108,18 @@ pub fn auth_params(s: &str) -> Vec<(&str, &str)> {
         .collect()
 }
 
+/// The values of the named parameters of an `Authorization` header's
+/// parameter list, in the order named; `None` when one is missing.
+pub fn auth_fields<'a, const N: usize>(s: &'a str, names: [&str; N]) -> Option<[&'a str; N]> {
+    let params = auth_params(s);
+    let mut out = [""; N];
+    for (slot, name) in out.iter_mut().zip(names) {
+        // The last occurrence wins, as a map built from the list would have it.
+        *slot = params.iter().rev().find(|(k, _)| *k == name)?.1;
+    }
+    Some(out)
+}
+
 /// Whether `t` is within the skew window of `now`.
 pub fn fresh(t: i64, now: i64) -> bool {
     (t - now).abs() <= SKEW_SECS

@@ -18,19 +18,11 @@ pub struct Authorization {
 /// Parses `SDK-HMAC-SHA256 Access=AK, SignedHeaders=a;b, Signature=hex`.
 pub fn parse(header: &str) -> Option<Authorization> {
     let rest = header.strip_prefix("SDK-HMAC-SHA256 ")?;
-    let (mut a, mut sh, mut s) = (None, None, None);
-    for (k, v) in super::auth_params(rest) {
-        match k {
-            "Access" => a = Some(v),
-            "SignedHeaders" => sh = Some(v),
-            "Signature" => s = Some(v),
-            _ => {}
-        }
-    }
+    let [a, sh, s] = super::auth_fields(rest, ["Access", "SignedHeaders", "Signature"])?;
     Some(Authorization {
-        access_key: a?.to_string(),
-        signed_headers: sh?.to_string(),
-        signature: s?.to_string(),
+        access_key: a.to_string(),
+        signed_headers: sh.to_string(),
+        signature: s.to_string(),
     })
 }
 

@@ -22,16 +22,8 @@ pub struct Authorization {
 /// Parses `AWS4-HMAC-SHA256 Credential=AK/DATE/REGION/SERVICE/aws4_request, SignedHeaders=…, Signature=…`.
 pub fn parse(header: &str) -> Option<Authorization> {
     let rest = header.strip_prefix("AWS4-HMAC-SHA256 ")?;
-    let (mut cred, mut sh, mut sig) = (None, None, None);
-    for (k, v) in super::auth_params(rest) {
-        match k {
-            "Credential" => cred = Some(v),
-            "SignedHeaders" => sh = Some(v),
-            "Signature" => sig = Some(v),
-            _ => {}
-        }
-    }
-    let scope: Vec<&str> = cred?.split('/').collect();
+    let [cred, sh, sig] = super::auth_fields(rest, ["Credential", "SignedHeaders", "Signature"])?;
+    let scope: Vec<&str> = cred.split('/').collect();
     if scope.len() != 5 || scope[4] != "aws4_request" {
         return None;
     }
@@ -40,8 +32,8 @@ pub fn parse(header: &str) -> Option<Authorization> {
         date: scope[1].to_string(),
         region: scope[2].to_string(),
         service: scope[3].to_string(),
-        signed_headers: sh?.to_string(),
-        signature: sig?.to_string(),
+        signed_headers: sh.to_string(),
+        signature: sig.to_string(),
     })
 }
 
