@@ -10,9 +10,13 @@
 //! ratio (target: within 1.25x), and this process's peak RSS (target: under
 //! 500 MB; the simulator runs in its own process).
 //!
+//! Runs at several `--parallelism` levels (default `10,32,128`: the
+//! default setting, then more requests in flight until CPU, not latency,
+//! sets the pace); the first run of all is a warm-up that also counts pages.
+//!
 //! `cargo bench --bench sync` (env: `SYNC_BENCH_ACCOUNTS` per vendor,
-//! `SYNC_BENCH_RESOURCES` per account, `SYNC_BENCH_RUNS`,
-//! `SYNC_BENCH_PARALLELISM`, `SYNC_BENCH_LATENCY_MS`, `SYNC_BENCH_SIM_WORKERS`).
+//! `SYNC_BENCH_RESOURCES` per account, `SYNC_BENCH_RUNS` per level,
+//! `SYNC_BENCH_PARALLELISM` (a comma-separated list), `SYNC_BENCH_LATENCY_MS`, `SYNC_BENCH_SIM_WORKERS`).
 
 /// The allocator the `tether` binary ships with, so the figures are the binary's.
 #[global_allocator]
@@ -237,11 +241,25 @@ impl Pages {
     }
 }
 
+/// Figures of one parallelism level.
+struct Level {
+    parallelism: usize,
+    times: Vec<std::time::Duration>,
+    /// (tether, simulator) CPU seconds per run.
+    cpu: Vec<(f64, f64)>,
+}
+
 fn main() {
     let accounts = env("SYNC_BENCH_ACCOUNTS", 250);
     let resources = env("SYNC_BENCH_RESOURCES", 1000);
     let runs = env("SYNC_BENCH_RUNS", 3) as usize;
-    let parallelism = env("SYNC_BENCH_PARALLELISM", 128) as usize;
+    // The default `parallelism` (10), then more requests in flight until
+    // the two processes' CPU, not the latency, sets the pace.
+    let levels: Vec<usize> = std::env::var("SYNC_BENCH_PARALLELISM")
+        .unwrap_or_else(|_| "10,32,128".into())
+        .split(',')
+        .filter_map(|p| p.trim().parse().ok())
+        .collect();
     let latency_ms = env("SYNC_BENCH_LATENCY_MS", 20);
     let workers = env("SYNC_BENCH_SIM_WORKERS", 2);
     let (mut child, summary): (_, Summary) = common::spawn_sim(&[
@@ -260,7 +278,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let (times, fetched, failed, pages, cpu) = rt.block_on(async {
+    let (results, fetched, failed, pages) = rt.block_on(async {
         let http = reqwest::Client::new();
         let r = http
             .put(format!("{}/admin/faults", summary.admin))
@@ -271,93 +289,117 @@ fn main() {
             .await
             .expect("admin answers");
         assert!(r.status().is_success(), "faults: {}", r.status());
-        let mut times = Vec::new();
-        let mut cpu = Vec::new();
+        let mut results = Vec::new();
         let mut fetched = 0u64;
         let mut failed = 0u64;
         let mut pages = Pages::default();
-        for run in 0..runs {
-            let opts = SyncOptions {
+        let mut first = true;
+        for &parallelism in &levels {
+            let mut level = Level {
                 parallelism,
-                client: ClientOptions::default(),
-                rate_limits: true,
+                times: Vec::new(),
+                cpu: Vec::new(),
             };
-            let (c0, s0) = (own_cpu(), cpu_of(pid));
-            let t0 = Instant::now();
-            let mut r = sync::start(targets(&summary), opts).expect("sync starts");
-            let mut n = 0u64;
-            while let Some(e) = r.events.recv().await {
-                match e {
-                    Event::Partition(p) => {
-                        if run == 0 {
-                            pages.add(&p);
+            // One extra run at the first level: the warm-up that counts pages.
+            let extra = usize::from(first && runs > 1);
+            for run in 0..runs + extra {
+                let opts = SyncOptions {
+                    parallelism,
+                    client: ClientOptions::default(),
+                    rate_limits: true,
+                };
+                let (c0, s0) = (own_cpu(), cpu_of(pid));
+                let t0 = Instant::now();
+                let mut r = sync::start(targets(&summary), opts).expect("sync starts");
+                let mut n = 0u64;
+                while let Some(e) = r.events.recv().await {
+                    match e {
+                        Event::Partition(p) => {
+                            if first {
+                                pages.add(&p);
+                            }
+                            n += p.resources.len() as u64;
+                            if matches!(
+                                p.status,
+                                tether::inventory::PartitionStatus::Failed { .. }
+                            ) {
+                                failed += 1;
+                            }
                         }
-                        n += p.resources.len() as u64;
-                        if matches!(p.status, tether::inventory::PartitionStatus::Failed { .. }) {
+                        Event::AccountFailed { account, error } => {
+                            eprintln!("{account}: {error}");
                             failed += 1;
                         }
+                        _ => {}
                     }
-                    Event::AccountFailed { account, error } => {
-                        eprintln!("{account}: {error}");
-                        failed += 1;
-                    }
-                    _ => {}
                 }
+                let d = t0.elapsed();
+                let (c, sc) = (own_cpu() - c0, cpu_of(pid) - s0);
+                eprintln!(
+                    "parallelism {parallelism}, run {}: {:.2} s, {n} resources; CPU: tether {c:.2} s, simulator {sc:.2} s",
+                    run + 1,
+                    d.as_secs_f64()
+                );
+                // The first run counts pages for the bound; its CPU
+                // includes that bookkeeping, so it is not timed.
+                if !first || runs == 1 {
+                    level.times.push(d);
+                    level.cpu.push((c, sc));
+                }
+                first = false;
+                fetched = n;
             }
-            let d = t0.elapsed();
-            let (c, sc) = (own_cpu() - c0, cpu_of(pid) - s0);
-            eprintln!(
-                "run {}: {:.2} s, {n} resources; CPU: tether {c:.2} s, simulator {sc:.2} s",
-                run + 1,
-                d.as_secs_f64()
-            );
-            times.push(d);
-            cpu.push((c, sc));
-            fetched = n;
+            results.push(level);
         }
-        (times, fetched, failed, pages, cpu)
+        (results, fetched, failed, pages)
     });
-    let median = common::median(&times);
-    let (bound, requests, chain) = pages.lower_bound(latency_ms as f64 / 1000.0, parallelism);
-    let ratio = median.as_secs_f64() / bound;
-    let rss_mb = peak_rss_kib() as f64 / 1024.0;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "sync benchmark ({} accounts, {} resources, {latency_ms} ms latency, published rate limits, parallelism {parallelism}, {} cores)",
+        "sync benchmark ({} accounts, {} resources, {latency_ms} ms latency, published rate limits, {cores} cores)",
         accounts * 4,
         fetched,
-        std::thread::available_parallelism().map_or(1, |n| n.get())
     );
-    println!(
-        "  wall time:        median {:.2} s over {runs} runs ({})",
-        median.as_secs_f64(),
-        times
-            .iter()
-            .map(|t| format!("{:.2}", t.as_secs_f64()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    println!(
-        "  lower bound:      {bound:.2} s ({requests} requests x {latency_ms} ms / {parallelism} in flight; longest per-account chain {chain:.2} s)"
-    );
-    println!(
-        "  ratio:            {ratio:.2}x (target <= 1.25x: {})",
-        common::pass(ratio <= 1.25)
-    );
+    for level in &results {
+        let parallelism = level.parallelism;
+        let median = common::median(&level.times);
+        let (bound, requests, chain) = pages.lower_bound(latency_ms as f64 / 1000.0, parallelism);
+        let ratio = median.as_secs_f64() / bound;
+        println!("  parallelism {parallelism}:");
+        println!(
+            "    wall time:      median {:.2} s over {} runs ({})",
+            median.as_secs_f64(),
+            level.times.len(),
+            level
+                .times
+                .iter()
+                .map(|t| format!("{:.2}", t.as_secs_f64()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        println!(
+            "    lower bound:    {bound:.2} s ({requests} requests x {latency_ms} ms / {parallelism} in flight; longest per-account chain {chain:.2} s)"
+        );
+        println!(
+            "    ratio:          {ratio:.2}x (target <= 1.25x: {})",
+            common::pass(ratio <= 1.25)
+        );
+        // Client and simulator share this machine's cores: their CPU time
+        // over the cores is a second lower bound that the latency bound
+        // ignores.
+        let mut cpu_sorted: Vec<f64> = level.cpu.iter().map(|(c, s)| c + s).collect();
+        cpu_sorted.sort_by(f64::total_cmp);
+        let cpu_med = cpu_sorted[cpu_sorted.len() / 2];
+        let (tc, sc) = level.cpu[level.cpu.len() / 2];
+        println!(
+            "    CPU:            tether {tc:.2} s + simulator {sc:.2} s (a middle run); on {cores} cores the CPU alone needs {:.2} s, so the wall time is {:.2}x that",
+            cpu_med / cores as f64,
+            median.as_secs_f64() / (cpu_med / cores as f64)
+        );
+    }
+    let rss_mb = peak_rss_kib() as f64 / 1024.0;
     println!(
         "  peak RSS:         {rss_mb:.0} MB (target < 500 MB: {})",
         common::pass(rss_mb < 500.0)
-    );
-    // Client and simulator share this machine's cores: their CPU time over
-    // the cores is a second lower bound that the latency bound ignores.
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
-    let mut cpu_sorted: Vec<f64> = cpu.iter().map(|(c, s)| c + s).collect();
-    cpu_sorted.sort_by(f64::total_cmp);
-    let cpu_med = cpu_sorted[cpu_sorted.len() / 2];
-    let (tc, sc) = cpu[cpu.len() / 2];
-    println!(
-        "  CPU:              tether {tc:.2} s + simulator {sc:.2} s (a middle run); on {cores} cores the CPU alone needs {:.2} s, so the wall time is {:.2}x that",
-        cpu_med / cores,
-        median.as_secs_f64() / (cpu_med / cores)
     );
     println!("  failures:         {failed}");
     let _ = Command::new("kill").arg(pid.to_string()).status();

@@ -333,13 +333,13 @@ struct ListPage {
     #[serde(default)]
     next_token: Option<String>,
     #[serde(default)]
-    instances: Option<Wrapped<serde_json::Value>>,
+    instances: Option<Wrapped<Item>>,
     #[serde(default)]
-    vpcs: Option<Wrapped<serde_json::Value>>,
+    vpcs: Option<Wrapped<Item>>,
     #[serde(default, rename = "VSwitches")]
-    vswitches: Option<Wrapped<serde_json::Value>>,
+    vswitches: Option<Wrapped<Item>>,
     #[serde(default)]
-    security_groups: Option<Wrapped<serde_json::Value>>,
+    security_groups: Option<Wrapped<Item>>,
     #[serde(default)]
     regions: Option<Wrapped<RegionItem>>,
 }
@@ -351,35 +351,46 @@ struct RegionItem {
     region_id: String,
 }
 
-fn text(v: &serde_json::Value, path: &[&str]) -> String {
-    let mut cur = v;
-    for p in path {
-        cur = &cur[*p];
-    }
-    match cur {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
-    }
+/// One listed instance, security group, VPC or vSwitch: the fields tether
+/// records (the rest is skipped without being built). Which id and name
+/// fields apply depends on the list.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct Item {
+    instance_id: Option<String>,
+    instance_name: Option<String>,
+    security_group_id: Option<String>,
+    security_group_name: Option<String>,
+    vpc_id: Option<String>,
+    vpc_name: Option<String>,
+    #[serde(rename = "VSwitchId")]
+    vswitch_id: Option<String>,
+    #[serde(rename = "VSwitchName")]
+    vswitch_name: Option<String>,
+    status: Option<String>,
+    tags: Option<Wrapped<AliTag>>,
+    instance_type: Option<String>,
+    vpc_attributes: Option<VpcAttributes>,
+    zone_id: Option<String>,
+    public_ip_address: Option<Wrapped<String>>,
+    image_id: Option<String>,
+    description: Option<String>,
+    cidr_block: Option<String>,
+    is_default: Option<bool>,
 }
 
-fn tags(v: &serde_json::Value) -> std::collections::BTreeMap<String, String> {
-    let list = &v["Tags"]["Tag"];
-    serde_json::from_value::<Vec<AliTag>>(list.clone())
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct VpcAttributes {
+    vpc_id: Option<String>,
+    #[serde(rename = "VSwitchId")]
+    vswitch_id: Option<String>,
+    private_ip_address: Option<Wrapped<String>>,
+}
+
+fn first_ip(list: Option<Wrapped<String>>) -> String {
+    list.and_then(|w| w.items.into_iter().next())
         .unwrap_or_default()
-        .into_iter()
-        .filter(|t| !t.key.is_empty())
-        .map(|t| (t.key, t.value))
-        .collect()
-}
-
-fn first_ip(v: &serde_json::Value) -> String {
-    v["IpAddress"]
-        .as_array()
-        .and_then(|a| a.first())
-        .and_then(|x| x.as_str())
-        .unwrap_or("")
-        .to_string()
 }
 
 impl Lister {
@@ -563,7 +574,7 @@ impl Lister {
             }
             .unwrap_or_default();
             let got = items.len();
-            for v in &items {
+            for v in items {
                 if let Some(r) = record(&key.kind, v) {
                     out.push(r.0.into_resource(key, r.1));
                 }
@@ -592,50 +603,55 @@ impl Lister {
 }
 
 /// One Alibaba item as a record, with its native type.
-fn record(kind: &str, v: &serde_json::Value) -> Option<(Record, &'static str)> {
-    let (id_field, name_field, native) = match kind {
-        "instance" => ("InstanceId", "InstanceName", "ACS::ECS::Instance"),
+fn record(kind: &str, v: Item) -> Option<(Record, &'static str)> {
+    let (id, name, native) = match kind {
+        "instance" => (v.instance_id, v.instance_name, "ACS::ECS::Instance"),
         "security_group" => (
-            "SecurityGroupId",
-            "SecurityGroupName",
+            v.security_group_id,
+            v.security_group_name,
             "ACS::ECS::SecurityGroup",
         ),
-        "vpc" => ("VpcId", "VpcName", "ACS::VPC::VPC"),
-        _ => ("VSwitchId", "VSwitchName", "ACS::VPC::VSwitch"),
+        "vpc" => (v.vpc_id.clone(), v.vpc_name, "ACS::VPC::VPC"),
+        _ => (v.vswitch_id, v.vswitch_name, "ACS::VPC::VSwitch"),
     };
-    let id = text(v, &[id_field]);
-    if id.is_empty() {
-        return None;
-    }
+    let id = id.filter(|i| !i.is_empty())?;
     let mut r = Record::new(id);
-    r.name = Some(text(v, &[name_field]));
-    r.status = Some(text(v, &["Status"]));
-    r.tags = tags(v);
+    r.name = name;
+    r.status = v.status;
+    r.tags = v
+        .tags
+        .map(|w| w.items)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|t| !t.key.is_empty())
+        .map(|t| (t.key, t.value))
+        .collect();
+    let text = |s: Option<String>| s.unwrap_or_default();
     match kind {
         "instance" => {
-            r.attr("instance_type", text(v, &["InstanceType"]))
-                .attr("vpc_id", text(v, &["VpcAttributes", "VpcId"]))
-                .attr("vswitch_id", text(v, &["VpcAttributes", "VSwitchId"]))
-                .attr("zone_id", text(v, &["ZoneId"]))
-                .attr(
-                    "private_ip",
-                    first_ip(&v["VpcAttributes"]["PrivateIpAddress"]),
-                )
-                .attr("public_ip", first_ip(&v["PublicIpAddress"]))
-                .attr("image_id", text(v, &["ImageId"]));
+            let vpc = v.vpc_attributes.unwrap_or_default();
+            r.attr("instance_type", text(v.instance_type))
+                .attr("vpc_id", text(vpc.vpc_id))
+                .attr("vswitch_id", text(vpc.vswitch_id))
+                .attr("zone_id", text(v.zone_id))
+                .attr("private_ip", first_ip(vpc.private_ip_address))
+                .attr("public_ip", first_ip(v.public_ip_address))
+                .attr("image_id", text(v.image_id));
         }
         "security_group" => {
-            r.attr("vpc_id", text(v, &["VpcId"]))
-                .attr("description", text(v, &["Description"]));
+            r.attr("vpc_id", text(v.vpc_id))
+                .attr("description", text(v.description));
         }
         "vpc" => {
-            r.attr("cidr_block", text(v, &["CidrBlock"]))
-                .value("is_default", v["IsDefault"].clone());
+            r.attr("cidr_block", text(v.cidr_block)).value(
+                "is_default",
+                v.is_default.map_or(serde_json::Value::Null, Into::into),
+            );
         }
         _ => {
-            r.attr("vpc_id", text(v, &["VpcId"]))
-                .attr("cidr_block", text(v, &["CidrBlock"]))
-                .attr("zone_id", text(v, &["ZoneId"]));
+            r.attr("vpc_id", text(v.vpc_id))
+                .attr("cidr_block", text(v.cidr_block))
+                .attr("zone_id", text(v.zone_id));
         }
     }
     Some((r, native))

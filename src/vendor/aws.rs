@@ -243,9 +243,13 @@ pub(crate) struct Lister {
 /// Page size of the Describe calls (the EC2 maximum).
 const PAGE: i32 = 1000;
 
-fn tags_of(tags: &[aws_sdk_ec2::types::Tag]) -> std::collections::BTreeMap<String, String> {
-    tags.iter()
-        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+/// The tags of a listed item, moved out of the SDK's answer.
+fn tags_of(
+    tags: Option<Vec<aws_sdk_ec2::types::Tag>>,
+) -> std::collections::BTreeMap<String, String> {
+    tags.unwrap_or_default()
+        .into_iter()
+        .filter_map(|t| Some((t.key?, t.value.unwrap_or_default())))
         .collect()
 }
 
@@ -340,33 +344,36 @@ impl Lister {
                                 .map_err(|e| failure(ctx.opts, &e))
                         })
                         .await?;
-                    for i in page.reservations().iter().flat_map(|r| r.instances()) {
-                        let Some(id) = i.instance_id() else { continue };
+                    let next = page.next_token;
+                    let instances = page
+                        .reservations
+                        .unwrap_or_default()
+                        .into_iter()
+                        .flat_map(|r| r.instances.unwrap_or_default());
+                    for i in instances {
+                        let Some(id) = i.instance_id else { continue };
                         let mut r = Record::new(id);
-                        r.tags = tags_of(i.tags());
+                        r.tags = tags_of(i.tags);
                         r.name = r.tags.get("Name").cloned();
-                        r.status = i
-                            .state()
-                            .and_then(|s| s.name())
-                            .map(|n| n.as_str().to_string());
+                        r.status = i.state.and_then(|s| s.name).map(|n| n.as_str().to_string());
                         r.attr(
                             "instance_type",
-                            i.instance_type().map_or("", |t| t.as_str()),
+                            i.instance_type.as_ref().map_or("", |t| t.as_str()),
                         )
-                        .attr("vpc_id", i.vpc_id().unwrap_or(""))
-                        .attr("subnet_id", i.subnet_id().unwrap_or(""))
+                        .attr("vpc_id", i.vpc_id.unwrap_or_default())
+                        .attr("subnet_id", i.subnet_id.unwrap_or_default())
                         .attr(
                             "availability_zone",
-                            i.placement()
-                                .and_then(|p| p.availability_zone())
-                                .unwrap_or(""),
+                            i.placement
+                                .and_then(|p| p.availability_zone)
+                                .unwrap_or_default(),
                         )
-                        .attr("private_ip", i.private_ip_address().unwrap_or(""))
-                        .attr("public_ip", i.public_ip_address().unwrap_or(""))
-                        .attr("image_id", i.image_id().unwrap_or(""));
+                        .attr("private_ip", i.private_ip_address.unwrap_or_default())
+                        .attr("public_ip", i.public_ip_address.unwrap_or_default())
+                        .attr("image_id", i.image_id.unwrap_or_default());
                         out.push(r.into_resource(key, "AWS::EC2::Instance"));
                     }
-                    page.next_token().map(str::to_string)
+                    next
                 }
                 "vpc" => {
                     let bucket = ctx.key(&key.region, "DescribeVpcs");
@@ -380,10 +387,10 @@ impl Lister {
                                 .map_err(|e| failure(ctx.opts, &e))
                         })
                         .await?;
-                    for v in page.vpcs() {
+                    for mut v in page.vpcs.unwrap_or_default() {
                         let Some(id) = v.vpc_id() else { continue };
                         let mut r = Record::new(id);
-                        r.tags = tags_of(v.tags());
+                        r.tags = tags_of(v.tags.take());
                         r.name = r.tags.get("Name").cloned();
                         r.status = v.state().map(|s| s.as_str().to_string());
                         r.attr("cidr_block", v.cidr_block().unwrap_or("")).value(
@@ -392,7 +399,7 @@ impl Lister {
                         );
                         out.push(r.into_resource(key, "AWS::EC2::VPC"));
                     }
-                    page.next_token().map(str::to_string)
+                    page.next_token
                 }
                 "subnet" => {
                     let bucket = ctx.key(&key.region, "DescribeSubnets");
@@ -406,10 +413,10 @@ impl Lister {
                                 .map_err(|e| failure(ctx.opts, &e))
                         })
                         .await?;
-                    for s in page.subnets() {
+                    for mut s in page.subnets.unwrap_or_default() {
                         let Some(id) = s.subnet_id() else { continue };
                         let mut r = Record::new(id);
-                        r.tags = tags_of(s.tags());
+                        r.tags = tags_of(s.tags.take());
                         r.name = r.tags.get("Name").cloned();
                         r.status = s.state().map(|s| s.as_str().to_string());
                         r.attr("vpc_id", s.vpc_id().unwrap_or(""))
@@ -417,7 +424,7 @@ impl Lister {
                             .attr("availability_zone", s.availability_zone().unwrap_or(""));
                         out.push(r.into_resource(key, "AWS::EC2::Subnet"));
                     }
-                    page.next_token().map(str::to_string)
+                    page.next_token
                 }
                 _ => {
                     let bucket = ctx.key(&key.region, "DescribeSecurityGroups");
@@ -431,16 +438,16 @@ impl Lister {
                                 .map_err(|e| failure(ctx.opts, &e))
                         })
                         .await?;
-                    for g in page.security_groups() {
+                    for mut g in page.security_groups.unwrap_or_default() {
                         let Some(id) = g.group_id() else { continue };
                         let mut r = Record::new(id);
-                        r.tags = tags_of(g.tags());
+                        r.tags = tags_of(g.tags.take());
                         r.name = g.group_name().map(str::to_string);
                         r.attr("vpc_id", g.vpc_id().unwrap_or(""))
                             .attr("description", g.description().unwrap_or(""));
                         out.push(r.into_resource(key, "AWS::EC2::SecurityGroup"));
                     }
-                    page.next_token().map(str::to_string)
+                    page.next_token
                 }
             };
             match next.filter(|n| !n.is_empty()) {

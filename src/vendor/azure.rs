@@ -320,7 +320,7 @@ pub(crate) struct Lister {
 #[derive(Deserialize)]
 struct ListPage {
     #[serde(default)]
-    value: Vec<serde_json::Value>,
+    value: Vec<ArmItem>,
     #[serde(default, rename = "nextLink")]
     next_link: Option<String>,
 }
@@ -445,7 +445,7 @@ impl Lister {
                     async move { arm_call(req, ctx.opts).await }
                 })
                 .await?;
-            for v in &page.value {
+            for v in page.value {
                 if let Some(r) = arm_record(v, sub, groups) {
                     out.push(r.0.into_resource(key, &r.1));
                 }
@@ -464,34 +464,59 @@ fn normalize_location(l: &str) -> String {
         .collect()
 }
 
-fn s(v: &serde_json::Value, k: &str) -> String {
-    v[k].as_str().unwrap_or("").to_string()
+/// One ARM resource group or resource: the fields tether records (the
+/// rest, `properties` above all, is skipped without being built).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ArmItem {
+    id: Option<String>,
+    name: Option<String>,
+    #[serde(rename = "type")]
+    kind_name: Option<String>,
+    location: Option<String>,
+    tags: Option<std::collections::BTreeMap<String, Option<String>>>,
+    properties: Option<ArmProperties>,
+    #[serde(rename = "provisioningState")]
+    provisioning_state: Option<String>,
+    sku: Option<serde_json::Value>,
+    kind: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ArmProperties {
+    #[serde(rename = "provisioningState")]
+    provisioning_state: Option<String>,
+    #[serde(rename = "hardwareProfile")]
+    hardware_profile: Option<HardwareProfile>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct HardwareProfile {
+    #[serde(rename = "vmSize")]
+    vm_size: Option<String>,
 }
 
 /// One ARM item (resource group or resource) as a record and its native type.
-fn arm_record(v: &serde_json::Value, sub: &str, group: bool) -> Option<(Record, String)> {
-    let id = s(v, "id");
-    if id.is_empty() {
-        return None;
-    }
+fn arm_record(v: ArmItem, sub: &str, group: bool) -> Option<(Record, String)> {
+    let id = v.id.filter(|i| !i.is_empty())?;
     let native = if group {
         "Microsoft.Resources/resourceGroups".to_string()
     } else {
-        s(v, "type")
+        v.kind_name.unwrap_or_default()
     };
+    let props = v.properties.unwrap_or_default();
     let mut r = Record::new(id.clone());
-    r.name = Some(s(v, "name"));
-    r.status = v["properties"]["provisioningState"]
-        .as_str()
-        .or_else(|| v["provisioningState"].as_str())
-        .map(str::to_string);
-    if let Some(t) = v["tags"].as_object() {
+    r.name = v.name;
+    r.status = props.provisioning_state.or(v.provisioning_state);
+    if let Some(t) = v.tags {
         r.tags = t
-            .iter()
-            .map(|(k, x)| (k.clone(), x.as_str().unwrap_or("").to_string()))
+            .into_iter()
+            .map(|(k, x)| (k, x.unwrap_or_default()))
             .collect();
     }
-    r.attr("location", s(v, "location"))
+    r.attr("location", v.location.unwrap_or_default())
         .attr("subscription_id", sub);
     if !group {
         // `/subscriptions/{s}/resourceGroups/{g}/providers/...`
@@ -504,11 +529,11 @@ fn arm_record(v: &serde_json::Value, sub: &str, group: bool) -> Option<(Record, 
                 break;
             }
         }
-        if let Some(size) = v["properties"]["hardwareProfile"]["vmSize"].as_str() {
+        if let Some(size) = props.hardware_profile.and_then(|h| h.vm_size) {
             r.attr("instance_type", size);
         }
-        r.value("sku", v["sku"].clone())
-            .value("kind", v["kind"].clone());
+        r.value("sku", v.sku.unwrap_or_default())
+            .value("kind", v.kind.unwrap_or_default());
     }
     Some((r, native))
 }

@@ -442,26 +442,25 @@ impl Lister {
             for offset in 1..=MAX_PAGES {
                 let url =
                     format!("{base}/v1/{pid}/cloudservers/detail?limit={LIMIT}&offset={offset}");
-                let page: Value =
+                let page: ServerPage =
                     get_json(conns, ctx, &bucket, "ecs:ListServersDetails", &url, token).await?;
-                let servers = page["servers"].as_array().map_or(&[][..], Vec::as_slice);
-                let count = page["count"].as_u64().unwrap_or(0) as usize;
-                seen += servers.len();
-                for v in servers {
+                let got = page.servers.len();
+                seen += got;
+                for v in page.servers {
                     if let Some(r) = server_record(v, project) {
                         out.push(r.into_resource(key, "HCS::ECS::CloudServer"));
                     }
                 }
-                if servers.len() < LIMIT || seen >= count {
+                if got < LIMIT || seen >= page.count.unwrap_or(0) as usize {
                     return Ok(());
                 }
             }
             return Err(too_many_pages(Vendor::Hcs, "ListServersDetails"));
         }
-        let (what, api, field, native) = if key.kind == "vpc" {
-            ("vpcs", "ListVpcs", "vpcs", "HCS::VPC::VPC")
+        let (what, api, native) = if key.kind == "vpc" {
+            ("vpcs", "ListVpcs", "HCS::VPC::VPC")
         } else {
-            ("subnets", "ListSubnets", "subnets", "HCS::VPC::Subnet")
+            ("subnets", "ListSubnets", "HCS::VPC::Subnet")
         };
         let base = self.service("vpc", &key.region);
         let bucket = ctx.key(project, api);
@@ -472,34 +471,31 @@ impl Lister {
                 url.push_str("&marker=");
                 url.push_str(&crate::vendor::alibaba::percent_encode(&marker));
             }
-            let page: Value = get_json(conns, ctx, &bucket, api, &url, token).await?;
-            let items = page[field].as_array().map_or(&[][..], Vec::as_slice);
+            let page: NetworkPage = get_json(conns, ctx, &bucket, api, &url, token).await?;
+            let items = if key.kind == "vpc" {
+                page.vpcs
+            } else {
+                page.subnets
+            };
+            let got = items.len();
+            let last = items.last().and_then(|v| v.id.clone()).unwrap_or_default();
             for v in items {
-                let id = v["id"].as_str().unwrap_or("");
-                if id.is_empty() {
+                let Some(id) = v.id.filter(|i| !i.is_empty()) else {
                     continue;
-                }
+                };
                 let mut r = Record::new(id);
-                r.name = v["name"].as_str().map(str::to_string);
-                r.status = v["status"].as_str().map(str::to_string);
-                r.attr("cidr_block", v["cidr"].as_str().unwrap_or(""))
+                r.name = v.name;
+                r.status = v.status;
+                r.attr("cidr_block", v.cidr.unwrap_or_default())
                     .attr("project_id", project);
                 if key.kind == "subnet" {
-                    r.attr("vpc_id", v["vpc_id"].as_str().unwrap_or(""))
-                        .attr(
-                            "availability_zone",
-                            v["availability_zone"].as_str().unwrap_or(""),
-                        )
-                        .attr("gateway_ip", v["gateway_ip"].as_str().unwrap_or(""));
+                    r.attr("vpc_id", v.vpc_id.unwrap_or_default())
+                        .attr("availability_zone", v.availability_zone.unwrap_or_default())
+                        .attr("gateway_ip", v.gateway_ip.unwrap_or_default());
                 }
                 out.push(r.into_resource(key, native));
             }
-            let last = items
-                .last()
-                .and_then(|v| v["id"].as_str())
-                .unwrap_or("")
-                .to_string();
-            if items.len() < LIMIT || last.is_empty() {
+            if got < LIMIT || last.is_empty() {
                 return Ok(());
             }
             if last == marker {
@@ -515,44 +511,129 @@ impl Lister {
     }
 }
 
+/// A page of ECS `ListServersDetails`: only the fields tether records are
+/// read; the rest of each server is skipped without being built.
+#[derive(Deserialize)]
+struct ServerPage {
+    #[serde(default)]
+    servers: Vec<Server>,
+    #[serde(default)]
+    count: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct Server {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    /// `key=value` strings.
+    #[serde(default)]
+    tags: Option<Vec<Option<String>>>,
+    #[serde(default)]
+    flavor: Option<Named>,
+    #[serde(default)]
+    metadata: Option<ServerMetadata>,
+    /// Network name to its addresses; the first network (by name) gives the
+    /// private IP.
+    #[serde(default)]
+    addresses: Option<std::collections::BTreeMap<String, Vec<ServerAddress>>>,
+    #[serde(default, rename = "OS-EXT-AZ:availability_zone")]
+    availability_zone: Option<String>,
+    /// An object, or `""` for a server booted from a volume.
+    #[serde(default)]
+    image: Option<Loose<Named>>,
+}
+
+#[derive(Deserialize)]
+struct Named {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ServerMetadata {
+    #[serde(default)]
+    vpc_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ServerAddress {
+    #[serde(default)]
+    addr: Option<String>,
+}
+
+/// A value of the expected shape, or anything else (ignored).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Loose<T> {
+    Is(T),
+    Other(serde::de::IgnoredAny),
+}
+
+/// A page of VPC `ListVpcs` or `ListSubnets`.
+#[derive(Deserialize)]
+struct NetworkPage {
+    #[serde(default)]
+    vpcs: Vec<Network>,
+    #[serde(default)]
+    subnets: Vec<Network>,
+}
+
+#[derive(Deserialize)]
+struct Network {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    cidr: Option<String>,
+    #[serde(default)]
+    vpc_id: Option<String>,
+    #[serde(default)]
+    availability_zone: Option<String>,
+    #[serde(default)]
+    gateway_ip: Option<String>,
+}
+
 /// One ECS `ServerDetail` as a record.
-fn server_record(v: &Value, project: &str) -> Option<Record> {
-    let id = v["id"].as_str().filter(|i| !i.is_empty())?;
+fn server_record(v: Server, project: &str) -> Option<Record> {
+    let id = v.id.filter(|i| !i.is_empty())?;
     let mut r = Record::new(id);
-    r.name = v["name"].as_str().map(str::to_string);
-    r.status = v["status"].as_str().map(str::to_string);
-    if let Some(tags) = v["tags"].as_array() {
-        for t in tags.iter().filter_map(|t| t.as_str()) {
-            let (k, val) = t.split_once('=').unwrap_or((t, ""));
-            if !k.is_empty() {
-                r.tags.insert(k.to_string(), val.to_string());
-            }
+    r.name = v.name;
+    r.status = v.status;
+    for t in v.tags.unwrap_or_default().into_iter().flatten() {
+        let (k, val) = t.split_once('=').unwrap_or((&t, ""));
+        if !k.is_empty() {
+            r.tags.insert(k.to_string(), val.to_string());
         }
     }
-    let flavor = &v["flavor"];
-    let vpc_id = v["metadata"]["vpc_id"].as_str().unwrap_or("");
-    let ip = v["addresses"]
-        .as_object()
-        .and_then(|m| m.values().next())
-        .and_then(|a| a.as_array())
-        .and_then(|a| a.first())
-        .and_then(|a| a["addr"].as_str())
-        .unwrap_or("");
-    r.attr(
-        "instance_type",
-        flavor["name"]
-            .as_str()
-            .or(flavor["id"].as_str())
-            .unwrap_or(""),
-    )
-    .attr("vpc_id", vpc_id)
-    .attr(
-        "availability_zone",
-        v["OS-EXT-AZ:availability_zone"].as_str().unwrap_or(""),
-    )
-    .attr("private_ip", ip)
-    .attr("image_id", v["image"]["id"].as_str().unwrap_or(""))
-    .attr("project_id", project);
+    let ip = v
+        .addresses
+        .and_then(|m| m.into_values().next())
+        .and_then(|a| a.into_iter().next())
+        .and_then(|a| a.addr)
+        .unwrap_or_default();
+    let flavor = v.flavor.and_then(|f| f.name.or(f.id)).unwrap_or_default();
+    let image = match v.image {
+        Some(Loose::Is(i)) => i.id.unwrap_or_default(),
+        _ => String::new(),
+    };
+    r.attr("instance_type", flavor)
+        .attr(
+            "vpc_id",
+            v.metadata.and_then(|m| m.vpc_id).unwrap_or_default(),
+        )
+        .attr("availability_zone", v.availability_zone.unwrap_or_default())
+        .attr("private_ip", ip)
+        .attr("image_id", image)
+        .attr("project_id", project);
     Some(r)
 }
 
