@@ -178,9 +178,15 @@ fn locked_message(
         started,
         ..
     } = lock;
+    // The snapshot store's writer lock is `store.lock` in its directory.
+    let subject = if path.file_name().is_some_and(|n| n == "store.lock") {
+        "the snapshot store"
+    } else {
+        "the state"
+    };
     if stale {
         format!(
-            "the state lock {} is stale: it was taken by {holder} for `{operation}` at {started}, \
+            "{subject} lock {} is stale: it was taken by {holder} for `{operation}` at {started}, \
              and that process (pid {pid}) is no longer running on {host}.\n  \
              The run may have stopped half-way; check the state, then remove the lock with:\n    \
              tether force-unlock {lock_id}",
@@ -193,7 +199,7 @@ fn locked_message(
             format!("waited {}", crate::error::human_ms(waited_ms))
         };
         format!(
-            "the state is locked by another run: {holder}, pid {pid} on {host}, `{operation}` since {started} \
+            "{subject} is locked by another run: {holder}, pid {pid} on {host}, `{operation}` since {started} \
              (lock ID {lock_id}, {}); {waited}.\n  \
              Retry later or wait longer with --lock-timeout (e.g. --lock-timeout 2m). \
              If no tether run holds it, `tether force-unlock {lock_id}` removes it.",

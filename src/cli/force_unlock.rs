@@ -1,39 +1,53 @@
-//! `tether force-unlock LOCK_ID`: removes a state lock left by a dead run.
+//! `tether force-unlock LOCK_ID`: removes a lock left by a dead run: the
+//! state lock, or the snapshot store's writer lock (a `sync`, `apply` or
+//! `drift --record` killed while writing a version leaves that one).
 //!
-//! The state path is the config's `state` setting when the config loads, else
-//! the default `tether.state.json`: a broken config must not keep a stale lock
-//! in place. The lock is removed only when LOCK_ID matches and no live process
-//! holds the OS lock.
+//! The paths are the config's `state` and `snapshots` settings when the
+//! config loads, else the defaults: a broken config must not keep a stale
+//! lock in place. The lock whose ID is LOCK_ID is removed, and only when no
+//! live process holds the OS lock.
 
 use super::{Context, ExitStatus};
 use crate::config;
 use crate::error::Error;
+use crate::snapshot::Store;
 use crate::state::lock;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The lock ID, as printed by the run that found the state locked.
+    /// The lock ID, as printed by the run that found the state or the
+    /// snapshot store locked.
     pub lock_id: String,
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus, Error> {
-    let shown = match config::load(&ctx.dir) {
-        Ok(c) => c.settings.state,
+    let settings = match config::load(&ctx.dir) {
+        Ok(c) => c.settings,
         Err(e) => {
-            tracing::debug!(error = %e, "config does not load; using the default state path");
-            std::path::PathBuf::from(config::DEFAULT_STATE)
+            tracing::debug!(error = %e, "config does not load; using the default paths");
+            config::Settings::default()
         }
     };
-    let info = lock::force_unlock(&super::state::in_dir(ctx, &shown), args.lock_id.trim())?;
+    let id = args.lock_id.trim();
+    let store = Store::open(super::state::in_dir(ctx, &settings.snapshots));
+    let store_lock = store.lock_target();
+    // The state lock unless the snapshot store's lock has this ID: the
+    // state's errors (no lock, another ID) are the ones users expect.
+    let (target, shown) = if lock::read(&store_lock).is_some_and(|i| i.id == id) {
+        (
+            store_lock,
+            format!("the snapshot store {}", settings.snapshots.display()),
+        )
+    } else {
+        (
+            super::state::in_dir(ctx, &settings.state),
+            settings.state.display().to_string(),
+        )
+    };
+    let info = lock::force_unlock(&target, id)?;
     ctx.printer.out(&format!(
         "Removed lock {} of {} (taken by {}, pid {} on {}, `{}` at {}).\n",
-        info.id,
-        shown.display(),
-        info.holder,
-        info.pid,
-        info.host,
-        info.operation,
-        info.started
+        info.id, shown, info.holder, info.pid, info.host, info.operation, info.started
     ));
     Ok(ExitStatus::Success)
 }

@@ -76,8 +76,9 @@ impl Store {
         &self.dir
     }
 
-    /// What the writer lock guards (the lock file is `store.lock` beside it).
-    fn lock_target(&self) -> PathBuf {
+    /// What the writer lock guards (the lock file is `store.lock` beside
+    /// it); `force-unlock` takes it to [`crate::state::lock::force_unlock`].
+    pub fn lock_target(&self) -> PathBuf {
         self.dir.join("store")
     }
 

@@ -645,6 +645,59 @@ fn a_stale_lock_is_reported_with_the_force_unlock_command() {
 }
 
 #[test]
+fn force_unlock_clears_a_stale_snapshot_store_lock() {
+    // A sync killed while writing a version leaves the store's writer lock.
+    let a = key();
+    let dir = project(&a);
+    put(dir.path(), &sample(&armored(PLAIN, &a)));
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let id = "0e1b7c55-2f4d-4a8e-b8a4-6a1f3c9d2e70";
+    let meta = serde_json::json!({
+        "id": id,
+        "holder": "ci@this-host",
+        "pid": dead,
+        "host": lock::hostname(),
+        "operation": "sync",
+        "started": "2025-01-02T03:04:05Z",
+        "tether_version": "0.1.0",
+    });
+    let store = dir.path().join(".tether/snapshots");
+    std::fs::create_dir_all(&store).unwrap();
+    let lock_file = store.join("store.lock");
+    std::fs::write(&lock_file, meta.to_string()).unwrap();
+
+    let o = Run::new(dir.path())
+        .args(["sync"])
+        .env("TETHER_AGE_KEY", &a.identity)
+        .run();
+    code(&o, 4);
+    for want in [
+        "the snapshot store lock",
+        "is stale",
+        &format!("tether force-unlock {id}"),
+    ] {
+        assert!(o.stderr.contains(want), "missing {want:?} in {}", o.stderr);
+    }
+
+    let o = tether(dir.path(), ["force-unlock", id]);
+    code(&o, 0);
+    assert!(
+        o.stdout.starts_with(&format!(
+            "Removed lock {id} of the snapshot store .tether/snapshots"
+        )),
+        "{}",
+        o.stdout
+    );
+    assert!(!lock_file.exists());
+    // The state lock was never involved.
+    let o = tether(dir.path(), ["force-unlock", id]);
+    code(&o, 1);
+    assert!(o.stderr.contains("the state is not locked"), "{}", o.stderr);
+}
+
+#[test]
 fn force_unlock_works_with_a_broken_config() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("tether.hcl"), "account {").unwrap();
