@@ -88,7 +88,7 @@ admin POST /admin/resources "{\"vendor\":\"aws\",\"account\":\"$AWS_ID\",\"regio
 echo "- Alibaba VPC $DEL_ID deleted"
 admin DELETE "/admin/resources/alibaba/$DEL_ID"
 echo "~ HCS instance $TAG_ID re-tagged owner=payments"
-admin PATCH "/admin/resources/hcs/$TAG_ID" '{"tags":{"owner":"payments"}}'
+admin PATCH "/admin/resources/hcs/$TAG_ID" '{"tags":{"owner":"payments"},"merge":true}'
 echo "! the Azure application's secret revoked"
 admin POST /admin/credentials/revoke "{\"vendor\":\"azure\",\"account\":\"$AZ_TENANT\"}"
 

@@ -48,6 +48,10 @@ struct RegionRef {
 #[serde(deny_unknown_fields)]
 struct TagsPatch {
     tags: BTreeMap<String, String>,
+    /// Set these tags on top of the resource's others instead of replacing
+    /// the whole set.
+    #[serde(default)]
+    merge: bool,
 }
 
 /// A refused admin call.
@@ -234,7 +238,14 @@ fn route(e: &Engine, req: &Req) -> Result<Resp, Resp> {
                 "GET" => Resp::json(200, &e.resource(v, &id).map_err(world_error)?),
                 "PATCH" => {
                     let t: TagsPatch = body(req)?;
-                    Resp::json(200, &e.set_tags(v, &id, &t.tags).map_err(world_error)?)
+                    let tags = if t.merge {
+                        let mut all = e.resource(v, &id).map_err(world_error)?.tags;
+                        all.extend(t.tags);
+                        all
+                    } else {
+                        t.tags
+                    };
+                    Resp::json(200, &e.set_tags(v, &id, &tags).map_err(world_error)?)
                 }
                 "DELETE" => Resp::json(200, &e.delete_resource(v, &id).map_err(world_error)?),
                 _ => json_error(405, "method not allowed"),

@@ -99,6 +99,9 @@ pub fn write(dir: &Path, recipient_args: &[String], s: &Summary) -> anyhow::Resu
             q(&s.hcs.endpoint)
         )?;
     }
+    // Blocks are separated by one blank line and the file ends with one
+    // newline, as `tether fmt` writes it.
+    let hcl = format!("{}\n", hcl.trim_end());
     std::fs::write(dir.join("tether.hcl"), hcl)?;
     Ok(())
 }

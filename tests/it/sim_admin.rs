@@ -89,6 +89,18 @@ async fn admin_http_changes_resources_regions_credentials_and_faults() {
             ("env".into(), "drifted".into())
         ]
     );
+    // A merge sets one tag and keeps the others.
+    let (status, r) = admin(
+        Method::PATCH,
+        format!("{base}/admin/resources/aws/{id}"),
+        json!({"tags": {"env": "prod", "owner": "payments"}, "merge": true}),
+    )
+    .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(
+        r["tags"],
+        json!({"Name": "renamed", "env": "prod", "owner": "payments"})
+    );
 
     // Delete.
     let (status, _) = admin(
@@ -404,12 +416,15 @@ fn binary_prints_the_line_and_writes_a_valid_config() {
         .read_to_string(&mut plain)
         .unwrap();
     assert_eq!(plain, s.aws.accounts[0].secret_access_key);
-    let out = crate::harness::tether(&cfg, ["validate"]);
-    assert_eq!(
-        out.code, 0,
-        "stdout: {}\nstderr: {}",
-        out.stdout, out.stderr
-    );
+    // It validates, and is formatted as `tether fmt` would write it.
+    for args in [&["validate"][..], &["fmt", "--check"]] {
+        let out = crate::harness::tether(&cfg, args.iter().copied());
+        assert_eq!(
+            out.code, 0,
+            "{args:?}\nstdout: {}\nstderr: {}",
+            out.stdout, out.stderr
+        );
+    }
     let _ = child.kill();
     let _ = child.wait();
 }
