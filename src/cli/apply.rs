@@ -89,15 +89,25 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
 
     let mut current = state.unwrap_or_else(new_state);
     // `moved` blocks first: one write renames every moved account.
-    let mut renamed = false;
+    let mut renamed = Vec::new();
     for m in &plan.moves {
         if current.accounts.contains_key(&m.from) && !current.accounts.contains_key(&m.to) {
             current.rename(&m.from, &m.to)?;
-            renamed = true;
+            renamed.push((m.from.clone(), m.to.clone()));
         }
     }
-    if renamed {
+    if !renamed.is_empty() {
         current = at.store.write(&current, &guard)?;
+        // The snapshots follow the rename, whether or not a sync comes.
+        if let Some(v) =
+            super::sync::rename_in_snapshots(ctx, &config.settings.snapshots, &renamed)?
+        {
+            let names: Vec<String> = renamed.iter().map(|(f, t)| format!("{f} -> {t}")).collect();
+            ctx.printer.out(&format!(
+                "Snapshot {v}: renamed accounts carried over ({}).\n",
+                names.join(", ")
+            ));
+        }
     }
 
     let parallelism = args

@@ -13,7 +13,7 @@ use super::{Context, ExitStatus};
 use crate::config::{self, Address};
 use crate::error::Error;
 use crate::snapshot::render::{self, PartitionShow, ResourceShow, VersionSummary};
-use crate::snapshot::{Store, diff};
+use crate::snapshot::{Renaming, Store, diff};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -232,11 +232,23 @@ fn diff_cmd(
 ) -> Result<ExitStatus, Error> {
     let (a, b) = (store.resolve(from)?, store.resolve(to)?);
     let (va, vb) = (store.version(a)?, store.version(b)?);
-    let d = diff(&va, &vb)?;
+    // Accounts renamed in between are compared under their names in `b`.
+    let renames = store.renames_between(a, b)?;
+    let noted: Vec<String> = renames
+        .iter()
+        .map(|(from, to)| format!("{from} is {to} in snapshot {b}: compared under that name.\n"))
+        .collect();
+    let d = diff(&Renaming::new(&va, renames), &vb)?;
+    let with_notes = |text: String| match text.split_once("\n\n") {
+        Some((head, rest)) if !noted.is_empty() => {
+            format!("{head}\n\n{}\n{rest}", noted.concat())
+        }
+        _ => text,
+    };
     let text = match format {
-        DiffFormat::Human => render::diff_human(a, b, &d),
+        DiffFormat::Human => with_notes(render::diff_human(a, b, &d)),
         DiffFormat::Json => json(&render::DiffJson::new(a, b, &d))?,
-        DiffFormat::Markdown => render::diff_markdown(a, b, &d, render::DEFAULT_BUDGET),
+        DiffFormat::Markdown => with_notes(render::diff_markdown(a, b, &d, render::DEFAULT_BUDGET)),
     };
     ctx.printer.out(&text);
     Ok(ExitStatus::Success)

@@ -74,7 +74,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus, Error> {
         StateCommand::List {} => list(ctx, &at),
         StateCommand::Show { address, format } => show(ctx, &at, &address, format),
         StateCommand::Rm { addresses } => rm(ctx, &at, &addresses),
-        StateCommand::Mv { from, to } => mv(ctx, &at, &from, &to),
+        StateCommand::Mv { from, to } => mv(ctx, &at, &cfg.settings, &from, &to),
         StateCommand::Upgrade {} => upgrade(ctx, &at),
     }
 }
@@ -303,19 +303,34 @@ fn rm(ctx: &Context, at: &Located, addresses: &[String]) -> Result<ExitStatus, E
     Ok(ExitStatus::Success)
 }
 
-fn mv(ctx: &Context, at: &Located, from: &str, to: &str) -> Result<ExitStatus, Error> {
+fn mv(
+    ctx: &Context,
+    at: &Located,
+    settings: &config::Settings,
+    from: &str,
+    to: &str,
+) -> Result<ExitStatus, Error> {
     let (f, t) = (parse_address(from)?, parse_address(to)?);
     let guard = at.store.lock("state mv", ctx.lock_timeout)?;
     let mut state = require(at, at.store.read()?)?;
     get(at, &state, &f)?;
     state.rename(&f, &t)?;
     let written = at.store.write(&state, &guard)?;
-    drop(guard);
     ctx.printer.out(&format!(
         "Moved {f} to {t} in {} (serial {}).\n",
         at.shown.display(),
         written.serial
     ));
+    // The snapshots follow, under the state lock as a sync would take it.
+    let renamed = (f.clone(), t.clone());
+    if let Some(v) =
+        super::sync::rename_in_snapshots(ctx, &settings.snapshots, std::slice::from_ref(&renamed))?
+    {
+        ctx.printer.out(&format!(
+            "Snapshot {v}: {f}'s resources carried over to {t}.\n"
+        ));
+    }
+    drop(guard);
     Ok(ExitStatus::Success)
 }
 

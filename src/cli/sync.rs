@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::inventory::{Partition, PartitionKey, PartitionStatus};
 use crate::secrets::decrypt::decrypt_bytes;
 use crate::secrets::identity::{self, Identities};
-use crate::snapshot::{Live, PartitionSource, Store, diff_scoped};
+use crate::snapshot::{Live, PartitionSource, Renaming, Store, diff_scoped};
 use crate::state::{LastSync, LockGuard, State, StateStore};
 use crate::sync::{Event, SyncOptions, Target};
 
@@ -340,7 +340,11 @@ pub(crate) fn perform(
         .collect();
     let new = store.version(manifest.id)?;
     let d = match parent {
-        Some(p) => diff_scoped(&store.version(p)?, &new, Some(&scope))?,
+        Some(p) => diff_scoped(
+            &Renaming::new(&store.version(p)?, store.renames_between(p, manifest.id)?),
+            &new,
+            Some(&scope),
+        )?,
         None => diff_scoped(
             &Live::new(Vec::new())?,
             &new as &dyn PartitionSource,
@@ -387,6 +391,39 @@ pub(crate) fn perform(
         removed,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Carries renamed accounts (`state mv`, `moved` blocks) to their new
+/// addresses in the snapshot store: one version, when the latest holds any
+/// of them, so history and drift follow the rename instead of seeing the
+/// account's resources removed and added. Returns that version's id.
+pub(crate) fn rename_in_snapshots(
+    ctx: &Context,
+    snapshots: &std::path::Path,
+    renames: &[(Address, Address)],
+) -> Result<Option<u64>> {
+    let store = Store::open(in_dir(ctx, snapshots));
+    let Some(latest) = store.latest()? else {
+        return Ok(None);
+    };
+    let held = store.manifest(latest)?;
+    if !renames
+        .iter()
+        .any(|(from, _)| held.accounts.iter().any(|a| &a.account == from))
+    {
+        return Ok(None);
+    }
+    let guard = store.lock("rename", ctx.lock_timeout)?;
+    let parent = store.latest()?;
+    let mut writer = store.writer(&guard, parent)?;
+    let mut moved = 0;
+    for (from, to) in renames {
+        moved += writer.rename_account(from, to);
+    }
+    if moved == 0 {
+        return Ok(None);
+    }
+    Ok(Some(writer.commit()?.id))
 }
 
 /// An account that could not be listed: each partition it had (and has not

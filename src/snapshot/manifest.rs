@@ -34,8 +34,20 @@ pub struct Manifest {
     /// Accounts dropped in this version ("account removed").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub removed_accounts: Vec<Address>,
+    /// Accounts renamed in this version (`state mv`, `moved` blocks): their
+    /// partitions carried over under the new address.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub renamed_accounts: Vec<Renamed>,
     /// Every account's partitions, in address order.
     pub accounts: Vec<AccountEntry>,
+}
+
+/// One account renamed in a version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Renamed {
+    pub from: Address,
+    pub to: Address,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

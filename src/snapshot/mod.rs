@@ -9,15 +9,19 @@
 //! - [`manifest`]: the per-version JSON document (`schemas/snapshot.schema.json`).
 //! - [`diff`]: the diff core over two [`PartitionSource`]s (a stored
 //!   [`Version`] or a [`Live`] fetch).
+//! - [`rename`]: accounts renamed across versions, and [`Renaming`], a
+//!   source seen under the newer names for a diff.
 //! - [`render`]: human, JSON, markdown and CSV forms; no printing.
 
 pub mod diff;
 pub mod manifest;
 pub mod object;
+pub mod rename;
 pub mod render;
 pub mod store;
 
 pub use diff::{Diff, Live, PartitionInfo, PartitionSource, diff, diff_scoped};
-pub use manifest::{Manifest, PartitionEntry};
+pub use manifest::{Manifest, PartitionEntry, Renamed};
 pub use object::{Record, Records};
+pub use rename::Renaming;
 pub use store::{Store, Stored, Version, VersionId, Writer};

@@ -30,7 +30,9 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use super::manifest::{AccountEntry, MANIFEST_FORMAT_VERSION, Manifest, PartitionEntry, Status};
+use super::manifest::{
+    AccountEntry, MANIFEST_FORMAT_VERSION, Manifest, PartitionEntry, Renamed, Status,
+};
 use super::object::{
     self, Hash, MAX_DEPTH, Object, ObjectRef, Records, delta_object, full_object, hash_of,
 };
@@ -424,6 +426,7 @@ impl Store {
             added: BTreeSet::new(),
             synced: BTreeSet::new(),
             removed: BTreeSet::new(),
+            renamed: Vec::new(),
             segment: 0,
             buf: Vec::new(),
         })
@@ -467,6 +470,7 @@ pub struct Writer<'a> {
     added: BTreeSet<PartitionKey>,
     synced: BTreeSet<Address>,
     removed: BTreeSet<Address>,
+    renamed: Vec<Renamed>,
     segment: u32,
     buf: Vec<u8>,
 }
@@ -624,6 +628,41 @@ impl Writer<'_> {
             .retain(|k| &k.account != account || fetched.contains(k));
     }
 
+    /// Carries `from`'s partitions over to `to` (an account renamed in
+    /// state): stored content holds no account, so the objects are reused
+    /// as they are. Returns how many partitions moved; with none, nothing
+    /// is recorded.
+    pub fn rename_account(&mut self, from: &Address, to: &Address) -> usize {
+        let keys = self.keys_of(from);
+        if keys.is_empty() || from == to {
+            return 0;
+        }
+        self.entries.retain(|k, _| &k.account != to);
+        self.added.retain(|k| &k.account != to);
+        for k in &keys {
+            if let Some(e) = self.entries.remove(k) {
+                let moved = PartitionKey {
+                    account: to.clone(),
+                    region: k.region.clone(),
+                    kind: k.kind.clone(),
+                };
+                if self.added.remove(k) {
+                    self.added.insert(moved.clone());
+                }
+                self.entries.insert(moved, e);
+            }
+        }
+        if self.synced.remove(from) {
+            self.synced.insert(to.clone());
+        }
+        self.removed.remove(to);
+        self.renamed.push(Renamed {
+            from: from.clone(),
+            to: to.clone(),
+        });
+        keys.len()
+    }
+
     /// Drops every partition of `account` ("account removed").
     pub fn remove_account(&mut self, account: &Address) {
         self.entries.retain(|k, _| &k.account != account);
@@ -669,6 +708,7 @@ impl Writer<'_> {
             resources: total,
             synced_accounts: self.synced.into_iter().collect(),
             removed_accounts: self.removed.into_iter().collect(),
+            renamed_accounts: self.renamed,
             accounts,
         };
         let mut bytes = serde_json::to_vec(&m).map_err(|e| Error::Snapshot {

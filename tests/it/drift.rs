@@ -342,3 +342,103 @@ fn deleted_accounts_leave_the_snapshot_and_no_sync_skips_it() {
     let out = env.tether(&["drift", "--detailed-exitcode"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
 }
+
+/// A rename (`state mv`, or a `moved` block applied) carries the account's
+/// resources to the new address in the snapshots: drift sees no change, the
+/// next sync adds and removes nothing, and a diff across the rename shows
+/// no resource removed and added.
+#[test]
+fn renamed_accounts_keep_their_snapshot_history() {
+    let env = Env::with(35, 1, 8);
+    let out = env.tether(&["apply", "--auto-approve"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let aws = env.addr("aws");
+    let before = export(&env, "latest");
+
+    // `state mv`, then the config follows.
+    let out = env.tether(&["state", "mv", &aws, "aws.renamed"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(&format!(
+            "Snapshot 2: {aws}'s resources carried over to aws.renamed."
+        )),
+        "{}",
+        out.stdout
+    );
+    let text = env.config();
+    let name = aws.strip_prefix("aws.").unwrap();
+    env.set_config(&text.replace(
+        &format!("account \"aws\" \"{name}\""),
+        "account \"aws\" \"renamed\"",
+    ));
+    let out = env.tether(&["drift", "--detailed-exitcode"]);
+    assert_eq!(
+        out.code, 0,
+        "no drift after a rename:\n{}\n{}",
+        out.stdout, out.stderr
+    );
+    let after = export(&env, "latest");
+    assert_eq!(after.len(), before.len());
+    let renamed: Vec<&serde_json::Value> = after
+        .iter()
+        .filter(|r| r["account"] == "aws.renamed")
+        .collect();
+    assert_eq!(renamed.len(), count_of(&before, &aws));
+    assert!(
+        renamed
+            .iter()
+            .all(|r| r["address"].as_str().unwrap().starts_with("aws.renamed/"))
+    );
+
+    let out = env.tether(&["sync"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("+0 added, ~0 changed, -0 removed")
+            && !out.stdout.contains("account removed"),
+        "{}",
+        out.stdout
+    );
+    let out = env.tether(&["snapshot", "diff", "1", "latest"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains(&format!("{aws} is aws.renamed in snapshot 3")),
+        "{}",
+        out.stdout
+    );
+    let d = json(&env.tether(&["snapshot", "diff", "1", "latest", "--format", "json"]));
+    for field in ["added", "removed", "changed", "accounts_removed"] {
+        assert!(
+            d[field].as_array().is_none_or(|a| a.is_empty()),
+            "{field}: {d:#}"
+        );
+    }
+    // Backwards too: the newer names are the older ones in snapshot 1.
+    let d = json(&env.tether(&["snapshot", "diff", "latest", "1", "--format", "json"]));
+    assert!(d["removed"].as_array().unwrap().is_empty(), "{d:#}");
+
+    // A `moved` block: apply renames state and snapshots even with nothing
+    // else to do.
+    let text = env.config();
+    env.set_config(&format!(
+        "{}\nmoved {{\n  from = aws.renamed\n  to   = aws.moved\n}}\n",
+        text.replace("account \"aws\" \"renamed\"", "account \"aws\" \"moved\"")
+    ));
+    let out = env.tether(&["apply", "--auto-approve", "--no-sync"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("renamed accounts carried over (aws.renamed -> aws.moved)"),
+        "{}",
+        out.stdout
+    );
+    let out = env.tether(&["drift", "--detailed-exitcode"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let d = json(&env.tether(&["snapshot", "diff", "1", "latest", "--format", "json"]));
+    assert!(d["added"].as_array().unwrap().is_empty(), "{d:#}");
+    assert!(d["removed"].as_array().unwrap().is_empty(), "{d:#}");
+}
+
+fn count_of(resources: &[serde_json::Value], account: &str) -> usize {
+    resources.iter().filter(|r| r["account"] == account).count()
+}
