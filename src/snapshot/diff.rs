@@ -435,27 +435,27 @@ fn compare_changes(key: &PartitionKey, changes: &[object::Change<'_>], d: &mut D
 
 /// Merge-join of two partitions' records by id; only differing bytes are decoded.
 fn compare(key: &PartitionKey, a: &Records, b: &Records, d: &mut Diff) -> Result<()> {
-    let (mut a, mut b) = (a.iter().peekable(), b.iter().peekable());
+    let (mut a, mut b) = (a.raw().peekable(), b.raw().peekable());
     loop {
         let ord = match (a.peek(), b.peek()) {
             (None, None) => return Ok(()),
-            (x, y) => object::merge_order(x, y, |r| r.id),
+            (x, y) => object::merge_order(x, y, |r| r.0),
         };
         match ord {
             std::cmp::Ordering::Less => {
-                let Some(x) = a.next() else { continue };
-                d.removed.push(decode(key, x.json)?);
+                let Some((_, x)) = a.next() else { continue };
+                d.removed.push(decode(key, x)?);
             }
             std::cmp::Ordering::Greater => {
-                let Some(y) = b.next() else { continue };
-                d.added.push(decode(key, y.json)?);
+                let Some((_, y)) = b.next() else { continue };
+                d.added.push(decode(key, y)?);
             }
             std::cmp::Ordering::Equal => {
-                let (Some(x), Some(y)) = (a.next(), b.next()) else {
+                let (Some((_, x)), Some((_, y))) = (a.next(), b.next()) else {
                     continue;
                 };
-                if x.json != y.json {
-                    changed(key, x.json, y.json, d)?;
+                if x != y {
+                    changed(key, x, y, d)?;
                 }
             }
         }

@@ -254,6 +254,14 @@ impl Records {
         }
     }
 
+    /// (id, JSON) of every record, the id as bytes: what a merge-join by id
+    /// needs, without checking the ids' UTF-8 again.
+    pub fn raw(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        self.spans
+            .iter()
+            .map(|s| (&self.buf[s.id_range()], &self.buf[s.json_range()]))
+    }
+
     /// Appends a record; the caller keeps the id order.
     fn push(&mut self, id: &[u8], json: &[u8]) -> Result<(), String> {
         let span = push_frame(&mut self.buf, id, json)?;
