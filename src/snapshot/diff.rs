@@ -15,10 +15,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use super::manifest::PartitionEntry;
 use super::object::{self, Hash, Records};
 use super::store::Version;
 use crate::config::Address;
@@ -51,6 +53,11 @@ pub trait PartitionSource: Sync {
     fn complete_content_hash(&self) -> Option<(&str, u64)> {
         None
     }
+    /// The stored version behind the source, for reads that know the store's
+    /// objects (a delta compared straight with its base).
+    fn version(&self) -> Option<&Version<'_>> {
+        None
+    }
 }
 
 impl PartitionSource for Version<'_> {
@@ -77,11 +84,18 @@ impl PartitionSource for Version<'_> {
     }
 
     fn load(&self, p: &PartitionInfo) -> Result<Arc<Records>> {
-        let e = self.entry(p.slot).ok_or_else(|| Error::Snapshot {
-            reason: format!("no partition {} in version {}", p.key, self.manifest.id),
-        })?;
-        self.store().load_entry(e)
+        self.store().load_entry(entry(self, p)?)
     }
+
+    fn version(&self) -> Option<&Version<'_>> {
+        Some(self)
+    }
+}
+
+fn entry<'v>(v: &'v Version<'_>, p: &PartitionInfo) -> Result<&'v PartitionEntry> {
+    v.entry(p.slot).ok_or_else(|| Error::Snapshot {
+        reason: format!("no partition {} in version {}", p.key, v.manifest.id),
+    })
 }
 
 /// A fetch held in memory (what `drift` compares with the latest version).
@@ -118,7 +132,7 @@ impl PartitionSource for Live {
                 key: key.clone(),
                 status: status.clone(),
                 stale: false,
-                resources: recs.0.len() as u64,
+                resources: recs.len() as u64,
                 hash: (*status == PartitionStatus::Complete).then_some(*h),
                 slot,
             })
@@ -250,8 +264,8 @@ pub fn diff_scoped(
                     *gone.entry(x.key.account.clone()).or_default() += x.resources;
                 } else if is_complete(x) {
                     let recs = a.load(x)?;
-                    for r in &recs.0 {
-                        d.removed.push(decode(&x.key, &r.json)?);
+                    for r in recs.iter() {
+                        d.removed.push(decode(&x.key, r.json)?);
                     }
                 } else {
                     d.not_compared.push(not_compared(&x.key, Some(x), None));
@@ -262,8 +276,8 @@ pub fn diff_scoped(
                 j += 1;
                 if is_complete(y) {
                     let recs = b.load(y)?;
-                    for r in &recs.0 {
-                        d.added.push(decode(&y.key, &r.json)?);
+                    for r in recs.iter() {
+                        d.added.push(decode(&y.key, r.json)?);
                     }
                 } else {
                     d.not_compared.push(not_compared(&y.key, None, Some(y)));
@@ -283,23 +297,23 @@ pub fn diff_scoped(
             }
         }
     }
-    // Partitions whose content differs: read and compared on every core.
+    // Partitions whose content differs: read and compared on every core,
+    // each worker taking the next partition (their sizes vary, and so does
+    // what else the machine runs).
     d.partitions_compared = work.len() as u64;
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .clamp(1, 8)
         .min(work.len().max(1));
-    let chunk = work.len().div_ceil(threads).max(1);
+    let next = AtomicUsize::new(0);
     let parts: Vec<Result<Diff>> = std::thread::scope(|s| {
-        let handles: Vec<_> = work
-            .chunks(chunk)
-            .map(|w| {
-                s.spawn(move || {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
                     let mut d = Diff::default();
-                    for (x, y) in w {
-                        let (ra, rb) = (a.load(x)?, b.load(y)?);
-                        compare(&x.key, &ra, &rb, &mut d)?;
+                    while let Some((x, y)) = work.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        compare_partition(a, b, x, y, &mut d)?;
                     }
                     Ok(d)
                 })
@@ -378,40 +392,89 @@ fn decode(key: &PartitionKey, json: &[u8]) -> Result<Resource> {
     })
 }
 
-/// Merge-join of two partitions' records by id; only differing bytes are decoded.
-fn compare(key: &PartitionKey, a: &Records, b: &Records, d: &mut Diff) -> Result<()> {
-    let (a, b) = (&a.0, &b.0);
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        let ord = object::merge_order(a.get(i), b.get(j), |r| &r.id);
-        match ord {
-            std::cmp::Ordering::Less => {
-                d.removed.push(decode(key, &a[i].json)?);
-                i += 1;
-            }
-            std::cmp::Ordering::Greater => {
-                d.added.push(decode(key, &b[j].json)?);
-                j += 1;
-            }
-            std::cmp::Ordering::Equal => {
-                if a[i].json != b[j].json {
-                    let (x, y) = (decode(key, &a[i].json)?, decode(key, &b[j].json)?);
-                    let fields = field_changes(&x, &y);
-                    if !fields.is_empty() {
-                        d.changed.push(Changed {
-                            address: y.address,
-                            account: y.account,
-                            region: y.region,
-                            kind: y.kind,
-                            id: y.id,
-                            fields,
-                        });
-                    }
+/// Adds what differs between partition `x` of `a` and `y` of `b` to `d`.
+fn compare_partition(
+    a: &dyn PartitionSource,
+    b: &dyn PartitionSource,
+    x: &PartitionInfo,
+    y: &PartitionInfo,
+    d: &mut Diff,
+) -> Result<()> {
+    // Adjacent versions: `y`'s object is usually a delta on `x`'s, whose
+    // operations name the records that changed.
+    if let (Some(va), Some(vb)) = (a.version(), b.version())
+        && std::ptr::eq(va.store(), vb.store())
+        && let Some(()) = vb
+            .store()
+            .delta_pair(entry(va, x)?, entry(vb, y)?, |_, changes| {
+                compare_changes(&y.key, &changes, d)
+            })?
+    {
+        return Ok(());
+    }
+    let (ra, rb) = (a.load(x)?, b.load(y)?);
+    compare(&x.key, &ra, &rb, d)
+}
+
+/// What a delta changes, as a diff (the same as [`compare`] of its base and
+/// the delta applied).
+fn compare_changes(key: &PartitionKey, changes: &[object::Change<'_>], d: &mut Diff) -> Result<()> {
+    for c in changes {
+        match c {
+            object::Change::Removed(json) => d.removed.push(decode(key, json)?),
+            object::Change::Added(json) => d.added.push(decode(key, json)?),
+            object::Change::Replaced(old, new) => {
+                if *old != new.as_ref() {
+                    changed(key, old, new, d)?;
                 }
-                i += 1;
-                j += 1;
             }
         }
+    }
+    Ok(())
+}
+
+/// Merge-join of two partitions' records by id; only differing bytes are decoded.
+fn compare(key: &PartitionKey, a: &Records, b: &Records, d: &mut Diff) -> Result<()> {
+    let (mut a, mut b) = (a.raw().peekable(), b.raw().peekable());
+    loop {
+        let ord = match (a.peek(), b.peek()) {
+            (None, None) => return Ok(()),
+            (x, y) => object::merge_order(x, y, |r| r.0),
+        };
+        match ord {
+            std::cmp::Ordering::Less => {
+                let Some((_, x)) = a.next() else { continue };
+                d.removed.push(decode(key, x)?);
+            }
+            std::cmp::Ordering::Greater => {
+                let Some((_, y)) = b.next() else { continue };
+                d.added.push(decode(key, y)?);
+            }
+            std::cmp::Ordering::Equal => {
+                let (Some((_, x)), Some((_, y))) = (a.next(), b.next()) else {
+                    continue;
+                };
+                if x != y {
+                    changed(key, x, y, d)?;
+                }
+            }
+        }
+    }
+}
+
+/// A resource present on both sides with different bytes.
+fn changed(key: &PartitionKey, a: &[u8], b: &[u8], d: &mut Diff) -> Result<()> {
+    let (x, y) = (decode(key, a)?, decode(key, b)?);
+    let fields = field_changes(&x, &y);
+    if !fields.is_empty() {
+        d.changed.push(Changed {
+            address: y.address,
+            account: y.account,
+            region: y.region,
+            kind: y.kind,
+            id: y.id,
+            fields,
+        });
     }
     Ok(())
 }
@@ -454,4 +517,113 @@ pub fn field_changes(a: &Resource, b: &Resource) -> Vec<FieldChange> {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::snapshot::object::tests::{Rng, mutate, resource};
+    use crate::snapshot::store::Store;
+
+    /// A version read only through `load`: the general path of the diff.
+    struct Slow<'a>(&'a Version<'a>);
+
+    impl PartitionSource for Slow<'_> {
+        fn partitions(&self) -> Vec<PartitionInfo> {
+            self.0.partitions()
+        }
+        fn load(&self, p: &PartitionInfo) -> Result<Arc<Records>> {
+            self.0.load(p)
+        }
+    }
+
+    fn rekey(r: &Resource, key: &PartitionKey) -> Resource {
+        Resource {
+            address: Resource::address_of(key, &r.id),
+            account: key.account.clone(),
+            region: key.region.clone(),
+            kind: key.kind.clone(),
+            ..r.clone()
+        }
+    }
+
+    /// Random histories: the diff through the deltas of adjacent versions
+    /// is the diff of the whole records, for adjacent and distant versions.
+    #[test]
+    fn delta_diffs_match_record_diffs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path());
+        let lock = store.lock("test", Duration::ZERO).unwrap();
+        let mut rng = Rng(3);
+        let keys: Vec<PartitionKey> = ["us-east-1", "eu-west-1", "ap-south-1"]
+            .iter()
+            .map(|r| PartitionKey {
+                account: "aws.a".parse().unwrap(),
+                region: (*r).into(),
+                kind: "instance".into(),
+            })
+            .collect();
+        let mut world: Vec<BTreeMap<String, Resource>> = keys
+            .iter()
+            .map(|k| {
+                (0..40)
+                    .map(|i| {
+                        let id = format!("i-{i:04}");
+                        (id.clone(), rekey(&resource(&mut rng, &id), k))
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut next = 1000;
+        let mut deltas = 0;
+        for v in 0..25 {
+            let mut w = store.writer(&lock, store.latest().unwrap()).unwrap();
+            for (p, k) in keys.iter().enumerate() {
+                if v > 0 {
+                    for _ in 0..rng.below(4) {
+                        let part = &mut world[p];
+                        let id = part.keys().nth(rng.below(part.len())).cloned().unwrap();
+                        match rng.below(5) {
+                            0 => {
+                                next += 1;
+                                let id = format!("i-{next:04}");
+                                part.insert(id.clone(), rekey(&resource(&mut rng, &id), k));
+                            }
+                            1 => {
+                                part.remove(&id);
+                            }
+                            _ => {
+                                let r = rekey(&mutate(&mut rng, &part[&id]), k);
+                                part.insert(id, r);
+                            }
+                        }
+                    }
+                }
+                let rs = world[p].values().cloned().collect();
+                if w.add(Partition::new(k.clone(), rs)).unwrap() == crate::snapshot::Stored::Delta {
+                    deltas += 1;
+                }
+            }
+            w.commit().unwrap();
+        }
+        assert!(deltas > 30, "{deltas} deltas");
+        let ids = store.versions().unwrap();
+        let mut fast = 0;
+        for (i, &a) in ids.iter().enumerate() {
+            for &b in &ids[i + 1..] {
+                let (va, vb) = (store.version(a).unwrap(), store.version(b).unwrap());
+                let want = diff(&Slow(&va), &Slow(&vb)).unwrap();
+                assert_eq!(diff(&va, &vb).unwrap(), want, "{a} -> {b}");
+                for ((_, ea), (_, eb)) in va.manifest.partitions().zip(vb.manifest.partitions()) {
+                    if store.delta_pair(ea, eb, |_, _| Ok(())).unwrap().is_some() {
+                        fast += 1;
+                    }
+                }
+            }
+        }
+        assert!(fast > 30, "{fast} partitions through their delta");
+    }
 }

@@ -263,18 +263,59 @@ impl Store {
 
     fn load_verified(&self, r: ObjectRef, want: &Hash) -> Result<Arc<Records>> {
         let recs = self.load_ref(r)?;
-        if &recs.hash() != want {
-            self.forget(r);
-            return Err(self.damaged(
-                self.pack_path(r.version, r.segment),
-                format!(
-                    "the object at offset {} does not match its content hash {}",
-                    r.offset,
-                    object::hex(want)
-                ),
-            ));
-        }
+        self.check(r, &recs.hash(), want)?;
         Ok(recs)
+    }
+
+    /// When `eb`'s object is a delta straight on `ea`'s object (adjacent
+    /// versions): `ea`'s records and what the delta changes in them, both
+    /// checked against their content hashes, handed to `f`; `eb`'s records
+    /// are never built. The hash they share (the frames before the first
+    /// record the delta names) is computed once. `Ok(None)` when the objects
+    /// are not related so.
+    pub(crate) fn delta_pair<T>(
+        &self,
+        ea: &PartitionEntry,
+        eb: &PartitionEntry,
+        f: impl FnOnce(&Records, Vec<object::Change<'_>>) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let (Some(ra), Some(rb), Some(ha), Some(hb)) =
+            (ea.object_ref(), eb.object_ref(), ea.hash(), eb.hash())
+        else {
+            return Ok(None);
+        };
+        let (map, range) = self.object_bytes(rb)?;
+        let bytes = &map[range];
+        let damaged_b = |e| self.damaged(self.pack_path(rb.version, rb.segment), e);
+        if object::delta_base(bytes).map_err(damaged_b)? != Some(ra) {
+            return Ok(None);
+        }
+        let Object::Delta { ops, .. } = object::parse_object(bytes).map_err(damaged_b)? else {
+            return Ok(None);
+        };
+        let a = self.load_ref(ra)?;
+        let from = ops.first().map_or(a.len(), |op| a.position(op.id()));
+        let (shared, got) = a.hash_split(from);
+        self.check(ra, &got, &ha)?;
+        let (got, changes) = object::delta_changes(&a, &ops, shared, from).map_err(damaged_b)?;
+        self.check(rb, &got, &hb)?;
+        f(&a, changes).map(Some)
+    }
+
+    /// Damage unless the records read at `r` hash to `want`.
+    fn check(&self, r: ObjectRef, got: &Hash, want: &Hash) -> Result<()> {
+        if got == want {
+            return Ok(());
+        }
+        self.forget(r);
+        Err(self.damaged(
+            self.pack_path(r.version, r.segment),
+            format!(
+                "the object at offset {} does not match its content hash {}",
+                r.offset,
+                object::hex(want)
+            ),
+        ))
     }
 
     fn forget(&self, r: ObjectRef) {
@@ -285,25 +326,27 @@ impl Store {
 
     /// Materializes the object at `r`: its delta chain applied on its full base.
     fn load_ref(&self, r: ObjectRef) -> Result<Arc<Records>> {
+        // Down the chain to a cached state or a full object; the deltas'
+        // bytes stay in their mapped packs until they are applied.
         let mut chain = Vec::new();
         let mut at = r;
         let (mut base, hit) = loop {
             if let Some(hit) = self.cached(at) {
-                break ((*hit).clone(), true);
+                break (hit.clone_with_room(), true);
             }
-            let bytes = self.read_object(at)?;
-            match object::parse_object(&bytes)
-                .map_err(|e| self.damaged(self.pack_path(at.version, at.segment), e))?
-            {
-                Object::Full(recs) => break (recs, false),
-                Object::Delta { base, ops, .. } => {
+            let (map, range) = self.object_bytes(at)?;
+            let bytes = &map[range.clone()];
+            let damaged = |e| self.damaged(self.pack_path(at.version, at.segment), e);
+            match object::delta_base(bytes).map_err(damaged)? {
+                None => match object::parse_object(bytes).map_err(damaged)? {
+                    Object::Full(recs) => break (recs, false),
+                    Object::Delta { .. } => return Err(damaged("not a full object".into())),
+                },
+                Some(base) => {
                     if chain.len() > usize::from(MAX_DEPTH) || base.version > at.version {
-                        return Err(self.damaged(
-                            self.pack_path(at.version, at.segment),
-                            "delta chain too long or pointing forward",
-                        ));
+                        return Err(damaged("delta chain too long or pointing forward".into()));
                     }
-                    chain.push((at, ops));
+                    chain.push((at, map, range));
                     at = base;
                 }
             }
@@ -317,9 +360,13 @@ impl Store {
         }
         // Only the object asked for is kept: intermediate states are moved
         // from one delta to the next, not copied.
-        while let Some((at, ops)) = chain.pop() {
-            base = object::apply_delta(base, ops)
-                .map_err(|e| self.damaged(self.pack_path(at.version, at.segment), e))?;
+        while let Some((at, map, range)) = chain.pop() {
+            let damaged = |e| self.damaged(self.pack_path(at.version, at.segment), e);
+            let Object::Delta { ops, .. } = object::parse_object(&map[range]).map_err(damaged)?
+            else {
+                return Err(damaged("not a delta object".into()));
+            };
+            base = object::apply_delta(base, &ops).map_err(damaged)?;
         }
         let base = Arc::new(base);
         self.remember(r, &base);
@@ -343,21 +390,23 @@ impl Store {
         }
     }
 
-    /// The bytes of one object. Packs are mapped into memory once and then
-    /// read without a system call per object (a diff reads every object of
-    /// two versions' delta chains); the cache lock is held only to find the
-    /// mapping, never during a read.
-    fn read_object(&self, r: ObjectRef) -> Result<Vec<u8>> {
-        let path = self.pack_path(r.version, r.segment);
+    /// Where the bytes of one object are: its pack's mapping and the range in
+    /// it. Packs are mapped into memory once and then read without a system
+    /// call or a copy per object (a diff reads every object of two versions'
+    /// delta chains); the cache lock is held only to find the mapping, never
+    /// during a read.
+    fn object_bytes(&self, r: ObjectRef) -> Result<(Arc<memmap2::Mmap>, std::ops::Range<usize>)> {
+        let path = || self.pack_path(r.version, r.segment);
         let map = {
             let mut guard = self
                 .cache
                 .lock()
-                .map_err(|_| self.damaged(&path, "reader poisoned"))?;
+                .map_err(|_| self.damaged(path(), "reader poisoned"))?;
             let packs = &mut guard.packs;
             match packs.get(&(r.version, r.segment)) {
                 Some(m) => m.clone(),
                 None => {
+                    let path = path();
                     let f = File::open(&path).map_err(|e| match e.kind() {
                         std::io::ErrorKind::NotFound => self.damaged(&path, "the pack is missing"),
                         _ => Error::io(&path, e),
@@ -379,10 +428,10 @@ impl Store {
         };
         let start = usize::try_from(r.offset).unwrap_or(usize::MAX);
         let end = start.saturating_add(r.len as usize);
-        match map.get(start..end) {
-            Some(b) => Ok(b.to_vec()),
-            None => Err(self.damaged(&path, format!("the pack is truncated before {}", r.offset))),
+        if map.get(start..end).is_none() {
+            return Err(self.damaged(path(), format!("the pack is truncated before {}", r.offset)));
         }
+        Ok((map, start..end))
     }
 
     /// Starts a new version on top of `parent` (normally the latest).
@@ -545,8 +594,8 @@ impl Writer<'_> {
             Records::from_resources(key, resources).map_err(|reason| Error::Snapshot { reason })?;
         let body = recs.body();
         let hash = hash_of(&body);
-        e.resources = recs.0.len() as u64;
-        if recs.0.is_empty() {
+        e.resources = recs.len() as u64;
+        if recs.is_empty() {
             e.set_object(None, Some(&hash));
             return Ok(Stored::Nothing);
         }
@@ -740,10 +789,9 @@ impl Version<'_> {
     /// The resources of one partition (stale ones included), checked.
     pub fn resources(&self, key: &PartitionKey, e: &PartitionEntry) -> Result<Vec<Resource>> {
         let recs = self.store.load_entry(e)?;
-        recs.0
-            .iter()
+        recs.iter()
             .map(|r| {
-                object::decode_resource(key, &r.json).map_err(|reason| Error::SnapshotDamaged {
+                object::decode_resource(key, r.json).map_err(|reason| Error::SnapshotDamaged {
                     path: self.store.manifest_path(self.manifest.id),
                     reason,
                 })
