@@ -47,7 +47,9 @@ pub enum SnapshotCommand {
         #[arg(long, value_enum, default_value = "human")]
         format: ListFormat,
     },
-    /// Show one version's partitions and resources (default: the latest).
+    /// Show one version: its summary, the partitions that failed or were
+    /// skipped, and its resources (default: the latest; `--format json`
+    /// lists every partition)
     Show {
         /// A version id, `latest`, `previous` or `~N`.
         #[arg(default_value = "latest")]

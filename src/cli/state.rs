@@ -124,7 +124,8 @@ fn get<'a>(at: &Located, state: &'a State, addr: &Address) -> Result<&'a Account
 /// `state show --format json`.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct StateShowJson {
-    pub format_version: u32,
+    /// `"1"`: a string, as in every JSON output document tether prints.
+    pub format_version: &'static str,
     pub address: String,
     pub vendor: String,
     pub attributes: std::collections::BTreeMap<String, serde_json::Value>,
@@ -153,7 +154,7 @@ fn show(ctx: &Context, at: &Located, address: &str, format: Format) -> Result<Ex
     match format {
         Format::Json => {
             let doc = StateShowJson {
-                format_version: 1,
+                format_version: "1",
                 address: addr.to_string(),
                 vendor: a.vendor.to_string(),
                 attributes: a.attributes.clone(),
