@@ -4,7 +4,7 @@
 //! Env: `TETHER_MOTO_URL` (required; without it the bench says so and
 //! exits), `MOTO_SYNC_REGIONS` (comma-separated, default
 //! `us-east-1,us-west-2,eu-west-1,ap-southeast-1`), `MOTO_SYNC_RUNS` (5),
-//! `MOTO_SYNC_PARALLELISM` (16). Prints every run and a final
+//! `MOTO_SYNC_PARALLELISM` (10, the default setting). Prints every run and a final
 //! `tether_median_s=` line.
 
 /// The allocator the `tether` binary ships with, so the figures are the binary's.
@@ -38,7 +38,7 @@ fn main() {
     let parallelism: usize = std::env::var("MOTO_SYNC_PARALLELISM")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(16);
+        .unwrap_or(10);
     let target = || Target {
         account: Account {
             address: Address::new(Vendor::Aws, "moto"),

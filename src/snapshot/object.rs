@@ -738,21 +738,13 @@ fn patch(old: &[u8], new: &[u8]) -> Option<Vec<u8>> {
     // Key order of the object (what a sorted map writes).
     let mut order: Vec<usize> = (0..FIELDS.len()).collect();
     order.sort_by_key(|&f| FIELDS[f]);
-    let mut p = vec![b'{'];
-    for f in order {
-        let v: &[u8] = match (o[f], n[f]) {
-            (a, Some(b)) if a != Some(b) => b,
-            (Some(_), None) => b"null",
-            _ => continue,
-        };
-        if p.len() > 1 {
-            p.push(b',');
-        }
-        p.extend_from_slice(FIELDS[f]);
-        p.push(b':');
-        p.extend_from_slice(v);
-    }
-    p.push(b'}');
+    let changed = order.into_iter().filter_map(|f| match (o[f], n[f]) {
+        (a, Some(b)) if a != Some(b) => Some((f, b)),
+        (Some(_), None) => Some((f, b"null".as_slice())),
+        _ => None,
+    });
+    let mut p = Vec::new();
+    put_object(&mut p, changed);
     // Only a patch that gives back `new` exactly is worth storing.
     (apply_patch_raw(old, &p)? == new).then_some(p)
 }
@@ -789,19 +781,29 @@ fn apply_patch_raw(old: &[u8], p: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let mut out = Vec::with_capacity(old.len() + p.len());
+    put_object(
+        &mut out,
+        fields
+            .iter()
+            .enumerate()
+            .filter_map(|(f, v)| v.map(|v| (f, v))),
+    );
+    Some(out)
+}
+
+/// Appends `{"field":value,…}`: each of `FIELDS[f]` (already quoted) with
+/// its raw JSON value, in the order given.
+fn put_object<'v>(out: &mut Vec<u8>, fields: impl Iterator<Item = (usize, &'v [u8])>) {
     out.push(b'{');
-    for (f, v) in fields.iter().enumerate() {
-        if let Some(v) = v {
-            if out.len() > 1 {
-                out.push(b',');
-            }
-            out.extend_from_slice(FIELDS[f]);
-            out.push(b':');
-            out.extend_from_slice(v);
+    for (i, (f, v)) in fields.enumerate() {
+        if i > 0 {
+            out.push(b',');
         }
+        out.extend_from_slice(FIELDS[f]);
+        out.push(b':');
+        out.extend_from_slice(v);
     }
     out.push(b'}');
-    Some(out)
 }
 
 /// [`apply_patch`] through the typed record, re-encoded as `encode_resource` would.

@@ -575,26 +575,33 @@ fn a_run_waits_for_a_lock_released_within_the_timeout() {
     assert!(!dir.path().join("tether.state.json.lock").exists());
 }
 
-#[test]
-fn a_stale_lock_is_reported_with_the_force_unlock_command() {
-    let a = key();
-    let dir = project(&a);
-    put(dir.path(), &sample(&armored(PLAIN, &a)));
+/// Writes lock metadata `id` for `operation` at `lock_file`, held by a
+/// process of this host that has exited; returns its pid.
+fn write_dead_lock(lock_file: &std::path::Path, id: &str, operation: &str) -> u32 {
     let mut child = std::process::Command::new("true").spawn().unwrap();
     let dead = child.id();
     child.wait().unwrap();
-    let id = "5f0c1d1e-8a5b-4f7e-9d38-0b8c2f8e6a11";
     let meta = serde_json::json!({
         "id": id,
         "holder": "ci@this-host",
         "pid": dead,
         "host": lock::hostname(),
-        "operation": "apply",
+        "operation": operation,
         "started": "2025-01-02T03:04:05Z",
         "tether_version": "0.1.0",
     });
+    std::fs::write(lock_file, meta.to_string()).unwrap();
+    dead
+}
+
+#[test]
+fn a_stale_lock_is_reported_with_the_force_unlock_command() {
+    let a = key();
+    let dir = project(&a);
+    put(dir.path(), &sample(&armored(PLAIN, &a)));
+    let id = "5f0c1d1e-8a5b-4f7e-9d38-0b8c2f8e6a11";
     let lock_file = dir.path().join("tether.state.json.lock");
-    std::fs::write(&lock_file, meta.to_string()).unwrap();
+    let dead = write_dead_lock(&lock_file, id, "apply");
     let before = std::fs::read(state_path(dir.path())).unwrap();
 
     let start = Instant::now();
@@ -650,23 +657,11 @@ fn force_unlock_clears_a_stale_snapshot_store_lock() {
     let a = key();
     let dir = project(&a);
     put(dir.path(), &sample(&armored(PLAIN, &a)));
-    let mut child = std::process::Command::new("true").spawn().unwrap();
-    let dead = child.id();
-    child.wait().unwrap();
     let id = "0e1b7c55-2f4d-4a8e-b8a4-6a1f3c9d2e70";
-    let meta = serde_json::json!({
-        "id": id,
-        "holder": "ci@this-host",
-        "pid": dead,
-        "host": lock::hostname(),
-        "operation": "sync",
-        "started": "2025-01-02T03:04:05Z",
-        "tether_version": "0.1.0",
-    });
     let store = dir.path().join(".tether/snapshots");
     std::fs::create_dir_all(&store).unwrap();
     let lock_file = store.join("store.lock");
-    std::fs::write(&lock_file, meta.to_string()).unwrap();
+    write_dead_lock(&lock_file, id, "sync");
 
     let o = Run::new(dir.path())
         .args(["sync"])
