@@ -36,6 +36,39 @@ const MAX_PAGES: usize = 1000;
 #[derive(Deserialize)]
 struct Token {
     access_token: String,
+    /// Seconds; a number from the v2.0 endpoint, a string from older ones.
+    #[serde(default)]
+    expires_in: Option<serde_json::Value>,
+}
+
+impl Token {
+    fn lifetime(&self) -> Option<u64> {
+        match self.expires_in.as_ref()? {
+            serde_json::Value::Number(n) => n.as_u64(),
+            serde_json::Value::String(s) => s.parse().ok(),
+            _ => None,
+        }
+    }
+}
+
+/// A token and when to fetch the next one.
+struct Held {
+    bearer: Secret,
+    refresh_at: std::time::Instant,
+}
+
+impl Held {
+    /// Refreshed ahead of expiry: five minutes early, or halfway through a
+    /// short lifetime; an answer without `expires_in` is taken as the
+    /// usual hour.
+    fn new(bearer: Secret, lifetime: Option<u64>) -> Held {
+        let life = lifetime.unwrap_or(3599);
+        let early = (life / 2).min(300);
+        Held {
+            bearer,
+            refresh_at: std::time::Instant::now() + std::time::Duration::from_secs(life - early),
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -149,7 +182,7 @@ impl<'a> VendorApi<'a> for Azure {
             "{login}/{}/oauth2/v2.0/token",
             crate::vendor::alibaba::percent_encode(creds.tenant_id)
         );
-        let token = fetch_token(client, &token_url, creds, opts).await?;
+        let (token, _) = fetch_token(client, &token_url, creds, opts).await?;
         let bearer = token.expose_str().unwrap_or_default();
         let c = claims(bearer);
         let mut scopes = Vec::new();
@@ -200,7 +233,7 @@ async fn fetch_token(
     token_url: &str,
     creds: &AzureCredentials<'_>,
     opts: &ClientOptions,
-) -> Result<Secret, VendorError> {
+) -> Result<(Secret, Option<u64>), VendorError> {
     http::retry(opts, Vendor::Azure, "entra:token", |_| {
         let req = client.post(token_url).form(&[
             ("client_id", creds.application_id),
@@ -228,7 +261,7 @@ async fn fetch_token(
                         format!("unreadable token answer: {e}"),
                     )
                 })?;
-                return Ok(Secret::from_slice(t.access_token.as_bytes()));
+                return Ok((Secret::from_slice(t.access_token.as_bytes()), t.lifetime()));
             }
             let err: TokenError = serde_json::from_slice(&body).unwrap_or_default();
             // The description's first line; trace and correlation ids follow it.
@@ -305,15 +338,21 @@ async fn arm_call<T: for<'de> Deserialize<'de>>(
 
 const RESOURCES_API: &str = "2021-04-01";
 
-/// ARM listing for one tenant's service principal: the token and the
-/// subscriptions it sees are fetched once (at [`Lister::open`]); then per
+/// ARM listing for one tenant's service principal: a token and the
+/// subscriptions it sees are fetched at [`Lister::open`], and the token is
+/// fetched again ahead of its expiry during a long run; then per
 /// subscription `GET .../resourcegroups` and `GET .../resources` with
 /// `$top=1000`, following `nextLink` (only on the ARM endpoint, where the
 /// bearer token may go). Partitions are per account in [`crate::inventory::model::GLOBAL_REGION`];
 /// the subscriptions are fetched concurrently within a partition.
 pub(crate) struct Lister {
     arm: String,
-    token: Secret,
+    token_url: String,
+    application_id: String,
+    application_secret: Secret,
+    held: std::sync::Mutex<Held>,
+    /// One refresh at a time; the others wait for its token.
+    refreshing: tokio::sync::Mutex<()>,
     subscriptions: Vec<String>,
 }
 
@@ -340,7 +379,7 @@ impl Lister {
             "{login}/{}/oauth2/v2.0/token",
             crate::vendor::alibaba::percent_encode(creds.tenant_id)
         );
-        let token = fetch_token(&conns.web, &token_url, creds, ctx.opts).await?;
+        let (token, lifetime) = fetch_token(&conns.web, &token_url, creds, ctx.opts).await?;
         let bearer = token.expose_str().unwrap_or_default();
         let mut subscriptions = Vec::new();
         let key = ctx.key(creds.tenant_id, "subscriptions");
@@ -368,11 +407,46 @@ impl Lister {
         }
         subscriptions.sort();
         subscriptions.dedup();
+        let held = Held::new(Secret::from_slice(token.expose()), lifetime);
         Ok(Lister {
             arm: arm.to_string(),
-            token,
+            token_url,
+            application_id: creds.application_id.to_string(),
+            application_secret: Secret::from_slice(creds.application_secret.as_bytes()),
+            held: std::sync::Mutex::new(held),
+            refreshing: tokio::sync::Mutex::new(()),
             subscriptions,
         })
+    }
+
+    /// The current token, fetched again when it is near its expiry.
+    async fn bearer(
+        &self,
+        conns: &Connections,
+        opts: &ClientOptions,
+    ) -> Result<Secret, VendorError> {
+        let current = || {
+            let h = self.held.lock().unwrap_or_else(|p| p.into_inner());
+            (std::time::Instant::now() < h.refresh_at)
+                .then(|| Secret::from_slice(h.bearer.expose()))
+        };
+        if let Some(t) = current() {
+            return Ok(t);
+        }
+        let _one = self.refreshing.lock().await;
+        if let Some(t) = current() {
+            return Ok(t);
+        }
+        let creds = AzureCredentials {
+            tenant_id: "",
+            application_id: &self.application_id,
+            application_secret: self.application_secret.expose_str().unwrap_or_default(),
+        };
+        let (token, lifetime) = fetch_token(&conns.web, &self.token_url, &creds, opts).await?;
+        tracing::debug!("ARM token refreshed ahead of its expiry");
+        let out = Secret::from_slice(token.expose());
+        *self.held.lock().unwrap_or_else(|p| p.into_inner()) = Held::new(token, lifetime);
+        Ok(out)
     }
 
     /// Resource groups or resources of every subscription; with declared
@@ -414,7 +488,6 @@ impl Lister {
         groups: bool,
     ) -> Result<Vec<Resource>, VendorError> {
         let arm = self.arm.as_str();
-        let bearer = self.token.expose_str().unwrap_or_default();
         let (what, api) = if groups {
             ("resourcegroups", "arm:resourcegroups")
         } else {
@@ -439,6 +512,8 @@ impl Lister {
                     format!("ARM sent a nextLink off {arm}"),
                 ));
             }
+            let token = self.bearer(conns, ctx.opts).await?;
+            let bearer = token.expose_str().unwrap_or_default();
             let page: ListPage = ctx
                 .call(&bucket, api, || {
                     let req = conns.web.get(&url).bearer_auth(bearer);

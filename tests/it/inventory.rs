@@ -477,3 +477,42 @@ async fn a_region_down_for_good_fails_only_its_partitions() {
     }
     sim.stop();
 }
+
+/// An ARM token that expires in the middle of a fetch is fetched again
+/// ahead of its expiry: every page is read, none is refused as expired.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_arm_token_is_refreshed_before_it_expires_mid_fetch() {
+    let ttl = 6;
+    let sim = Sim::start(
+        tether::sim::World::generate(71, 1, 14_000),
+        tether::sim::Options {
+            workers: 2,
+            azure_token_ttl: ttl,
+            ..tether::sim::Options::default()
+        },
+    )
+    .expect("simulator starts");
+    faults(
+        &sim,
+        "azure",
+        Faults {
+            latency_ms: 1000,
+            ..Faults::default()
+        },
+    );
+    let started = std::time::Instant::now();
+    let out = run(vec![target(&sim, Vendor::Azure, 0)], opts()).await;
+    let took = started.elapsed();
+    assert!(out.failed.is_empty(), "{:?}", out.failed);
+    let a = Address::new(Vendor::Azure, "a0");
+    let want = world_parts(&sim, Vendor::Azure, 0);
+    let got = complete_ids(&out, &a);
+    assert_eq!(got, want);
+    // The fetch outlived the first token: without a refresh its last
+    // pages would have been refused.
+    assert!(
+        took > Duration::from_secs(ttl as u64 + 1),
+        "the fetch took {took:?}, not longer than the token lives"
+    );
+    sim.stop();
+}
