@@ -635,19 +635,7 @@ fn a_stale_lock_is_reported_with_the_force_unlock_command() {
     );
     assert!(lock_file.exists());
 
-    let o = tether(dir.path(), ["force-unlock", id]);
-    code(&o, 0);
-    assert!(
-        o.stdout
-            .starts_with(&format!("Removed lock {id} of tether.state.json")),
-        "{}",
-        o.stdout
-    );
-    assert!(!lock_file.exists());
-    let o = tether(dir.path(), ["force-unlock", id]);
-    code(&o, 1);
-    assert!(o.stderr.contains("the state is not locked"), "{}", o.stderr);
-
+    force_unlock_removes(dir.path(), id, &lock_file, "tether.state.json");
     code(&tether(dir.path(), ["state", "rm", "aws.prod"]), 0);
 }
 
@@ -676,18 +664,28 @@ fn force_unlock_clears_a_stale_snapshot_store_lock() {
         assert!(o.stderr.contains(want), "missing {want:?} in {}", o.stderr);
     }
 
-    let o = tether(dir.path(), ["force-unlock", id]);
+    // The state lock was never involved: it is still not locked after.
+    force_unlock_removes(
+        dir.path(),
+        id,
+        &lock_file,
+        "the snapshot store .tether/snapshots",
+    );
+}
+
+/// `force-unlock ID` removes `lock_file` (reported as the lock of `what`);
+/// asked again, it finds the state not locked.
+fn force_unlock_removes(dir: &std::path::Path, id: &str, lock_file: &std::path::Path, what: &str) {
+    let o = tether(dir, ["force-unlock", id]);
     code(&o, 0);
     assert!(
-        o.stdout.starts_with(&format!(
-            "Removed lock {id} of the snapshot store .tether/snapshots"
-        )),
+        o.stdout
+            .starts_with(&format!("Removed lock {id} of {what}")),
         "{}",
         o.stdout
     );
     assert!(!lock_file.exists());
-    // The state lock was never involved.
-    let o = tether(dir.path(), ["force-unlock", id]);
+    let o = tether(dir, ["force-unlock", id]);
     code(&o, 1);
     assert!(o.stderr.contains("the state is not locked"), "{}", o.stderr);
 }
