@@ -185,9 +185,15 @@ fn locked_message(
         "the state"
     };
     if stale {
+        let gone = if crate::state::lock::pid_alive(*pid) {
+            // Its pid is another process now, or a zombie not yet reaped.
+            format!("no process holds it any more on {host} (pid {pid} is not the holder now)")
+        } else {
+            format!("that process (pid {pid}) is no longer running on {host}")
+        };
         format!(
             "{subject} lock {} is stale: it was taken by {holder} for `{operation}` at {started}, \
-             and that process (pid {pid}) is no longer running on {host}.\n  \
+             and {gone}.\n  \
              The run may have stopped half-way; check the state, then remove the lock with:\n    \
              tether force-unlock {lock_id}",
             path.display()

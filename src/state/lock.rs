@@ -61,9 +61,12 @@ impl LockInfo {
         }
     }
 
-    /// The holder's process is known to be gone: same host, no such pid.
+    /// Called with the OS lock free: the holder is known to be gone when it
+    /// ran on this host (a live holder would hold the OS lock), whatever
+    /// its pid is now (reused by another process, or a zombie not yet
+    /// reaped). A holder on another host is respected.
     pub fn is_stale(&self) -> bool {
-        self.host == hostname() && !pid_alive(self.pid)
+        self.host == hostname()
     }
 
     fn locked(&self, path: &Path, stale: bool, waited: Duration) -> Error {
@@ -422,6 +425,27 @@ mod tests {
         assert!(force_unlock(&state, "nope").is_err());
         assert_eq!(force_unlock(&state, &info.id).unwrap(), info);
         assert!(!lock_path(&state).exists());
+    }
+
+    #[test]
+    fn metadata_under_a_free_lock_is_stale_even_when_its_pid_lives() {
+        // A dead holder's pid reused by another process (here: this one).
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("s.json");
+        let mut info = LockInfo::new("apply");
+        info.pid = std::process::id();
+        fs::write(lock_path(&state), serde_json::to_vec(&info).unwrap()).unwrap();
+        let e = acquire(&state, "plan", Duration::from_secs(5)).unwrap_err();
+        assert!(matches!(e, Error::Locked { stale: true, .. }), "{e:?}");
+        assert!(
+            e.to_string().contains("no process holds it any more"),
+            "{e}"
+        );
+        // From another host, the same metadata is respected (not stale).
+        info.host = "elsewhere.example".into();
+        fs::write(lock_path(&state), serde_json::to_vec(&info).unwrap()).unwrap();
+        let e = acquire(&state, "plan", Duration::from_millis(50)).unwrap_err();
+        assert!(matches!(e, Error::Locked { stale: false, .. }), "{e:?}");
     }
 
     #[test]
