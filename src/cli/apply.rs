@@ -440,9 +440,7 @@ impl Audit {
         Audit {
             path: config.dir.join(".tether").join("audit.jsonl"),
             plan_hash: hex::encode(Sha256::digest(plan.to_json().as_bytes())),
-            who: std::env::var("USER")
-                .or_else(|_| std::env::var("LOGNAME"))
-                .unwrap_or_else(|_| "unknown".into()),
+            who: crate::state::lock::user_name(),
             host: crate::state::lock::hostname(),
         }
     }

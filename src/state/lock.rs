@@ -45,11 +45,7 @@ pub struct LockInfo {
 impl LockInfo {
     fn new(operation: &str) -> LockInfo {
         let host = hostname();
-        let user = std::env::var("USER")
-            .or_else(|_| std::env::var("LOGNAME"))
-            .ok()
-            .filter(|u| !u.is_empty())
-            .unwrap_or_else(uid_name);
+        let user = user_name();
         LockInfo {
             id: uuid::Uuid::new_v4().to_string(),
             holder: format!("{user}@{host}"),
@@ -328,6 +324,16 @@ pub fn hostname() -> String {
         }
     }
     std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into())
+}
+
+/// Who runs tether: `USER` or `LOGNAME`, else `uid<N>` (lock holders and
+/// the audit log name the same person).
+pub fn user_name() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(uid_name)
 }
 
 fn uid_name() -> String {
