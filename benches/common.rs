@@ -153,22 +153,32 @@ pub fn addr(n: usize) -> String {
 }
 
 pub fn encrypt(r: &age::x25519::Recipient, text: &str) -> String {
-    let enc = age::Encryptor::with_recipients(std::iter::once(r as &dyn age::Recipient)).unwrap();
-    let mut out = Vec::new();
-    let armor =
-        age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor).unwrap();
-    let mut w = enc.wrap_output(armor).unwrap();
-    w.write_all(text.as_bytes()).unwrap();
-    w.finish().unwrap().finish().unwrap();
-    String::from_utf8(out).unwrap()
+    let key = r.to_string();
+    let to = tether::secrets::Recipients::parse([(key.as_str(), None)]).unwrap();
+    tether::secrets::encrypt::armored(text.as_bytes(), &to).unwrap()
 }
 
-/// Starts the `tether-sim` binary with `args` and reads its start-up JSON
-/// line: the running child and the world's summary.
-pub fn spawn_sim(args: &[String]) -> (std::process::Child, tether::sim::Summary) {
+/// Starts the `tether-sim` binary on the generated world of seed 1 with
+/// `accounts` per vendor and `resources` per account, plus `extra`
+/// arguments, and reads its start-up JSON line: the running child and the
+/// world's summary.
+pub fn spawn_sim(
+    accounts: u64,
+    resources: u64,
+    extra: &[&str],
+) -> (std::process::Child, tether::sim::Summary) {
     use std::io::{BufRead, BufReader};
+    let (accounts, resources) = (accounts.to_string(), resources.to_string());
     let mut child = Command::new(env!("CARGO_BIN_EXE_tether-sim"))
-        .args(args)
+        .args([
+            "--seed",
+            "1",
+            "--accounts",
+            &accounts,
+            "--resources",
+            &resources,
+        ])
+        .args(extra)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
         .spawn()

@@ -290,14 +290,7 @@ fn main() {
     let secs = env("SIM_BENCH_SECS", 10);
     let conns = env("SIM_BENCH_CONNS", 32) as usize;
     let t0 = Instant::now();
-    let (mut child, summary): (_, Summary) = common::spawn_sim(&[
-        "--seed".into(),
-        "1".into(),
-        "--accounts".into(),
-        accounts.to_string(),
-        "--resources".into(),
-        resources.to_string(),
-    ]);
+    let (mut child, summary): (_, Summary) = common::spawn_sim(accounts, resources, &[]);
     let startup = t0.elapsed();
     let pid = child.id();
     let rss_start = status_kb(pid, "VmRSS:");

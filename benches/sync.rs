@@ -262,16 +262,9 @@ fn main() {
         .collect();
     let latency_ms = env("SYNC_BENCH_LATENCY_MS", 20);
     let workers = env("SYNC_BENCH_SIM_WORKERS", 2);
-    let (mut child, summary): (_, Summary) = common::spawn_sim(&[
-        "--seed".into(),
-        "1".into(),
-        "--accounts".into(),
-        accounts.to_string(),
-        "--resources".into(),
-        resources.to_string(),
-        "--workers".into(),
-        workers.to_string(),
-    ]);
+    let workers = workers.to_string();
+    let (mut child, summary): (_, Summary) =
+        common::spawn_sim(accounts, resources, &["--workers", &workers]);
     let pid = child.id();
 
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -37,11 +37,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     // The lock is held from before the state is read until the last account is recorded.
     let guard = at.store.lock("apply", ctx.lock_timeout)?;
     let state = at.store.read()?;
-    let identities = match identity::discover(&ctx.identities, &ctx.dir) {
-        Ok(ids) => Some(ids),
-        Err(Error::NoIdentity { .. }) => None,
-        Err(e) => return Err(e),
-    };
+    let identities = identity::discover_optional(&ctx.identities, &ctx.dir)?;
     let plan = match &args.planfile {
         Some(file) => {
             let path = ctx.dir.join(file);
@@ -50,17 +46,11 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
             plan
         }
         None => {
-            let secrets = plan::Ciphertexts::read(&config)?;
-            let opts = PlanOptions {
-                config_hash: plan::config_hash(&config, &secrets),
-                ..PlanOptions::default()
-            };
             let plan = plan::build(
                 &config,
                 state.as_ref(),
-                &opts,
+                &PlanOptions::default(),
                 identities.as_ref(),
-                &secrets,
             )?;
             ctx.printer
                 .out(&render::human(&plan, ctx.printer.color_out));

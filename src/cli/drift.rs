@@ -97,17 +97,15 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     let parallelism = args.parallelism.unwrap_or(config.settings.parallelism);
 
     // Config against state, for the accounts in scope.
-    let secrets = plan::Ciphertexts::read(&config)?;
     let opts = PlanOptions {
         targets: if args.addresses.is_empty() {
             Vec::new()
         } else {
             accounts.clone()
         },
-        config_hash: plan::config_hash(&config, &secrets),
         ..PlanOptions::default()
     };
-    let p = plan::build(&config, Some(&state), &opts, Some(&ids), &secrets)?;
+    let p = plan::build(&config, Some(&state), &opts, Some(&ids))?;
     let config_drift: Vec<ConfigDrift> = p
         .changes
         .iter()

@@ -70,12 +70,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
         }
     }
     // An identity is optional: without one, secrets are compared by ciphertext.
-    let identities = match identity::discover(&ctx.identities, &ctx.dir) {
-        Ok(ids) => Some(ids),
-        Err(Error::NoIdentity { .. }) => None,
-        Err(e) => return Err(e),
-    };
-    let secrets = plan::Ciphertexts::read(&config)?;
+    let identities = identity::discover_optional(&ctx.identities, &ctx.dir)?;
     let opts = PlanOptions {
         destroy: args.destroy,
         targets,
@@ -88,15 +83,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
         .latest()
         .ok()
         .flatten(),
-        config_hash: plan::config_hash(&config, &secrets),
     };
-    let mut plan = plan::build(
-        &config,
-        state.as_ref(),
-        &opts,
-        identities.as_ref(),
-        &secrets,
-    )?;
+    let mut plan = plan::build(&config, state.as_ref(), &opts, identities.as_ref())?;
     if args.refresh {
         let Some(ids) = identities.as_ref() else {
             // --refresh decrypts the recorded secrets: say where identities were looked for.
@@ -134,7 +122,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     // 10,000 accounts, for memory the exit returns anyway. Nothing here
     // holds plaintext (secrets are compared by ciphertext, or decrypted
     // into `Secret`s that were already dropped) or an open file.
-    std::mem::forget((config, state, secrets, plan));
+    std::mem::forget((config, state, plan));
     Ok(status)
 }
 

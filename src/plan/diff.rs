@@ -20,19 +20,19 @@ pub struct PlanOptions {
     pub excludes: Vec<Address>,
     /// The latest snapshot version, bound into the plan.
     pub snapshot: Option<u64>,
-    pub config_hash: String,
 }
 
-/// Plans `config` against `state`. With `identities`, a secret whose
-/// ciphertext differs is decrypted (in memory) on both sides to tell a
-/// re-encryption from a real change.
+/// Plans `config` against `state`. Every secret is read once (in parallel):
+/// the plan is bound to the hash of the config files and those bytes. With
+/// `identities`, a secret whose ciphertext differs is decrypted (in
+/// memory) on both sides to tell a re-encryption from a real change.
 pub fn build(
     config: &Config,
     state: Option<&State>,
     opts: &PlanOptions,
     identities: Option<&Identities>,
-    secrets: &Ciphertexts,
 ) -> Result<Plan> {
+    let secrets = &Ciphertexts::read(config)?;
     // State after `moved` blocks: address -> (account, address it had in state).
     let mut current: BTreeMap<Address, (&AccountState, Address)> = state
         .map(|s| {
@@ -95,7 +95,7 @@ pub fn build(
             PlanMode::Normal
         },
         binding: Binding {
-            config_hash: opts.config_hash.clone(),
+            config_hash: super::config_hash(config, secrets),
             state_lineage: state.map(|s| s.lineage.clone()),
             state_serial: state.map(|s| s.serial).unwrap_or(0),
             snapshot: opts.snapshot,

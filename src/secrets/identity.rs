@@ -107,6 +107,17 @@ impl Identities {
     }
 }
 
+/// [`discover`], with no identity found being `None` rather than an error
+/// (plan and apply compare secrets by ciphertext then); any other problem
+/// (an unreadable or malformed identity) is still an error.
+pub fn discover_optional(flags: &[PathBuf], base: &Path) -> Result<Option<Identities>> {
+    match discover(flags, base) {
+        Ok(ids) => Ok(Some(ids)),
+        Err(crate::error::Error::NoIdentity { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Finds identities in the order of the module docs, reading the process environment.
 /// `base` resolves relative `--identity` paths (the config dir: `-C` means "as if started there").
 pub fn discover(flags: &[PathBuf], base: &Path) -> Result<Identities> {

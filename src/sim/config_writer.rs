@@ -7,38 +7,12 @@
 //! Invariant: no plaintext secret is written anywhere.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::Path;
 
+use crate::secrets::Recipients;
+use crate::secrets::encrypt::armored;
+
 use crate::sim::summary::Summary;
-
-fn recipients(rs: &[String]) -> anyhow::Result<Vec<Box<dyn age::Recipient + Send>>> {
-    let mut out: Vec<Box<dyn age::Recipient + Send>> = Vec::new();
-    for r in rs {
-        if let Ok(x) = r.parse::<age::x25519::Recipient>() {
-            out.push(Box::new(x));
-        } else if let Ok(s) = r.parse::<age::ssh::Recipient>() {
-            out.push(Box::new(s));
-        } else {
-            anyhow::bail!("`{r}` is not an age or ssh recipient");
-        }
-    }
-    if out.is_empty() {
-        anyhow::bail!("--write-config needs at least one --recipient");
-    }
-    Ok(out)
-}
-
-fn encrypt(rs: &[Box<dyn age::Recipient + Send>], plain: &str) -> anyhow::Result<Vec<u8>> {
-    let enc =
-        age::Encryptor::with_recipients(rs.iter().map(|r| r.as_ref() as &dyn age::Recipient))?;
-    let mut out = Vec::new();
-    let armor = age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor)?;
-    let mut w = enc.wrap_output(armor)?;
-    w.write_all(plain.as_bytes())?;
-    w.finish()?.finish()?;
-    Ok(out)
-}
 
 fn q(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
@@ -46,7 +20,10 @@ fn q(s: &str) -> String {
 
 /// Writes the config directory.
 pub fn write(dir: &Path, recipient_args: &[String], s: &Summary) -> anyhow::Result<()> {
-    let rs = recipients(recipient_args)?;
+    if recipient_args.is_empty() {
+        anyhow::bail!("--write-config needs at least one --recipient");
+    }
+    let rs = Recipients::parse(recipient_args.iter().map(|r| (r.as_str(), None)))?;
     let secrets = dir.join("secrets");
     std::fs::create_dir_all(&secrets)?;
     let mut hcl = String::new();
@@ -54,7 +31,7 @@ pub fn write(dir: &Path, recipient_args: &[String], s: &Summary) -> anyhow::Resu
     writeln!(hcl, "tether {{\n  recipients = [{}]\n}}\n", list.join(", "))?;
     let secret = |vendor: &str, name: &str, plain: &str| -> anyhow::Result<String> {
         let file = format!("{vendor}-{name}.age");
-        std::fs::write(secrets.join(&file), encrypt(&rs, plain)?)?;
+        std::fs::write(secrets.join(&file), armored(plain.as_bytes(), &rs)?)?;
         Ok(format!("file(\"secrets/{file}\")"))
     };
     for (vendor, v) in [("aws", &s.aws), ("alibaba", &s.alibaba)] {

@@ -1,7 +1,6 @@
 //! `tether plan` from outside: actions, moves, secrets compared without
 //! plaintext, targets, formats, saved plans, exit codes.
 
-use std::io::Write as _;
 use std::path::Path;
 
 use tether::state::{AccountState, State, StoredSecret, VerifiedIdentity};
@@ -9,14 +8,9 @@ use tether::state::{AccountState, State, StoredSecret, VerifiedIdentity};
 use crate::harness::{Output, Run, tree};
 
 fn encrypt(to: &age::x25519::Recipient, text: &str) -> String {
-    let enc = age::Encryptor::with_recipients(std::iter::once(to as &dyn age::Recipient)).unwrap();
-    let mut out = Vec::new();
-    let armor =
-        age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor).unwrap();
-    let mut w = enc.wrap_output(armor).unwrap();
-    w.write_all(text.as_bytes()).unwrap();
-    w.finish().unwrap().finish().unwrap();
-    String::from_utf8(out).unwrap()
+    let key = to.to_string();
+    let to = tether::secrets::Recipients::parse([(key.as_str(), None)]).unwrap();
+    tether::secrets::encrypt::armored(text.as_bytes(), &to).unwrap()
 }
 
 fn heredoc(armored: &str) -> String {
