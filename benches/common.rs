@@ -190,3 +190,21 @@ pub fn spawn_sim(
     let summary = serde_json::from_str(&line).expect("the JSON line parses");
     (child, summary)
 }
+
+/// A sync target whose secret is cleared for the account's own endpoint, as
+/// CI trusts a simulator or emulator from outside the repository.
+#[allow(dead_code)]
+pub fn target(
+    account: tether::config::Account,
+    secret: tether::secrets::Secret,
+) -> tether::sync::Target {
+    use tether::trust::{self, Destination, Place, Purpose, Trust};
+    let trust = match Destination::of(&account).place {
+        Place::Origin(o) => Trust::new([o]),
+        Place::Domain(d) => Trust::new([d]),
+        Place::Public => Trust::default(),
+    };
+    let opened = trust::open(secret).expect("a plain secret opens");
+    let secret = trust::clear(&account, opened, &trust, Purpose::Recorded).expect("trusted");
+    tether::sync::Target { account, secret }
+}

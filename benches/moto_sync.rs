@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use tether::config::{Account, Address, KeyAccount, Vendor, VendorAccount};
 use tether::secrets::Secret;
-use tether::sync::{self, Event, SyncOptions, Target};
+use tether::sync::{self, Event, SyncOptions};
 
 fn main() {
     let Ok(url) = std::env::var("TETHER_MOTO_URL") else {
@@ -39,8 +39,8 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10);
-    let target = || Target {
-        account: Account {
+    let target = || common::target(
+        Account {
             address: Address::new(Vendor::Aws, "moto"),
             vendor: VendorAccount::Aws(KeyAccount {
                 main_account_id: "123456789012".into(),
@@ -55,8 +55,8 @@ fn main() {
             api_endpoint: Some(url.trim_end_matches('/').to_string()),
             span: None,
         },
-        secret: Secret::from_slice(b"moto-accepts-any-secret"),
-    };
+        Secret::from_slice(b"moto-accepts-any-secret"),
+    );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

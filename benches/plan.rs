@@ -98,6 +98,7 @@ fn write_state(dir: &std::path::Path) -> usize {
                 secret: StoredSecret {
                     attribute: c.origin.attribute.clone(),
                     ciphertext,
+                    applied: None,
                 },
                 identity: VerifiedIdentity {
                     account_id: account.vendor.identity_key().to_string(),

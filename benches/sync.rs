@@ -106,15 +106,15 @@ fn targets(s: &Summary) -> Vec<Target> {
             } else {
                 VendorAccount::Alibaba(k)
             };
-            out.push(Target {
-                account: base(Address::new(v, a.name.clone()), va, &kv.endpoint),
-                secret: Secret::from_slice(a.secret_access_key.as_bytes()),
-            });
+            out.push(common::target(
+                base(Address::new(v, a.name.clone()), va, &kv.endpoint),
+                Secret::from_slice(a.secret_access_key.as_bytes()),
+            ));
         }
     }
     for a in &s.azure.accounts {
-        out.push(Target {
-            account: base(
+        out.push(common::target(
+            base(
                 Address::new(tether::config::Vendor::Azure, a.name.clone()),
                 VendorAccount::Azure(AzureAccount {
                     tenant_id: a.tenant_id.clone(),
@@ -124,12 +124,12 @@ fn targets(s: &Summary) -> Vec<Target> {
                 }),
                 &s.azure.endpoint,
             ),
-            secret: Secret::from_slice(a.application_secret.as_bytes()),
-        });
+            Secret::from_slice(a.application_secret.as_bytes()),
+        ));
     }
     for a in &s.hcs.accounts {
-        out.push(Target {
-            account: base(
+        out.push(common::target(
+            base(
                 Address::new(tether::config::Vendor::Hcs, a.name.clone()),
                 VendorAccount::Hcs(HcsAccount {
                     endpoint: "hcs.example.com".into(),
@@ -139,8 +139,8 @@ fn targets(s: &Summary) -> Vec<Target> {
                 }),
                 &s.hcs.endpoint,
             ),
-            secret: Secret::from_slice(a.password.as_bytes()),
-        });
+            Secret::from_slice(a.password.as_bytes()),
+        ));
     }
     out
 }

@@ -130,6 +130,9 @@ where
         .collect();
     let mut waiting: BTreeSet<Address> = changes.keys().cloned().collect();
     let mut running = tokio::task::JoinSet::new();
+    // Which account each running task is, so a task that panics is still reported.
+    let mut tasks: std::collections::HashMap<tokio::task::Id, AccountChange> =
+        std::collections::HashMap::new();
     let mut report = Report::default();
     // Accounts that ended without success: their dependents can never run.
     let mut unsuccessful: BTreeSet<Address> = BTreeSet::new();
@@ -191,21 +194,38 @@ where
                 waiting.remove(&a);
                 let c = changes[&a].clone();
                 let fut = work(c.clone());
-                running.spawn(async move { (c, fut.await) });
+                let handle = running.spawn(fut);
+                tasks.insert(handle.id(), c);
             }
         }
-        let Some(first) = running.join_next().await else {
+        let Some(first) = running.join_next_with_id().await else {
             break;
         };
         // Everything else that has ended by now is recorded with it.
         let mut joined = vec![first];
-        while let Some(more) = running.try_join_next() {
+        while let Some(more) = running.try_join_next_with_id() {
             joined.push(more);
         }
         let batch: Vec<Finished<T>> = joined
             .into_iter()
-            .filter_map(|j| match j {
-                Ok((change, result)) => Some(match result {
+            .filter_map(|j| {
+                let (id, result) = match j {
+                    Ok((id, result)) => (id, result),
+                    Err(e) => {
+                        // A panicking task is a bug; it fails that account
+                        // only, and the account is still reported, audited
+                        // and counted.
+                        tracing::error!(error = %e, "an apply task ended abnormally");
+                        let why = if e.is_panic() {
+                            "the apply of this account failed unexpectedly (a bug in tether: its task panicked); nothing was recorded for it".to_string()
+                        } else {
+                            "the apply of this account was cancelled; nothing was recorded for it".to_string()
+                        };
+                        (e.id(), Err(why))
+                    }
+                };
+                let change = tasks.remove(&id)?;
+                Some(match result {
                     Ok(t) => Finished {
                         change,
                         outcome: Outcome::Done,
@@ -216,12 +236,7 @@ where
                         outcome: Outcome::Failed(why),
                         payload: None,
                     },
-                }),
-                Err(e) => {
-                    // A panicking task is a bug; it fails that account only.
-                    tracing::error!(error = %e, "an apply task ended abnormally");
-                    None
-                }
+                })
             })
             .collect();
         let ended: Vec<Address> = batch.iter().map(|f| f.change.address.clone()).collect();
@@ -264,6 +279,7 @@ mod tests {
             secret_attribute: Vendor::Aws.secret_attributes()[0].into(),
             secret: SecretChange::Unchanged,
             depends_on: deps.iter().map(|d| d.parse().unwrap()).collect(),
+            endpoint_change: None,
         }
     }
 
@@ -283,6 +299,7 @@ mod tests {
             excludes: vec![],
             identity_available: false,
             identity_drift: vec![],
+            not_checked: vec![],
         }
     }
 
@@ -396,5 +413,48 @@ mod tests {
             |b: &[Finished<()>]| vec![Ok(()); b.len()],
         ));
         assert_eq!(report.outcomes[0].2, Outcome::NotStarted);
+    }
+
+    #[test]
+    fn a_panicking_account_task_is_reported_failed_and_recorded_as_such() {
+        let p = plan(vec![
+            change("aws.boom", Action::Create, &[]),
+            change("aws.app", Action::Create, &["aws.boom"]),
+            change("aws.fine", Action::Create, &[]),
+        ]);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let recorded = Mutex::new(Vec::new());
+        let report = rt.block_on(execute(
+            &p,
+            2,
+            Arc::new(AtomicBool::new(false)),
+            |c| async move {
+                if c.address.name == "boom" {
+                    panic!("a bug");
+                }
+                Ok(())
+            },
+            |b: &[Finished<()>]| {
+                recorded.lock().unwrap().extend(
+                    b.iter()
+                        .map(|f| (f.change.address.to_string(), f.outcome.clone())),
+                );
+                vec![Ok(()); b.len()]
+            },
+        ));
+        assert!(report.failed(), "a panic must not end in success");
+        assert_eq!(report.outcomes.len(), 3, "{:?}", report.outcomes);
+        let recorded = recorded.into_inner().unwrap();
+        let boom = recorded.iter().find(|(a, _)| a == "aws.boom").unwrap();
+        assert!(
+            matches!(&boom.1, Outcome::Failed(why) if why.contains("panicked")),
+            "{boom:?}"
+        );
+        let app = recorded.iter().find(|(a, _)| a == "aws.app").unwrap();
+        assert!(matches!(app.1, Outcome::Skipped(_)), "{app:?}");
+        let fine = recorded.iter().find(|(a, _)| a == "aws.fine").unwrap();
+        assert_eq!(fine.1, Outcome::Done);
     }
 }

@@ -18,6 +18,8 @@
 //!   the diff of two inventories (stored or live) with its renderers.
 //! - [`sim`]: `tether-sim`, the wire-faithful local simulator of the four vendors.
 //! - [`sync`]: accounts x regions x types -> partitions, fetched concurrently, streamed as events.
+//! - [`trust`]: where a decrypted secret may be sent: sealed destinations,
+//!   trusted hosts, the [`trust::Cleared`] secret the vendor layer takes.
 //! - [`vendor`]: the four vendors behind one narrow interface: credential
 //!   verification (identity), retries, typed [`vendor::VendorError`]s.
 
@@ -36,6 +38,7 @@ pub mod sim;
 pub mod snapshot;
 pub mod state;
 pub mod sync;
+pub mod trust;
 pub mod vendor;
 
 pub use error::{Error, Result};

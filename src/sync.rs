@@ -46,15 +46,16 @@ use tokio::task::JoinSet;
 
 use crate::config::{Account, Address};
 use crate::inventory::{Partition, PartitionKey};
-use crate::secrets::Secret;
+use crate::trust::Cleared;
 use crate::vendor::{
     ClientOptions, Connections, ErrorKind, RateLimiter, Session, VendorError, resource_types,
 };
 
-/// One account to sync and its decrypted secret attribute.
+/// One account to sync and its decrypted secret attribute, cleared for
+/// the account's destination ([`crate::trust::clear`]).
 pub struct Target {
     pub account: Account,
-    pub secret: Secret,
+    pub secret: Cleared,
 }
 
 impl std::fmt::Debug for Target {

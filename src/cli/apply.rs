@@ -11,10 +11,12 @@ use crate::apply::{Finished, Outcome, execute};
 use crate::config::{self, Config};
 use crate::error::{Error, Result};
 use crate::plan::{self, AccountChange, Action, Plan, PlanOptions, render};
-use crate::secrets::decrypt::{account_ciphertext, decrypt_bytes, to_armored};
+use crate::secrets::decrypt::{decrypt_bytes, to_armored};
 use crate::secrets::identity::{self, Identities};
+use crate::secrets::recipient::Recipients;
+use crate::trust::{self, Purpose};
 use crate::state::{AccountState, State, StoredSecret, lock::rfc3339_now, new_state};
-use crate::vendor::{self, ClientOptions};
+use crate::vendor;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -38,19 +40,35 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     let guard = at.store.lock("apply", ctx.lock_timeout)?;
     let state = at.store.read()?;
     let identities = identity::discover_optional(&ctx.identities, &ctx.dir)?;
+    // Every secret is read once: the plan is made (or a saved plan checked)
+    // against exactly the ciphertexts that are then applied.
+    let ciphertexts = Arc::new(plan::Ciphertexts::read(&config)?);
+    let snapshots = crate::snapshot::Store::open(super::state::in_dir(
+        ctx,
+        &config.settings.snapshots,
+    ));
     let plan = match &args.planfile {
         Some(file) => {
             let path = ctx.dir.join(file);
-            let plan = read_plan(&path)?;
-            check_binding(&path, &plan, &config, state.as_ref())?;
-            plan
+            let saved = read_plan(&path)?;
+            check_binding(&path, &saved, &config, state.as_ref(), &ciphertexts)?;
+            prove(
+                &path,
+                saved,
+                &config,
+                state.as_ref(),
+                identities.as_ref(),
+                &ciphertexts,
+                snapshots.latest()?,
+            )?
         }
         None => {
-            let plan = plan::build(
+            let plan = plan::build_with(
                 &config,
                 state.as_ref(),
                 &PlanOptions::default(),
                 identities.as_ref(),
+                &ciphertexts,
             )?;
             ctx.printer
                 .out(&render::human(&plan, ctx.printer.color_out));
@@ -73,8 +91,23 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     let identities = match (identities, verifies) {
         (Some(ids), _) => Some(Arc::new(ids)),
         // Creating or updating decrypts secrets: say where identities were looked for.
-        (None, true) => return Err(identity::discover(&ctx.identities, &ctx.dir).unwrap_err()),
+        (None, true) => Some(Arc::new(identity::discover(&ctx.identities, &ctx.dir)?)),
         (None, false) => None,
+    };
+    // Verified secrets are recorded sealed for their destination, encrypted
+    // to the recipients: without recipients nothing could be recorded.
+    let recipients = if verifies {
+        Some(Arc::new(recipients_of(&config)?))
+    } else {
+        None
+    };
+    // Every lock this apply needs is taken before its first change: the
+    // snapshot store's (renames, the sync afterwards) as well as the state's.
+    let will_sync = !args.no_sync;
+    let snap_guard = if will_sync || !plan.moves.is_empty() {
+        Some(snapshots.lock("apply", ctx.lock_timeout)?)
+    } else {
+        None
     };
 
     let mut current = state.unwrap_or_else(new_state);
@@ -89,9 +122,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     if !renamed.is_empty() {
         current = at.store.write(&current, &guard)?;
         // The snapshots follow the rename, whether or not a sync comes.
-        if let Some(v) =
-            super::sync::rename_in_snapshots(ctx, &config.settings.snapshots, &renamed)?
-        {
+        let held = snap_guard.as_ref().expect("taken when the plan has moves");
+        if let Some(v) = super::sync::rename_in_snapshots(&snapshots, held, &renamed)? {
             let names: Vec<String> = renamed.iter().map(|(f, t)| format!("{f} -> {t}")).collect();
             ctx.printer.out(&format!(
                 "Snapshot {v}: renamed accounts carried over ({}).\n",
@@ -100,20 +132,20 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
         }
     }
 
-    let parallelism = args
-        .parallelism
-        .unwrap_or(config.settings.parallelism)
-        .max(1) as usize;
+    // One meaning everywhere: units of vendor work in flight. Verifying an
+    // account is one unit (a sign-in); apply's sync uses the same bound.
+    let parallelism = args.parallelism.unwrap_or(config.settings.parallelism).max(1);
     let audit = Audit::open(&config, &plan);
     let config = Arc::new(config);
     let recorded = Arc::new(current.clone());
     let stop = Arc::new(AtomicBool::new(false));
     let state = Mutex::new(current);
     let printer = &ctx.printer;
+    let trust = Arc::new(ctx.trust.clone());
     // One set of HTTP clients for the whole run: connections are reused,
     // and TLS roots are loaded once, not per account.
     let opts = Arc::new(
-        vendor::Connections::new(&ClientOptions::default())
+        vendor::Connections::new(&crate::sync::fetch_client_options())
             .map_err(|e| Error::Usage(e.to_string()))?,
     );
 
@@ -128,16 +160,19 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
         });
         execute(
             &plan,
-            parallelism,
+            parallelism as usize,
             stop.clone(),
             |c: AccountChange| {
-                let (config, recorded, ids, opts) = (
-                    config.clone(),
-                    recorded.clone(),
-                    identities.clone(),
-                    opts.clone(),
-                );
-                async move { apply_one(&c, &config, &recorded, ids.as_deref(), &opts).await }
+                let with = With {
+                    config: config.clone(),
+                    recorded: recorded.clone(),
+                    ids: identities.clone(),
+                    conns: opts.clone(),
+                    ciphertexts: ciphertexts.clone(),
+                    recipients: recipients.clone(),
+                    trust: trust.clone(),
+                };
+                async move { apply_one(&c, &with).await }
             },
             |batch: &[Finished<Option<AccountState>>]| {
                 let results = record(batch, &state, &at.store, &guard);
@@ -179,18 +214,22 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
         .outcomes
         .iter()
         .any(|(_, a, o)| *o == Outcome::Done && *a == Action::Delete);
-    if !args.no_sync && !stop.load(Ordering::SeqCst) && (!changed.is_empty() || forgot) {
+    if will_sync && !stop.load(Ordering::SeqCst) && (!changed.is_empty() || forgot) {
         let current = state.into_inner().unwrap_or_else(|p| p.into_inner());
         ctx.printer.out("\n");
+        let held = snap_guard.as_ref().expect("taken when apply syncs");
         let synced = super::sync::perform(
             ctx,
-            &config,
-            &at.store,
-            &guard,
+            &super::sync::Stores {
+                state: &at.store,
+                state_guard: &guard,
+                snapshots: &snapshots,
+                snapshot_guard: held,
+            },
             current,
             &changed,
             identities.as_deref(),
-            config.settings.parallelism,
+            parallelism,
         )?;
         ctx.printer.out(&synced.render());
         incomplete = synced.incomplete();
@@ -211,49 +250,111 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     }
 }
 
+/// The `recipients` setting, parsed: what verified secrets are sealed to.
+fn recipients_of(config: &Config) -> Result<Recipients> {
+    if config.settings.recipients.is_empty() {
+        return Err(Error::NoRecipients {
+            hint: format!(
+                "apply records each verified secret sealed for its destination and encrypted to the recipients; {}",
+                crate::secrets::recipient::NO_RECIPIENTS_HINT
+            ),
+        });
+    }
+    Recipients::parse(config.settings.recipients.iter().map(|r| (r.as_str(), None)))
+}
+
+/// What every account's apply shares.
+struct With {
+    config: Arc<Config>,
+    recorded: Arc<State>,
+    ids: Option<Arc<Identities>>,
+    conns: Arc<vendor::Connections>,
+    ciphertexts: Arc<plan::Ciphertexts>,
+    recipients: Option<Arc<Recipients>>,
+    trust: Arc<crate::trust::Trust>,
+}
+
 /// Verifies one account (create, update, replace) or forgets it (delete).
+/// The secret is the config's ciphertext as the plan read it (or the one
+/// recorded in state when the config omits it), cleared for the config's
+/// destination ([`trust::clear`] with [`Purpose::Apply`]), verified, then
+/// recorded sealed for that destination.
 async fn apply_one(
     c: &AccountChange,
-    config: &Config,
-    recorded: &State,
-    ids: Option<&Identities>,
-    opts: &vendor::Connections,
+    with: &With,
 ) -> std::result::Result<Option<AccountState>, String> {
     if c.action == Action::Delete {
         return Ok(None);
     }
-    let account = config
+    let account = with
+        .config
         .accounts
         .get(&c.address)
         .ok_or_else(|| "the account is no longer in the configuration".to_string())?;
-    let before = recorded.accounts.get(&c.address);
-    let (attribute, ciphertext) =
-        match account_ciphertext(config, account).map_err(|e| e.to_string())? {
-            Some(ct) => (ct.origin.attribute.clone(), to_armored(&ct.bytes)),
-            None => match before {
-                Some(b) => (b.secret.attribute.clone(), b.secret.ciphertext.clone()),
-                None => return Err("no secret declared and none recorded in state".into()),
-            },
-        };
-    let ids = ids.ok_or_else(|| "no age identity to decrypt the secret".to_string())?;
-    let secret = decrypt_bytes(ciphertext.as_bytes(), ids)
+    let before = with.recorded.accounts.get(&c.address);
+    let (attribute, ciphertext, applied) = match with.ciphertexts.0.get(&c.address) {
+        Some(ct) => {
+            let armored = to_armored(&ct.bytes);
+            let digest = plan::applied_digest(&armored);
+            (ct.origin.attribute.clone(), armored, Some(digest))
+        }
+        None => match before {
+            Some(b) => (
+                b.secret.attribute.clone(),
+                b.secret.ciphertext.clone(),
+                b.secret.applied.clone(),
+            ),
+            None => return Err("no secret declared and none recorded in state".into()),
+        },
+    };
+    let ids = with
+        .ids
+        .as_deref()
+        .ok_or_else(|| "no age identity to decrypt the secret".to_string())?;
+    let recipients = with
+        .recipients
+        .as_deref()
+        .ok_or_else(|| "no recipients to record the secret to".to_string())?;
+    let opened = decrypt_bytes(ciphertext.as_bytes(), ids)
+        .and_then(trust::open)
         .map_err(|why| format!("`{attribute}` cannot be decrypted: {why}"))?;
-    let identity = vendor::verify(account, &secret, opts)
+    let was = before
+        .and_then(|b| b.to_account(&c.address).ok())
+        .map(|a| trust::Destination::of(&a));
+    let cleared = trust::clear(
+        account,
+        opened,
+        &with.trust,
+        Purpose::Apply {
+            before: was.as_ref(),
+            previous: c.previous_address.as_ref(),
+        },
+    )
+    .map_err(|r| r.reason)?;
+    let identity = vendor::verify(account, &cleared, &with.conns)
         .await
         .map_err(|e| e.to_string())?;
-    drop(secret);
     vendor::check_identity(account, &identity).map_err(|e| e.to_string())?;
     if c.action == Action::Update {
         if let Some(b) = before {
             vendor::check_stable(account, &b.identity, &identity).map_err(|e| e.to_string())?;
         }
     }
+    let sealed = trust::seal(
+        cleared.secret(),
+        &account.address,
+        cleared.destination(),
+        recipients,
+    )
+    .map_err(|e| format!("verified, but the secret could not be sealed: {e}"))?;
+    drop(cleared);
     Ok(Some(AccountState {
         vendor: account.address.vendor,
         attributes: plan::attrs::of(account),
         secret: StoredSecret {
             attribute,
-            ciphertext,
+            ciphertext: sealed,
+            applied,
         },
         identity,
         regions: account.regions.clone().unwrap_or_default(),
@@ -385,6 +486,7 @@ fn check_binding(
     plan: &Plan,
     config: &Config,
     state: Option<&State>,
+    ciphertexts: &plan::Ciphertexts,
 ) -> Result<()> {
     let stale = |reason: String| Error::StalePlan {
         path: path.to_path_buf(),
@@ -405,13 +507,99 @@ fn check_binding(
             plan.binding.state_serial
         )));
     }
-    if plan.binding.config_hash != plan::config_hash(config, &plan::Ciphertexts::read(config)?) {
+    if plan.binding.config_hash != plan::config_hash(config, ciphertexts) {
         return Err(stale(
             "it is stale: the configuration changed since the plan was made; make a new plan"
                 .into(),
         ));
     }
     Ok(())
+}
+
+/// A saved plan is applied only if it is exactly the plan of the config and
+/// state it is bound to: tether plans again, with the options and the way of
+/// comparing secrets the file names, and compares every field. A hand-edited
+/// action, an address added or dropped, or a changed option is refused
+/// (exit 5). Answers the plan to apply (equal to the file's).
+fn prove(
+    path: &std::path::Path,
+    saved: Plan,
+    config: &Config,
+    state: Option<&State>,
+    ids: Option<&Identities>,
+    ciphertexts: &plan::Ciphertexts,
+    latest: Option<u64>,
+) -> Result<Plan> {
+    let stale = |reason: String| Error::StalePlan {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if saved.binding.snapshot != latest {
+        return Err(stale(format!(
+            "it is stale: the snapshot store changed since the plan was made (latest version {} then, {} now); make a new plan",
+            saved.binding.snapshot.map_or("none".into(), |v| v.to_string()),
+            latest.map_or("none".into(), |v| v.to_string()),
+        )));
+    }
+    if saved.identity_available && ids.is_none() {
+        return Err(stale(
+            "it was made with an age identity (secrets compared by plaintext), and there is none here to check it with".into(),
+        ));
+    }
+    let opts = PlanOptions {
+        destroy: saved.mode == plan::PlanMode::Destroy,
+        targets: saved.targets.clone(),
+        excludes: saved.excludes.clone(),
+        snapshot: latest,
+    };
+    let ids = if saved.identity_available { ids } else { None };
+    let fresh = plan::build_with(config, state, &opts, ids, ciphertexts)?;
+    // What `--refresh` found is a report, not an action: it is not compared.
+    let mut claimed = saved;
+    claimed.identity_drift.clear();
+    claimed.not_checked.clear();
+    if claimed == fresh {
+        return Ok(fresh);
+    }
+    Err(stale(format!(
+        "it is not the plan of this configuration and state ({}); it may have been edited. Make a new plan",
+        first_difference(&claimed, &fresh)
+    )))
+}
+
+/// The first difference between a saved plan and the plan made now, in words.
+fn first_difference(saved: &Plan, now: &Plan) -> String {
+    if saved.mode != now.mode {
+        return "its mode differs".into();
+    }
+    if saved.moves != now.moves {
+        return "its `moved` renames differ".into();
+    }
+    let by_address = |p: &Plan| -> std::collections::BTreeMap<String, AccountChange> {
+        p.changes
+            .iter()
+            .map(|c| (c.address.to_string(), c.clone()))
+            .collect()
+    };
+    let (a, b) = (by_address(saved), by_address(now));
+    for (addr, c) in &a {
+        match b.get(addr) {
+            None => return format!("it names `{addr}`, which the plan does not"),
+            Some(d) if d.action != c.action => {
+                return format!(
+                    "`{addr}`: the file says {}, the plan says {}",
+                    serde_json::to_string(&c.action).unwrap_or_default(),
+                    serde_json::to_string(&d.action).unwrap_or_default()
+                );
+            }
+            Some(d) if d != c => return format!("`{addr}`: its details differ"),
+            Some(_) => {}
+        }
+    }
+    if let Some(addr) = b.keys().find(|k| !a.contains_key(*k)) {
+        return format!("it leaves out `{addr}`");
+    }
+    "its fields differ".into()
 }
 
 /// The append-only audit log, `.tether/audit.jsonl` in the config dir: who,

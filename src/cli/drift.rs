@@ -14,6 +14,7 @@ use std::fmt::Write as _;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use super::plan::Check;
 use super::progress::Progress;
 use super::state::in_dir;
 use super::{Context, ExitStatus};
@@ -21,7 +22,6 @@ use crate::config::{self, Address};
 use crate::error::{Error, Result};
 use crate::inventory::{Partition, PartitionKey};
 use crate::plan::{self, Action, PlanOptions};
-use crate::secrets::decrypt::decrypt_bytes;
 use crate::secrets::identity;
 use crate::snapshot::{Diff, Live, Store, diff_scoped, render as snaprender};
 use crate::sync::{Event, SyncOptions, Target};
@@ -117,36 +117,38 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
         })
         .collect();
 
-    // Credentials, as the vendor consoles' key status check sees them.
-    let recorded: Vec<(config::Account, &crate::state::AccountState)> = accounts
+    // Credentials, as the vendor consoles' key status check sees them: with
+    // the account and secret recorded in state, never the config's endpoint.
+    let checks: Vec<(&Address, &crate::state::AccountState)> = accounts
         .iter()
-        .filter_map(|a| {
-            let s = state.accounts.get(a)?;
-            Some((s.to_account(a).ok()?, s))
-        })
+        .filter_map(|a| Some((a, state.accounts.get(a)?)))
         .collect();
-    let checks: Vec<(&config::Account, &crate::state::AccountState)> =
-        recorded.iter().map(|(a, s)| (a, *s)).collect();
-    let problems = super::plan::verify_recorded(&checks, &ids, parallelism)?;
+    let results = super::plan::verify_recorded(&checks, &ids, &ctx.trust, parallelism)?;
     let mut credentials = Vec::new();
+    let mut not_checked = Vec::new();
     let mut targets = Vec::new();
-    for ((account, s), problem) in recorded.into_iter().zip(problems) {
-        match problem {
-            Some(p) => credentials.push(plan::IdentityDrift {
-                problem: super::unprefixed(&p, &account.address).to_string(),
-                address: account.address,
+    for ((address, _), check) in checks.iter().zip(results) {
+        match check {
+            Check::Verified { account, secret } => targets.push(Target {
+                account: *account,
+                secret,
             }),
-            None => {
-                if let Ok(secret) = decrypt_bytes(s.secret.ciphertext.as_bytes(), &ids) {
-                    targets.push(Target { account, secret });
-                }
-            }
+            Check::Drift(problem) => credentials.push(plan::IdentityDrift {
+                address: (*address).clone(),
+                problem,
+            }),
+            // Not drift: the account could not be checked, so it is not read
+            // either; the report is incomplete.
+            Check::Unchecked(problem) => not_checked.push(plan::IdentityDrift {
+                address: (*address).clone(),
+                problem,
+            }),
         }
     }
     let fetched: BTreeSet<Address> = targets.iter().map(|t| t.account.address.clone()).collect();
 
     // The live inventory of the accounts whose credentials verify.
-    let (partitions, unreadable) = fetch(targets, parallelism)?;
+    let (partitions, mut unreadable) = fetch(targets, parallelism)?;
     let readable: BTreeSet<Address> = fetched
         .iter()
         .filter(|a| !unreadable.iter().any(|u| &u.address == *a))
@@ -166,6 +168,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
         None => Diff::default(),
     };
     drop(live);
+    // Accounts whose check could not complete are not read: their stored
+    // partitions are failed in a recorded version, never dropped.
+    unreadable.splice(0..0, not_checked);
     let recorded = match to_record {
         Some(p) => Some(record(ctx, &store, p, &unreadable)?),
         None => None,
@@ -185,7 +190,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
         resources,
     };
     ctx.printer.out(&match args.format {
-        DriftFormat::Human => human(&report, &fetched),
+        DriftFormat::Human => human(&report, accounts.len()),
         DriftFormat::Json => {
             let mut s = serde_json::to_string_pretty(&report)
                 .map_err(|e| Error::Usage(format!("cannot encode the report: {e}")))?;
@@ -271,13 +276,13 @@ fn record(
     Ok(writer.commit()?.id)
 }
 
-fn human(r: &DriftReport, fetched: &BTreeSet<Address>) -> String {
+fn human(r: &DriftReport, accounts: usize) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
         "Drift check of {} account{}{}.\n",
-        fetched.len() + r.credentials.len(),
-        if fetched.len() + r.credentials.len() == 1 {
+        accounts,
+        if accounts == 1 {
             ""
         } else {
             "s"

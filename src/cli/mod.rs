@@ -115,6 +115,9 @@ pub struct Context {
     pub identities: Vec<PathBuf>,
     /// `--lock-timeout`: how long to wait for the state lock.
     pub lock_timeout: std::time::Duration,
+    /// Hosts trusted outside the repository for secrets apply did not seal
+    /// (`TETHER_TRUSTED_ENDPOINTS`); never read from the config.
+    pub trust: crate::trust::Trust,
 }
 
 /// Entry point of the binary: the only place that turns results into exit codes.
@@ -142,6 +145,7 @@ pub fn main() -> ExitCode {
         printer,
         identities: cli.identity.clone(),
         lock_timeout: cli.lock_timeout,
+        trust: crate::trust::Trust::from_env(),
     };
     match run(&ctx, cli.command) {
         Ok(status) => status.into(),

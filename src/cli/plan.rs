@@ -86,12 +86,14 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     };
     let mut plan = plan::build(&config, state.as_ref(), &opts, identities.as_ref())?;
     if args.refresh {
-        let Some(ids) = identities.as_ref() else {
-            // --refresh decrypts the recorded secrets: say where identities were looked for.
-            return Err(identity::discover(&ctx.identities, &ctx.dir).unwrap_err());
+        // --refresh decrypts the recorded secrets: without an identity, the
+        // error says where identities were looked for.
+        let ids = match identities.as_ref() {
+            Some(ids) => ids,
+            None => &identity::discover(&ctx.identities, &ctx.dir)?,
         };
         if let Some(state) = &state {
-            plan.identity_drift = refresh(&config, state, &plan, ids)?;
+            refresh(ctx, &config, state, &mut plan, ids)?;
         }
     }
     match args.format {
@@ -112,8 +114,12 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
             ));
         }
     }
-    let status = if args.detailed_exitcode && plan.has_changes_or_drift() {
+    let status = if !args.detailed_exitcode {
+        ExitStatus::Success
+    } else if plan.has_changes_or_drift() {
         ExitStatus::Changes
+    } else if !plan.not_checked.is_empty() {
+        ExitStatus::Incomplete
     } else {
         ExitStatus::Success
     };
@@ -126,71 +132,100 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     Ok(status)
 }
 
-/// Verifies every account of the plan that is in state, live, with the secret
-/// recorded in state, and reports those that no longer verify as recorded.
+/// Verifies every account of the plan that is in state, live, with the
+/// account and secret recorded in state (never the config's endpoint: a
+/// changed endpoint is a planned change, shown as a security note, and
+/// only apply sends a secret there). Fills the plan's identity drift and
+/// the accounts that could not be checked.
 fn refresh(
+    ctx: &Context,
     config: &config::Config,
     state: &crate::state::State,
-    plan: &plan::Plan,
+    plan: &mut plan::Plan,
     ids: &crate::secrets::identity::Identities,
-) -> Result<Vec<plan::IdentityDrift>> {
-    let checks: Vec<(&config::Account, &crate::state::AccountState)> = plan
+) -> Result<()> {
+    let checks: Vec<(&Address, &crate::state::AccountState)> = plan
         .changes
         .iter()
+        .filter(|c| config.accounts.contains_key(&c.address))
         .filter_map(|c| {
             let before = c.previous_address.as_ref().unwrap_or(&c.address);
-            Some((
-                config.accounts.get(&c.address)?,
-                state.accounts.get(before)?,
-            ))
+            Some((&c.address, state.accounts.get(before)?))
         })
         .collect();
-    let results = verify_recorded(&checks, ids, config.settings.parallelism)?;
-    Ok(checks
-        .iter()
-        .zip(results)
-        .filter_map(|((account, _), problem)| {
-            problem.map(|p| plan::IdentityDrift {
-                address: account.address.clone(),
-                problem: super::unprefixed(&p, &account.address).to_string(),
-            })
-        })
-        .collect())
+    let results = verify_recorded(&checks, ids, &ctx.trust, config.settings.parallelism)?;
+    for ((address, _), check) in checks.iter().zip(results) {
+        match check {
+            Check::Verified { .. } => {}
+            Check::Drift(problem) => plan.identity_drift.push(plan::IdentityDrift {
+                address: (*address).clone(),
+                problem,
+            }),
+            Check::Unchecked(problem) => plan.not_checked.push(plan::IdentityDrift {
+                address: (*address).clone(),
+                problem,
+            }),
+        }
+    }
+    Ok(())
 }
 
-/// Verifies each account live with the secret recorded in state: `None`
-/// when it still verifies as recorded, else the problem (a revoked or
-/// expired key, a key that now belongs to another account, …). At most
-/// `parallelism` accounts at once.
+/// The live check of one recorded account.
+#[derive(Debug)]
+pub(crate) enum Check {
+    /// It verifies as recorded: the account and its secret, cleared for its
+    /// recorded destination, for whatever comes next (drift's fetch).
+    Verified {
+        account: Box<config::Account>,
+        secret: crate::trust::Cleared,
+    },
+    /// The vendor refused the credentials, or they now belong to another
+    /// account or environment: drift.
+    Drift(String),
+    /// The check could not complete (the vendor unreachable or failing
+    /// after every retry, the secret not decryptable or refused for its
+    /// destination): not drift, the run is incomplete.
+    Unchecked(String),
+}
+
+/// Verifies each account live with the account and secret recorded in
+/// state, with sync's retry policy. At most `parallelism` accounts at once.
 pub(crate) fn verify_recorded(
-    checks: &[(&config::Account, &crate::state::AccountState)],
+    checks: &[(&Address, &crate::state::AccountState)],
     ids: &crate::secrets::identity::Identities,
+    trust: &crate::trust::Trust,
     parallelism: u32,
-) -> Result<Vec<Option<String>>> {
-    use crate::vendor::{self, ClientOptions};
+) -> Result<Vec<Check>> {
+    use crate::vendor;
     let rt = super::runtime()?;
-    let opts = vendor::Connections::new(&ClientOptions::default())
+    let conns = vendor::Connections::new(&crate::sync::fetch_client_options())
         .map_err(|e| Error::Usage(e.to_string()))?;
     Ok(rt.block_on(async {
         use futures_util::StreamExt;
-        futures_util::stream::iter(checks.iter().map(|(account, recorded)| {
-            let opts = &opts;
+        futures_util::stream::iter(checks.iter().map(|(address, entry)| {
+            let conns = &conns;
             async move {
-                let secret = match crate::secrets::decrypt::decrypt_bytes(
-                    recorded.secret.ciphertext.as_bytes(),
-                    ids,
-                ) {
-                    Ok(s) => s,
-                    Err(why) => {
-                        return Some(format!("the recorded secret cannot be decrypted: {why}"));
+                let (account, secret) = match crate::trust::recorded(address, entry, ids, trust) {
+                    Ok(pair) => pair,
+                    Err(why) => return Check::Unchecked(why.to_string()),
+                };
+                let id = match vendor::verify(&account, &secret, conns).await {
+                    Ok(id) => id,
+                    Err(e) if e.kind == vendor::ErrorKind::Auth => {
+                        return Check::Drift(super::unprefixed(&e.to_string(), address).into());
+                    }
+                    Err(e) => {
+                        return Check::Unchecked(super::unprefixed(&e.to_string(), address).into());
                     }
                 };
-                match vendor::verify(account, &secret, opts).await {
-                    Err(e) => Some(e.to_string()),
-                    Ok(id) => vendor::check_stable(account, &recorded.identity, &id)
-                        .and_then(|()| vendor::check_identity(account, &id))
-                        .err()
-                        .map(|m| m.to_string()),
+                match vendor::check_stable(&account, &entry.identity, &id)
+                    .and_then(|()| vendor::check_identity(&account, &id))
+                {
+                    Ok(()) => Check::Verified {
+                        account: Box::new(account),
+                        secret,
+                    },
+                    Err(m) => Check::Drift(super::unprefixed(&m.to_string(), address).into()),
                 }
             }
         }))

@@ -316,6 +316,9 @@ fn mv(
     let mut state = require(at, at.store.read()?)?;
     get(at, &state, &f)?;
     state.rename(&f, &t)?;
+    // Both locks before the first change: the snapshots follow the rename.
+    let snapshots = crate::snapshot::Store::open(in_dir(ctx, &settings.snapshots));
+    let snap_guard = snapshots.lock("state mv", ctx.lock_timeout)?;
     let written = at.store.write(&state, &guard)?;
     ctx.printer.out(&format!(
         "Moved {f} to {t} in {} (serial {}).\n",
@@ -325,7 +328,7 @@ fn mv(
     // The snapshots follow, under the state lock as a sync would take it.
     let renamed = (f.clone(), t.clone());
     if let Some(v) =
-        super::sync::rename_in_snapshots(ctx, &settings.snapshots, std::slice::from_ref(&renamed))?
+        super::sync::rename_in_snapshots(&snapshots, &snap_guard, std::slice::from_ref(&renamed))?
     {
         ctx.printer.out(&format!(
             "Snapshot {v}: {f}'s resources carried over to {t}.\n"

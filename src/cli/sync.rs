@@ -11,10 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::progress::Progress;
 use super::state::in_dir;
 use super::{Context, ExitStatus};
-use crate::config::{self, Address, Config};
+use crate::config::{self, Address};
 use crate::error::{Error, Result};
 use crate::inventory::{Partition, PartitionKey, PartitionStatus};
-use crate::secrets::decrypt::decrypt_bytes;
 use crate::secrets::identity::{self, Identities};
 use crate::snapshot::{Live, PartitionSource, Renaming, Store, diff_scoped};
 use crate::state::{LastSync, LockGuard, State, StateStore};
@@ -46,11 +45,16 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     }
     let ids = identity::discover(&ctx.identities, &ctx.dir)?;
     let parallelism = args.parallelism.unwrap_or(config.settings.parallelism);
+    let snapshots = Store::open(in_dir(ctx, &config.settings.snapshots));
+    let snapshot_guard = snapshots.lock("sync", ctx.lock_timeout)?;
     let report = perform(
         ctx,
-        &config,
-        &at.store,
-        &guard,
+        &Stores {
+            state: &at.store,
+            state_guard: &guard,
+            snapshots: &snapshots,
+            snapshot_guard: &snapshot_guard,
+        },
         state,
         &accounts,
         Some(&ids),
@@ -62,6 +66,15 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     } else {
         ExitStatus::Success
     })
+}
+
+/// The stores a sync writes and the locks held on them, both taken by the
+/// caller before anything is changed.
+pub(crate) struct Stores<'a> {
+    pub state: &'a StateStore,
+    pub state_guard: &'a LockGuard,
+    pub snapshots: &'a Store,
+    pub snapshot_guard: &'a LockGuard,
 }
 
 /// The accounts named on the command line (all in state when none), each
@@ -184,12 +197,9 @@ impl SyncReport {
 /// the latest version that are no longer in `state` leave it ("account
 /// removed"). Records each synced account's last sync and resolved regions
 /// in state, and returns the state as written.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn perform(
     ctx: &Context,
-    config: &Config,
-    state_store: &StateStore,
-    state_guard: &LockGuard,
+    stores: &Stores<'_>,
     mut state: State,
     accounts: &[Address],
     ids: Option<&Identities>,
@@ -203,29 +213,19 @@ pub(crate) fn perform(
             continue;
         };
         let entry = report.entry(a.clone()).or_default();
-        let account = match recorded.to_account(a) {
-            Ok(acc) => acc,
-            Err(why) => {
-                entry.error = Some(format!("the state entry is not usable: {why}"));
-                continue;
-            }
-        };
         let Some(ids) = ids else {
             entry.error = Some("no age identity to decrypt the recorded secret".into());
             continue;
         };
-        match decrypt_bytes(recorded.secret.ciphertext.as_bytes(), ids) {
-            Ok(secret) => targets.push(Target { account, secret }),
-            Err(why) => {
-                entry.error = Some(format!("the recorded secret cannot be decrypted: {why}"))
-            }
+        match crate::trust::recorded(a, recorded, ids, &ctx.trust) {
+            Ok((account, secret)) => targets.push(Target { account, secret }),
+            Err(why) => entry.error = Some(why.to_string()),
         }
     }
 
-    let store = Store::open(in_dir(ctx, &config.settings.snapshots));
-    let snap_guard = store.lock("sync", ctx.lock_timeout)?;
+    let store = stores.snapshots;
     let parent = store.latest()?;
-    let mut writer = store.writer(&snap_guard, parent)?;
+    let mut writer = store.writer(stores.snapshot_guard, parent)?;
     let parent_accounts: BTreeMap<Address, u64> = match parent {
         Some(p) => store
             .manifest(p)?
@@ -383,7 +383,7 @@ pub(crate) fn perform(
             }
         }
     }
-    state_store.write(&state, state_guard)?;
+    stores.state.write(&state, stores.state_guard)?;
     Ok(SyncReport {
         version: manifest.id,
         parent,
@@ -398,11 +398,10 @@ pub(crate) fn perform(
 /// of them, so history and drift follow the rename instead of seeing the
 /// account's resources removed and added. Returns that version's id.
 pub(crate) fn rename_in_snapshots(
-    ctx: &Context,
-    snapshots: &std::path::Path,
+    store: &Store,
+    guard: &LockGuard,
     renames: &[(Address, Address)],
 ) -> Result<Option<u64>> {
-    let store = Store::open(in_dir(ctx, snapshots));
     let Some(latest) = store.latest()? else {
         return Ok(None);
     };
@@ -413,9 +412,7 @@ pub(crate) fn rename_in_snapshots(
     {
         return Ok(None);
     }
-    let guard = store.lock("rename", ctx.lock_timeout)?;
-    let parent = store.latest()?;
-    let mut writer = store.writer(&guard, parent)?;
+    let mut writer = store.writer(guard, Some(latest))?;
     let mut moved = 0;
     for (from, to) in renames {
         moved += writer.rename_account(from, to);

@@ -21,7 +21,7 @@ pub use diagnostic::{
     Diagnostic, DiagnosticJson, Diagnostics, RangeJson, SNIPPET_MAX, Severity, SnippetJson,
     SnippetLine, clip, snippet_line,
 };
-pub use lower::check_recipient;
+pub use lower::{check_recipient, is_region};
 pub use model::*;
 pub use source::{FileId, Pos, SourceFile, Sources, Span};
 pub use suggest::did_you_mean;

@@ -114,6 +114,19 @@ pub struct AccountChange {
     /// Addresses this account depends on (after the change).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<Address>,
+    /// Where the account's secret is sent changes (`api_endpoint`, HCS
+    /// `endpoint`): a security note in every rendering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_change: Option<EndpointChange>,
+}
+
+/// A change of where an account's requests (and its secret) go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct EndpointChange {
+    /// The destination apply verified and recorded.
+    pub from: String,
+    /// The destination the config names now.
+    pub to: String,
 }
 
 impl AccountChange {

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::action::{AccountChange, Action, AttributeChange, SecretChange};
+use super::action::{AccountChange, Action, AttributeChange, EndpointChange, SecretChange};
 use super::attrs::{self, REPLACING};
 use super::{Binding, Ciphertexts, Move, PLAN_FORMAT_VERSION, Plan, PlanMode};
 use crate::config::{Account, Address, Config};
@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::secrets::decrypt::{decrypt_bytes, to_armored};
 use crate::secrets::identity::Identities;
 use crate::state::{AccountState, State};
+use crate::trust::Destination;
 
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
@@ -32,7 +33,24 @@ pub fn build(
     opts: &PlanOptions,
     identities: Option<&Identities>,
 ) -> Result<Plan> {
-    let secrets = &Ciphertexts::read(config)?;
+    build_with(
+        config,
+        state,
+        opts,
+        identities,
+        &Ciphertexts::read(config)?,
+    )
+}
+
+/// [`build`] with the config's secrets already read: apply plans (and
+/// checks a saved plan) with exactly the ciphertexts it then applies.
+pub fn build_with(
+    config: &Config,
+    state: Option<&State>,
+    opts: &PlanOptions,
+    identities: Option<&Identities>,
+    secrets: &Ciphertexts,
+) -> Result<Plan> {
     // State after `moved` blocks: address -> (account, address it had in state).
     let mut current: BTreeMap<Address, (&AccountState, Address)> = state
         .map(|s| {
@@ -106,6 +124,7 @@ pub fn build(
         excludes: opts.excludes.clone(),
         identity_available: identities.is_some(),
         identity_drift: Vec::new(),
+        not_checked: Vec::new(),
     })
 }
 
@@ -195,6 +214,7 @@ fn created(account: &Account, secrets: &Ciphertexts) -> Result<AccountChange> {
         secret_attribute: secret_attribute(account),
         secret: SecretChange::New,
         depends_on: account.depends_on.clone(),
+        endpoint_change: None,
     })
 }
 
@@ -217,6 +237,7 @@ fn deleted(addr: &Address, st: &AccountState, prev: &Address) -> AccountChange {
         secret_attribute: st.secret.attribute.clone(),
         secret: SecretChange::Removed,
         depends_on: st.depends_on.clone(),
+        endpoint_change: None,
     }
 }
 
@@ -255,6 +276,18 @@ fn updated(
     } else {
         Action::NoOp
     };
+    let to = Destination::of(account);
+    let endpoint_change = match st.to_account(prev) {
+        Ok(recorded) if Destination::of(&recorded) == to => None,
+        Ok(recorded) => Some(EndpointChange {
+            from: Destination::of(&recorded).to_string(),
+            to: to.to_string(),
+        }),
+        Err(why) => Some(EndpointChange {
+            from: format!("(the state entry is not usable: {why})"),
+            to: to.to_string(),
+        }),
+    };
     Ok(AccountChange {
         address: account.address.clone(),
         previous_address: (prev != &account.address).then(|| prev.clone()),
@@ -264,6 +297,7 @@ fn updated(
         secret_attribute: secret_attribute(account),
         secret,
         depends_on: account.depends_on.clone(),
+        endpoint_change,
     })
 }
 
@@ -277,20 +311,40 @@ fn secret_change(
         return Ok(SecretChange::Reused);
     };
     let declared = to_armored(&c.bytes);
-    if declared == st.secret.ciphertext.trim() {
+    if st.secret.applied.as_deref() == Some(&applied_digest(&declared))
+        || declared == st.secret.ciphertext.trim()
+    {
         return Ok(SecretChange::Unchanged);
     }
     let Some(ids) = identities else {
         return Ok(SecretChange::MayHaveChanged);
     };
-    let new = decrypt_bytes(&c.bytes, ids).map_err(|why| c.origin.error(why))?;
-    let old = decrypt_bytes(st.secret.ciphertext.as_bytes(), ids).map_err(|why| Error::Plan {
-        address: account.address.to_string(),
-        message: format!("the secret recorded in state cannot be decrypted: {why}"),
-    })?;
+    let new = decrypt_bytes(&c.bytes, ids)
+        .and_then(crate::trust::open)
+        .map_err(|why| c.origin.error(why))?
+        .secret;
+    let old = decrypt_bytes(st.secret.ciphertext.as_bytes(), ids)
+        .and_then(crate::trust::open)
+        .map_err(|why| Error::Plan {
+            address: account.address.to_string(),
+            message: format!("the secret recorded in state cannot be decrypted: {why}"),
+        })?
+        .secret;
     Ok(if new.expose() == old.expose() {
         SecretChange::Reencrypted
     } else {
         SecretChange::Changed
     })
+}
+
+/// What state records of the config ciphertext an apply verified
+/// (`sha256:` and the hex digest of its armored text): the state holds the
+/// secret sealed for its destination, so plans compare the config's
+/// ciphertext with this.
+pub fn applied_digest(armored: &str) -> String {
+    use sha2::{Digest, Sha256};
+    format!(
+        "sha256:{}",
+        hex::encode(Sha256::digest(armored.trim().as_bytes()))
+    )
 }

@@ -30,6 +30,30 @@ pub fn render(plan: &Plan, budget: usize) -> String {
                 .join("; ")
         );
     }
+    if !plan.not_checked.is_empty() {
+        let _ = writeln!(
+            head,
+            "> [!NOTE]\n> **Could not be checked ({}; the check is incomplete, not drift):** {}\n",
+            plan.not_checked.len(),
+            capped(plan.not_checked.iter().map(|d| format!(
+                "`{}`: {}",
+                d.address,
+                d.problem.replace('\n', " ")
+            )))
+        );
+    }
+    let moving: Vec<String> = plan
+        .endpoint_changes()
+        .map(|(c, e)| format!("`{}`: {} → {}", c.address, e.from, e.to))
+        .collect();
+    if !moving.is_empty() {
+        let _ = writeln!(
+            head,
+            "> [!CAUTION]\n> **Security note: secrets would be sent to new endpoints ({}).** Applying sends each account's secret to its new endpoint; check that you trust it. {}\n",
+            moving.len(),
+            capped(moving.into_iter())
+        );
+    }
     if !plan.has_changes() {
         head.push_str("**No changes.** The accounts in state match the configuration.\n");
         return head;
@@ -120,6 +144,22 @@ pub fn render(plan: &Plan, budget: usize) -> String {
         budget,
         "Run `tether plan` or see the JSON plan",
     )
+}
+
+/// At most 50 entries joined by `; `, then how many more there are: the
+/// head of a comment stays readable, and the details follow in blocks.
+fn capped(items: impl Iterator<Item = String>) -> String {
+    let items: Vec<String> = items.collect();
+    let mut s = items
+        .iter()
+        .take(50)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("; ");
+    if items.len() > 50 {
+        let _ = write!(s, "; and {} more", items.len() - 50);
+    }
+    s
 }
 
 fn action_word(a: Action) -> &'static str {

@@ -15,8 +15,8 @@ pub mod render;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use action::{AccountChange, Action, AttributeChange, SecretChange, counts};
-pub use diff::{PlanOptions, build};
+pub use action::{AccountChange, Action, AttributeChange, EndpointChange, SecretChange, counts};
+pub use diff::{PlanOptions, applied_digest, build, build_with};
 
 use crate::config::Address;
 
@@ -47,6 +47,12 @@ pub struct Plan {
     /// With `--refresh`: accounts whose credentials no longer verify as recorded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub identity_drift: Vec<IdentityDrift>,
+    /// With `--refresh`: accounts whose check could not complete (the vendor
+    /// unreachable or failing after every retry, a secret that cannot be
+    /// decrypted or is refused for its destination). Not drift: the check
+    /// is incomplete.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_checked: Vec<IdentityDrift>,
 }
 
 /// An account whose live identity check disagrees with what apply recorded:
@@ -88,6 +94,13 @@ impl Plan {
     /// True when applying would change anything (moves count: they rewrite state).
     pub fn has_changes(&self) -> bool {
         !self.moves.is_empty() || self.changes.iter().any(|c| c.action.is_change())
+    }
+
+    /// The changes that move a secret to another destination.
+    pub fn endpoint_changes(&self) -> impl Iterator<Item = (&AccountChange, &EndpointChange)> {
+        self.changes
+            .iter()
+            .filter_map(|c| c.endpoint_change.as_ref().map(|e| (c, e)))
     }
 
     /// Changes, or identity drift found by `--refresh`.

@@ -213,6 +213,50 @@ pub fn human(plan: &Plan, color: bool) -> String {
         }
         s.push('\n');
     }
+    if !plan.not_checked.is_empty() {
+        let _ = writeln!(
+            s,
+            "{}",
+            paint(
+                color,
+                BOLD,
+                "Could not be checked (not drift; the check is incomplete):"
+            )
+        );
+        for d in &plan.not_checked {
+            let _ = writeln!(
+                s,
+                "  {} {}: {}",
+                paint(color, YELLOW, "?"),
+                d.address,
+                d.problem
+            );
+        }
+        s.push('\n');
+    }
+    let mut moving = plan.endpoint_changes().peekable();
+    if moving.peek().is_some() {
+        let _ = writeln!(
+            s,
+            "{}",
+            paint(
+                color,
+                BOLD,
+                "Security note: applying sends these accounts' secrets to new endpoints; check that you trust them:"
+            )
+        );
+        for (c, e) in moving {
+            let _ = writeln!(
+                s,
+                "  {} {}: {} -> {}",
+                paint(color, RED, "!"),
+                c.address,
+                e.from,
+                e.to
+            );
+        }
+        s.push('\n');
+    }
     if !plan.has_changes() {
         s.push_str("No changes. The accounts in state match the configuration.\n");
         return s;

@@ -133,6 +133,26 @@ impl AccountState {
         fn list(v: Option<&serde_json::Value>) -> Option<Vec<String>> {
             v.and_then(|v| serde_json::from_value(v.clone()).ok())
         }
+        if self.vendor != address.vendor {
+            return Err(format!(
+                "its vendor is {}, but the address `{address}` is of {}",
+                self.vendor, address.vendor
+            ));
+        }
+        let regions = list(self.attributes.get("regions"));
+        // Region names become host names (`ec2.{region}.amazonaws.com`): a
+        // state file is input like any other and must not steer a request.
+        if let Some(bad) = regions
+            .iter()
+            .flatten()
+            .find(|r| !crate::config::is_region(self.vendor, r))
+        {
+            return Err(format!(
+                "attribute `regions` holds \"{}\", which is not a {} region name",
+                bad.escape_debug(),
+                self.vendor.title()
+            ));
+        }
         let secret = Some(SecretRef {
             attribute: self.secret.attribute.clone(),
             source: SecretSource::Inline {
@@ -170,7 +190,7 @@ impl AccountState {
         Ok(Account {
             address: address.clone(),
             vendor,
-            regions: list(self.attributes.get("regions")),
+            regions,
             resource_types: list(self.attributes.get("resource_types")),
             tags: self
                 .attributes
@@ -194,8 +214,14 @@ impl AccountState {
 pub struct StoredSecret {
     /// `secret_access_key`, `application_secret` or `password`.
     pub attribute: String,
-    /// Armored age ciphertext.
+    /// Armored age ciphertext. Written by `apply`, its payload is sealed:
+    /// the destination apply verified is inside it (see `trust`).
     pub ciphertext: String,
+    /// The config's ciphertext the apply verified (`sha256:` + hex of its
+    /// armored text), so a plan can tell an unchanged secret without an
+    /// identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied: Option<String>,
 }
 
 /// The identity the vendor reported for the account's credentials.
@@ -247,6 +273,7 @@ mod tests {
                 secret: StoredSecret {
                     attribute: "s".into(),
                     ciphertext: "CT".into(),
+                    applied: None,
                 },
                 identity: VerifiedIdentity::default(),
                 regions: vec![],
@@ -274,6 +301,7 @@ mod tests {
             secret: StoredSecret {
                 attribute: "s".into(),
                 ciphertext: "CT".into(),
+                applied: None,
             },
             identity: VerifiedIdentity::default(),
             regions: vec![],

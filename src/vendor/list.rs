@@ -223,8 +223,9 @@ impl Session {
         conns: &Connections,
         limiter: &RateLimiter,
         account: &Account,
-        secret: &Secret,
+        cleared: &crate::trust::Cleared,
     ) -> Result<Session, VendorError> {
+        let secret = cleared.secret();
         let vendor = account.vendor.vendor();
         let key: Arc<str> = Arc::from(account.address.to_string());
         let endpoint = account
@@ -237,7 +238,7 @@ impl Session {
             account: &key,
             vendor,
         };
-        let creds = crate::vendor::Credentials::new(account, secret);
+        let creds = crate::vendor::Credentials::new(account, cleared);
         let inner = match creds {
             Err(e) => Err(e),
             Ok(crate::vendor::Credentials::Aws(c)) => {

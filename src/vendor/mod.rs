@@ -46,8 +46,8 @@ pub use http::{BucketKey, ClientOptions, Rate, RateLimiter, published_rate};
 pub use list::{Connections, Session, resource_types};
 
 use crate::config::{Account, Vendor, VendorAccount};
-use crate::secrets::Secret;
 use crate::state::model::VerifiedIdentity;
+use crate::trust::Cleared;
 
 /// AWS or Alibaba Cloud access key.
 #[derive(Debug)]
@@ -77,7 +77,7 @@ pub struct HcsCredentials<'a> {
 }
 
 /// What one vendor needs to authenticate. Built from a config [`Account`]
-/// and its decrypted [`Secret`]; borrows both, so it lives no longer than
+/// and its [`Cleared`] secret; borrows both, so it lives no longer than
 /// the secret. `Debug` would show the secret: it is not derived here.
 pub enum Credentials<'a> {
     Aws(KeyCredentials<'a>),
@@ -100,9 +100,22 @@ impl std::fmt::Debug for Credentials<'_> {
 
 impl<'a> Credentials<'a> {
     /// The credentials of `account`, with `secret` as its secret attribute.
-    pub fn new(account: &'a Account, secret: &'a Secret) -> Result<Credentials<'a>, VendorError> {
+    /// The one place credentials are made: a secret cleared for another
+    /// destination than `account`'s is refused here, before any request.
+    pub fn new(account: &'a Account, secret: &'a Cleared) -> Result<Credentials<'a>, VendorError> {
         let vendor = account.vendor.vendor();
-        let s = secret.expose_str().ok_or_else(|| {
+        if !secret.allows(account) {
+            return Err(VendorError::new(
+                vendor,
+                ErrorKind::Other,
+                format!(
+                    "refused: the secret was cleared for {}, not for {}",
+                    secret.destination(),
+                    crate::trust::Destination::of(account)
+                ),
+            ));
+        }
+        let s = secret.secret().expose_str().ok_or_else(|| {
             VendorError::new(
                 vendor,
                 ErrorKind::Other,
@@ -163,7 +176,7 @@ pub(crate) trait VendorApi<'a> {
 /// [`check_identity`].
 pub async fn verify(
     account: &Account,
-    secret: &Secret,
+    secret: &Cleared,
     conns: &Connections,
 ) -> Result<VerifiedIdentity, VendorError> {
     let endpoint = account
@@ -179,9 +192,9 @@ pub async fn verify(
     };
     result.map_err(|mut e| {
         e.account = account.address.clone();
-        http::scrub(&mut e.message, secret);
+        http::scrub(&mut e.message, secret.secret());
         if let Some(c) = e.code.as_mut() {
-            http::scrub(c, secret);
+            http::scrub(c, secret.secret());
         }
         tracing::debug!(account = %e.account, kind = %e.kind, attempts = e.attempts, "vendor verification failed");
         e

@@ -130,3 +130,17 @@ pub fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// `secret` cleared for `account` the way CI clears a simulator or emulator
+/// endpoint: trusted from outside the repository (the test), never by the
+/// config.
+pub fn trusted(account: &tether::config::Account, secret: tether::secrets::Secret) -> tether::trust::Cleared {
+    use tether::trust::{self, Destination, Place, Purpose, Trust};
+    let trust = match Destination::of(account).place {
+        Place::Origin(o) => Trust::new([o]),
+        Place::Domain(d) => Trust::new([d]),
+        Place::Public => Trust::default(),
+    };
+    let opened = trust::open(secret).expect("a plain secret opens");
+    trust::clear(account, opened, &trust, Purpose::Recorded).expect("trusted")
+}

@@ -36,6 +36,7 @@ fn opts() -> SyncOptions {
 /// Account `i` of vendor `v` pointed at the simulator, with its secret.
 fn target(sim: &Sim, v: Vendor, i: usize) -> Target {
     let (account, secret) = crate::vendor::account(sim, v, i);
+    let secret = crate::harness::trusted(&account, secret);
     Target { account, secret }
 }
 

@@ -65,6 +65,7 @@ impl Fixture {
                     secret: StoredSecret {
                         attribute: c.origin.attribute.clone(),
                         ciphertext: tether::secrets::decrypt::to_armored(&c.bytes),
+                        applied: None,
                     },
                     identity: VerifiedIdentity {
                         account_id: account.vendor.identity_key().to_string(),

@@ -68,6 +68,7 @@ fn account(vendor: Vendor, secret_attr: &str, ct: &str, deps: &[&str]) -> Accoun
         secret: StoredSecret {
             attribute: secret_attr.into(),
             ciphertext: ct.into(),
+            applied: None,
         },
         identity: VerifiedIdentity {
             account_id: "123456789012".into(),

@@ -103,7 +103,8 @@ async fn moto_confirms_the_aws_identity_and_refuses_a_wrong_secret() {
 
     // Any key, no enforcement: moto's default account.
     let a = account(&url, "AKIAIOSFODNN7EXAMPLE");
-    let id = vendor::verify(&a, &Secret::from_slice(b"anything-goes"), &conns(&opts()))
+    let any = crate::harness::trusted(&a, Secret::from_slice(b"anything-goes"));
+    let id = vendor::verify(&a, &any, &conns(&opts()))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(id.account_id, MOTO_ACCOUNT);
@@ -153,14 +154,18 @@ async fn moto_confirms_the_aws_identity_and_refuses_a_wrong_secret() {
     enforce_auth(&http, &url, "0").await;
     let outcome = async {
         let a = account(&url, &key_id);
-        let id = vendor::verify(&a, &secret, &conns(&opts())).await?;
+        let cleared = crate::harness::trusted(&a, Secret::from_slice(secret.expose()));
+        let id = vendor::verify(&a, &cleared, &conns(&opts())).await?;
         assert_eq!(id.account_id, MOTO_ACCOUNT);
         assert_eq!(
             id.principal,
             format!("arn:aws:iam::{MOTO_ACCOUNT}:user/{user}")
         );
 
-        let wrong = Secret::from_slice(b"Wrong-Secret-Canary-0000000000000000000");
+        let wrong = crate::harness::trusted(
+            &a,
+            Secret::from_slice(b"Wrong-Secret-Canary-0000000000000000000"),
+        );
         let e = vendor::verify(&a, &wrong, &conns(&opts()))
             .await
             .unwrap_err();
@@ -168,9 +173,10 @@ async fn moto_confirms_the_aws_identity_and_refuses_a_wrong_secret() {
         assert_eq!(e.code.as_deref(), Some("SignatureDoesNotMatch"), "{e}");
         assert!(!format!("{e} {e:?}").contains("Wrong-Secret-Canary"));
 
+        let unknown = account(&url, "AKIAUNKNOWN000000000");
         let e = vendor::verify(
-            &account(&url, "AKIAUNKNOWN000000000"),
-            &secret,
+            &unknown,
+            &crate::harness::trusted(&unknown, Secret::from_slice(secret.expose())),
             &conns(&opts()),
         )
         .await
@@ -337,8 +343,8 @@ async fn moto_listing_matches_what_ec2_describes() {
     a.regions = Some(vec![region.to_string()]);
     let events = tether::sync::collect(
         vec![tether::sync::Target {
+            secret: crate::harness::trusted(&a, Secret::from_slice(b"moto-secret-canary-0000")),
             account: a,
-            secret: Secret::from_slice(b"moto-secret-canary-0000"),
         }],
         tether::sync::SyncOptions::default(),
     )
