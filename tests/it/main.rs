@@ -20,5 +20,6 @@ mod sim_hcs;
 mod sim_vectors;
 mod snapshot;
 mod state;
+mod trust;
 mod vendor;
 mod vendor_moto;
