@@ -219,6 +219,11 @@ fn route(e: &Engine, req: &Req) -> Result<Resp, Resp> {
             )
         }
         ("GET", "/admin/faults") => Resp::json(200, &e.faults()),
+        ("GET", "/admin/stats") => Resp::json(200, &e.load.stats()),
+        ("POST", "/admin/stats/reset") => {
+            e.load.reset();
+            Resp::json(200, &e.load.stats())
+        }
         ("PUT", "/admin/faults") => {
             let u: FaultsUpdate = body(req)?;
             e.set_faults(&u)

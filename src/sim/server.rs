@@ -80,6 +80,59 @@ pub struct Engine {
     pub options: Options,
     /// Base URLs: aws, alibaba, azure, hcs, admin.
     pub urls: [String; 5],
+    /// Vendor requests being answered now, the most at once, and in all.
+    pub load: Load,
+}
+
+/// Request counters of the vendor listeners (`GET /admin/stats`): how many
+/// requests a client really had in flight at once.
+#[derive(Debug, Default)]
+pub struct Load {
+    now: std::sync::atomic::AtomicU64,
+    peak: std::sync::atomic::AtomicU64,
+    total: std::sync::atomic::AtomicU64,
+}
+
+/// What `GET /admin/stats` answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Stats {
+    /// Vendor requests answered since the start or the last reset.
+    pub requests: u64,
+    /// The most vendor requests in flight at once.
+    pub peak_in_flight: u64,
+}
+
+impl Load {
+    fn enter(&self) -> LoadGuard<'_> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let n = self.now.fetch_add(1, SeqCst) + 1;
+        self.peak.fetch_max(n, SeqCst);
+        self.total.fetch_add(1, SeqCst);
+        LoadGuard(self)
+    }
+
+    pub fn stats(&self) -> Stats {
+        use std::sync::atomic::Ordering::SeqCst;
+        Stats {
+            requests: self.total.load(SeqCst),
+            peak_in_flight: self.peak.load(SeqCst),
+        }
+    }
+
+    /// Starts counting anew (the peak becomes what is in flight now).
+    pub fn reset(&self) {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.total.store(0, SeqCst);
+        self.peak.store(self.now.load(SeqCst), SeqCst);
+    }
+}
+
+struct LoadGuard<'a>(&'a Load);
+
+impl Drop for LoadGuard<'_> {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl Engine {
@@ -159,6 +212,7 @@ impl Sim {
             token_key,
             options: options.clone(),
             urls,
+            load: Load::default(),
         });
         let mut rt = tokio::runtime::Builder::new_multi_thread();
         rt.enable_all().thread_name("tether-sim");
@@ -266,6 +320,7 @@ async fn handle(
     let resp = match role {
         None => admin::handle(&engine, &req),
         Some(v) => {
+            let _counted = engine.load.enter();
             let delay = engine.faults.delay(v);
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;

@@ -459,13 +459,11 @@ impl Lister {
         regions: Option<&[String]>,
     ) -> Result<Vec<Resource>, VendorError> {
         let groups = key.kind == "resource_group";
-        let fetches = self
-            .subscriptions
-            .iter()
-            .map(|sub| self.list_subscription(conns, ctx, key, sub, groups));
+        // One request at a time: a partition is one unit of the run's
+        // parallelism, whatever number of subscriptions it spans.
         let mut out = Vec::new();
-        for part in futures_util::future::join_all(fetches).await {
-            out.extend(part?);
+        for sub in &self.subscriptions {
+            out.extend(self.list_subscription(conns, ctx, key, sub, groups).await?);
         }
         if let Some(r) = regions {
             let wanted: Vec<String> = r.iter().map(|x| normalize_location(x)).collect();

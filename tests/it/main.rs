@@ -4,6 +4,7 @@ mod apply;
 mod config;
 mod docs;
 mod drift;
+mod hardening;
 mod harness;
 mod inventory;
 mod plan;
