@@ -367,7 +367,7 @@ pub enum Unusable {
     /// No identity at hand decrypts the recorded secret.
     #[error("the recorded secret cannot be decrypted: {0}")]
     Decrypt(String),
-    #[error("{}", .0.reason)]
+    #[error("refused to send its secret to {}: {}", .0.to, .0.reason)]
     Refused(Refusal),
 }
 

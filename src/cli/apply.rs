@@ -330,7 +330,7 @@ async fn apply_one(
             previous: c.previous_address.as_ref(),
         },
     )
-    .map_err(|r| r.reason)?;
+    .map_err(|r| format!("refused to send its secret to {}: {}", r.to, r.reason))?;
     let identity = vendor::verify(account, &cleared, &with.conns)
         .await
         .map_err(|e| e.to_string())?;

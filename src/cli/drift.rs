@@ -86,6 +86,10 @@ pub struct ConfigDrift {
     pub action: Action,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_address: Option<Address>,
+    /// The config sends the account's secret somewhere else than apply
+    /// verified (a security note).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint_change: Option<plan::EndpointChange>,
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
@@ -114,6 +118,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
             address: c.address.clone(),
             action: c.action,
             previous_address: c.previous_address.clone(),
+            endpoint_change: c.endpoint_change.clone(),
         })
         .collect();
 
@@ -311,6 +316,13 @@ fn human(r: &DriftReport, accounts: usize) -> String {
                 Action::NoOp => " ",
             };
             let _ = writeln!(s, "  {sign} {} ({})", c.address, action_word(c.action));
+            if let Some(e) = &c.endpoint_change {
+                let _ = writeln!(
+                    s,
+                    "      ! security note: its secret would go to {} (apply verified {})",
+                    e.to, e.from
+                );
+            }
         }
         s.push('\n');
     }
@@ -391,6 +403,13 @@ fn markdown(r: &DriftReport, budget: usize) -> String {
     }
     for c in &r.config {
         let _ = writeln!(head, "- `{}` {}", c.address, action_word(c.action));
+        if let Some(e) = &c.endpoint_change {
+            let _ = writeln!(
+                head,
+                "  - :rotating_light: **security note:** its secret would go to {} (apply verified {})",
+                e.to, e.from
+            );
+        }
     }
     for u in &r.unreadable {
         let _ = writeln!(

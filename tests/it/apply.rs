@@ -449,6 +449,46 @@ fn no_plaintext_secret_at_trace_level() {
         outs[4].stdout
     );
     assert!(!outs[0].stderr.is_empty(), "trace logging is on");
+    // The trust paths: an endpoint change planned and applied (the secret
+    // sealed again), and a state that tries to send recorded secrets
+    // elsewhere, refused.
+    let aws = env.addr("aws");
+    env.set_config(&env.config().replacen("http://127.0.0.1", "http://localhost", 1));
+    let mut more = vec![
+        run(&["plan", "--format", "markdown"]),
+        run(&["apply", "--auto-approve"]),
+    ];
+    let mut forged = env.state();
+    for (_, a) in forged["accounts"].as_object_mut().unwrap() {
+        a["attributes"]["api_endpoint"] = "http://127.0.0.1:9".into();
+    }
+    forged["accounts"][&aws]["secret"]["ciphertext"] = std::fs::read_to_string(
+        env.path()
+            .join(format!("secrets/aws-{}.age", aws.split_once('.').unwrap().1)),
+    )
+    .unwrap()
+    .into();
+    std::fs::write(
+        env.path().join("pr-state.json"),
+        serde_json::to_string(&forged).unwrap(),
+    )
+    .unwrap();
+    env.set_config(&env.config().replacen(
+        "tether {\n",
+        "tether {\n  state = \"pr-state.json\"\n",
+        1,
+    ));
+    more.push(run(&["plan", "--refresh"]));
+    more.push(run(&["drift", "--format", "json"]));
+    more.push(run(&["sync"]));
+    assert!(
+        more[4].stdout.contains("refused to send its secret")
+            || more[4].stderr.contains("refused to send its secret"),
+        "{}\n{}",
+        more[4].stdout,
+        more[4].stderr
+    );
+    let outs: Vec<_> = outs.into_iter().chain(more).collect();
     for out in &outs {
         for s in &secrets {
             assert!(!out.stdout.contains(s.as_str()), "plaintext in stdout");
