@@ -25,7 +25,9 @@ pub struct Args {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
-    /// Accounts worked on at once (default: `parallelism` in the settings).
+    /// Vendor requests in flight at once: accounts verified at once (one
+    /// request at a time each), then the requests of apply's sync (default:
+    /// `parallelism` in the settings).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub parallelism: Option<u32>,
     /// Do not sync the changed accounts into a new snapshot afterwards.

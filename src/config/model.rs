@@ -154,7 +154,9 @@ pub struct Settings {
     pub snapshots: PathBuf,
     /// age recipients (`age1…`, `ssh-ed25519 …`, `ssh-rsa …`) secrets are encrypted to.
     pub recipients: Vec<String>,
-    /// Default number of accounts worked on at once.
+    /// Default number of vendor requests in flight at once (apply: accounts
+    /// verified at once, one request each at a time; sync and drift:
+    /// sign-ins, discoveries and partition fetches).
     pub parallelism: u32,
     #[serde(skip)]
     #[schemars(skip)]
