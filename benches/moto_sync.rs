@@ -39,24 +39,26 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10);
-    let target = || common::target(
-        Account {
-            address: Address::new(Vendor::Aws, "moto"),
-            vendor: VendorAccount::Aws(KeyAccount {
-                main_account_id: "123456789012".into(),
-                account_name: "moto".into(),
-                access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
-                secret_access_key: None,
-            }),
-            regions: Some(regions.clone()),
-            resource_types: None,
-            tags: BTreeMap::new(),
-            depends_on: Vec::new(),
-            api_endpoint: Some(url.trim_end_matches('/').to_string()),
-            span: None,
-        },
-        Secret::from_slice(b"moto-accepts-any-secret"),
-    );
+    let target = || {
+        common::target(
+            Account {
+                address: Address::new(Vendor::Aws, "moto"),
+                vendor: VendorAccount::Aws(KeyAccount {
+                    main_account_id: "123456789012".into(),
+                    account_name: "moto".into(),
+                    access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+                    secret_access_key: None,
+                }),
+                regions: Some(regions.clone()),
+                resource_types: None,
+                tags: BTreeMap::new(),
+                depends_on: Vec::new(),
+                api_endpoint: Some(url.trim_end_matches('/').to_string()),
+                span: None,
+            },
+            Secret::from_slice(b"moto-accepts-any-secret"),
+        )
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -71,8 +71,7 @@ impl Destination {
             (Some(e), _) => Place::Origin(origin(e)),
             (None, crate::config::VendorAccount::Hcs(h)) => {
                 let iam = crate::vendor::hcs::iam_url(&h.endpoint);
-                if iam.starts_with("https://iam-apigateway-proxy.") && !h.endpoint.contains("://")
-                {
+                if iam.starts_with("https://iam-apigateway-proxy.") && !h.endpoint.contains("://") {
                     Place::Domain(
                         h.endpoint
                             .trim()
@@ -492,9 +491,16 @@ mod tests {
         assert!(clear(&aws(None), plain(), &none, Purpose::Recorded).is_ok());
         let sim = aws(Some("http://127.0.0.1:4566"));
         assert!(clear(&sim, plain(), &none, Purpose::Recorded).is_err());
-        for entry in ["127.0.0.1:4566", "http://127.0.0.1:4566/", "HTTP://127.0.0.1:4566"] {
+        for entry in [
+            "127.0.0.1:4566",
+            "http://127.0.0.1:4566/",
+            "HTTP://127.0.0.1:4566",
+        ] {
             let t = Trust::new([entry.to_string()]);
-            assert!(clear(&sim, plain(), &t, Purpose::Recorded).is_ok(), "{entry}");
+            assert!(
+                clear(&sim, plain(), &t, Purpose::Recorded).is_ok(),
+                "{entry}"
+            );
         }
         let t = Trust::new(["127.0.0.1:4567".to_string()]);
         assert!(clear(&sim, plain(), &t, Purpose::Recorded).is_err());

@@ -14,8 +14,8 @@ use crate::plan::{self, AccountChange, Action, Plan, PlanOptions, render};
 use crate::secrets::decrypt::{decrypt_bytes, to_armored};
 use crate::secrets::identity::{self, Identities};
 use crate::secrets::recipient::Recipients;
-use crate::trust::{self, Purpose};
 use crate::state::{AccountState, State, StoredSecret, lock::rfc3339_now, new_state};
+use crate::trust::{self, Purpose};
 use crate::vendor;
 
 #[derive(Debug, clap::Args)]
@@ -45,10 +45,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     // Every secret is read once: the plan is made (or a saved plan checked)
     // against exactly the ciphertexts that are then applied.
     let ciphertexts = Arc::new(plan::Ciphertexts::read(&config)?);
-    let snapshots = crate::snapshot::Store::open(super::state::in_dir(
-        ctx,
-        &config.settings.snapshots,
-    ));
+    let snapshots =
+        crate::snapshot::Store::open(super::state::in_dir(ctx, &config.settings.snapshots));
     let plan = match &args.planfile {
         Some(file) => {
             let path = ctx.dir.join(file);
@@ -136,7 +134,10 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
 
     // One meaning everywhere: units of vendor work in flight. Verifying an
     // account is one unit (a sign-in); apply's sync uses the same bound.
-    let parallelism = args.parallelism.unwrap_or(config.settings.parallelism).max(1);
+    let parallelism = args
+        .parallelism
+        .unwrap_or(config.settings.parallelism)
+        .max(1);
     let audit = Audit::open(&config, &plan);
     let config = Arc::new(config);
     let recorded = Arc::new(current.clone());
@@ -262,7 +263,13 @@ fn recipients_of(config: &Config) -> Result<Recipients> {
             ),
         });
     }
-    Recipients::parse(config.settings.recipients.iter().map(|r| (r.as_str(), None)))
+    Recipients::parse(
+        config
+            .settings
+            .recipients
+            .iter()
+            .map(|r| (r.as_str(), None)),
+    )
 }
 
 /// What every account's apply shares.
@@ -539,7 +546,10 @@ fn prove(
     if saved.binding.snapshot != latest {
         return Err(stale(format!(
             "it is stale: the snapshot store changed since the plan was made (latest version {} then, {} now); make a new plan",
-            saved.binding.snapshot.map_or("none".into(), |v| v.to_string()),
+            saved
+                .binding
+                .snapshot
+                .map_or("none".into(), |v| v.to_string()),
             latest.map_or("none".into(), |v| v.to_string()),
         )));
     }

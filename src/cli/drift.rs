@@ -287,11 +287,7 @@ fn human(r: &DriftReport, accounts: usize) -> String {
         s,
         "Drift check of {} account{}{}.\n",
         accounts,
-        if accounts == 1 {
-            ""
-        } else {
-            "s"
-        },
+        if accounts == 1 { "" } else { "s" },
         match r.snapshot {
             Some(id) => format!(", live inventory against snapshot {id}"),
             None =>

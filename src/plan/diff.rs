@@ -33,13 +33,7 @@ pub fn build(
     opts: &PlanOptions,
     identities: Option<&Identities>,
 ) -> Result<Plan> {
-    build_with(
-        config,
-        state,
-        opts,
-        identities,
-        &Ciphertexts::read(config)?,
-    )
+    build_with(config, state, opts, identities, &Ciphertexts::read(config)?)
 }
 
 /// [`build`] with the config's secrets already read: apply plans (and

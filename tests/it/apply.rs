@@ -453,7 +453,10 @@ fn no_plaintext_secret_at_trace_level() {
     // sealed again), and a state that tries to send recorded secrets
     // elsewhere, refused.
     let aws = env.addr("aws");
-    env.set_config(&env.config().replacen("http://127.0.0.1", "http://localhost", 1));
+    env.set_config(
+        &env.config()
+            .replacen("http://127.0.0.1", "http://localhost", 1),
+    );
     let mut more = vec![
         run(&["plan", "--format", "markdown"]),
         run(&["apply", "--auto-approve"]),
@@ -462,10 +465,9 @@ fn no_plaintext_secret_at_trace_level() {
     for (_, a) in forged["accounts"].as_object_mut().unwrap() {
         a["attributes"]["api_endpoint"] = "http://127.0.0.1:9".into();
     }
-    forged["accounts"][&aws]["secret"]["ciphertext"] = std::fs::read_to_string(
-        env.path()
-            .join(format!("secrets/aws-{}.age", aws.split_once('.').unwrap().1)),
-    )
+    forged["accounts"][&aws]["secret"]["ciphertext"] = std::fs::read_to_string(env.path().join(
+        format!("secrets/aws-{}.age", aws.split_once('.').unwrap().1),
+    ))
     .unwrap()
     .into();
     std::fs::write(
@@ -669,8 +671,14 @@ fn every_vendor_through_replace_rename_update_and_delete() {
         }
         // The renamed account kept its recorded secret (the same applied
         // ciphertext, sealed again for its new address) and identity, and has its tags.
-        assert_eq!(renamed["secret"]["applied"], old_two["secret"]["applied"], "{v}");
-        assert_eq!(renamed["secret"]["attribute"], old_two["secret"]["attribute"], "{v}");
+        assert_eq!(
+            renamed["secret"]["applied"], old_two["secret"]["applied"],
+            "{v}"
+        );
+        assert_eq!(
+            renamed["secret"]["attribute"], old_two["secret"]["attribute"],
+            "{v}"
+        );
         assert_eq!(
             renamed["identity"]["account_id"],
             old_two["identity"]["account_id"]

@@ -36,7 +36,11 @@ fn transient_faults_are_never_reported_as_credential_drift() {
     );
     assert_ne!(refresh.code, 2, "{}\n{}", refresh.stdout, refresh.stderr);
     let drift = env.tether(&["drift", "--detailed-exitcode"]);
-    assert!(!drift.stdout.contains("no longer verify"), "{}", drift.stdout);
+    assert!(
+        !drift.stdout.contains("no longer verify"),
+        "{}",
+        drift.stdout
+    );
     assert_ne!(drift.code, 2, "{}\n{}", drift.stdout, drift.stderr);
 
     // HCS down: its accounts could not be checked (incomplete, exit 3), never drift.
@@ -49,7 +53,8 @@ fn transient_faults_are_never_reported_as_credential_drift() {
     });
     assert_eq!(refresh.code, 3, "{}\n{}", refresh.stdout, refresh.stderr);
     assert!(
-        refresh.stdout.contains("Could not be checked") && !refresh.stdout.contains("Identity drift"),
+        refresh.stdout.contains("Could not be checked")
+            && !refresh.stdout.contains("Identity drift"),
         "{}",
         refresh.stdout
     );
@@ -67,7 +72,11 @@ fn transient_faults_are_never_reported_as_credential_drift() {
         .collect();
     assert_eq!(hcs.len(), 3);
     for a in &hcs {
-        assert!(refresh.stdout.contains(&format!("? {a}: ")), "{a}: {}", refresh.stdout);
+        assert!(
+            refresh.stdout.contains(&format!("? {a}: ")),
+            "{a}: {}",
+            refresh.stdout
+        );
     }
     assert_eq!(drift.code, 3, "{}\n{}", drift.stdout, drift.stderr);
     let report: serde_json::Value = serde_json::from_str(&drift.stdout).unwrap();
@@ -95,7 +104,8 @@ fn a_hand_edited_saved_plan_is_never_executed() {
             .unwrap();
     let before = std::fs::read(env.path().join("tether.state.json")).unwrap();
 
-    let edits: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+    type Edit<'a> = Box<dyn Fn(&mut serde_json::Value) + 'a>;
+    let edits: Vec<(&str, Edit<'_>)> = vec![
         (
             "a no-op turned into a delete",
             Box::new(|p| {
@@ -142,7 +152,8 @@ fn a_hand_edited_saved_plan_is_never_executed() {
         let out = env.tether(&["apply", "forged.json"]);
         assert_eq!(out.code, 5, "{what}: {}\n{}", out.stdout, out.stderr);
         assert!(
-            out.stderr.contains("not the plan of this configuration and state"),
+            out.stderr
+                .contains("not the plan of this configuration and state"),
             "{what}: {}",
             out.stderr
         );
@@ -164,7 +175,11 @@ fn apply_never_changes_state_when_the_snapshot_store_is_locked() {
     let held = store.lock("test holder", Duration::ZERO).unwrap();
     let out = env.tether(&["apply", "--auto-approve"]);
     assert_eq!(out.code, 4, "{}\n{}", out.stdout, out.stderr);
-    assert!(!out.stdout.contains(": created (verified"), "{}", out.stdout);
+    assert!(
+        !out.stdout.contains(": created (verified"),
+        "{}",
+        out.stdout
+    );
     assert!(
         !env.path().join("tether.state.json").exists(),
         "nothing was recorded"
@@ -265,7 +280,11 @@ fn drift_reports_state_entries_it_cannot_use() {
     assert_eq!(report["incomplete"], true);
     let human = env.tether(&["drift"]);
     assert!(!human.stdout.contains("No drift.\n"), "{}", human.stdout);
-    assert!(human.stdout.contains(&format!("? {aws}: ")), "{}", human.stdout);
+    assert!(
+        human.stdout.contains(&format!("? {aws}: ")),
+        "{}",
+        human.stdout
+    );
 }
 
 #[test]
@@ -281,7 +300,11 @@ fn apply_parallelism_bounds_its_own_sync() {
     env.sim.engine().load.reset();
     let out = env.tether(&["apply", "--auto-approve", "--parallelism", "2"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("Snapshot 1"), "apply synced: {}", out.stdout);
+    assert!(
+        out.stdout.contains("Snapshot 1"),
+        "apply synced: {}",
+        out.stdout
+    );
     let stats = env.sim.engine().load.stats();
     assert!(stats.requests > 24, "{stats:?}");
     assert_eq!(
@@ -289,4 +312,3 @@ fn apply_parallelism_bounds_its_own_sync() {
         "--parallelism 2 bounds verification and the sync after it: {stats:?}"
     );
 }
-

@@ -134,7 +134,10 @@ pub fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 /// `secret` cleared for `account` the way CI clears a simulator or emulator
 /// endpoint: trusted from outside the repository (the test), never by the
 /// config.
-pub fn trusted(account: &tether::config::Account, secret: tether::secrets::Secret) -> tether::trust::Cleared {
+pub fn trusted(
+    account: &tether::config::Account,
+    secret: tether::secrets::Secret,
+) -> tether::trust::Cleared {
     use tether::trust::{self, Destination, Place, Purpose, Trust};
     let trust = match Destination::of(account).place {
         Place::Origin(o) => Trust::new([o]),

@@ -162,7 +162,11 @@ fn changed_endpoint_reaches_nothing(vendor: &str, seed: u64) {
     }
     // Refresh, drift and sync used the endpoint apply verified, and found it healthy.
     let refresh = output_of(&runs, "plan --refresh --detailed-exitcode");
-    assert_eq!(refresh.code, 2, "the endpoint change is a change: {}", refresh.stdout);
+    assert_eq!(
+        refresh.code, 2,
+        "the endpoint change is a change: {}",
+        refresh.stdout
+    );
     assert!(
         !refresh.stdout.contains("Identity drift"),
         "{}",
@@ -173,14 +177,18 @@ fn changed_endpoint_reaches_nothing(vendor: &str, seed: u64) {
     assert!(
         human.stdout.contains("Security note")
             && human.stdout.contains(&format!("{addr}: "))
-            && human.stdout.contains(&capture.url.replace("http://", "http://")),
+            && human.stdout.contains(&capture.url),
         "{}",
         human.stdout
     );
     let md = output_of(&runs, "plan --format markdown");
     let first_table = md.stdout.find("| action |").unwrap();
     let note = md.stdout.find("Security note").expect("markdown note");
-    assert!(note < first_table, "the note leads the summary: {}", md.stdout);
+    assert!(
+        note < first_table,
+        "the note leads the summary: {}",
+        md.stdout
+    );
     let json: serde_json::Value =
         serde_json::from_str(&output_of(&runs, "plan --format json").stdout).unwrap();
     let change = json["changes"]
@@ -236,7 +244,11 @@ fn pr_state_reaches_nothing(vendor: &str, seed: u64) {
         let json = env.tether(&["drift", "--format", "json"]);
         let sync = env.tether(&["sync"]);
         capture.assert_nothing(&format!("plan --refresh, drift and sync with {what}"));
-        for (cmd, out) in [("plan --refresh", &refresh), ("drift", &drift), ("sync", &sync)] {
+        for (cmd, out) in [
+            ("plan --refresh", &refresh),
+            ("drift", &drift),
+            ("sync", &sync),
+        ] {
             let text = format!("{}{}", out.stdout, out.stderr);
             assert!(
                 text.contains(&addr) && text.contains("refused to send its secret")
@@ -250,9 +262,16 @@ fn pr_state_reaches_nothing(vendor: &str, seed: u64) {
             );
         }
         // Refused is incomplete (exit 3), never drift and never success.
-        assert_eq!(drift.code, 2, "{what}: the forged endpoint also differs from config: {}", drift.stdout);
+        assert_eq!(
+            drift.code, 2,
+            "{what}: the forged endpoint also differs from config: {}",
+            drift.stdout
+        );
         let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
-        assert!(report["credentials"].as_array().unwrap().is_empty(), "{report}");
+        assert!(
+            report["credentials"].as_array().unwrap().is_empty(),
+            "{report}"
+        );
         assert!(
             report["unreadable"]
                 .as_array()
