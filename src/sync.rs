@@ -230,17 +230,48 @@ pub fn start(targets: Vec<Target>, opts: SyncOptions) -> Result<Run, VendorError
     });
     let task = tokio::spawn(async move {
         let mut set = JoinSet::new();
+        // Which account each task is: one that panics still ends its
+        // account, with every partition it did not report failed.
+        let mut accounts: HashMap<tokio::task::Id, Address> = HashMap::new();
         for t in targets {
-            set.spawn(account(t, shared.clone()));
+            let address = t.account.address.clone();
+            let h = set.spawn(account(t, shared.clone()));
+            accounts.insert(h.id(), address);
         }
-        drop(shared);
-        while let Some(r) = set.join_next().await {
-            if let Err(e) = r
-                && e.is_panic()
-            {
-                tracing::error!("an account's sync task panicked");
+        while let Some(r) = set.join_next_with_id().await {
+            match r {
+                Ok((id, ())) => {
+                    accounts.remove(&id);
+                }
+                Err(e) => {
+                    let Some(address) = accounts.remove(&e.id()) else {
+                        continue;
+                    };
+                    tracing::error!(account = %address, "an account's sync task ended abnormally");
+                    let mut error = VendorError::new(
+                        address.vendor,
+                        ErrorKind::Other,
+                        "internal error: the sync of this account stopped unexpectedly (a bug in tether); its partitions are kept from the previous version as stale",
+                    );
+                    error.account = address.clone();
+                    shared
+                        .progress
+                        .accounts_failed
+                        .fetch_add(1, Ordering::Relaxed);
+                    shared
+                        .progress
+                        .accounts_done
+                        .fetch_add(1, Ordering::Relaxed);
+                    shared
+                        .send(Event::AccountFailed {
+                            account: address,
+                            error,
+                        })
+                        .await;
+                }
             }
         }
+        drop(shared);
     });
     Ok(Run {
         events: rx,
@@ -262,6 +293,10 @@ pub async fn collect(targets: Vec<Target>, opts: SyncOptions) -> Result<Vec<Even
 /// One account's whole sync.
 async fn account(t: Target, sh: Arc<Shared>) {
     let address = t.account.address.clone();
+    #[cfg(test)]
+    if address.name == tests::PANICS {
+        panic!("a bug in an account's sync");
+    }
     sh.send(Event::AccountStarted {
         account: address.clone(),
     })
@@ -393,4 +428,75 @@ fn plan(account: &Account, regions: &[String]) -> (Vec<PartitionKey>, Vec<Partit
         }
     }
     (fetch, skipped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{KeyAccount, Vendor, VendorAccount};
+    use crate::secrets::Secret;
+    use crate::trust::{Purpose, Trust, clear, open};
+
+    /// The account name whose sync task panics (test builds only).
+    pub(super) const PANICS: &str = "panics";
+
+    fn target(name: &str) -> Target {
+        let account = Account {
+            address: Address::new(Vendor::Aws, name),
+            vendor: VendorAccount::Aws(KeyAccount {
+                main_account_id: "123456789012".into(),
+                account_name: name.into(),
+                access_key_id: "AKIAEXAMPLE".into(),
+                secret_access_key: None,
+            }),
+            regions: Some(vec!["us-east-1".into()]),
+            resource_types: Some(Vec::new()),
+            tags: Default::default(),
+            depends_on: Vec::new(),
+            // Nothing listens here: the account that does not panic fails
+            // fast as unreachable, without leaving this machine.
+            api_endpoint: Some("http://127.0.0.1:9".into()),
+            span: None,
+        };
+        let trust = Trust::new(["127.0.0.1:9".to_string()]);
+        let opened = open(Secret::from_slice(b"k")).unwrap();
+        let secret = clear(&account, opened, &trust, Purpose::Recorded).unwrap();
+        Target { account, secret }
+    }
+
+    #[test]
+    fn a_panicking_account_task_ends_its_account_as_failed() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let opts = SyncOptions {
+            client: ClientOptions {
+                max_attempts: 1,
+                ..ClientOptions::default()
+            },
+            ..SyncOptions::default()
+        };
+        let events = rt
+            .block_on(collect(vec![target(PANICS), target("fine")], opts))
+            .unwrap();
+        let failed: Vec<&Address> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::AccountFailed { account, .. } => Some(account),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            failed.iter().any(|a| a.name == PANICS),
+            "the panicked account is reported: {events:?}"
+        );
+        let Some(Event::AccountFailed { error, .. }) = events
+            .iter()
+            .find(|e| matches!(e, Event::AccountFailed { account, .. } if account.name == PANICS))
+        else {
+            unreachable!()
+        };
+        assert!(error.message.contains("stopped unexpectedly"), "{error}");
+    }
 }
