@@ -20,5 +20,6 @@ mod sim_hcs;
 mod sim_vectors;
 mod snapshot;
 mod state;
+mod store_damage;
 mod vendor;
 mod vendor_moto;
