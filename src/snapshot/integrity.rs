@@ -1,18 +1,38 @@
-//! What a new version may be built on: a sound line of parents.
+//! What a new version may be built on: a sound line of parents and objects
+//! that still hold their content.
 //!
-//! Every manifest read checks its own link ([`Store::check_link`]: the
-//! parent is an earlier version, and it exists), so any walk along parents
-//! ends. A writer extends its parent's line, so [`Store::writer`] checks
-//! the whole line below its parent first ([`Store::check_chain`]): a cycle
-//! (a version naming itself or a later version) or a missing parent is
-//! [`Error::SnapshotDamaged`] naming the manifest, and the writer is never
-//! opened, so no pack, no manifest and no state write follow.
+//! A version reuses what its parent holds: the partitions of accounts not
+//! synced, the stale resources of failed partitions, every partition whose
+//! content did not change (same hash, same object), and the bases of its
+//! deltas. Each of those objects lies in a pack of an earlier version, so a
+//! flipped byte, a truncated or a deleted pack there would make the new
+//! version unreadable the moment it is committed. [`Store::writer`]
+//! therefore checks, before anything is written:
+//!
+//! - the line of parents below its parent ([`Store::check_chain`]): every
+//!   parent is an earlier version that exists, so the walk ends; a cycle
+//!   (a version naming itself or a later version) or a missing parent is
+//!   damage;
+//! - every object its parent refers to ([`Store::verify_objects`]),
+//!   materialized and checked against its content hash once per distinct
+//!   object, on every core. Those are all a writer can reuse: its
+//!   content-addressed index and its delta bases come from the parent's
+//!   entries only.
+//!
+//! Any failure is [`Error::SnapshotDamaged`] naming the pack or manifest
+//! and the version that holds it; the writer is never opened, so no pack,
+//! no manifest and no state write follow.
 
+use std::collections::HashSet;
 use std::io::Read as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::manifest::{MANIFEST_FORMAT_VERSION, Manifest};
+use super::object::{Hash, ObjectRef};
 use super::store::{Store, VersionId};
 use crate::error::{Error, Result};
+use crate::inventory::PartitionKey;
 
 /// Bytes read from the head of a manifest to find its id and parent.
 const HEAD_BYTES: usize = 256;
@@ -83,6 +103,60 @@ impl Store {
             Some((found, parent)) if found == id => Ok(parent),
             // Another layout (or damage): the whole manifest says what is wrong.
             _ => Ok(self.manifest(id)?.parent),
+        }
+    }
+
+    /// Checks every object `m` refers to against its content hash, each
+    /// distinct (object, hash) once, on every core. The first damaged one
+    /// in manifest order is reported, with the partition and version that
+    /// hold it.
+    pub(crate) fn verify_objects(&self, m: &Manifest) -> Result<()> {
+        let mut seen: HashSet<(ObjectRef, Hash)> = HashSet::new();
+        let mut work: Vec<(PartitionKey, &super::PartitionEntry)> = Vec::new();
+        for (key, e) in m.partitions() {
+            match (e.object_ref(), e.hash()) {
+                (Some(r), Some(h)) if !seen.insert((r, h)) => {}
+                _ => work.push((key, e)),
+            }
+        }
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 8)
+            .min(work.len().max(1));
+        let next = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        // The lowest failing index: every index below it was taken before it
+        // and is checked to the end, so the report does not depend on timing.
+        let first: Mutex<Option<(usize, Error)>> = Mutex::new(None);
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| {
+                    while !stop.load(Ordering::Relaxed) {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((_, e)) = work.get(i) else { break };
+                        if let Err(err) = self.load_entry(e) {
+                            stop.store(true, Ordering::Relaxed);
+                            let mut f = first.lock().unwrap_or_else(|p| p.into_inner());
+                            if f.as_ref().is_none_or(|(j, _)| i < *j) {
+                                *f = Some((i, err));
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        let failed = first.into_inner().unwrap_or_else(|p| p.into_inner());
+        match failed {
+            None => Ok(()),
+            Some((i, Error::SnapshotDamaged { path, reason })) => Err(Error::SnapshotDamaged {
+                path,
+                reason: format!(
+                    "{reason} (partition {} of version {}, which a new version would reuse)",
+                    work[i].0, m.id
+                ),
+            }),
+            Some((_, other)) => Err(other),
         }
     }
 }

@@ -8,7 +8,7 @@
 //!   objects.
 //! - [`manifest`]: the per-version JSON document (`schemas/snapshot.schema.json`).
 //! - `integrity`: what a writer checks before it builds on a version (its
-//!   line of parents).
+//!   line of parents, the objects it would reuse).
 //! - [`diff`]: the diff core over two [`PartitionSource`]s (a stored
 //!   [`Version`] or a [`Live`] fetch).
 //! - [`rename`]: accounts renamed across versions, and [`Renaming`], a

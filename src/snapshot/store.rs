@@ -23,7 +23,10 @@
 //!   version that exists. A delta rests on an object of an earlier version,
 //!   at most [`MAX_DEPTH`] deep. So no walk along parents or delta chains
 //!   can loop, whatever the files say.
-//! - A writer opens only on a sound line of parents (`integrity.rs`).
+//! - A writer opens only on a sound parent: its line of parents and every
+//!   object it refers to (what the new version reuses) are checked first
+//!   (`integrity.rs`). A writer dropped before its manifest removes the
+//!   packs it wrote.
 //! - Writes happen only through a [`Writer`], which needs the store's
 //!   [`LockGuard`].
 
@@ -519,10 +522,11 @@ impl Store {
         let latest = self.latest()?;
         let id = latest.unwrap_or(0) + 1;
         let parent = parent.map(|p| self.manifest(p)).transpose()?;
-        // The new version extends its parent's line: it must be sound
-        // before anything is written (see `integrity`).
+        // What the new version would reuse must be sound before anything
+        // is written (see `integrity`).
         if let Some(m) = &parent {
             self.check_chain(m)?;
+            self.verify_objects(m)?;
         }
         self.remove_orphan_packs(id)?;
         let mut entries = BTreeMap::new();
@@ -550,6 +554,8 @@ impl Store {
             renamed: Vec::new(),
             segment: 0,
             buf: Vec::new(),
+            committed: false,
+            _lock: std::marker::PhantomData,
         })
     }
 
@@ -594,6 +600,29 @@ pub struct Writer<'a> {
     renamed: Vec<Renamed>,
     segment: u32,
     buf: Vec<u8>,
+    /// The manifest is written: the packs belong to a version.
+    committed: bool,
+    /// The store's lock, held for as long as the writer lives (its packs
+    /// are removed on drop under it).
+    _lock: std::marker::PhantomData<&'a LockGuard>,
+}
+
+/// A writer dropped before its manifest was written (an error on the way)
+/// removes the pack segments it wrote: no orphan is left behind.
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        if self.committed {
+            return;
+        }
+        for segment in 0..self.segment {
+            let path = self.store.pack_path(self.id, segment);
+            if let Err(e) = std::fs::remove_file(&path)
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!(path = %path.display(), error = %e, "cannot remove the pack of an unfinished version");
+            }
+        }
+    }
 }
 
 /// What [`Writer::add`] did with a partition's content.
@@ -834,9 +863,9 @@ impl Writer<'_> {
             time: time.to_string(),
             content_hash: hex::encode(h.finalize()),
             resources: total,
-            synced_accounts: self.synced.into_iter().collect(),
-            removed_accounts: self.removed.into_iter().collect(),
-            renamed_accounts: self.renamed,
+            synced_accounts: std::mem::take(&mut self.synced).into_iter().collect(),
+            removed_accounts: std::mem::take(&mut self.removed).into_iter().collect(),
+            renamed_accounts: std::mem::take(&mut self.renamed),
             accounts,
         };
         let mut bytes = serde_json::to_vec(&m).map_err(|e| Error::Snapshot {
@@ -844,6 +873,7 @@ impl Writer<'_> {
         })?;
         bytes.push(b'\n');
         write_atomic(&self.store.manifest_path(self.id), &bytes, Some(0o644))?;
+        self.committed = true;
         Ok(m)
     }
 }

@@ -1,8 +1,9 @@
 //! A damaged snapshot store: no command loops, panics, or builds a version
-//! on it. Hand-edited manifests (a version that is its own parent, a cycle
-//! of parents, a missing parent) under every command that reads or extends
-//! the store: each one refuses with exit 1, says what is damaged and where,
-//! and writes nothing.
+//! on it. Damaged packs (a flipped byte, a truncated or a deleted pack) and
+//! hand-edited manifests (a version that is its own parent, a cycle of
+//! parents, a missing parent) under every command that reads or extends the
+//! store: each one refuses with exit 1, says what is damaged and where, and
+//! writes nothing.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -137,6 +138,59 @@ fn synced_env(seed: u64, syncs: usize) -> Env {
     env
 }
 
+/// Apply makes snapshot 1; `damage` hits its pack; nothing changes in the
+/// simulator, so a sync would reuse every object of it. Sync and
+/// `drift --record` refuse, naming the pack and version, and write nothing:
+/// no manifest, no pack, no state write (`last_sync` stays).
+fn sync_refuses_damaged_pack(seed: u64, damage: impl Fn(&Path), reason: &str) {
+    let env = synced_env(seed, 0);
+    let pack = snapshots(env.path()).join("packs/00000001-0000.pack");
+    assert!(pack.exists());
+    damage(&pack);
+    refused(
+        env.path(),
+        Some(&env),
+        &[&["sync"], &["drift", "--record"]],
+        &["00000001-0000.pack", reason, "of version 1"],
+    );
+    assert_eq!(store_of(env.path()).versions().unwrap(), [1]);
+}
+
+#[test]
+fn sync_refuses_to_build_on_a_pack_with_a_flipped_byte() {
+    sync_refuses_damaged_pack(
+        71,
+        |pack| {
+            let mut bytes = std::fs::read(pack).unwrap();
+            let at = bytes.len() / 2;
+            bytes[at] ^= 0x20;
+            std::fs::write(pack, bytes).unwrap();
+        },
+        "",
+    );
+}
+
+#[test]
+fn sync_refuses_to_build_on_a_truncated_pack() {
+    sync_refuses_damaged_pack(
+        72,
+        |pack| {
+            let bytes = std::fs::read(pack).unwrap();
+            std::fs::write(pack, &bytes[..bytes.len() / 2]).unwrap();
+        },
+        "the pack is truncated",
+    );
+}
+
+#[test]
+fn sync_refuses_to_build_on_a_deleted_pack() {
+    sync_refuses_damaged_pack(
+        73,
+        |pack| std::fs::remove_file(pack).unwrap(),
+        "the pack is missing",
+    );
+}
+
 #[test]
 fn sync_and_drift_refuse_a_latest_version_that_is_its_own_parent() {
     let env = synced_env(74, 1);
@@ -237,4 +291,47 @@ fn a_manifest_that_understates_a_delta_chain_never_makes_the_next_version_unread
         assert!(e.depth <= 64, "depth {}", e.depth);
         v += 1;
     }
+}
+
+/// A writer that stops before its manifest (an error on the way) takes
+/// the pack segments it flushed with it.
+#[test]
+fn a_writer_dropped_before_its_manifest_leaves_no_orphan_pack() {
+    let dir = config_dir();
+    let store = three_versions(dir.path());
+    let lock = store.lock("test", Duration::ZERO).unwrap();
+    let packs = snapshots(dir.path()).join("packs");
+    let before = tree(&packs);
+    let k = key("aws.big", "us-east-1", "instance");
+    let ids: Vec<String> = (0..100).map(|i| format!("i-{i:04}")).collect();
+    let mut big = part(
+        &k,
+        &ids.iter().map(String::as_str).collect::<Vec<_>>(),
+        "ops",
+    );
+    for r in &mut big.resources {
+        r.attributes
+            .insert("user_data".into(), serde_json::json!("x".repeat(90_000)));
+    }
+    {
+        let mut w = store.writer(&lock, Some(3)).unwrap();
+        w.add(big).unwrap();
+        // Over a segment: the first one is flushed to disk.
+        w.add(part(
+            &key("aws.big", "us-east-1", "vpc"),
+            &["vpc-big"],
+            "net",
+        ))
+        .unwrap();
+        assert!(
+            packs.join("00000004-0000.pack").exists(),
+            "a full segment is written as it fills: {:?}",
+            std::fs::read_dir(&packs)
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect::<Vec<_>>()
+        );
+    }
+    assert_eq!(tree(&packs), before);
+    assert_eq!(store.versions().unwrap(), [1, 2, 3]);
 }
