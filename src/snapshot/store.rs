@@ -520,7 +520,12 @@ impl Store {
             });
         }
         let latest = self.latest()?;
-        let id = latest.unwrap_or(0) + 1;
+        let id = latest.unwrap_or(0).checked_add(1).ok_or_else(|| {
+            self.damaged(
+                self.versions_dir(),
+                "no version id is left after the latest",
+            )
+        })?;
         let parent = parent.map(|p| self.manifest(p)).transpose()?;
         // What the new version would reuse must be sound before anything
         // is written (see `integrity`).

@@ -335,3 +335,21 @@ fn a_writer_dropped_before_its_manifest_leaves_no_orphan_pack() {
     assert_eq!(tree(&packs), before);
     assert_eq!(store.versions().unwrap(), [1, 2, 3]);
 }
+
+/// A manifest file named after the last possible id leaves no id for the
+/// next version: damage, not an arithmetic overflow.
+#[test]
+fn a_version_id_at_the_end_of_the_range_is_damage_not_a_panic() {
+    let dir = config_dir();
+    let store = three_versions(dir.path());
+    let last = snapshots(dir.path()).join(format!("versions/{}.json", u64::MAX));
+    std::fs::write(&last, b"{}").unwrap();
+    let lock = store.lock("test", Duration::ZERO).unwrap();
+    match store.writer(&lock, Some(3)) {
+        Ok(_) => panic!("a writer opened after version {}", u64::MAX),
+        Err(e) => {
+            assert!(matches!(e, tether::Error::SnapshotDamaged { .. }), "{e}");
+            assert!(e.to_string().contains("no version id is left"), "{e}");
+        }
+    }
+}
