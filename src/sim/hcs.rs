@@ -5,6 +5,12 @@
 //! Requests authenticate with an `X-Auth-Token` issued here or an AK/SK
 //! `SDK-HMAC-SHA256` signature. Refusals use the API gateway's body
 //! (`error_code`/`error_msg`, `APIGW.*`) or Keystone's for a wrong password.
+//!
+//! Environments: one listener serves the accounts of every environment
+//! (`environment_name` in the world). A token's catalog (unless
+//! `nocatalog=true`) says which one an account is in the way Keystone
+//! does: IAM, a global service, is registered under the environment's
+//! region; ECS and VPC under each region the token reaches.
 
 use serde_json::Value;
 
@@ -201,19 +207,32 @@ fn issue(e: &Engine, req: &Req) -> Resp {
     j.karr("methods").str("password").end_arr();
     j.karr("catalog");
     if !nocatalog {
+        // IAM is a global service of its environment, registered under the
+        // environment's own region (what a client checks the declared
+        // `environment_name` against); ECS and VPC under each region the
+        // token reaches: the project's, or every region of the account.
         let base = e.endpoint(Vendor::Hcs);
-        let region = project.map(|p| p.region.as_str()).unwrap_or("*");
-        for (svc, ty) in [("iam", "identity"), ("ecs", "ecs"), ("vpc", "vpc")] {
-            j.begin_obj()
-                .karr("endpoints")
-                .begin_obj()
-                .kv("id", &format!("{svc}-{region}"))
-                .kv("interface", "public")
-                .kv("region", region)
-                .kv("region_id", region)
-                .kv("url", base)
-                .end_obj()
-                .end_arr()
+        let regional: Vec<&str> = match project {
+            Some(p) => vec![p.region.as_str()],
+            None => acct.regions.iter().map(String::as_str).collect(),
+        };
+        let global = [acct.display.as_str()];
+        for (svc, ty, regions) in [
+            ("iam", "identity", &global[..]),
+            ("ecs", "ecs", &regional[..]),
+            ("vpc", "vpc", &regional[..]),
+        ] {
+            j.begin_obj().karr("endpoints");
+            for region in regions {
+                j.begin_obj()
+                    .kv("id", &format!("{svc}-{region}"))
+                    .kv("interface", "public")
+                    .kv("region", region)
+                    .kv("region_id", region)
+                    .kv("url", base)
+                    .end_obj();
+            }
+            j.end_arr()
                 .kv("id", svc)
                 .kv("name", svc)
                 .kv("type", ty)

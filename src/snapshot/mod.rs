@@ -7,6 +7,8 @@
 //! - [`object`]: canonical record encoding, content hashes, full and delta
 //!   objects.
 //! - [`manifest`]: the per-version JSON document (`schemas/snapshot.schema.json`).
+//! - `integrity`: what a writer checks before it builds on a version (its
+//!   line of parents, the objects it would reuse).
 //! - [`diff`]: the diff core over two [`PartitionSource`]s (a stored
 //!   [`Version`] or a [`Live`] fetch).
 //! - [`rename`]: accounts renamed across versions, and [`Renaming`], a
@@ -14,6 +16,7 @@
 //! - [`render`]: human, JSON, markdown and CSV forms; no printing.
 
 pub mod diff;
+mod integrity;
 pub mod manifest;
 pub mod object;
 pub mod rename;

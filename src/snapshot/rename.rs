@@ -15,7 +15,7 @@ use super::diff::{PartitionInfo, PartitionSource};
 use super::object::Records;
 use super::store::{Store, VersionId};
 use crate::config::Address;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// A source seen with some accounts under other addresses.
 pub struct Renaming<'a> {
@@ -70,12 +70,21 @@ impl Store {
         b: VersionId,
     ) -> Result<BTreeMap<Address, Address>> {
         let (old, new) = if a <= b { (a, b) } else { (b, a) };
-        // Newest first along the parents, then applied oldest first.
+        // Newest first along the parents, then applied oldest first. Every
+        // manifest read checks its own link (an earlier parent that
+        // exists), so the walk ends; a cycle or a missing parent is damage.
         let mut steps = Vec::new();
         let mut at = Some(new);
+        let mut child = None;
         while let Some(id) = at.filter(|&id| id > old) {
-            let m = self.manifest(id)?;
+            let m = match (self.manifest(id), child) {
+                (Err(Error::SnapshotUnknown { .. }), Some(c)) => {
+                    return Err(self.missing_parent(c, id));
+                }
+                (m, _) => m?,
+            };
             steps.push(m.renamed_accounts);
+            child = Some(id);
             at = m.parent;
         }
         // Old name -> current name.

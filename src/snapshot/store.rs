@@ -19,6 +19,14 @@
 //! - Every partition read is checked against its content hash; a mismatch,
 //!   a missing pack or a malformed object is [`Error::SnapshotDamaged`],
 //!   never a panic and never a partial answer.
+//! - Every manifest read checks its own link: its parent is an earlier
+//!   version that exists. A delta rests on an object of an earlier version,
+//!   at most [`MAX_DEPTH`] deep. So no walk along parents or delta chains
+//!   can loop, whatever the files say.
+//! - A writer opens only on a sound parent: its line of parents and every
+//!   object it refers to (what the new version reuses) are checked first
+//!   (`integrity.rs`). A writer dropped before its manifest removes the
+//!   packs it wrote.
 //! - Writes happen only through a [`Writer`], which needs the store's
 //!   [`LockGuard`].
 
@@ -221,6 +229,20 @@ impl Store {
         if m.id != id {
             return Err(self.damaged(&path, format!("the file holds version {}", m.id)));
         }
+        // Its own link: the parent is an earlier version that exists. With
+        // every manifest read so, a walk along parents always ends, at the
+        // first version without one or at the first broken link.
+        if let Some(p) = m.parent {
+            self.check_link(id, p)?;
+            let pp = self.manifest_path(p);
+            match std::fs::metadata(&pp) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(self.missing_parent(id, p));
+                }
+                Err(e) => return Err(Error::io(&pp, e)),
+            }
+        }
         Ok(m)
     }
 
@@ -343,9 +365,7 @@ impl Store {
                     Object::Delta { .. } => return Err(damaged("not a full object".into())),
                 },
                 Some(base) => {
-                    if chain.len() > usize::from(MAX_DEPTH) || base.version > at.version {
-                        return Err(damaged("delta chain too long or pointing forward".into()));
-                    }
+                    self.chain_step(r, at, base, chain.len())?;
                     chain.push((at, map, range));
                     at = base;
                 }
@@ -371,6 +391,56 @@ impl Store {
         let base = Arc::new(base);
         self.remember(r, &base);
         Ok(base)
+    }
+
+    /// Damage unless the delta at `at`, the `deltas`-th below `r`, may rest
+    /// on `base`: a base is always an object of an earlier version (so a
+    /// chain cannot loop), and no chain holds more than [`MAX_DEPTH`] deltas.
+    fn chain_step(
+        &self,
+        r: ObjectRef,
+        at: ObjectRef,
+        base: ObjectRef,
+        deltas: usize,
+    ) -> Result<()> {
+        if base.version >= at.version {
+            return Err(self.damaged(
+                self.pack_path(at.version, at.segment),
+                format!(
+                    "the delta at offset {} rests on an object of version {}, not of an earlier version",
+                    at.offset, base.version
+                ),
+            ));
+        }
+        if deltas >= usize::from(MAX_DEPTH) {
+            return Err(self.damaged(
+                self.pack_path(r.version, r.segment),
+                format!(
+                    "the object at offset {} has a delta chain longer than {MAX_DEPTH}",
+                    r.offset
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// How many deltas lie under the object at `r` (0: a full object), read
+    /// from the objects' headers; what the writer extends, whatever depth a
+    /// manifest claims.
+    fn chain_depth(&self, r: ObjectRef) -> Result<u16> {
+        let mut at = r;
+        let mut deltas = 0;
+        loop {
+            let (map, range) = self.object_bytes(at)?;
+            let base = object::delta_base(&map[range])
+                .map_err(|e| self.damaged(self.pack_path(at.version, at.segment), e))?;
+            let Some(base) = base else {
+                return Ok(deltas);
+            };
+            self.chain_step(r, at, base, usize::from(deltas))?;
+            deltas += 1;
+            at = base;
+        }
     }
 
     fn cached(&self, r: ObjectRef) -> Option<Arc<Records>> {
@@ -450,9 +520,20 @@ impl Store {
             });
         }
         let latest = self.latest()?;
-        let id = latest.unwrap_or(0) + 1;
-        self.remove_orphan_packs(id)?;
+        let id = latest.unwrap_or(0).checked_add(1).ok_or_else(|| {
+            self.damaged(
+                self.versions_dir(),
+                "no version id is left after the latest",
+            )
+        })?;
         let parent = parent.map(|p| self.manifest(p)).transpose()?;
+        // What the new version would reuse must be sound before anything
+        // is written (see `integrity`).
+        if let Some(m) = &parent {
+            self.check_chain(m)?;
+            self.verify_objects(m)?;
+        }
+        self.remove_orphan_packs(id)?;
         let mut entries = BTreeMap::new();
         let mut known = HashMap::new();
         if let Some(m) = &parent {
@@ -478,6 +559,8 @@ impl Store {
             renamed: Vec::new(),
             segment: 0,
             buf: Vec::new(),
+            committed: false,
+            _lock: std::marker::PhantomData,
         })
     }
 
@@ -522,6 +605,29 @@ pub struct Writer<'a> {
     renamed: Vec<Renamed>,
     segment: u32,
     buf: Vec<u8>,
+    /// The manifest is written: the packs belong to a version.
+    committed: bool,
+    /// The store's lock, held for as long as the writer lives (its packs
+    /// are removed on drop under it).
+    _lock: std::marker::PhantomData<&'a LockGuard>,
+}
+
+/// A writer dropped before its manifest was written (an error on the way)
+/// removes the pack segments it wrote: no orphan is left behind.
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        if self.committed {
+            return;
+        }
+        for segment in 0..self.segment {
+            let path = self.store.pack_path(self.id, segment);
+            if let Err(e) = std::fs::remove_file(&path)
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!(path = %path.display(), error = %e, "cannot remove the pack of an unfinished version");
+            }
+        }
+    }
 }
 
 /// What [`Writer::add`] did with a partition's content.
@@ -606,13 +712,20 @@ impl Writer<'_> {
         }
         let full_len = body.len() + 1;
         let mut delta = None;
-        if let Some(prev) = prev.filter(|p| p.depth < MAX_DEPTH && !self.added.contains(key))
+        if let Some(prev) = prev.filter(|_| !self.added.contains(key))
             && let (Some(pr), Some(ph)) = (prev.object_ref(), prev.hash())
         {
-            match self.store.load_verified(pr, &ph) {
-                Ok(base) => {
-                    delta = delta_object(pr, prev.depth + 1, &base, &recs, full_len)
-                        .map(|d| (d, prev.depth + 1));
+            // The chain as stored, not the depth the manifest claims.
+            let base = match self.store.chain_depth(pr) {
+                Ok(depth) if depth >= MAX_DEPTH => Ok(None),
+                Ok(depth) => self.store.load_verified(pr, &ph).map(|b| Some((depth, b))),
+                Err(err) => Err(err),
+            };
+            match base {
+                Ok(None) => {}
+                Ok(Some((depth, base))) => {
+                    delta =
+                        delta_object(pr, depth + 1, &base, &recs, full_len).map(|d| (d, depth + 1));
                 }
                 Err(err) => {
                     tracing::warn!(partition = %key, error = %err, "cannot read the previous object; storing in full");
@@ -755,9 +868,9 @@ impl Writer<'_> {
             time: time.to_string(),
             content_hash: hex::encode(h.finalize()),
             resources: total,
-            synced_accounts: self.synced.into_iter().collect(),
-            removed_accounts: self.removed.into_iter().collect(),
-            renamed_accounts: self.renamed,
+            synced_accounts: std::mem::take(&mut self.synced).into_iter().collect(),
+            removed_accounts: std::mem::take(&mut self.removed).into_iter().collect(),
+            renamed_accounts: std::mem::take(&mut self.renamed),
             accounts,
         };
         let mut bytes = serde_json::to_vec(&m).map_err(|e| Error::Snapshot {
@@ -765,6 +878,7 @@ impl Writer<'_> {
         })?;
         bytes.push(b'\n');
         write_atomic(&self.store.manifest_path(self.id), &bytes, Some(0o644))?;
+        self.committed = true;
         Ok(m)
     }
 }

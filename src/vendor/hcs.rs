@@ -8,11 +8,21 @@
 //! `GET /v3/auth/projects` lists the projects (on HCS named
 //! `{region}_{suffix}`), kept when they belong to the token's domain.
 //!
+//! The environment: IAM's answer has no field of that name, but a token's
+//! service catalog lists IAM itself (type `identity`) with the region its
+//! endpoint is registered in. IAM is the global service of its
+//! environment, registered under the environment's own region (on public
+//! Huawei Cloud that region is `global`), while ECS and VPC are registered
+//! under their regions; tether takes that region as the environment's
+//! name. So `verify` asks for the domain-scoped token with its catalog and
+//! refuses an answer whose public identity endpoints are not in the
+//! declared `environment_name` (ASCII case aside), or that lists none:
+//! credentials of one environment are never recorded under another.
+//!
 //! IAM endpoint: `api_endpoint` when set; otherwise `endpoint` as given when
 //! it is a URL, `https://{endpoint}` when it is an IP address, and
 //! `https://iam-apigateway-proxy.{endpoint}` for a domain name (HCS's global
-//! IAM name). The environment name is a label: IAM does not report it.
-//! The token lives in a [`Secret`] and is never logged.
+//! IAM name). The token lives in a [`Secret`] and is never logged.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -57,6 +67,73 @@ struct TokenBody {
 #[derive(Deserialize)]
 struct TokenInfo {
     user: User,
+    /// Empty when asked for with `nocatalog=true`.
+    #[serde(default)]
+    catalog: Vec<Service>,
+}
+
+/// One service of a token's catalog (only what the environment check reads).
+#[derive(Deserialize)]
+struct Service {
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(default)]
+    endpoints: Vec<Endpoint>,
+}
+
+#[derive(Deserialize)]
+struct Endpoint {
+    #[serde(default)]
+    interface: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    region_id: String,
+}
+
+impl TokenInfo {
+    /// The regions IAM's own public endpoints are registered in: the
+    /// environment it serves (see the module docs). Sorted, unique.
+    fn environments(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .catalog
+            .iter()
+            .filter(|s| s.kind == "identity")
+            .flat_map(|s| &s.endpoints)
+            .filter(|e| e.interface == "public")
+            .map(|e| {
+                if e.region_id.is_empty() {
+                    e.region.as_str()
+                } else {
+                    e.region_id.as_str()
+                }
+            })
+            .filter(|r| !r.is_empty())
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+/// Refuses a token from IAM at `iam` unless its catalog places IAM in the
+/// declared environment.
+fn check_environment(iam: &str, info: &TokenInfo, declared: &str) -> Result<(), VendorError> {
+    let served = info.environments();
+    if served.iter().any(|e| e.eq_ignore_ascii_case(declared)) {
+        return Ok(());
+    }
+    let message = if served.is_empty() {
+        format!(
+            "IAM at {iam} did not say which environment it serves (the token's catalog lists no public identity endpoint), so the declared environment_name `{declared}` cannot be confirmed"
+        )
+    } else {
+        format!(
+            "IAM at {iam} serves environment `{}` (the region of its identity endpoint in the token's catalog), not the declared environment_name `{declared}`",
+            served.join("`, `")
+        )
+    };
+    Err(VendorError::new(Vendor::Hcs, ErrorKind::Other, message).code("EnvironmentMismatch"))
 }
 
 #[derive(Deserialize)]
@@ -139,14 +216,15 @@ fn header(r: &reqwest::Response, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// An IAM password token (`X-Subject-Token`) scoped to `scope`, and the user.
+/// An IAM password token (`X-Subject-Token`) scoped to `scope`, and what
+/// its body says (the user, the catalog unless `nocatalog=true`).
 async fn fetch_token(
     client: &reqwest::Client,
     token_url: &str,
     creds: &HcsCredentials<'_>,
     scope: &Value,
     opts: &ClientOptions,
-) -> Result<(Secret, User), VendorError> {
+) -> Result<(Secret, TokenInfo), VendorError> {
     http::retry(opts, Vendor::Hcs, "iam:tokens", |_| {
         let body = serde_json::json!({
             "auth": {
@@ -193,7 +271,7 @@ async fn fetch_token(
                 .ok_or_else(|| unreadable("IAM answered without an X-Subject-Token".into()))?;
             let b: TokenBody = serde_json::from_slice(&body)
                 .map_err(|e| unreadable(format!("unreadable token answer: {e}")))?;
-            Ok((token, b.token.user))
+            Ok((token, b.token))
         }
     })
     .await
@@ -213,9 +291,11 @@ impl<'a> VendorApi<'a> for Hcs {
         let opts = conns.options();
         let iam = endpoint.map_or_else(|| iam_url(creds.endpoint), str::to_string);
         let client = &conns.web;
-        let token_url = format!("{iam}/v3/auth/tokens?nocatalog=true");
+        // With its catalog: that is where the environment shows.
+        let token_url = format!("{iam}/v3/auth/tokens");
         let scope = serde_json::json!({"domain": {"name": creds.account}});
-        let (token, user) = fetch_token(client, &token_url, creds, &scope, opts).await?;
+        let (token, info) = fetch_token(client, &token_url, creds, &scope, opts).await?;
+        let user = &info.user;
         if user.domain.name != creds.account || user.domain.id.is_empty() {
             return Err(VendorError::new(
                 Vendor::Hcs,
@@ -227,6 +307,8 @@ impl<'a> VendorApi<'a> for Hcs {
             )
             .code("IdentityMismatch"));
         }
+        check_environment(&iam, &info, creds.environment)?;
+        let user = info.user;
         let projects_url = format!("{iam}/v3/auth/projects");
         let auth = token.expose_str().unwrap_or_default();
         let list: Projects = http::retry(opts, Vendor::Hcs, "iam:projects", |_| {
@@ -315,7 +397,8 @@ impl Lister {
         let iam = endpoint.clone().unwrap_or_else(|| iam_url(creds.endpoint));
         let token_url = format!("{iam}/v3/auth/tokens?nocatalog=true");
         let scope = serde_json::json!({"domain": {"name": creds.account}});
-        let (token, user) = fetch_token(&conns.web, &token_url, creds, &scope, ctx.opts).await?;
+        let (token, TokenInfo { user, .. }) =
+            fetch_token(&conns.web, &token_url, creds, &scope, ctx.opts).await?;
         if user.domain.name != creds.account || user.domain.id.is_empty() {
             return Err(VendorError::new(
                 Vendor::Hcs,

@@ -206,10 +206,13 @@ pub async fn verify(
 /// - AWS, Alibaba: the caller's account is `main_account_id`.
 /// - Azure: the token was issued by the declared tenant (`tenant_id`) to
 ///   the declared application (`application_id`); compared case-insensitively.
-/// - HCS: IAM confirms the login account only within the domain of the
-///   environment it serves, and [`hcs`] refuses an answer for another
-///   domain, so there is nothing more to compare on a first apply; a change
-///   of environment behind the same endpoint is caught by [`check_stable`].
+/// - HCS: compared inside [`hcs`]'s verification, the one place that sees
+///   the vendor's answer: IAM confirms the login account only within its
+///   domain (an answer for another domain is refused), and the token's
+///   catalog registers IAM under its environment, which must be the declared
+///   `environment_name` (an answer for another environment is refused, code
+///   `EnvironmentMismatch`). A change of IAM domain behind the same
+///   endpoint is caught by [`check_stable`].
 pub fn check_identity(account: &Account, id: &VerifiedIdentity) -> Result<(), Mismatch> {
     let mismatch = |what: String, attribute: &'static str, declared: &str, actual: String| {
         Err(Mismatch {

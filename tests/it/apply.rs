@@ -688,3 +688,101 @@ fn every_vendor_through_replace_rename_update_and_delete() {
     let out = env.tether(&["plan", "--detailed-exitcode"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
 }
+
+/// The environment the declared `environment_name` is not: `dc2` for an
+/// account of `dc1` (the simulator names its environments `dc1`…`dc3`).
+fn other_environment(real: &str) -> &'static str {
+    if real == "dc2" { "dc1" } else { "dc2" }
+}
+
+/// `hcs`'s block of `env`'s config with another `environment_name`.
+fn declare_environment(env: &Env, real: &str, declared: &str) {
+    let (from, to) = (
+        format!("environment_name = {real:?}"),
+        format!("environment_name = {declared:?}"),
+    );
+    let text = env.config();
+    assert!(text.contains(&from), "{text}");
+    env.set_config(&text.replacen(&from, &to, 1));
+}
+
+#[test]
+fn apply_refuses_hcs_credentials_of_another_environment() {
+    let env = Env::new(17);
+    let real = env.sim.engine().summary().hcs.accounts[0]
+        .environment_name
+        .clone();
+    let declared = other_environment(&real);
+    declare_environment(&env, &real, declared);
+    let out = env.tether(&["apply", "--auto-approve"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let hcs = env.addr("hcs");
+    for want in [
+        format!("{hcs}: FAILED:"),
+        "EnvironmentMismatch".to_string(),
+        format!("serves environment `{real}`"),
+        format!("not the declared environment_name `{declared}`"),
+        "Apply incomplete: 3 succeeded, 1 failed".to_string(),
+    ] {
+        assert!(out.stdout.contains(&want), "no `{want}` in {}", out.stdout);
+    }
+    // Not recorded; the other vendors are.
+    let state = env.state();
+    let accounts = state["accounts"].as_object().unwrap();
+    assert!(!accounts.contains_key(&hcs), "{state}");
+    assert_eq!(accounts.len(), 3);
+    // Declared as the vendor says, the same credentials are recorded.
+    declare_environment(&env, declared, &real);
+    let out = env.tether(&["apply", "--auto-approve"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        env.state()["accounts"][&hcs]["attributes"]["environment_name"],
+        real.as_str()
+    );
+}
+
+/// What an earlier build could record: the credentials of `dc1` in state
+/// under a declared `dc2` (config and state agree, so `plan` sees no
+/// change). A refresh and drift re-verify them and say so.
+#[test]
+fn refresh_and_drift_flag_hcs_credentials_recorded_under_another_environment() {
+    let env = Env::new(18);
+    let out = env.tether(&["apply", "--auto-approve"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let real = env.sim.engine().summary().hcs.accounts[0]
+        .environment_name
+        .clone();
+    let declared = other_environment(&real);
+    let hcs = env.addr("hcs");
+    declare_environment(&env, &real, declared);
+    let mut state = env.state();
+    state["accounts"][&hcs]["attributes"]["environment_name"] = declared.into();
+    let mut text = serde_json::to_string_pretty(&state).unwrap();
+    text.push('\n');
+    std::fs::write(env.path().join("tether.state.json"), text).unwrap();
+    let plan = env.tether(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+
+    let out = env.tether(&["plan", "--refresh", "--detailed-exitcode"]);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("Identity drift"), "{}", out.stdout);
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains(&format!("! {hcs}:")))
+        .unwrap_or_else(|| panic!("no drift line for {hcs}: {}", out.stdout));
+    assert!(line.contains("EnvironmentMismatch"), "{line}");
+    assert!(line.contains(&format!("`{real}`")), "{line}");
+
+    let out = env.tether(&["drift", "--format", "json", "--detailed-exitcode"]);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let creds = v["credentials"].as_array().unwrap();
+    assert_eq!(creds.len(), 1, "{v}");
+    assert_eq!(creds[0]["address"], hcs.as_str());
+    let problem = creds[0]["problem"].as_str().unwrap();
+    assert!(
+        problem.contains(&format!("not the declared environment_name `{declared}`")),
+        "{problem}"
+    );
+}

@@ -84,6 +84,51 @@ impl Run {
     }
 }
 
+impl Run {
+    /// [`Run::run`] with no stdin, killing tether when it has not finished
+    /// after `limit`: a hang fails the test (code -2) instead of stalling
+    /// the run.
+    pub fn run_within(mut self, limit: std::time::Duration) -> Output {
+        use std::io::Read;
+        assert!(self.stdin.is_none(), "run_within gives no stdin");
+        self.cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = self.cmd.spawn().expect("tether starts");
+        let drain = |mut r: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut b = Vec::new();
+                let _ = r.read_to_end(&mut b);
+                String::from_utf8_lossy(&b).into_owned()
+            })
+        };
+        let out = drain(Box::new(child.stdout.take().expect("stdout is piped")));
+        let err = drain(Box::new(child.stderr.take().expect("stderr is piped")));
+        let deadline = std::time::Instant::now() + limit;
+        let code = loop {
+            if let Some(status) = child.try_wait().expect("tether can be waited for") {
+                break status.code().unwrap_or(-1);
+            }
+            if std::time::Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break -2;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let mut stderr = err.join().unwrap_or_default();
+        if code == -2 {
+            stderr.push_str(&format!("\n(killed: still running after {limit:?})\n"));
+        }
+        Output {
+            code,
+            stdout: out.join().unwrap_or_default(),
+            stderr,
+        }
+    }
+}
+
 /// `tether ARGS…` in `dir`.
 pub fn tether<I, S>(dir: &Path, args: I) -> Output
 where

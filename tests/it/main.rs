@@ -21,6 +21,7 @@ mod sim_hcs;
 mod sim_vectors;
 mod snapshot;
 mod state;
+mod store_damage;
 mod trust;
 mod vendor;
 mod vendor_moto;

@@ -120,6 +120,62 @@ fn expected(sim: &Sim, scope: u16, kind: Kind) -> usize {
         .map_or(0, |p| p.len())
 }
 
+/// The catalog of a token (asked for without `nocatalog=true`): IAM under
+/// the account's environment, ECS and VPC under the regions the token
+/// reaches (every region of the account, or the project's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_catalog_registers_iam_under_the_account_environment() {
+    let sim = start(48, 2, 1);
+    let s = sim.summary();
+    let ep = &s.hcs.endpoint;
+    let catalog = |body: &Value, ty: &str| -> Vec<String> {
+        body["token"]["catalog"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|svc| svc["type"] == ty)
+            .flat_map(|svc| svc["endpoints"].as_array().unwrap().clone())
+            .inspect(|e| assert_eq!(e["interface"], "public", "{e}"))
+            .map(|e| {
+                assert_eq!(e["region"], e["region_id"], "{e}");
+                e["region_id"].as_str().unwrap().to_string()
+            })
+            .collect()
+    };
+    for a in &s.hcs.accounts {
+        let auth = json!({"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {"name": a.account, "password": a.password, "domain": {"name": a.account}}}},
+            "scope": {"domain": {"name": a.account}}}});
+        let token = |body: Value| async move {
+            let r = reqwest::Client::new()
+                .post(format!("{ep}/v3/auth/tokens"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 201);
+            r.json::<Value>().await.unwrap()
+        };
+        let body = token(auth.clone()).await;
+        assert_eq!(catalog(&body, "identity"), [a.environment_name.as_str()]);
+        let mut regions: Vec<String> = a.projects.iter().map(|p| p.region.clone()).collect();
+        regions.dedup();
+        assert_eq!(catalog(&body, "ecs"), regions);
+        assert_eq!(catalog(&body, "vpc"), regions);
+        let p = &a.projects[0];
+        let mut scoped = auth;
+        scoped["auth"]["scope"] = json!({"project": {"id": p.id}});
+        let body = token(scoped).await;
+        assert_eq!(catalog(&body, "identity"), [a.environment_name.as_str()]);
+        assert_eq!(catalog(&body, "ecs"), [p.region.as_str()]);
+    }
+    // Without the catalog, as listing asks for its tokens.
+    let a = &s.hcs.accounts[0];
+    let (status, _, body) = password_token(ep, a, &a.password, None).await;
+    assert_eq!(status, 201);
+    assert_eq!(body["token"]["catalog"], json!([]));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_token_and_projects() {
     let sim = start(41, 2, 10);

@@ -17,7 +17,7 @@ fn addr(s: &str) -> Address {
     s.parse().unwrap()
 }
 
-fn key(account: &str, region: &str, kind: &str) -> PartitionKey {
+pub(crate) fn key(account: &str, region: &str, kind: &str) -> PartitionKey {
     PartitionKey {
         account: addr(account),
         region: region.into(),
@@ -43,12 +43,12 @@ fn res(k: &PartitionKey, id: &str, owner: &str) -> Resource {
     }
 }
 
-fn part(k: &PartitionKey, ids: &[&str], owner: &str) -> Partition {
+pub(crate) fn part(k: &PartitionKey, ids: &[&str], owner: &str) -> Partition {
     Partition::new(k.clone(), ids.iter().map(|i| res(k, i, owner)).collect())
 }
 
 /// A config dir whose store is `.tether/snapshots`.
-fn config_dir() -> tempfile::TempDir {
+pub(crate) fn config_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("tether.hcl"),
@@ -58,14 +58,14 @@ fn config_dir() -> tempfile::TempDir {
     dir
 }
 
-fn store_of(dir: &Path) -> Store {
+pub(crate) fn store_of(dir: &Path) -> Store {
     Store::open(dir.join(".tether/snapshots"))
 }
 
 /// v1: aws.a (instance, vpc), aws.b (instance).
 /// v2: aws.a synced (instance: i-2 retagged, i-3 gone, i-4 new; vpc failed); aws.b carried.
 /// v3: aws.b removed.
-fn three_versions(dir: &Path) -> Store {
+pub(crate) fn three_versions(dir: &Path) -> Store {
     let store = store_of(dir);
     let lock = store.lock("test", Duration::ZERO).unwrap();
     let (ai, av, bi) = (

@@ -280,6 +280,41 @@ async fn a_key_of_another_account_is_a_mismatch_naming_the_real_account() {
     assert!(msg.contains("environment"), "{msg}");
 }
 
+/// HCS credentials that IAM accepts are still refused when its token's
+/// catalog places IAM in another environment than the declared one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hcs_credentials_of_another_environment_are_refused_naming_both() {
+    let sim = start(47, 2, 1);
+    let s = sim.summary();
+    let real = s.hcs.accounts[0].environment_name.clone();
+    assert_ne!(real, s.hcs.accounts[1].environment_name);
+    let (mut a, secret) = account(&sim, Vendor::Hcs, 0);
+    let set = |a: &mut Account, env: &str| {
+        if let VendorAccount::Hcs(h) = &mut a.vendor {
+            h.environment_name = env.to_string();
+        }
+    };
+    // As declared, and ASCII case aside, the account verifies.
+    verify(&a, &secret).await.unwrap();
+    set(&mut a, &real.to_uppercase());
+    verify(&a, &secret).await.unwrap();
+    // Another account's environment: refused, both named, secret unseen.
+    let other = s.hcs.accounts[1].environment_name.clone();
+    set(&mut a, &other);
+    let e = verify(&a, &secret).await.unwrap_err();
+    expect_kind(&e, ErrorKind::Other, &a, secret.expose_str().unwrap());
+    assert_eq!(e.code.as_deref(), Some("EnvironmentMismatch"), "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains(&format!("serves environment `{real}`")),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&format!("declared environment_name `{other}`")),
+        "{msg}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoked_credentials_are_refused_as_auth() {
     let sim = start(45, 1, 1);
