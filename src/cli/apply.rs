@@ -120,10 +120,12 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
         }
     }
     if !renamed.is_empty() {
-        current = at.store.write(&current, &guard)?;
-        // The snapshots follow the rename, whether or not a sync comes.
+        // The snapshots follow the rename, whether or not a sync comes; the
+        // store is checked before the state changes.
         let held = snap_guard.as_ref().expect("taken when the plan has moves");
-        if let Some(v) = super::sync::rename_in_snapshots(&snapshots, held, &renamed)? {
+        let carry = super::sync::RenameInSnapshots::prepare(&snapshots, held, &renamed)?;
+        current = at.store.write(&current, &guard)?;
+        if let Some(v) = carry.commit()? {
             let names: Vec<String> = renamed.iter().map(|(f, t)| format!("{f} -> {t}")).collect();
             ctx.printer.out(&format!(
                 "Snapshot {v}: renamed accounts carried over ({}).\n",

@@ -319,6 +319,12 @@ fn mv(
     // Both locks before the first change: the snapshots follow the rename.
     let snapshots = crate::snapshot::Store::open(in_dir(ctx, &settings.snapshots));
     let snap_guard = snapshots.lock("state mv", ctx.lock_timeout)?;
+    let renamed = (f.clone(), t.clone());
+    let carry = super::sync::RenameInSnapshots::prepare(
+        &snapshots,
+        &snap_guard,
+        std::slice::from_ref(&renamed),
+    )?;
     let written = at.store.write(&state, &guard)?;
     ctx.printer.out(&format!(
         "Moved {f} to {t} in {} (serial {}).\n",
@@ -326,10 +332,7 @@ fn mv(
         written.serial
     ));
     // The snapshots follow, under the state lock as a sync would take it.
-    let renamed = (f.clone(), t.clone());
-    if let Some(v) =
-        super::sync::rename_in_snapshots(&snapshots, &snap_guard, std::slice::from_ref(&renamed))?
-    {
+    if let Some(v) = carry.commit()? {
         ctx.printer.out(&format!(
             "Snapshot {v}: {f}'s resources carried over to {t}.\n"
         ));

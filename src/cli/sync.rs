@@ -396,31 +396,57 @@ pub(crate) fn perform(
 /// Carries renamed accounts (`state mv`, `moved` blocks) to their new
 /// addresses in the snapshot store: one version, when the latest holds any
 /// of them, so history and drift follow the rename instead of seeing the
-/// account's resources removed and added. Returns that version's id.
-pub(crate) fn rename_in_snapshots(
-    store: &Store,
-    guard: &LockGuard,
-    renames: &[(Address, Address)],
-) -> Result<Option<u64>> {
-    let Some(latest) = store.latest()? else {
-        return Ok(None);
-    };
-    let held = store.manifest(latest)?;
-    if !renames
-        .iter()
-        .any(|(from, _)| held.accounts.iter().any(|a| &a.account == from))
-    {
-        return Ok(None);
+/// account's resources removed and added.
+///
+/// Two steps, so that a damaged store is found before the state changes:
+/// [`RenameInSnapshots::prepare`] opens the writer (which checks what the
+/// new version reuses) before the caller writes the state, and
+/// [`RenameInSnapshots::commit`] writes the version after.
+pub(crate) struct RenameInSnapshots<'a> {
+    writer: Option<crate::snapshot::Writer<'a>>,
+    renames: Vec<(Address, Address)>,
+}
+
+impl<'a> RenameInSnapshots<'a> {
+    pub fn prepare(
+        store: &'a Store,
+        guard: &'a LockGuard,
+        renames: &[(Address, Address)],
+    ) -> Result<RenameInSnapshots<'a>> {
+        let none = || RenameInSnapshots {
+            writer: None,
+            renames: Vec::new(),
+        };
+        let Some(latest) = store.latest()? else {
+            return Ok(none());
+        };
+        let held = store.manifest(latest)?;
+        if !renames
+            .iter()
+            .any(|(from, _)| held.accounts.iter().any(|a| &a.account == from))
+        {
+            return Ok(none());
+        }
+        Ok(RenameInSnapshots {
+            writer: Some(store.writer(guard, Some(latest))?),
+            renames: renames.to_vec(),
+        })
     }
-    let mut writer = store.writer(guard, Some(latest))?;
-    let mut moved = 0;
-    for (from, to) in renames {
-        moved += writer.rename_account(from, to);
+
+    /// Writes the version; its id, when there was anything to carry over.
+    pub fn commit(self) -> Result<Option<u64>> {
+        let Some(mut writer) = self.writer else {
+            return Ok(None);
+        };
+        let mut moved = 0;
+        for (from, to) in &self.renames {
+            moved += writer.rename_account(from, to);
+        }
+        if moved == 0 {
+            return Ok(None);
+        }
+        Ok(Some(writer.commit()?.id))
     }
-    if moved == 0 {
-        return Ok(None);
-    }
-    Ok(Some(writer.commit()?.id))
 }
 
 /// An account that could not be listed: each partition it had (and has not

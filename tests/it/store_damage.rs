@@ -353,3 +353,32 @@ fn a_version_id_at_the_end_of_the_range_is_damage_not_a_panic() {
         }
     }
 }
+
+#[test]
+fn a_rename_on_a_damaged_store_leaves_the_state_as_it_was() {
+    let env = synced_env(79, 0);
+    let pack = snapshots(env.path()).join("packs/00000001-0000.pack");
+    let bytes = std::fs::read(&pack).unwrap();
+    std::fs::write(&pack, &bytes[..bytes.len() / 2]).unwrap();
+    let aws = env.addr("aws");
+    // `state mv` and an applied `moved` block both check the store before
+    // they write the state.
+    refused(
+        env.path(),
+        Some(&env),
+        &[&["state", "mv", &aws, "aws.renamed"]],
+        &["the pack is truncated"],
+    );
+    let moved = env.config().replacen(
+        &format!("\"{}\"", aws.split_once('.').unwrap().1),
+        "\"renamed\"",
+        1,
+    ) + &format!("\nmoved {{\n  from = {aws}\n  to   = aws.renamed\n}}\n");
+    env.set_config(&moved);
+    refused(
+        env.path(),
+        Some(&env),
+        &[&["apply", "--auto-approve", "--no-sync"]],
+        &["the pack is truncated"],
+    );
+}
