@@ -411,3 +411,39 @@ fn renderings_are_stable() {
     v["binding"]["config_hash"] = serde_json::json!("<hash>");
     insta::assert_snapshot!("plan_json", serde_json::to_string_pretty(&v).unwrap());
 }
+
+#[test]
+fn plan_out_never_writes_through_planted_temp_symlinks() {
+    use std::os::unix::fs::symlink;
+    let f = Fixture::new();
+    f.write_config(&two_accounts(&f, CANARY_A, CANARY_B, ""));
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    // The temp names the next processes would have had (`.plan.json.tmp-<pid>`),
+    // with pids from the one just handed out on.
+    let mut probe = std::process::Command::new("true").spawn().unwrap();
+    let next = probe.id();
+    probe.wait().unwrap();
+    for pid in next..next + 2000 {
+        symlink(&victim, f.path().join(format!(".plan.json.tmp-{pid}"))).unwrap();
+    }
+    let out = f.plan(&["--out", "plan.json"], true);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    let saved = std::fs::symlink_metadata(f.path().join("plan.json")).unwrap();
+    assert!(saved.file_type().is_file(), "plan.json is a regular file");
+    // Temp names of processes that are gone were swept away by the write
+    // (those of processes alive at that moment, a few, stay).
+    let left = std::fs::read_dir(f.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".plan.json.tmp-")
+        })
+        .count();
+    assert!(left < 500, "{left} of 2000 planted temp names left");
+}
