@@ -236,7 +236,7 @@ fn set(ctx: &Context, address: &str, attr: &str, file: Option<&Path>) -> Result<
         let before = std::fs::read(path).ok();
         if let Some(parent) = path.parent() {
             if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+                crate::fsutil::create_dir_all(parent)?;
             }
         }
         crate::fsutil::write_atomic(path, bytes, Some(0o600))?;

@@ -86,7 +86,7 @@ impl Store {
 
     /// Takes the writer lock, waiting up to `timeout` (exit 4 when held).
     pub fn lock(&self, operation: &str, timeout: Duration) -> Result<LockGuard> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        crate::fsutil::create_dir_all(&self.dir)?;
         lock::acquire(&self.lock_target(), operation, timeout)
     }
 
@@ -463,9 +463,8 @@ impl Store {
                 entries.insert(k, e.clone());
             }
         }
-        std::fs::create_dir_all(self.packs_dir()).map_err(|e| Error::io(self.packs_dir(), e))?;
-        std::fs::create_dir_all(self.versions_dir())
-            .map_err(|e| Error::io(self.versions_dir(), e))?;
+        crate::fsutil::create_dir_all(&self.packs_dir())?;
+        crate::fsutil::create_dir_all(&self.versions_dir())?;
         Ok(Writer {
             store: self,
             id,
@@ -653,7 +652,7 @@ impl Writer<'_> {
             return Ok(());
         }
         let path = self.store.pack_path(self.id, self.segment);
-        write_atomic(&path, &self.buf, Some(0o644))?;
+        write_atomic(&path, &self.buf, None)?;
         self.buf.clear();
         self.segment += 1;
         Ok(())
@@ -764,7 +763,7 @@ impl Writer<'_> {
             reason: e.to_string(),
         })?;
         bytes.push(b'\n');
-        write_atomic(&self.store.manifest_path(self.id), &bytes, Some(0o644))?;
+        write_atomic(&self.store.manifest_path(self.id), &bytes, None)?;
         Ok(m)
     }
 }

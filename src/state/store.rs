@@ -202,7 +202,7 @@ impl StateStore {
     /// Backup of `before` (if any), then the new bytes, both atomically and 0600.
     fn replace(&self, before: Option<&[u8]>, bytes: &[u8]) -> Result<()> {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            crate::fsutil::create_dir_all(dir)?;
         }
         if let Some(old) = before {
             self.keep_backup(old)?;
@@ -216,9 +216,11 @@ impl StateStore {
     /// where links are not supported, its bytes are written out.
     fn keep_backup(&self, current: &[u8]) -> Result<()> {
         let backup = self.backup_path();
-        let tmp = backup.with_extension(format!("backup.tmp-{}", std::process::id()));
-        let _ = std::fs::remove_file(&tmp);
-        if std::fs::hard_link(&self.path, &tmp).is_ok() {
+        // An unpredictable name nothing exists at: `link` never follows or
+        // overwrites what is there, and the rename replaces `backup` itself.
+        let tmp = crate::fsutil::temp_path(&backup);
+        let is_file = std::fs::symlink_metadata(&self.path).is_ok_and(|m| m.is_file());
+        if is_file && std::fs::hard_link(&self.path, &tmp).is_ok() {
             if std::fs::rename(&tmp, &backup).is_ok() {
                 return Ok(());
             }

@@ -408,6 +408,54 @@ fn a_killed_apply_leaves_finished_accounts_recorded_and_replans_the_rest() {
 }
 
 #[test]
+fn every_file_tether_writes_is_0600_and_every_directory_it_creates_0700() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new(25);
+    // What the test wrote itself is left out: the config and its secrets.
+    let ours: Vec<std::path::PathBuf> = crate::harness::tree(env.path())
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    for args in [
+        &["apply", "--auto-approve"][..],
+        &["plan", "--out", "plan.json"],
+        &["sync"],
+        &["drift", "--record"],
+    ] {
+        let out = env.tether(args);
+        assert!(out.code == 0 || out.code == 2, "{args:?}: {}", out.stderr);
+    }
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let mut files = 0;
+    for (path, _) in crate::harness::tree(env.path()) {
+        if ours.contains(&path) {
+            continue;
+        }
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+        files += 1;
+    }
+    for want in [
+        "tether.state.json",
+        "tether.state.json.backup",
+        "plan.json",
+        ".tether/audit.jsonl",
+        ".tether/snapshots/versions/00000001.json",
+        ".tether/snapshots/packs/00000001-0000.pack",
+    ] {
+        assert_eq!(mode(&env.path().join(want)), 0o600, "{want}");
+    }
+    assert!(files >= 8, "{files} files");
+    for dir in [
+        ".tether",
+        ".tether/snapshots",
+        ".tether/snapshots/packs",
+        ".tether/snapshots/versions",
+    ] {
+        assert_eq!(mode(&env.path().join(dir)), 0o700, "{dir}");
+    }
+}
+
+#[test]
 fn no_plaintext_secret_at_trace_level() {
     let env = Env::new(18);
     let summary = env.sim.engine().summary();
