@@ -137,6 +137,14 @@ pub fn main() -> ExitCode {
     };
     init_logging();
     let printer = Printer::new(cli.no_color);
+    // A lock a dead run left is taken over with a warning, whichever command takes it.
+    let warn = Printer {
+        color_out: false,
+        color_err: printer.color_err,
+    };
+    crate::state::lock::set_takeover_reporter(Box::new(move |path, info| {
+        warn.err(&warn.lock_takeover(path, info));
+    }));
     let ctx = Context {
         dir: cli.chdir.clone().unwrap_or_else(|| PathBuf::from(".")),
         printer,

@@ -371,25 +371,7 @@ fn a_killed_apply_leaves_finished_accounts_recorded_and_replans_the_rest() {
         .filter(|c| c["action"] == "no-op")
         .count();
     assert_eq!((creates, noops), (4 - recorded, recorded));
-    // The dead run's lock is reported as stale with the command to clear it.
-    let out = env.tether(&["apply", "--auto-approve"]);
-    assert_eq!(out.code, 4, "{}{}", out.stdout, out.stderr);
-    assert!(
-        out.stderr.contains("tether force-unlock "),
-        "{}",
-        out.stderr
-    );
-    let id = out
-        .stderr
-        .split("tether force-unlock ")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '-')
-        .to_string();
-    assert_eq!(env.tether(&["force-unlock", &id]).code, 0);
+    // The dead run's lock is taken over by the next run, with a warning.
     env.sim
         .engine()
         .set_faults(&tether::sim::FaultsUpdate {
@@ -405,6 +387,71 @@ fn a_killed_apply_leaves_finished_accounts_recorded_and_replans_the_rest() {
         "{}",
         out.stdout
     );
+    assert!(
+        out.stderr.contains(
+            "warning: took over the state lock tether.state.json.lock left by a run that is gone:"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("`apply` since"), "{}", out.stderr);
+}
+
+#[test]
+fn a_killed_sync_leaves_no_lock_that_needs_force_unlock() {
+    let env = Env::new(23);
+    let out = env.tether(&["apply", "--auto-approve", "--no-sync"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let slow = |latency_ms| {
+        env.sim
+            .engine()
+            .set_faults(&tether::sim::FaultsUpdate {
+                vendor: "*".into(),
+                faults: tether::sim::Faults {
+                    latency_ms,
+                    ..Default::default()
+                },
+            })
+            .unwrap();
+    };
+    slow(300);
+    let state_lock = env.path().join("tether.state.json.lock");
+    let store_lock = env.path().join(".tether/snapshots/store.lock");
+    let mut child = std::process::Command::new(crate::harness::TETHER)
+        .current_dir(env.path())
+        .args(["sync", "--parallelism", "1"])
+        .env("TETHER_AGE_KEY", &env.key)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let begun = std::time::Instant::now();
+    while !(state_lock.exists() && store_lock.exists()) {
+        assert!(
+            begun.elapsed() < std::time::Duration::from_secs(20),
+            "sync never held both locks"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // kill -9: no guard is dropped, both lock files stay behind.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(state_lock.exists() && store_lock.exists());
+
+    slow(0);
+    let out = env.tether(&["sync"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    for lock in ["the state lock", "the snapshot store lock"] {
+        assert!(
+            out.stderr.contains(&format!("warning: took over {lock} ")),
+            "{lock}: {}",
+            out.stderr
+        );
+    }
+    assert!(out.stderr.contains("`sync` since"), "{}", out.stderr);
+    assert!(!state_lock.exists() && !store_lock.exists());
 }
 
 #[test]
