@@ -454,6 +454,81 @@ fn a_killed_sync_leaves_no_lock_that_needs_force_unlock() {
     assert!(!state_lock.exists() && !store_lock.exists());
 }
 
+/// Lines of `text` that show a credential a request carried: an
+/// `Authorization`-style header with its value (`name: value`,
+/// `"name": "value"`, smithy's `"name": HeaderValue { _private: H0("value") }`),
+/// a SigV4 signature or credential scope, a bearer token.
+fn credential_lines(text: &str) -> Vec<&str> {
+    const NAMES: [&str; 5] = [
+        "authorization",
+        "x-auth-token",
+        "x-subject-token",
+        "ocp-apim-subscription-key",
+        "x-amz-security-token",
+    ];
+    let shows_value = |lower: &str, name: &str| {
+        lower.match_indices(name).any(|(at, _)| {
+            let rest = lower[at + name.len()..].trim_start_matches(['"', '\'']);
+            let Some(value) = rest.trim_start().strip_prefix([':', '=']) else {
+                return false;
+            };
+            let mut value = value.trim_start();
+            if let Some(v) = value.strip_prefix("headervalue { _private: h0(") {
+                value = v;
+            }
+            let value = value.trim_start_matches(['"', '\'']);
+            !(value.is_empty() || value.starts_with("(redacted)") || value.starts_with("sensitive"))
+        })
+    };
+    text.lines()
+        .filter(|l| {
+            let lower = l.to_ascii_lowercase();
+            NAMES.iter().any(|n| shows_value(&lower, n))
+                || lower.contains("credential=")
+                || lower
+                    .match_indices("signature=")
+                    .any(|(at, _)| lower[at + 10..].starts_with(|c: char| c.is_ascii_hexdigit()))
+                || lower
+                    .match_indices("bearer ")
+                    .any(|(at, _)| lower[at + 7..].starts_with(|c: char| c.is_ascii_alphanumeric()))
+        })
+        .collect()
+}
+
+#[test]
+fn no_authorization_header_or_signature_in_trace_logs() {
+    let env = Env::new(24);
+    let run = |args: &[&str]| {
+        Run::new(env.path())
+            .args(args)
+            .env("TETHER_AGE_KEY", &env.key)
+            .env("TETHER_LOG", "trace")
+            .run()
+    };
+    let outs = [
+        run(&["apply", "--auto-approve"]),
+        run(&["plan", "--refresh"]),
+        run(&["drift"]),
+    ];
+    assert_eq!(outs[0].code, 0, "{}", outs[0].stderr);
+    let mut redacted = 0;
+    for out in &outs {
+        // The HTTP stacks did log the requests: the headers are there, redacted.
+        redacted += out.stderr.matches("(redacted)").count();
+        let leaks = credential_lines(&out.stderr);
+        assert!(
+            leaks.is_empty(),
+            "{} log lines show credentials, e.g.:\n{}",
+            leaks.len(),
+            leaks.iter().take(5).copied().collect::<Vec<_>>().join("\n")
+        );
+    }
+    assert!(
+        redacted > 0,
+        "trace logging printed no request headers at all"
+    );
+}
+
 #[test]
 fn every_file_tether_writes_is_0600_and_every_directory_it_creates_0700() {
     use std::os::unix::fs::PermissionsExt;
