@@ -81,13 +81,19 @@ impl Printer {
                 diagnostics,
             } => self.err(&self.diagnostics(sources, diagnostics, self.color_err)),
             other => {
+                let mut shown = other.to_string();
                 let mut s = format!(
-                    "{} {other}\n",
+                    "{} {shown}\n",
                     self.paint(self.color_err, Style::Red, "error:")
                 );
+                // Each cause once: one the message already says is not repeated.
                 let mut src = std::error::Error::source(other);
                 while let Some(cause) = src {
-                    let _ = writeln!(s, "  caused by: {cause}");
+                    let text = cause.to_string();
+                    if !shown.contains(&text) {
+                        let _ = writeln!(s, "  caused by: {text}");
+                        shown.push_str(&text);
+                    }
                     src = cause.source();
                 }
                 self.err(&s);

@@ -175,3 +175,27 @@ fn the_binary_survives_hostile_files() {
         }
     }
 }
+
+#[test]
+fn an_io_error_names_its_cause_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("tether.hcl"),
+        "tether {\n  parallelism = 2\n}\n",
+    )
+    .unwrap();
+    let out = tether(tmp.path(), ["plan", "--out", "no-such-dir/plan.json"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no-such-dir/plan.json"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        out.stderr.matches("No such file or directory").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("caused by"), "{}", out.stderr);
+}
