@@ -359,3 +359,37 @@ fn color_only_when_asked_for_by_a_terminal() {
     let out = Run::new(&case).args(["validate"]).run();
     assert!(!out.stderr.contains('\x1b'), "colour without a terminal");
 }
+
+#[test]
+fn an_unreadable_hcl_entry_is_an_error_naming_the_file_and_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::write(d.join("main.hcl"), "tether {\n  parallelism = 2\n}\n").unwrap();
+    std::os::unix::fs::symlink("gone.hcl", d.join("dangling.hcl")).unwrap();
+    std::os::unix::fs::symlink("loop.hcl", d.join("loop.hcl")).unwrap();
+    std::fs::create_dir(d.join("dir.hcl")).unwrap();
+    let out = tether(d, ["validate"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    for want in [
+        "error: dangling.hcl cannot be read: it is a symbolic link to gone.hcl, which does not exist",
+        "error: loop.hcl cannot be read: it is a symbolic link that loops",
+        "error: dir.hcl cannot be read: it is a directory, not a regular file",
+        "error: 3 errors",
+    ] {
+        assert!(
+            out.stderr.contains(want),
+            "missing {want:?} in {}",
+            out.stderr
+        );
+    }
+    let json = tether(d, ["validate", "--format", "json"]);
+    assert_eq!(json.code, 1);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let files: Vec<&str> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["range"]["filename"].as_str().unwrap())
+        .collect();
+    assert_eq!(files, ["dangling.hcl", "dir.hcl", "loop.hcl"]);
+}

@@ -447,3 +447,30 @@ fn plan_out_never_writes_through_planted_temp_symlinks() {
         .count();
     assert!(left < 500, "{left} of 2000 planted temp names left");
 }
+
+#[test]
+fn an_unreadable_hcl_file_fails_the_plan_instead_of_deleting_its_accounts() {
+    let f = Fixture::new();
+    f.write_config(&two_accounts(&f, CANARY_A, CANARY_B, ""));
+    f.record_state();
+    // The aws account's file goes missing behind a dangling symlink (once,
+    // plan read the rest and proposed to delete `aws.prod`).
+    let text = std::fs::read_to_string(f.path().join("tether.hcl")).unwrap();
+    let at = text.find("account \"azure\"").unwrap();
+    std::fs::write(f.path().join("tether.hcl"), &text[at..]).unwrap();
+    std::fs::write(f.path().join("prod.hcl.moved"), &text[..at]).unwrap();
+    std::os::unix::fs::symlink("prod-moved.hcl", f.path().join("prod.hcl")).unwrap();
+    let before = tree(f.path());
+    for out in [f.plan(&[], true), f.plan(&["--format", "json"], false)] {
+        assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+        assert!(
+            out.stderr.contains(
+                "prod.hcl cannot be read: it is a symbolic link to prod-moved.hcl, which does not exist"
+            ),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stdout.contains("delete"), "{}", out.stdout);
+    }
+    assert_eq!(tree(f.path()), before);
+}
