@@ -1181,9 +1181,12 @@ enum FileProblem {
     Damaged(String),
 }
 
-/// A `file()` secret must exist and start with the age header (binary or armored).
+/// A `file()` secret must be a regular file that starts with the age header
+/// (binary or armored). Opened without blocking: a FIFO or `/dev/stdin` is
+/// refused, never waited on.
 fn check_secret_file(path: &Path) -> Result<(), FileProblem> {
-    let mut f = std::fs::File::open(path).map_err(|e| FileProblem::Missing(io_reason(&e)))?;
+    let mut f =
+        crate::fsutil::open_regular(path).map_err(|e| FileProblem::Missing(io_reason(&e)))?;
     if f.metadata().is_ok_and(|m| m.is_dir()) {
         return Err(FileProblem::Missing("it is a directory".into()));
     }
@@ -1204,7 +1207,7 @@ fn check_secret_file(path: &Path) -> Result<(), FileProblem> {
     };
     if trimmed.starts_with(AGE_ARMOR_BEGIN.as_bytes()) {
         let mut all = String::new();
-        std::fs::File::open(path)
+        crate::fsutil::open_regular(path)
             .and_then(|mut f| f.read_to_string(&mut all))
             .map_err(|e| FileProblem::Damaged(io_reason(&e)))?;
         return check_armored(all.trim()).map_err(FileProblem::Damaged);

@@ -23,7 +23,6 @@
 //!   [`LockGuard`].
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -197,7 +196,7 @@ impl Store {
     /// The manifest of version `id`.
     pub fn manifest(&self, id: VersionId) -> Result<Manifest> {
         let path = self.manifest_path(id);
-        let bytes = match std::fs::read(&path) {
+        let bytes = match crate::fsutil::read_regular(&path, u64::MAX) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::SnapshotUnknown {
@@ -407,7 +406,7 @@ impl Store {
                 Some(m) => m.clone(),
                 None => {
                     let path = path();
-                    let f = File::open(&path).map_err(|e| match e.kind() {
+                    let f = crate::fsutil::open_regular(&path).map_err(|e| match e.kind() {
                         std::io::ErrorKind::NotFound => self.damaged(&path, "the pack is missing"),
                         _ => Error::io(&path, e),
                     })?;

@@ -15,6 +15,8 @@
 //!   a trailing newline, so the same state always gives the same bytes.
 //! - A secret in state is armored age ciphertext: a state whose secret is
 //!   anything else is refused before a byte is written.
+//! - The state is read only from a regular file (a FIFO or a device there is
+//!   an error, never a hang).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -230,7 +232,7 @@ impl StateStore {
     }
 
     fn read_bytes(&self) -> Result<Option<Vec<u8>>> {
-        match std::fs::read(&self.path) {
+        match crate::fsutil::read_regular(&self.path, u64::MAX) {
             Ok(b) => Ok(Some(b)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::io(&self.path, e)),

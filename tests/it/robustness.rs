@@ -176,6 +176,124 @@ fn the_binary_survives_hostile_files() {
     }
 }
 
+/// Runs `tether ARGS…` in `dir` with stdin a pipe that stays open (as
+/// `/dev/stdin` would be in a CI step), killing it after `limit`: a run that
+/// is still going by then hung.
+fn run_or_hang(dir: &Path, args: &[&str], limit: std::time::Duration) -> crate::harness::Output {
+    use std::process::{Command, Stdio};
+    let child = Command::new(crate::harness::TETHER)
+        .current_dir(dir)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("TETHER_LOG")
+        .env("HOME", dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Output is read while the run goes (a full pipe would stall it).
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = match rx.recv_timeout(limit) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = rustix::process::kill_process(
+                rustix::process::Pid::from_raw(pid as i32).unwrap(),
+                rustix::process::Signal::KILL,
+            );
+            panic!("tether {args:?} hung (killed after {limit:?})");
+        }
+    };
+    crate::harness::Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn mkfifo(p: &Path) {
+    rustix::fs::mkfifoat(rustix::fs::CWD, p, rustix::fs::Mode::from(0o600)).unwrap();
+}
+
+const AWS_FILE_SECRET: &str = "account \"aws\" \"prod\" {\n  main_account_id   = \"123456789012\"\n  account_name      = \"Production\"\n  access_key_id     = \"AKIAEXAMPLE\"\n  secret_access_key = file(\"PATH\")\n}\n";
+
+#[test]
+fn file_of_a_fifo_or_dev_stdin_is_a_located_error_not_a_hang() {
+    let limit = std::time::Duration::from_secs(30);
+    let tmp = tempfile::tempdir().unwrap();
+    mkfifo(&tmp.path().join("pipe.age"));
+    for (path, kind) in [
+        ("pipe.age", "a FIFO (named pipe)"),
+        ("/dev/stdin", "a FIFO (named pipe)"),
+        ("/dev/zero", "a character device"),
+    ] {
+        std::fs::write(
+            tmp.path().join("tether.hcl"),
+            AWS_FILE_SECRET.replace("PATH", path),
+        )
+        .unwrap();
+        for cmd in [&["validate"][..], &["plan"], &["graph"]] {
+            let out = run_or_hang(tmp.path(), cmd, limit);
+            assert_eq!(out.code, 1, "{path} {cmd:?}: {}", out.stderr);
+            for want in [
+                &format!(
+                    "secret file \"{path}\" of `aws.prod` cannot be read: it is {kind}, not a regular file"
+                ),
+                " --> tether.hcl:5:23",
+            ] {
+                assert!(
+                    out.stderr.contains(want),
+                    "{path} {cmd:?}: missing {want:?} in {}",
+                    out.stderr
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_fifo_as_config_file_or_state_is_an_error_not_a_hang() {
+    let limit = std::time::Duration::from_secs(30);
+    let tmp = tempfile::tempdir().unwrap();
+    mkfifo(&tmp.path().join("pipe.hcl"));
+    for cmd in [
+        &["validate"][..],
+        &["plan"],
+        &["graph"],
+        &["fmt", "--check"],
+    ] {
+        let out = run_or_hang(tmp.path(), cmd, limit);
+        assert_eq!(out.code, 1, "{cmd:?}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("pipe.hcl cannot be read: it is a FIFO (named pipe), not a regular file"),
+            "{cmd:?}: {}",
+            out.stderr
+        );
+    }
+    std::fs::remove_file(tmp.path().join("pipe.hcl")).unwrap();
+    std::fs::write(
+        tmp.path().join("tether.hcl"),
+        "tether {\n  state = \"state.fifo\"\n}\n",
+    )
+    .unwrap();
+    mkfifo(&tmp.path().join("state.fifo"));
+    for cmd in [&["plan"][..], &["state", "list"]] {
+        let out = run_or_hang(tmp.path(), cmd, limit);
+        assert_eq!(out.code, 1, "{cmd:?}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("state.fifo: it is a FIFO (named pipe), not a regular file"),
+            "{cmd:?}: {}",
+            out.stderr
+        );
+    }
+}
+
 #[test]
 fn an_io_error_names_its_cause_once() {
     let tmp = tempfile::tempdir().unwrap();
