@@ -750,7 +750,8 @@ impl Lower<'_> {
         if let Some((v, _)) = a.take("regions") {
             match self.string_list("regions", v) {
                 Some(items) => {
-                    let mut seen = BTreeMap::new();
+                    // Linear in the list: one hash lookup per region.
+                    let mut seen = std::collections::HashSet::new();
                     let mut regions = Vec::new();
                     for (r, span) in items {
                         if !is_region(vendor, &r) {
@@ -764,7 +765,7 @@ impl Lower<'_> {
                                 .at(span)
                                 .help(region_help(vendor)),
                             );
-                        } else if seen.insert(r.clone(), ()).is_some() {
+                        } else if !seen.insert(r.clone()) {
                             ok = false;
                             self.diags.push(
                                 Diagnostic::error(format!("region \"{r}\" is listed twice"))
@@ -859,6 +860,7 @@ impl Lower<'_> {
         if let Some((v, _)) = a.take("depends_on") {
             match v.v {
                 Value::List(items) => {
+                    let mut listed = std::collections::HashSet::new();
                     for it in items {
                         match reference(&it.v) {
                             Some(Ok(dep)) => {
@@ -870,7 +872,7 @@ impl Lower<'_> {
                                         ))
                                         .at(it.span),
                                     );
-                                } else if c.depends_on.iter().any(|(d, _)| d == &dep) {
+                                } else if !listed.insert(dep.clone()) {
                                     ok = false;
                                     self.diags.push(
                                         Diagnostic::error(format!(

@@ -294,6 +294,73 @@ fn a_fifo_as_config_file_or_state_is_an_error_not_a_hang() {
     }
 }
 
+/// Speed is a benchmark's business (`benches/validate.rs`); this checks
+/// that 100,000 diagnostics on one 1.3 MB line are all reported, each with
+/// its column, within a bound no linear implementation comes near (the
+/// quadratic one took minutes).
+#[test]
+fn a_hundred_thousand_duplicate_regions_on_one_line_are_each_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let regions = vec!["\"us-east-1\""; 100_000].join(", ");
+    std::fs::write(
+        tmp.path().join("tether.hcl"),
+        format!("account \"aws\" \"prod\" {{\n  main_account_id = \"123456789012\"\n  account_name = \"P\"\n  access_key_id = \"A\"\n  regions = [{regions}]\n}}\n"),
+    )
+    .unwrap();
+    let limit = std::time::Duration::from_secs(120);
+    let out = run_or_hang(tmp.path(), &["validate"], limit);
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr
+            .matches("error: region \"us-east-1\" is listed twice")
+            .count(),
+        99_999
+    );
+    // The last one's column: 14 characters of `  regions = [` and 13 per entry.
+    assert!(
+        out.stderr
+            .contains(&format!(" --> tether.hcl:5:{}", 14 + 13 * 99_999)),
+        "last column"
+    );
+    assert!(out.stderr.ends_with("error: 99999 errors\n"));
+    let out = run_or_hang(tmp.path(), &["validate", "--format", "json"], limit);
+    assert_eq!(out.code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["diagnostics"].as_array().unwrap().len(), 99_999);
+}
+
+#[test]
+fn long_depends_on_lists_and_moved_chains_validate() {
+    // Duplicates in a 20,000-entry `depends_on`, and a 20,000-block chain of
+    // `moved` renames: each checked with one lookup per entry.
+    let mut text = String::from(
+        "account \"aws\" \"a0\" {\n  main_account_id = \"123456789012\"\n  account_name = \"P\"\n  access_key_id = \"A\"\n  depends_on = [",
+    );
+    text.push_str(&vec!["aws.b"; 20_000].join(", "));
+    text.push_str("]\n}\naccount \"aws\" \"b\" {\n  main_account_id = \"123456789013\"\n  account_name = \"B\"\n  access_key_id = \"A\"\n}\n");
+    for i in 0..20_000 {
+        let to = if i + 1 == 20_000 {
+            "aws.b".to_string()
+        } else {
+            format!("aws.m{}", i + 1)
+        };
+        text.push_str(&format!("moved {{\n  from = aws.m{i}\n  to   = {to}\n}}\n"));
+    }
+    let mut sources = Sources::default();
+    sources.add(SourceFile::new("t.hcl".into(), "t.hcl".into(), text));
+    let a = analyze_sources(Path::new("."), sources);
+    assert_eq!(
+        a.diagnostics.error_count(),
+        19_999,
+        "one per repeated depends_on entry"
+    );
+    assert!(
+        a.diagnostics
+            .iter()
+            .all(|d| d.summary == "`aws.b` is listed twice in `depends_on`")
+    );
+}
+
 #[test]
 fn an_io_error_names_its_cause_once() {
     let tmp = tempfile::tempdir().unwrap();
