@@ -79,6 +79,13 @@ pub enum Error {
         /// An older format that `tether state upgrade` can rewrite.
         upgradable: bool,
     },
+    /// The state's serial cannot grow (it is at `u64::MAX`); nothing is written.
+    #[error(
+        "{}: the state's serial is {serial}, the largest there is; tether refuses to write it \
+         (the serial would wrap to 0). The file was edited by hand: restore it from its .backup",
+        path.display()
+    )]
+    StateSerial { path: PathBuf, serial: u64 },
     /// The state changed on disk since the caller read it.
     #[error(
         "{}: the state changed since it was read (serial {found}, expected {expected}); run the command again",

@@ -11,8 +11,10 @@
 //!   error and is never written over. Upgrades happen only on request
 //!   ([`StateStore::upgrade`], `tether state upgrade`).
 //! - `serial` grows by one on every write that changes the state; `lineage`
-//!   never changes. The JSON is canonical: pretty, accounts in address order,
-//!   a trailing newline, so the same state always gives the same bytes.
+//!   never changes. A state whose serial is at `u64::MAX` is never written
+//!   (it would wrap to 0): the write is refused, nothing changes. The JSON is
+//!   canonical: pretty, accounts in address order, a trailing newline, so the
+//!   same state always gives the same bytes.
 //! - A secret in state is armored age ciphertext: a state whose secret is
 //!   anything else is refused before a byte is written.
 //! - The state is read only from a regular file (a FIFO or a device there is
@@ -137,7 +139,7 @@ impl StateStore {
             }
         }
         let mut next = state.clone();
-        next.serial = state.serial + 1;
+        next.serial = self.next_serial(state.serial)?;
         next.format_version = STATE_FORMAT_VERSION;
         next.tether_version = env!("CARGO_PKG_VERSION").to_string();
         self.replace(before.as_deref(), &canonical(&next))?;
@@ -189,7 +191,7 @@ impl StateStore {
             backup: self.existing_backup(),
         })?;
         check_secrets(&state, &self.path)?;
-        state.serial += 1;
+        state.serial = self.next_serial(state.serial)?;
         state.format_version = STATE_FORMAT_VERSION;
         state.tether_version = env!("CARGO_PKG_VERSION").to_string();
         self.replace(Some(&bytes), &canonical(&state))?;
@@ -198,6 +200,14 @@ impl StateStore {
             to: STATE_FORMAT_VERSION,
             written: true,
             serial: state.serial,
+        })
+    }
+
+    /// `serial + 1`, or an error when the serial is at its maximum (it never wraps).
+    fn next_serial(&self, serial: u64) -> Result<u64> {
+        serial.checked_add(1).ok_or_else(|| Error::StateSerial {
+            path: self.path.clone(),
+            serial,
         })
     }
 

@@ -847,3 +847,39 @@ fn secrets_rekey_reencrypts_the_state_secrets_under_its_lock() {
     }
     assert!(!dir.path().join("tether.state.json.lock").exists());
 }
+
+#[test]
+fn the_serial_never_wraps_past_its_maximum() {
+    let a = key();
+    let dir = project(&a);
+    let mut s = sample(&armored(PLAIN, &a));
+    s.serial = u64::MAX;
+    put(dir.path(), &s);
+    let before = tree(dir.path());
+    let o = tether(dir.path(), ["state", "rm", "aws.old"]);
+    code(&o, 1);
+    assert!(
+        o.stderr.contains(&format!(
+            "tether.state.json: the state's serial is {}, the largest there is; tether refuses to write it (the serial would wrap to 0)",
+            u64::MAX
+        )),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(tree(dir.path()), before, "nothing written, no backup");
+
+    // Through the library too: the store refuses, the file keeps its bytes.
+    let store = StateStore::open(state_path(dir.path()));
+    let guard = store.lock("test", Duration::ZERO).unwrap();
+    let mut changed = store.read().unwrap().unwrap();
+    changed.accounts.remove(&addr("aws.old"));
+    assert!(matches!(
+        store.write(&changed, &guard),
+        Err(tether::Error::StateSerial {
+            serial: u64::MAX,
+            ..
+        })
+    ));
+    drop(guard);
+    assert_eq!(tree(dir.path()), before);
+}
