@@ -79,6 +79,15 @@ pub enum Error {
         /// An older format that `tether state upgrade` can rewrite.
         upgradable: bool,
     },
+    /// The state file is absent but its `.backup` is there: the state was lost.
+    #[error(
+        "{}: the state file is missing, but its backup {} exists; tether will not plan from nothing \
+         (that would create every account again).\n  \
+         Restore the state from the backup: `cp {} {}`; \
+         or, to start a new state on purpose, remove the backup.",
+        path.display(), backup.display(), backup.display(), path.display()
+    )]
+    StateMissing { path: PathBuf, backup: PathBuf },
     /// The state's serial cannot grow (it is at `u64::MAX`); nothing is written.
     #[error(
         "{}: the state's serial is {serial}, the largest there is; tether refuses to write it \

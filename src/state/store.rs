@@ -17,8 +17,13 @@
 //!   same state always gives the same bytes.
 //! - A secret in state is armored age ciphertext: a state whose secret is
 //!   anything else is refused before a byte is written.
+//! - An absent state is an empty one only when its `.backup` is absent too: a
+//!   backup without its state means the state was lost, and reading it is an
+//!   error that says how to restore it (planning from nothing would create
+//!   every account again).
 //! - The state is read only from a regular file (a FIFO or a device there is
 //!   an error, never a hang).
+//! - Every account's `vendor` is its address's vendor; any other is damage.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -86,7 +91,8 @@ impl StateStore {
         lock::acquire(&self.path, operation, timeout)
     }
 
-    /// The state, or `None` when the file does not exist.
+    /// The state, or `None` when the file does not exist (and has no backup:
+    /// a lone `.backup` is [`Error::StateMissing`]).
     pub fn read(&self) -> Result<Option<State>> {
         match self.read_bytes()? {
             None => Ok(None),
@@ -244,7 +250,13 @@ impl StateStore {
     fn read_bytes(&self) -> Result<Option<Vec<u8>>> {
         match crate::fsutil::read_regular(&self.path, u64::MAX) {
             Ok(b) => Ok(Some(b)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match self.existing_backup() {
+                Some(backup) => Err(Error::StateMissing {
+                    path: self.path.clone(),
+                    backup,
+                }),
+                None => Ok(None),
+            },
             Err(e) => Err(Error::io(&self.path, e)),
         }
     }
@@ -305,6 +317,7 @@ impl StateStore {
         // path below, which says precisely what is wrong.
         if let Ok(state) = serde_json::from_slice::<State>(bytes) {
             if state.format_version == STATE_FORMAT_VERSION && !state.lineage.trim().is_empty() {
+                self.check_vendors(&state, bytes)?;
                 return Ok(state);
             }
         }
@@ -320,7 +333,32 @@ impl StateStore {
                 reason: "the state has no lineage".into(),
             });
         }
+        self.check_vendors(&state, bytes)?;
         Ok(state)
+    }
+
+    /// Every account's `vendor` is the vendor of its address (`aws.x` is an
+    /// AWS account): a state edited into anything else is damaged.
+    fn check_vendors(&self, state: &State, bytes: &[u8]) -> Result<()> {
+        let Some((addr, acct)) = state
+            .accounts
+            .iter()
+            .find(|(addr, acct)| addr.vendor != acct.vendor)
+        else {
+            return Ok(());
+        };
+        let (line, column) = key_position(bytes, &addr.to_string());
+        Err(Error::StateDamaged {
+            path: self.path.clone(),
+            line,
+            column,
+            reason: format!(
+                "account `{addr}` has \"vendor\": \"{}\", but its address says {} \
+                 (an account's vendor is the first part of its address)",
+                acct.vendor, addr.vendor
+            ),
+            backup: self.existing_backup(),
+        })
     }
 
     fn version_error(&self, found: u64, steps: &[Migration]) -> Error {
@@ -401,6 +439,27 @@ fn migrate(mut value: Value, from: u64, steps: &[Migration]) -> std::result::Res
         obj.insert("format_version".into(), Value::from(v));
     }
     Ok(value)
+}
+
+/// 1-based line and column of the object key `key` (`"aws.x":`) in a JSON
+/// document, or 1:1 when it cannot be found.
+fn key_position(bytes: &[u8], key: &str) -> (usize, usize) {
+    let Ok(quoted) = serde_json::to_string(key) else {
+        return (1, 1);
+    };
+    let text = String::from_utf8_lossy(bytes);
+    let mut from = 0;
+    while let Some(at) = text[from..].find(&quoted) {
+        let start = from + at;
+        from = start + quoted.len();
+        if text[from..].trim_start().starts_with(':') {
+            let before = &text[..start];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            return (line, column);
+        }
+    }
+    (1, 1)
 }
 
 /// serde_json appends " at line L column C"; the error carries those separately.

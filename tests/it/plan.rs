@@ -474,3 +474,38 @@ fn an_unreadable_hcl_file_fails_the_plan_instead_of_deleting_its_accounts() {
     }
     assert_eq!(tree(f.path()), before);
 }
+
+#[test]
+fn a_missing_state_beside_its_backup_is_an_error_not_a_plan_to_create_everything() {
+    let f = Fixture::new();
+    f.write_config(&two_accounts(&f, CANARY_A, CANARY_B, ""));
+    f.record_state();
+    std::fs::rename(
+        f.path().join("tether.state.json"),
+        f.path().join("tether.state.json.backup"),
+    )
+    .unwrap();
+    let before = tree(f.path());
+    let out = f.plan(&[], true);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    for want in [
+        "tether.state.json: the state file is missing, but its backup ./tether.state.json.backup exists",
+        "cp ./tether.state.json.backup ./tether.state.json",
+    ] {
+        assert!(
+            out.stderr.contains(want),
+            "missing {want:?} in {}",
+            out.stderr
+        );
+    }
+    assert!(!out.stdout.contains("create"), "{}", out.stdout);
+    assert_eq!(tree(f.path()), before);
+    // Restored as told, the plan has nothing to do.
+    std::fs::copy(
+        f.path().join("tether.state.json.backup"),
+        f.path().join("tether.state.json"),
+    )
+    .unwrap();
+    let out = f.plan(&["--detailed-exitcode"], true);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+}

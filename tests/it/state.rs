@@ -883,3 +883,43 @@ fn the_serial_never_wraps_past_its_maximum() {
     drop(guard);
     assert_eq!(tree(dir.path()), before);
 }
+
+#[test]
+fn a_state_entry_whose_vendor_does_not_match_its_address_is_an_error() {
+    let a = key();
+    let dir = project(&a);
+    put(dir.path(), &sample(&armored(PLAIN, &a)));
+    // `aws.old` recorded as an Azure account: a hand edit.
+    let text = std::fs::read_to_string(state_path(dir.path())).unwrap();
+    let at = text.find("\"aws.old\"").unwrap();
+    let vendor = at + text[at..].find("\"vendor\": \"aws\"").unwrap();
+    let edited = format!(
+        "{}\"vendor\": \"azure\"{}",
+        &text[..vendor],
+        &text[vendor + "\"vendor\": \"aws\"".len()..]
+    );
+    std::fs::write(state_path(dir.path()), &edited).unwrap();
+    let line = text[..at].matches('\n').count() + 1;
+    let before = tree(dir.path());
+    for cmd in [
+        &["state", "list"][..],
+        &["plan"],
+        &["state", "rm", "aws.prod"],
+    ] {
+        let o = tether(dir.path(), cmd);
+        code(&o, 1);
+        for want in [
+            &format!(
+                "tether.state.json:{line}:5: account `aws.old` has \"vendor\": \"azure\", but its address says aws"
+            ),
+            "tether will not read or overwrite it",
+        ] {
+            assert!(
+                o.stderr.contains(want),
+                "{cmd:?}: missing {want:?} in {}",
+                o.stderr
+            );
+        }
+    }
+    assert_eq!(tree(dir.path()), before);
+}
