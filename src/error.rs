@@ -79,6 +79,22 @@ pub enum Error {
         /// An older format that `tether state upgrade` can rewrite.
         upgradable: bool,
     },
+    /// The state file is absent but its `.backup` is there: the state was lost.
+    #[error(
+        "{}: the state file is missing, but its backup {} exists; tether will not plan from nothing \
+         (that would create every account again).\n  \
+         Restore the state from the backup: `cp {} {}`; \
+         or, to start a new state on purpose, remove the backup.",
+        path.display(), backup.display(), backup.display(), path.display()
+    )]
+    StateMissing { path: PathBuf, backup: PathBuf },
+    /// The state's serial cannot grow (it is at `u64::MAX`); nothing is written.
+    #[error(
+        "{}: the state's serial is {serial}, the largest there is; tether refuses to write it \
+         (the serial would wrap to 0). The file was edited by hand: restore it from its .backup",
+        path.display()
+    )]
+    StateSerial { path: PathBuf, serial: u64 },
     /// The state changed on disk since the caller read it.
     #[error(
         "{}: the state changed since it was read (serial {found}, expected {expected}); run the command again",
@@ -92,15 +108,14 @@ pub enum Error {
     /// An edit of the state (`state rm`, `state mv`, a `moved` block) is not possible.
     #[error("{reason}")]
     StateEdit { address: String, reason: String },
-    /// Another run holds the state lock (exit code 4), or a dead run left it (`stale`).
-    #[error("{}", locked_message(path, lock, *stale, *waited_ms))]
+    /// Another run holds the state lock (exit code 4). A lock a dead run
+    /// left is taken over instead (see `state::lock`).
+    #[error("{}", locked_message(path, lock, *waited_ms))]
     Locked {
         /// The lock file (`<state>.lock`).
         path: PathBuf,
         /// The holder: lock ID, `user@host`, pid, host, operation, start time.
         lock: Box<crate::state::LockInfo>,
-        /// The holder's process is gone on this host: only `force-unlock` clears it.
-        stale: bool,
         /// How long this run waited (`--lock-timeout`), in milliseconds.
         waited_ms: u64,
     },
@@ -163,12 +178,17 @@ fn state_version_message(path: &std::path::Path, found: u64, supported: u32, up:
     }
 }
 
-fn locked_message(
-    path: &std::path::Path,
-    lock: &crate::state::LockInfo,
-    stale: bool,
-    waited_ms: u64,
-) -> String {
+/// "the state" or "the snapshot store", from the lock file's name.
+pub(crate) fn lock_subject(path: &std::path::Path) -> &'static str {
+    // The snapshot store's writer lock is `store.lock` in its directory.
+    if path.file_name().is_some_and(|n| n == "store.lock") {
+        "the snapshot store"
+    } else {
+        "the state"
+    }
+}
+
+fn locked_message(path: &std::path::Path, lock: &crate::state::LockInfo, waited_ms: u64) -> String {
     let crate::state::LockInfo {
         id: lock_id,
         holder,
@@ -178,40 +198,19 @@ fn locked_message(
         started,
         ..
     } = lock;
-    // The snapshot store's writer lock is `store.lock` in its directory.
-    let subject = if path.file_name().is_some_and(|n| n == "store.lock") {
-        "the snapshot store"
+    let subject = lock_subject(path);
+    let waited = if waited_ms == 0 {
+        "did not wait (--lock-timeout 0s)".to_string()
     } else {
-        "the state"
+        format!("waited {}", crate::error::human_ms(waited_ms))
     };
-    if stale {
-        let gone = if crate::state::lock::pid_alive(*pid) {
-            // Its pid is another process now, or a zombie not yet reaped.
-            format!("no process holds it any more on {host} (pid {pid} is not the holder now)")
-        } else {
-            format!("that process (pid {pid}) is no longer running on {host}")
-        };
-        format!(
-            "{subject} lock {} is stale: it was taken by {holder} for `{operation}` at {started}, \
-             and {gone}.\n  \
-             The run may have stopped half-way; check the state, then remove the lock with:\n    \
-             tether force-unlock {lock_id}",
-            path.display()
-        )
-    } else {
-        let waited = if waited_ms == 0 {
-            "did not wait (--lock-timeout 0s)".to_string()
-        } else {
-            format!("waited {}", crate::error::human_ms(waited_ms))
-        };
-        format!(
-            "{subject} is locked by another run: {holder}, pid {pid} on {host}, `{operation}` since {started} \
-             (lock ID {lock_id}, {}); {waited}.\n  \
-             Retry later or wait longer with --lock-timeout (e.g. --lock-timeout 2m). \
-             If no tether run holds it, `tether force-unlock {lock_id}` removes it.",
-            path.display()
-        )
-    }
+    format!(
+        "{subject} is locked by another run: {holder}, pid {pid} on {host}, `{operation}` since {started} \
+         (lock ID {lock_id}, {}); {waited}.\n  \
+         Retry later or wait longer with --lock-timeout (e.g. --lock-timeout 2m). \
+         If no tether run holds it, `tether force-unlock {lock_id}` removes it.",
+        path.display()
+    )
 }
 
 /// `1500` -> `1.5s`, `120000` -> `2m`.

@@ -12,7 +12,8 @@
 //! - [`plan`]: config x state -> actions per account; renderers (human, JSON, markdown).
 //! - [`secrets`]: age identities and recipients, the redacting [`secrets::Secret`],
 //!   decryption, encryption, in-place secret edits and rekey.
-//! - [`fsutil`]: the one atomic-write helper every durable write goes through.
+//! - [`fsutil`]: the atomic-write helper every durable write goes through, the two
+//!   no-follow in-place writers (lock sidecar, audit log), non-blocking regular-file reads.
 //! - [`state`]: the state file: format, lock, atomic store.
 //! - [`snapshot`]: the versioned, content-addressed snapshot store, its writer, and
 //!   the diff of two inventories (stored or live) with its renderers.

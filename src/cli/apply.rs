@@ -661,18 +661,8 @@ impl Audit {
             text.push_str(&entry.to_string());
             text.push('\n');
         }
-        let write = || -> std::io::Result<()> {
-            if let Some(d) = self.path.parent() {
-                std::fs::create_dir_all(d)?;
-            }
-            let mut f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&self.path)?;
-            f.write_all(text.as_bytes())?;
-            f.sync_data()
-        };
-        if let Err(e) = write() {
+        // 0600, never through a symlink, only to a regular file.
+        if let Err(e) = crate::fsutil::append(&self.path, text.as_bytes()) {
             tracing::warn!(path = %self.path.display(), error = %e, "could not append to the audit log");
         }
     }

@@ -45,7 +45,8 @@ fn render(cmd: &clap::Command) -> Result<String> {
 fn write_all(dir: &Path, cmd: clap::Command, name: &str, written: &mut Vec<PathBuf>) -> Result<()> {
     let cmd = cmd.name(name.to_string());
     let path = dir.join(format!("{name}.1"));
-    crate::fsutil::write_atomic(&path, render(&cmd)?.as_bytes(), None)?;
+    // Documentation to install for every user: the one file tether writes readable by all.
+    crate::fsutil::write_atomic(&path, render(&cmd)?.as_bytes(), Some(0o644))?;
     written.push(path);
     for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
         let sub_name = format!("{name}-{}", sub.get_name());

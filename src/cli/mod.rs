@@ -15,6 +15,7 @@ mod fmt;
 mod force_unlock;
 mod graph;
 mod init;
+mod log;
 mod man;
 mod plan;
 pub mod printer;
@@ -138,8 +139,16 @@ pub fn main() -> ExitCode {
             };
         }
     };
-    init_logging();
+    log::init();
     let printer = Printer::new(cli.no_color);
+    // A lock a dead run left is taken over with a warning, whichever command takes it.
+    let warn = Printer {
+        color_out: false,
+        color_err: printer.color_err,
+    };
+    crate::state::lock::set_takeover_reporter(Box::new(move |path, info| {
+        warn.err(&warn.lock_takeover(path, info));
+    }));
     let ctx = Context {
         dir: cli.chdir.clone().unwrap_or_else(|| PathBuf::from(".")),
         printer,
@@ -201,16 +210,4 @@ pub(crate) fn unprefixed<'a>(message: &'a str, address: &crate::config::Address)
     message
         .strip_prefix(&format!("{address}: "))
         .unwrap_or(message)
-}
-
-/// `TETHER_LOG` sets the filter (e.g. `debug`, `tether=trace`); logs go to stderr.
-fn init_logging() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("TETHER_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_target(false)
-        .try_init();
 }

@@ -81,18 +81,57 @@ impl Printer {
                 diagnostics,
             } => self.err(&self.diagnostics(sources, diagnostics, self.color_err)),
             other => {
+                let mut shown = other.to_string();
                 let mut s = format!(
-                    "{} {other}\n",
+                    "{} {shown}\n",
                     self.paint(self.color_err, Style::Red, "error:")
                 );
+                // Each cause once: one the message already says is not repeated.
                 let mut src = std::error::Error::source(other);
                 while let Some(cause) = src {
-                    let _ = writeln!(s, "  caused by: {cause}");
+                    let text = cause.to_string();
+                    if !shown.contains(&text) {
+                        let _ = writeln!(s, "  caused by: {text}");
+                        shown.push_str(&text);
+                    }
                     src = cause.source();
                 }
                 self.err(&s);
             }
         }
+    }
+
+    /// The warning printed when a lock a dead run left is taken over.
+    pub fn lock_takeover(&self, path: &std::path::Path, info: &crate::state::LockInfo) -> String {
+        let subject = crate::error::lock_subject(path);
+        let crate::state::LockInfo {
+            id,
+            holder,
+            pid,
+            host,
+            operation,
+            started,
+            ..
+        } = info;
+        let elsewhere = if *host == crate::state::lock::hostname() {
+            String::new()
+        } else {
+            format!(
+                "; it names another host, {host}, but a free lock on this local file \
+                 means no run holds it"
+            )
+        };
+        let check = if subject == "the state" {
+            "; that run may have stopped half-way: `tether plan` shows what is left to do"
+        } else {
+            ""
+        };
+        format!(
+            "{} took over {subject} lock {} left by a run that is gone: {holder}, pid {pid} on {host}, \
+             `{operation}` since {started} (lock ID {id}){elsewhere}{check}\n",
+            self.paint(self.color_err, Style::Yellow, "warning:"),
+            path.display()
+        )
     }
 
     /// Renders diagnostics as text, rustc style, with a summary line.

@@ -189,7 +189,8 @@ fn set(ctx: &Context, address: &str, attr: &str, file: Option<&Path>) -> Result<
 
     // A binary .age file stays binary; any other value is written armored.
     let keep_binary = age_target.as_ref().is_some_and(|p| {
-        std::fs::read(ctx.dir.join(p)).is_ok_and(|b| !b.is_empty() && !decrypt::is_armored(&b))
+        crate::fsutil::read_regular(&ctx.dir.join(p), decrypt::MAX_CIPHERTEXT_BYTES)
+            .is_ok_and(|b| !b.is_empty() && !decrypt::is_armored(&b))
     });
 
     let mut plain = read_plaintext(&format!(
@@ -233,10 +234,10 @@ fn set(ctx: &Context, address: &str, attr: &str, file: Option<&Path>) -> Result<
 
     let mut restore: Option<(PathBuf, Option<Vec<u8>>)> = None;
     if let Some((path, _, bytes)) = &age_write {
-        let before = std::fs::read(path).ok();
+        let before = crate::fsutil::read_regular(path, u64::MAX).ok();
         if let Some(parent) = path.parent() {
             if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+                crate::fsutil::create_dir_all(parent)?;
             }
         }
         crate::fsutil::write_atomic(path, bytes, Some(0o600))?;

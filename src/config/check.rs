@@ -1,6 +1,6 @@
 //! Cross-file checks: duplicates, references, cycles; then the model is assembled.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use super::diagnostic::{Diagnostic, Diagnostics};
@@ -89,6 +89,7 @@ pub(super) fn finish(
     }
 
     // moved: `to` is declared, `from` is a former name (not declared), each `from` once.
+    let chains = Chains::new(&moved);
     let mut froms: BTreeMap<&Address, &Moved> = BTreeMap::new();
     for m in &moved {
         if let Some(first) = froms.get(&m.from) {
@@ -111,7 +112,7 @@ pub(super) fn finish(
             );
         }
         // `to` is declared, or the `from` of another `moved` block (a chain of renames).
-        if !decl.contains_key(&resolve_chain(&moved, &m.to)) {
+        if !chains.end(&m.to).is_some_and(|end| decl.contains_key(end)) {
             let mut d = Diagnostic::error(format!("`moved` to `{}`, which is not declared", m.to))
                 .at_opt(m.span.clone());
             if let Some(s) = did_you_mean(&m.to.to_string(), &name_refs) {
@@ -164,14 +165,48 @@ pub(super) fn finish(
     })
 }
 
-/// Follows `moved` blocks from `addr` to the end of its chain of renames.
-fn resolve_chain(moved: &[Moved], addr: &Address) -> Address {
-    let mut cur = addr.clone();
-    for _ in 0..moved.len() {
-        match moved.iter().find(|m| m.from == cur) {
-            Some(m) => cur = m.to.clone(),
-            None => break,
+/// Where each chain of renames (`moved` blocks) ends, found in one pass:
+/// every address is walked once, whatever the length of the chains.
+struct Chains<'a> {
+    /// The end of the chain from each address; `None` for a chain that loops.
+    ends: HashMap<&'a Address, Option<&'a Address>>,
+}
+
+impl<'a> Chains<'a> {
+    fn new(moved: &'a [Moved]) -> Chains<'a> {
+        // The first `moved` block of each `from` (a second one is an error).
+        let mut next: HashMap<&Address, &Address> = HashMap::new();
+        for m in moved {
+            next.entry(&m.from).or_insert(&m.to);
         }
+        let mut ends: HashMap<&Address, Option<&Address>> = HashMap::new();
+        for m in moved {
+            let mut path = Vec::new();
+            let mut on_path = HashSet::new();
+            let mut cur: &Address = &m.to;
+            let end = loop {
+                if let Some(e) = ends.get(cur) {
+                    break *e;
+                }
+                let Some(n) = next.get(cur) else {
+                    break Some(cur);
+                };
+                if !on_path.insert(cur) {
+                    break None;
+                }
+                path.push(cur);
+                cur = n;
+            };
+            for p in path {
+                ends.insert(p, end);
+            }
+            ends.entry(cur).or_insert(end);
+        }
+        Chains { ends }
     }
-    cur
+
+    /// Where `addr` ends up after every rename; `None` when the renames loop.
+    fn end(&self, addr: &Address) -> Option<&'a Address> {
+        self.ends.get(addr).copied().flatten()
+    }
 }

@@ -191,25 +191,29 @@ pub fn snippet_line(d: &Diagnostic, sources: &Sources) -> Option<SnippetLine> {
     let start = f.pos(span.range.start);
     let end = f.pos(span.range.end);
     let raw = f.line_text(start.line);
+    let line_start = f.line_start(start.line);
     let from = start.column - 1;
-    let mut to = if end.line == start.line {
-        end.column - 1
-    } else {
-        raw.chars().count()
-    };
-    let mut text: String = if d.sensitive {
+    let single = end.line == start.line;
+    // Only the first SNIPPET_MAX characters are shown: every step below
+    // works on a bounded piece of the line, so many diagnostics on one
+    // huge line cost no more than on short ones.
+    let mut to = if single { end.column - 1 } else { usize::MAX };
+    let shown = if d.sensitive {
         // Replace the spanned part of the line: the value is never echoed.
-        let chars: Vec<char> = raw.chars().collect();
-        let head: String = chars[..from.min(chars.len())].iter().collect();
-        let tail: String = chars[to.min(chars.len())..].iter().collect();
+        let head = head_chars(&raw[..(start.byte - line_start).min(raw.len())]);
+        let tail = if single {
+            head_chars(&raw[(end.byte - line_start).min(raw.len())..])
+        } else {
+            ""
+        };
         let mask = "(sensitive value)";
         to = from + mask.chars().count();
         format!("{head}{mask}{tail}")
     } else {
-        raw.to_string()
+        head_chars(raw).to_string()
     };
     // Tabs and control characters would break the caret line or the terminal.
-    text = text
+    let text: String = shown
         .chars()
         .map(|c| match c {
             '\t' => ' ',
@@ -230,6 +234,15 @@ pub fn snippet_line(d: &Diagnostic, sources: &Sources) -> Option<SnippetLine> {
         from: from.min(width),
         to: to.min(width).max(from.min(width) + 1),
     })
+}
+
+/// The first `SNIPPET_MAX + 1` characters of `s`: enough to show a snippet
+/// and to know whether it was cut.
+fn head_chars(s: &str) -> &str {
+    match s.char_indices().nth(SNIPPET_MAX + 1) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
 }
 
 /// Longest source line shown in a snippet, in characters.

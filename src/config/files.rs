@@ -10,7 +10,10 @@ use crate::error::{Error, Result};
 /// Largest config file read, in bytes; larger files are refused, not loaded.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// The `*.hcl` files directly in `dir`, in name order.
+/// The `*.hcl` entries directly in `dir`, in name order (hidden ones left
+/// out). Every entry is listed, whatever it is: one that is not a readable
+/// regular file (a dangling or looping symlink, a directory, a FIFO) becomes
+/// a diagnostic when read ([`read_file`]), never a file silently skipped.
 pub fn list(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
     let rd = fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     let mut out = Vec::new();
@@ -19,7 +22,7 @@ pub fn list(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
         let path = entry.path();
         let is_hcl = path.extension().is_some_and(|e| e == "hcl");
         let hidden = entry.file_name().to_string_lossy().starts_with('.');
-        if is_hcl && !hidden && path.is_file() {
+        if is_hcl && !hidden {
             out.push(path);
         }
     }
@@ -36,24 +39,51 @@ pub fn read_dir(dir: &Path) -> Result<Sources> {
     Ok(sources)
 }
 
-/// Reads one file, recording (not failing on) encoding problems.
+/// Reads one file, recording (not failing on) problems: a file that cannot be
+/// read (missing, a dangling or looping symlink, not a regular file, no
+/// permission), an oversized one, and encoding problems. Never blocks on a
+/// FIFO or a device.
 pub fn read_file(dir: &Path, path: &Path) -> Result<SourceFile> {
-    let meta = fs::metadata(path).map_err(|e| Error::io(path, e))?;
     let name = display_name(dir, path);
-    if meta.len() > MAX_FILE_BYTES {
-        let mut f = SourceFile::new(name, path.to_path_buf(), String::new());
-        f.problem = Some((
-            0,
-            format!(
-                "file is {} bytes, larger than the {} bytes tether reads",
-                meta.len(),
-                MAX_FILE_BYTES
-            ),
-        ));
-        return Ok(f);
-    }
-    let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
+    let unreadable = |why: String| {
+        let mut f = SourceFile::new(name.clone(), path.to_path_buf(), String::new());
+        f.problem = Some((0, format!("{name} cannot be read: {why}")));
+        f
+    };
+    let bytes = match crate::fsutil::read_regular(path, MAX_FILE_BYTES) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            let len = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+            let mut f = SourceFile::new(name, path.to_path_buf(), String::new());
+            f.problem = Some((
+                0,
+                format!("file is {len} bytes, larger than the {MAX_FILE_BYTES} bytes tether reads"),
+            ));
+            return Ok(f);
+        }
+        Err(e) => return Ok(unreadable(why_unreadable(path, &e))),
+    };
     Ok(decode(name, path, bytes))
+}
+
+/// Why a file cannot be read, in words: a dangling symlink names its target.
+fn why_unreadable(path: &Path, e: &std::io::Error) -> String {
+    let link = fs::symlink_metadata(path)
+        .ok()
+        .filter(|m| m.file_type().is_symlink())
+        .and_then(|_| fs::read_link(path).ok());
+    match (e.kind(), link) {
+        (std::io::ErrorKind::NotFound, Some(target)) => format!(
+            "it is a symbolic link to {}, which does not exist",
+            target.display()
+        ),
+        (std::io::ErrorKind::NotFound, None) => "no such file".into(),
+        (std::io::ErrorKind::PermissionDenied, _) => "permission denied".into(),
+        _ if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+            "it is a symbolic link that loops (too many levels of symbolic links)".into()
+        }
+        _ => e.to_string(),
+    }
 }
 
 /// The name shown in diagnostics: relative to the config dir when inside it.

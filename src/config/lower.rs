@@ -750,7 +750,8 @@ impl Lower<'_> {
         if let Some((v, _)) = a.take("regions") {
             match self.string_list("regions", v) {
                 Some(items) => {
-                    let mut seen = BTreeMap::new();
+                    // Linear in the list: one hash lookup per region.
+                    let mut seen = std::collections::HashSet::new();
                     let mut regions = Vec::new();
                     for (r, span) in items {
                         if !is_region(vendor, &r) {
@@ -764,7 +765,7 @@ impl Lower<'_> {
                                 .at(span)
                                 .help(region_help(vendor)),
                             );
-                        } else if seen.insert(r.clone(), ()).is_some() {
+                        } else if !seen.insert(r.clone()) {
                             ok = false;
                             self.diags.push(
                                 Diagnostic::error(format!("region \"{r}\" is listed twice"))
@@ -859,6 +860,7 @@ impl Lower<'_> {
         if let Some((v, _)) = a.take("depends_on") {
             match v.v {
                 Value::List(items) => {
+                    let mut listed = std::collections::HashSet::new();
                     for it in items {
                         match reference(&it.v) {
                             Some(Ok(dep)) => {
@@ -870,7 +872,7 @@ impl Lower<'_> {
                                         ))
                                         .at(it.span),
                                     );
-                                } else if c.depends_on.iter().any(|(d, _)| d == &dep) {
+                                } else if !listed.insert(dep.clone()) {
                                     ok = false;
                                     self.diags.push(
                                         Diagnostic::error(format!(
@@ -1158,21 +1160,25 @@ pub fn check_recipient(r: &str) -> Result<(), String> {
     }
 }
 
-/// An armored value must decode to an age header.
+/// Largest age header read when checking a `file()` secret (many recipients
+/// make a long header; a megabyte is thousands of them).
+const MAX_AGE_HEADER: u64 = 1024 * 1024;
+
+/// An armored value must decode to a well-formed age file (header and payload length).
 fn check_armored(t: &str) -> Result<(), String> {
     if !t.ends_with(AGE_ARMOR_END) {
         return Err("the `-----END AGE ENCRYPTED FILE-----` line is missing".into());
     }
     let mut r = age::armor::ArmoredReader::new(t.as_bytes());
-    let mut head = [0u8; AGE_HEADER.len()];
-    r.read_exact(&mut head).map_err(|e| match e.kind() {
+    let mut bytes = Vec::new();
+    r.read_to_end(&mut bytes).map_err(|e| match e.kind() {
         std::io::ErrorKind::UnexpectedEof => "it is truncated".to_string(),
         _ => format!("the armor does not decode ({e})"),
     })?;
-    if head != AGE_HEADER.as_bytes() {
+    if !bytes.starts_with(AGE_HEADER.as_bytes()) {
         return Err("the armor does not hold an age file".into());
     }
-    Ok(())
+    super::age_header::check(&bytes, bytes.len() as u64).map(|_| ())
 }
 
 enum FileProblem {
@@ -1181,32 +1187,48 @@ enum FileProblem {
     Damaged(String),
 }
 
-/// A `file()` secret must exist and start with the age header (binary or armored).
+/// A `file()` secret must be a regular file holding a well-formed age file,
+/// binary or armored. Opened without blocking (a FIFO or `/dev/stdin` is
+/// refused, never waited on) and read once, bounded.
 fn check_secret_file(path: &Path) -> Result<(), FileProblem> {
-    let mut f = std::fs::File::open(path).map_err(|e| FileProblem::Missing(io_reason(&e)))?;
-    if f.metadata().is_ok_and(|m| m.is_dir()) {
-        return Err(FileProblem::Missing("it is a directory".into()));
-    }
-    let mut head = Vec::with_capacity(64);
-    (&mut f)
-        .take(64)
+    let f = crate::fsutil::open_regular(path).map_err(|e| FileProblem::Missing(io_reason(&e)))?;
+    let total = f
+        .metadata()
+        .map_err(|e| FileProblem::Missing(io_reason(&e)))?
+        .len();
+    let mut head = Vec::with_capacity(1024);
+    (&f).take(MAX_AGE_HEADER)
         .read_to_end(&mut head)
         .map_err(|e| FileProblem::Missing(io_reason(&e)))?;
     if head.starts_with(AGE_HEADER.as_bytes()) {
-        return Ok(());
+        return super::age_header::check(&head, total)
+            .map(|_| ())
+            .map_err(|why| {
+                if head.len() as u64 >= MAX_AGE_HEADER && why.starts_with("the header ends") {
+                    FileProblem::Damaged(format!(
+                        "its age header is longer than the {MAX_AGE_HEADER} bytes tether reads"
+                    ))
+                } else {
+                    FileProblem::Damaged(why)
+                }
+            });
     }
-    let trimmed: &[u8] = {
-        let start = head
-            .iter()
-            .position(|c| !c.is_ascii_whitespace())
-            .unwrap_or(head.len());
-        &head[start..]
-    };
-    if trimmed.starts_with(AGE_ARMOR_BEGIN.as_bytes()) {
-        let mut all = String::new();
-        std::fs::File::open(path)
-            .and_then(|mut f| f.read_to_string(&mut all))
+    let start = head
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(head.len());
+    if head[start..].starts_with(AGE_ARMOR_BEGIN.as_bytes()) {
+        if total > super::files::MAX_FILE_BYTES {
+            return Err(FileProblem::Damaged(format!(
+                "it is {total} bytes, larger than the {} bytes tether reads",
+                super::files::MAX_FILE_BYTES
+            )));
+        }
+        (&f).take(super::files::MAX_FILE_BYTES)
+            .read_to_end(&mut head)
             .map_err(|e| FileProblem::Damaged(io_reason(&e)))?;
+        let all = std::str::from_utf8(&head)
+            .map_err(|_| FileProblem::Damaged("the armor is not ASCII text".into()))?;
         return check_armored(all.trim()).map_err(FileProblem::Damaged);
     }
     Err(FileProblem::Plaintext)

@@ -6,6 +6,7 @@
 //! cycles). Nothing here touches the network or an identity, and nothing
 //! panics on user input.
 
+mod age_header;
 mod check;
 mod diagnostic;
 mod eval;

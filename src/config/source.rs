@@ -36,7 +36,13 @@ pub struct SourceFile {
     /// Set when the bytes on disk were not clean UTF-8: (byte offset, message).
     pub problem: Option<(usize, String)>,
     line_starts: Vec<usize>,
+    /// Characters before every [`CHAR_MARK_EVERY`]-th byte (made on first
+    /// use): a column is found without counting a long line from its start.
+    char_marks: std::sync::OnceLock<Vec<(usize, usize)>>,
 }
+
+/// Bytes between two entries of a file's character-count index.
+const CHAR_MARK_EVERY: usize = 1024;
 
 /// A 1-based line and column (columns count characters, not bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -56,7 +62,39 @@ impl SourceFile {
             text,
             problem: None,
             line_starts,
+            char_marks: std::sync::OnceLock::new(),
         }
+    }
+
+    /// How many characters the text has before byte `byte` (a char boundary).
+    /// Constant time: counts at most [`CHAR_MARK_EVERY`] bytes.
+    fn chars_before(&self, byte: usize) -> usize {
+        let marks = self.char_marks.get_or_init(|| {
+            let mut marks = Vec::with_capacity(self.text.len() / CHAR_MARK_EVERY + 1);
+            let (mut at, mut chars) = (0, 0);
+            let mut next = 0;
+            while next <= self.text.len() {
+                let mut b = next;
+                while !self.text.is_char_boundary(b) {
+                    b -= 1;
+                }
+                chars += self.text[at..b].chars().count();
+                at = b;
+                marks.push((at, chars));
+                next += CHAR_MARK_EVERY;
+            }
+            marks
+        });
+        let (at, chars) = marks.get(byte / CHAR_MARK_EVERY).copied().unwrap_or((0, 0));
+        chars + self.text[at..byte].chars().count()
+    }
+
+    /// Byte offset of the start of a 1-based line (the text's end past the last).
+    pub fn line_start(&self, line: usize) -> usize {
+        self.line_starts
+            .get(line.saturating_sub(1))
+            .copied()
+            .unwrap_or(self.text.len())
     }
 
     /// Line and column of a byte offset (clamped to the text, snapped to a char boundary).
@@ -70,7 +108,7 @@ impl SourceFile {
             Err(i) => i - 1,
         };
         let start = self.line_starts[line];
-        let column = self.text[start..byte].chars().count() + 1;
+        let column = self.chars_before(byte) - self.chars_before(start) + 1;
         Pos {
             line: line + 1,
             column,

@@ -169,7 +169,9 @@ pub fn location(sources: &Sources, span: Option<&crate::config::Span>) -> String
 
 /// Reads an age file, bounded; the error is a reason ("cannot be read: no such file").
 pub fn read_ciphertext_file(path: &Path) -> std::result::Result<Vec<u8>, String> {
-    let f = std::fs::File::open(path).map_err(|e| format!("cannot be read: {}", io_reason(&e)))?;
+    // Never blocks on a FIFO; only a regular file is read.
+    let f = crate::fsutil::open_regular(path)
+        .map_err(|e| format!("cannot be read: {}", io_reason(&e)))?;
     if f.metadata().is_ok_and(|m| m.is_dir()) {
         return Err("cannot be read: it is a directory".into());
     }

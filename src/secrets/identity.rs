@@ -221,7 +221,8 @@ pub fn read_file(path: &Path, origin: &Origin) -> Result<Vec<Identity>> {
         origin: origin.to_string(),
         reason,
     };
-    let f = std::fs::File::open(path).map_err(|e| {
+    // Never blocks on a FIFO (`--identity /dev/stdin`): regular files only.
+    let f = crate::fsutil::open_regular(path).map_err(|e| {
         err(match e.kind() {
             std::io::ErrorKind::NotFound => "no such file".into(),
             std::io::ErrorKind::PermissionDenied => "permission denied".into(),

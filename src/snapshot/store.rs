@@ -31,7 +31,6 @@
 //!   [`LockGuard`].
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -94,7 +93,7 @@ impl Store {
 
     /// Takes the writer lock, waiting up to `timeout` (exit 4 when held).
     pub fn lock(&self, operation: &str, timeout: Duration) -> Result<LockGuard> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        crate::fsutil::create_dir_all(&self.dir)?;
         lock::acquire(&self.lock_target(), operation, timeout)
     }
 
@@ -205,7 +204,7 @@ impl Store {
     /// The manifest of version `id`.
     pub fn manifest(&self, id: VersionId) -> Result<Manifest> {
         let path = self.manifest_path(id);
-        let bytes = match std::fs::read(&path) {
+        let bytes = match crate::fsutil::read_regular(&path, u64::MAX) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::SnapshotUnknown {
@@ -477,7 +476,7 @@ impl Store {
                 Some(m) => m.clone(),
                 None => {
                     let path = path();
-                    let f = File::open(&path).map_err(|e| match e.kind() {
+                    let f = crate::fsutil::open_regular(&path).map_err(|e| match e.kind() {
                         std::io::ErrorKind::NotFound => self.damaged(&path, "the pack is missing"),
                         _ => Error::io(&path, e),
                     })?;
@@ -544,9 +543,8 @@ impl Store {
                 entries.insert(k, e.clone());
             }
         }
-        std::fs::create_dir_all(self.packs_dir()).map_err(|e| Error::io(self.packs_dir(), e))?;
-        std::fs::create_dir_all(self.versions_dir())
-            .map_err(|e| Error::io(self.versions_dir(), e))?;
+        crate::fsutil::create_dir_all(&self.packs_dir())?;
+        crate::fsutil::create_dir_all(&self.versions_dir())?;
         Ok(Writer {
             store: self,
             id,
@@ -766,7 +764,7 @@ impl Writer<'_> {
             return Ok(());
         }
         let path = self.store.pack_path(self.id, self.segment);
-        write_atomic(&path, &self.buf, Some(0o644))?;
+        write_atomic(&path, &self.buf, None)?;
         self.buf.clear();
         self.segment += 1;
         Ok(())
@@ -877,7 +875,7 @@ impl Writer<'_> {
             reason: e.to_string(),
         })?;
         bytes.push(b'\n');
-        write_atomic(&self.store.manifest_path(self.id), &bytes, Some(0o644))?;
+        write_atomic(&self.store.manifest_path(self.id), &bytes, None)?;
         self.committed = true;
         Ok(m)
     }

@@ -2,26 +2,38 @@
 //! `<state>.lock`, with the holder's metadata ([`LockInfo`]) as JSON inside it.
 //!
 //! Invariants:
-//! - The lock is on the sidecar, never on the state file, which is renamed over
-//!   on every write (a lock on a replaced inode guards nothing).
-//! - The OS lock is the truth on this host: it is held exactly as long as the
+//! - The lock is on the sidecar, never on the state file, which is renamed
+//!   over on every write (a lock on a replaced inode guards nothing).
+//! - The OS lock is the truth: it is held exactly as long as the
 //!   [`LockGuard`] lives, and the kernel releases it when the process dies.
 //!   The metadata only says who holds it.
-//! - Metadata left behind by a process that died without dropping its guard
-//!   (killed, power loss) makes the lock *stale*: it is reported with the exact
-//!   `tether force-unlock ID` command and never cleared silently, because the
-//!   dead run may have stopped half-way.
+//! - Metadata under a free OS lock was left by a run that died without
+//!   dropping its guard (killed, power loss): its holder is gone, so the lock
+//!   is taken over at once, and the takeover is reported (holder, pid, host,
+//!   operation, start, lock ID) through [`set_takeover_reporter`] and on the
+//!   guard ([`LockGuard::took_over`]). No `force-unlock` is needed.
+//! - Another host's metadata under a free OS lock is taken over the same way
+//!   when the sidecar is on a local file system (a flock there is seen by
+//!   every process that can open the file). On a network file system
+//!   (NFS, SMB, …), whose flock may not reach other hosts, it is respected:
+//!   the run waits for `--lock-timeout` and exits 4, and `force-unlock`
+//!   clears it.
+//! - The sidecar is opened with `O_NOFOLLOW|O_NONBLOCK` and must be a regular
+//!   file: a symlink (or a FIFO, a directory) there is refused with an error,
+//!   never written through.
 //! - A guard removes the lock file on drop, while still holding the OS lock; a
 //!   waiter that then gets the OS lock on the removed inode notices and retries.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::fsutil;
 
 /// How long to sleep between attempts while waiting for a lock.
 const RETRY_EVERY: Duration = Duration::from_millis(50);
@@ -57,19 +69,19 @@ impl LockInfo {
         }
     }
 
-    /// Called with the OS lock free: the holder is known to be gone when it
-    /// ran on this host (a live holder would hold the OS lock), whatever
-    /// its pid is now (reused by another process, or a zombie not yet
-    /// reaped). A holder on another host is respected.
-    pub fn is_stale(&self) -> bool {
-        self.host == hostname()
+    /// Called with the OS lock free: whether the holder is known to be gone.
+    /// A live holder would hold the OS lock, whatever its pid is now (reused
+    /// by another process, or a zombie not yet reaped). Only a holder on
+    /// another host, behind a file system whose flock may not reach that
+    /// host, is not known to be gone.
+    fn is_gone(&self, file: &File) -> bool {
+        self.host == hostname() || !on_network_fs(file)
     }
 
-    fn locked(&self, path: &Path, stale: bool, waited: Duration) -> Error {
+    fn locked(&self, path: &Path, waited: Duration) -> Error {
         Error::Locked {
             path: path.to_path_buf(),
             lock: Box::new(self.clone()),
-            stale,
             waited_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
         }
     }
@@ -93,6 +105,34 @@ pub fn lock_path(state: &Path) -> PathBuf {
     crate::state::store::sibling(state, ".lock")
 }
 
+/// Called when a lock left by a dead run is taken over: the lock file and
+/// the dead holder's metadata.
+pub type TakeoverReporter = Box<dyn Fn(&Path, &LockInfo) + Send + Sync>;
+
+static REPORTER: OnceLock<TakeoverReporter> = OnceLock::new();
+
+/// Sets, once per process, who is told about takeovers (the command layer
+/// prints a warning). Without one, a takeover is a `warn` log line.
+pub fn set_takeover_reporter(f: TakeoverReporter) {
+    let _ = REPORTER.set(f);
+}
+
+fn report_takeover(path: &Path, previous: &LockInfo) {
+    match REPORTER.get() {
+        Some(f) => f(path, previous),
+        None => tracing::warn!(
+            lock = %path.display(),
+            id = %previous.id,
+            holder = %previous.holder,
+            pid = previous.pid,
+            host = %previous.host,
+            operation = %previous.operation,
+            started = %previous.started,
+            "took over a lock left by a run that is gone"
+        ),
+    }
+}
+
 /// Holds the state lock; dropping it removes the lock file and releases the lock.
 #[derive(Debug)]
 pub struct LockGuard {
@@ -100,6 +140,7 @@ pub struct LockGuard {
     path: PathBuf,
     state: PathBuf,
     info: LockInfo,
+    took_over: Option<LockInfo>,
 }
 
 impl LockGuard {
@@ -111,6 +152,11 @@ impl LockGuard {
     pub fn state_path(&self) -> &Path {
         &self.state
     }
+
+    /// The metadata of the dead run whose lock this guard took over, if any.
+    pub fn took_over(&self) -> Option<&LockInfo> {
+        self.took_over.as_ref()
+    }
 }
 
 impl Drop for LockGuard {
@@ -118,7 +164,7 @@ impl Drop for LockGuard {
         if let Some(file) = self.file.take() {
             // Remove while the OS lock is still held, and only our own file.
             if same_file(&file, &self.path) {
-                let _ = fs::remove_file(&self.path);
+                let _ = std::fs::remove_file(&self.path);
             }
             drop(file);
         }
@@ -127,10 +173,13 @@ impl Drop for LockGuard {
 
 /// Takes the lock of the state at `state` for `operation`, waiting up to `timeout`.
 ///
-/// Fails with [`Error::Locked`] when another run holds it after `timeout`, or at
-/// once when the lock was left by a process that is gone on this host (stale).
+/// Fails with [`Error::Locked`] when another run holds it after `timeout`. A
+/// lock a dead run left (OS lock free) is taken over and reported.
 pub fn acquire(state: &Path, operation: &str, timeout: Duration) -> Result<LockGuard> {
     let path = lock_path(state);
+    if let Some(dir) = path.parent() {
+        fsutil::create_dir_all(dir)?;
+    }
     let begun = Instant::now();
     let mut replaced = 0u32;
     loop {
@@ -148,21 +197,22 @@ pub fn acquire(state: &Path, operation: &str, timeout: Duration) -> Result<LockG
                 continue;
             }
             match read_info(&mut file) {
-                Some(info) if info.is_stale() => {
-                    return Err(info.locked(&path, true, begun.elapsed()));
-                }
-                // Metadata of a holder elsewhere (or a pid that lives on): respect it.
-                Some(info) => Some(info),
-                // Empty or unreadable metadata under a free OS lock: nobody holds it.
-                None => {
+                // A holder elsewhere that the OS lock may not show: respect it.
+                Some(info) if !info.is_gone(&file) => Some(info),
+                // Nobody holds it: empty or unreadable metadata, or a dead run's.
+                previous => {
                     let info = LockInfo::new(operation);
                     write_info(&mut file, &info).map_err(|e| Error::io(&path, e))?;
-                    tracing::debug!(lock = %path.display(), id = %info.id, "state lock taken");
+                    tracing::debug!(lock = %path.display(), id = %info.id, "lock taken");
+                    if let Some(p) = &previous {
+                        report_takeover(&path, p);
+                    }
                     return Ok(LockGuard {
                         file: Some(file),
                         path,
                         state: state.to_path_buf(),
                         info,
+                        took_over: previous,
                     });
                 }
             }
@@ -175,10 +225,12 @@ pub fn acquire(state: &Path, operation: &str, timeout: Duration) -> Result<LockG
             // A holder that has just taken the lock may not have written its metadata yet.
             let holder = holder.or_else(|| {
                 std::thread::sleep(Duration::from_millis(20));
-                File::open(&path).ok().and_then(|mut f| read_info(&mut f))
+                fsutil::open_no_follow(&path, false)
+                    .ok()
+                    .and_then(|mut f| read_info(&mut f))
             });
             let info = holder.unwrap_or_else(LockInfo::unknown);
-            return Err(info.locked(&path, false, timeout));
+            return Err(info.locked(&path, timeout));
         }
         std::thread::sleep(RETRY_EVERY.min(timeout - waited));
     }
@@ -192,7 +244,7 @@ pub fn force_unlock(state: &Path, id: &str) -> Result<LockInfo> {
         path: path.clone(),
         reason,
     };
-    let mut file = match fs::OpenOptions::new().read(true).write(true).open(&path) {
+    let mut file = match fsutil::open_no_follow(&path, false) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(refuse(
@@ -221,26 +273,34 @@ pub fn force_unlock(state: &Path, id: &str) -> Result<LockInfo> {
         )));
     }
     if same_file(&file, &path) {
-        fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
     }
     Ok(info)
 }
 
 /// Reads the lock's metadata without taking it (for messages and tests).
 pub fn read(state: &Path) -> Option<LockInfo> {
-    let mut f = File::open(lock_path(state)).ok()?;
+    let mut f = fsutil::open_no_follow(&lock_path(state), false).ok()?;
     read_info(&mut f)
 }
 
 fn open_lock_file(path: &Path) -> Result<File> {
-    let mut opts = fs::OpenOptions::new();
-    opts.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    opts.open(path).map_err(|e| Error::io(path, e))
+    fsutil::open_no_follow(path, true).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::InvalidInput {
+            // A symlink or not a regular file: say what to do about it.
+            Error::io(
+                path,
+                std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "refusing the lock file: {e}; it must be a regular file tether creates"
+                    ),
+                ),
+            )
+        } else {
+            Error::io(path, e)
+        }
+    })
 }
 
 fn read_info(file: &mut File) -> Option<LockInfo> {
@@ -279,7 +339,7 @@ fn try_lock(_file: &File) -> std::io::Result<bool> {
 #[cfg(unix)]
 fn same_file(file: &File, path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
-    match (file.metadata(), fs::metadata(path)) {
+    match (file.metadata(), std::fs::symlink_metadata(path)) {
         (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
         _ => false,
     }
@@ -290,25 +350,37 @@ fn same_file(_file: &File, path: &Path) -> bool {
     path.exists()
 }
 
-/// Whether a process with this pid exists on this host.
-#[cfg(unix)]
-pub fn pid_alive(pid: u32) -> bool {
-    let Some(pid) = i32::try_from(pid)
-        .ok()
-        .and_then(rustix::process::Pid::from_raw)
-    else {
-        return false;
-    };
-    match rustix::process::test_kill_process(pid) {
-        Ok(()) => true,
-        // It exists, but belongs to someone else.
-        Err(e) => e == rustix::io::Errno::PERM,
+/// Whether the file lives on a network file system, where a flock may not
+/// be seen by other hosts (NFS, SMB/CIFS, Ceph, AFS, Coda, 9P, FUSE).
+#[cfg(target_os = "linux")]
+fn on_network_fs(file: &File) -> bool {
+    const NETWORK: [u32; 10] = [
+        0x6969,      // NFS
+        0x517B,      // SMB
+        0xFF53_4D42, // CIFS
+        0xFE53_4D42, // SMB2
+        0x00C3_6400, // Ceph
+        0x5346_414F, // AFS
+        0x6B41_4653, // kAFS
+        0x7375_7245, // Coda
+        0x0102_1997, // 9P
+        0x6573_5546, // FUSE (sshfs, …)
+    ];
+    match rustix::fs::fstatfs(file) {
+        Ok(st) => NETWORK.contains(&(st.f_type as u32)),
+        // Unknown: treat as shared, the careful side.
+        Err(_) => true,
     }
 }
 
-#[cfg(not(unix))]
-pub fn pid_alive(_pid: u32) -> bool {
-    true
+#[cfg(not(target_os = "linux"))]
+fn on_network_fs(_file: &File) -> bool {
+    false
+}
+
+/// Whether a process with this pid exists on this host.
+pub fn pid_alive(pid: u32) -> bool {
+    fsutil::pid_alive(pid)
 }
 
 /// This host's name.
@@ -377,9 +449,10 @@ pub fn rfc3339(secs: u64) -> String {
     )
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn rfc3339_known_dates() {
@@ -398,13 +471,9 @@ mod tests {
         let e = acquire(&state, "other", Duration::from_millis(120)).unwrap_err();
         match e {
             Error::Locked {
-                lock,
-                stale,
-                waited_ms,
-                ..
+                lock, waited_ms, ..
             } => {
                 assert_eq!(lock.id, info.id);
-                assert!(!stale);
                 assert_eq!(waited_ms, 120);
             }
             other => panic!("unexpected {other:?}"),
@@ -416,42 +485,94 @@ mod tests {
     }
 
     #[test]
-    fn dead_pid_metadata_is_stale_and_force_unlock_clears_it() {
+    fn a_dead_runs_lock_is_taken_over_without_force_unlock() {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("s.json");
         let mut info = LockInfo::new("apply");
         info.pid = dead_pid();
         fs::write(lock_path(&state), serde_json::to_vec(&info).unwrap()).unwrap();
-        let e = acquire(&state, "plan", Duration::from_secs(5)).unwrap_err();
-        assert!(matches!(e, Error::Locked { stale: true, .. }), "{e:?}");
-        assert!(
-            e.to_string()
-                .contains(&format!("tether force-unlock {}", info.id))
-        );
-        assert!(force_unlock(&state, "nope").is_err());
-        assert_eq!(force_unlock(&state, &info.id).unwrap(), info);
+        let g = acquire(&state, "plan", Duration::ZERO).unwrap();
+        assert_eq!(g.took_over(), Some(&info));
+        assert_ne!(g.info().id, info.id);
+        assert_eq!(read(&state).as_ref(), Some(g.info()));
+        drop(g);
         assert!(!lock_path(&state).exists());
+        // A clean lock file (or none) is no takeover.
+        let g = acquire(&state, "plan", Duration::ZERO).unwrap();
+        assert_eq!(g.took_over(), None);
     }
 
     #[test]
-    fn metadata_under_a_free_lock_is_stale_even_when_its_pid_lives() {
+    fn a_dead_runs_lock_is_taken_over_even_when_its_pid_lives_or_its_host_differs() {
         // A dead holder's pid reused by another process (here: this one).
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("s.json");
         let mut info = LockInfo::new("apply");
         info.pid = std::process::id();
         fs::write(lock_path(&state), serde_json::to_vec(&info).unwrap()).unwrap();
-        let e = acquire(&state, "plan", Duration::from_secs(5)).unwrap_err();
-        assert!(matches!(e, Error::Locked { stale: true, .. }), "{e:?}");
-        assert!(
-            e.to_string().contains("no process holds it any more"),
-            "{e}"
-        );
-        // From another host, the same metadata is respected (not stale).
+        let g = acquire(&state, "plan", Duration::ZERO).unwrap();
+        assert_eq!(g.took_over(), Some(&info));
+        drop(g);
+        // Another host's metadata under a free flock on a local disk: nobody
+        // holds it either (a temp dir is local; on NFS it would be respected).
         info.host = "elsewhere.example".into();
         fs::write(lock_path(&state), serde_json::to_vec(&info).unwrap()).unwrap();
-        let e = acquire(&state, "plan", Duration::from_millis(50)).unwrap_err();
-        assert!(matches!(e, Error::Locked { stale: false, .. }), "{e:?}");
+        let f = File::open(lock_path(&state)).unwrap();
+        if !on_network_fs(&f) {
+            let g = acquire(&state, "plan", Duration::ZERO).unwrap();
+            assert_eq!(g.took_over(), Some(&info));
+        }
+    }
+
+    #[test]
+    fn force_unlock_still_clears_a_lock_by_its_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("s.json");
+        let mut info = LockInfo::new("apply");
+        info.pid = dead_pid();
+        fs::write(lock_path(&state), serde_json::to_vec(&info).unwrap()).unwrap();
+        assert!(force_unlock(&state, "nope").is_err());
+        assert_eq!(force_unlock(&state, &info.id).unwrap(), info);
+        assert!(!lock_path(&state).exists());
+    }
+
+    #[test]
+    fn the_lock_file_is_never_followed_through_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("s.json");
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "precious\n").unwrap();
+        std::os::unix::fs::symlink(&victim, lock_path(&state)).unwrap();
+        let e = acquire(&state, "state rm", Duration::ZERO).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("symbolic link"), "{msg}");
+        assert!(msg.contains("s.json.lock"), "{msg}");
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
+        // A FIFO or a directory there is refused too, without blocking.
+        fs::remove_file(lock_path(&state)).unwrap();
+        rustix::fs::mkfifoat(
+            rustix::fs::CWD,
+            lock_path(&state),
+            rustix::fs::Mode::from(0o600),
+        )
+        .unwrap();
+        let e = acquire(&state, "state rm", Duration::ZERO).unwrap_err();
+        assert!(e.to_string().contains("FIFO"), "{e}");
+        fs::remove_file(lock_path(&state)).unwrap();
+        fs::create_dir(lock_path(&state)).unwrap();
+        assert!(acquire(&state, "state rm", Duration::ZERO).is_err());
+    }
+
+    #[test]
+    fn the_lock_file_is_mode_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("sub/s.json");
+        let g = acquire(&state, "apply", Duration::ZERO).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&lock_path(&state)), 0o600);
+        assert_eq!(mode(&dir.path().join("sub")), 0o700);
+        drop(g);
     }
 
     #[test]

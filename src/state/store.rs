@@ -11,10 +11,19 @@
 //!   error and is never written over. Upgrades happen only on request
 //!   ([`StateStore::upgrade`], `tether state upgrade`).
 //! - `serial` grows by one on every write that changes the state; `lineage`
-//!   never changes. The JSON is canonical: pretty, accounts in address order,
-//!   a trailing newline, so the same state always gives the same bytes.
+//!   never changes. A state whose serial is at `u64::MAX` is never written
+//!   (it would wrap to 0): the write is refused, nothing changes. The JSON is
+//!   canonical: pretty, accounts in address order, a trailing newline, so the
+//!   same state always gives the same bytes.
 //! - A secret in state is armored age ciphertext: a state whose secret is
 //!   anything else is refused before a byte is written.
+//! - An absent state is an empty one only when its `.backup` is absent too: a
+//!   backup without its state means the state was lost, and reading it is an
+//!   error that says how to restore it (planning from nothing would create
+//!   every account again).
+//! - The state is read only from a regular file (a FIFO or a device there is
+//!   an error, never a hang).
+//! - Every account's `vendor` is its address's vendor; any other is damage.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -82,7 +91,8 @@ impl StateStore {
         lock::acquire(&self.path, operation, timeout)
     }
 
-    /// The state, or `None` when the file does not exist.
+    /// The state, or `None` when the file does not exist (and has no backup:
+    /// a lone `.backup` is [`Error::StateMissing`]).
     pub fn read(&self) -> Result<Option<State>> {
         match self.read_bytes()? {
             None => Ok(None),
@@ -135,7 +145,7 @@ impl StateStore {
             }
         }
         let mut next = state.clone();
-        next.serial = state.serial + 1;
+        next.serial = self.next_serial(state.serial)?;
         next.format_version = STATE_FORMAT_VERSION;
         next.tether_version = env!("CARGO_PKG_VERSION").to_string();
         self.replace(before.as_deref(), &canonical(&next))?;
@@ -187,7 +197,7 @@ impl StateStore {
             backup: self.existing_backup(),
         })?;
         check_secrets(&state, &self.path)?;
-        state.serial += 1;
+        state.serial = self.next_serial(state.serial)?;
         state.format_version = STATE_FORMAT_VERSION;
         state.tether_version = env!("CARGO_PKG_VERSION").to_string();
         self.replace(Some(&bytes), &canonical(&state))?;
@@ -199,10 +209,18 @@ impl StateStore {
         })
     }
 
+    /// `serial + 1`, or an error when the serial is at its maximum (it never wraps).
+    fn next_serial(&self, serial: u64) -> Result<u64> {
+        serial.checked_add(1).ok_or_else(|| Error::StateSerial {
+            path: self.path.clone(),
+            serial,
+        })
+    }
+
     /// Backup of `before` (if any), then the new bytes, both atomically and 0600.
     fn replace(&self, before: Option<&[u8]>, bytes: &[u8]) -> Result<()> {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            crate::fsutil::create_dir_all(dir)?;
         }
         if let Some(old) = before {
             self.keep_backup(old)?;
@@ -216,9 +234,11 @@ impl StateStore {
     /// where links are not supported, its bytes are written out.
     fn keep_backup(&self, current: &[u8]) -> Result<()> {
         let backup = self.backup_path();
-        let tmp = backup.with_extension(format!("backup.tmp-{}", std::process::id()));
-        let _ = std::fs::remove_file(&tmp);
-        if std::fs::hard_link(&self.path, &tmp).is_ok() {
+        // An unpredictable name nothing exists at: `link` never follows or
+        // overwrites what is there, and the rename replaces `backup` itself.
+        let tmp = crate::fsutil::temp_path(&backup);
+        let is_file = std::fs::symlink_metadata(&self.path).is_ok_and(|m| m.is_file());
+        if is_file && std::fs::hard_link(&self.path, &tmp).is_ok() {
             if std::fs::rename(&tmp, &backup).is_ok() {
                 return Ok(());
             }
@@ -228,9 +248,15 @@ impl StateStore {
     }
 
     fn read_bytes(&self) -> Result<Option<Vec<u8>>> {
-        match std::fs::read(&self.path) {
+        match crate::fsutil::read_regular(&self.path, u64::MAX) {
             Ok(b) => Ok(Some(b)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match self.existing_backup() {
+                Some(backup) => Err(Error::StateMissing {
+                    path: self.path.clone(),
+                    backup,
+                }),
+                None => Ok(None),
+            },
             Err(e) => Err(Error::io(&self.path, e)),
         }
     }
@@ -291,6 +317,7 @@ impl StateStore {
         // path below, which says precisely what is wrong.
         if let Ok(state) = serde_json::from_slice::<State>(bytes) {
             if state.format_version == STATE_FORMAT_VERSION && !state.lineage.trim().is_empty() {
+                self.check_vendors(&state, bytes)?;
                 return Ok(state);
             }
         }
@@ -306,7 +333,32 @@ impl StateStore {
                 reason: "the state has no lineage".into(),
             });
         }
+        self.check_vendors(&state, bytes)?;
         Ok(state)
+    }
+
+    /// Every account's `vendor` is the vendor of its address (`aws.x` is an
+    /// AWS account): a state edited into anything else is damaged.
+    fn check_vendors(&self, state: &State, bytes: &[u8]) -> Result<()> {
+        let Some((addr, acct)) = state
+            .accounts
+            .iter()
+            .find(|(addr, acct)| addr.vendor != acct.vendor)
+        else {
+            return Ok(());
+        };
+        let (line, column) = key_position(bytes, &addr.to_string());
+        Err(Error::StateDamaged {
+            path: self.path.clone(),
+            line,
+            column,
+            reason: format!(
+                "account `{addr}` has \"vendor\": \"{}\", but its address says {} \
+                 (an account's vendor is the first part of its address)",
+                acct.vendor, addr.vendor
+            ),
+            backup: self.existing_backup(),
+        })
     }
 
     fn version_error(&self, found: u64, steps: &[Migration]) -> Error {
@@ -387,6 +439,27 @@ fn migrate(mut value: Value, from: u64, steps: &[Migration]) -> std::result::Res
         obj.insert("format_version".into(), Value::from(v));
     }
     Ok(value)
+}
+
+/// 1-based line and column of the object key `key` (`"aws.x":`) in a JSON
+/// document, or 1:1 when it cannot be found.
+fn key_position(bytes: &[u8], key: &str) -> (usize, usize) {
+    let Ok(quoted) = serde_json::to_string(key) else {
+        return (1, 1);
+    };
+    let text = String::from_utf8_lossy(bytes);
+    let mut from = 0;
+    while let Some(at) = text[from..].find(&quoted) {
+        let start = from + at;
+        from = start + quoted.len();
+        if text[from..].trim_start().starts_with(':') {
+            let before = &text[..start];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            return (line, column);
+        }
+    }
+    (1, 1)
 }
 
 /// serde_json appends " at line L column C"; the error carries those separately.

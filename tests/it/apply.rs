@@ -371,25 +371,7 @@ fn a_killed_apply_leaves_finished_accounts_recorded_and_replans_the_rest() {
         .filter(|c| c["action"] == "no-op")
         .count();
     assert_eq!((creates, noops), (4 - recorded, recorded));
-    // The dead run's lock is reported as stale with the command to clear it.
-    let out = env.tether(&["apply", "--auto-approve"]);
-    assert_eq!(out.code, 4, "{}{}", out.stdout, out.stderr);
-    assert!(
-        out.stderr.contains("tether force-unlock "),
-        "{}",
-        out.stderr
-    );
-    let id = out
-        .stderr
-        .split("tether force-unlock ")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '-')
-        .to_string();
-    assert_eq!(env.tether(&["force-unlock", &id]).code, 0);
+    // The dead run's lock is taken over by the next run, with a warning.
     env.sim
         .engine()
         .set_faults(&tether::sim::FaultsUpdate {
@@ -405,6 +387,194 @@ fn a_killed_apply_leaves_finished_accounts_recorded_and_replans_the_rest() {
         "{}",
         out.stdout
     );
+    assert!(
+        out.stderr.contains(
+            "warning: took over the state lock tether.state.json.lock left by a run that is gone:"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("`apply` since"), "{}", out.stderr);
+}
+
+#[test]
+fn a_killed_sync_leaves_no_lock_that_needs_force_unlock() {
+    let env = Env::new(23);
+    let out = env.tether(&["apply", "--auto-approve", "--no-sync"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let slow = |latency_ms| {
+        env.sim
+            .engine()
+            .set_faults(&tether::sim::FaultsUpdate {
+                vendor: "*".into(),
+                faults: tether::sim::Faults {
+                    latency_ms,
+                    ..Default::default()
+                },
+            })
+            .unwrap();
+    };
+    slow(300);
+    let state_lock = env.path().join("tether.state.json.lock");
+    let store_lock = env.path().join(".tether/snapshots/store.lock");
+    let mut child = std::process::Command::new(crate::harness::TETHER)
+        .current_dir(env.path())
+        .args(["sync", "--parallelism", "1"])
+        .env("TETHER_AGE_KEY", &env.key)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let begun = std::time::Instant::now();
+    while !(state_lock.exists() && store_lock.exists()) {
+        assert!(
+            begun.elapsed() < std::time::Duration::from_secs(20),
+            "sync never held both locks"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // kill -9: no guard is dropped, both lock files stay behind.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(state_lock.exists() && store_lock.exists());
+
+    slow(0);
+    let out = env.tether(&["sync"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    for lock in ["the state lock", "the snapshot store lock"] {
+        assert!(
+            out.stderr.contains(&format!("warning: took over {lock} ")),
+            "{lock}: {}",
+            out.stderr
+        );
+    }
+    assert!(out.stderr.contains("`sync` since"), "{}", out.stderr);
+    assert!(!state_lock.exists() && !store_lock.exists());
+}
+
+/// Lines of `text` that show a credential a request carried: an
+/// `Authorization`-style header with its value (`name: value`,
+/// `"name": "value"`, smithy's `"name": HeaderValue { _private: H0("value") }`),
+/// a SigV4 signature or credential scope, a bearer token.
+fn credential_lines(text: &str) -> Vec<&str> {
+    const NAMES: [&str; 5] = [
+        "authorization",
+        "x-auth-token",
+        "x-subject-token",
+        "ocp-apim-subscription-key",
+        "x-amz-security-token",
+    ];
+    let shows_value = |lower: &str, name: &str| {
+        lower.match_indices(name).any(|(at, _)| {
+            let rest = lower[at + name.len()..].trim_start_matches(['"', '\'']);
+            let Some(value) = rest.trim_start().strip_prefix([':', '=']) else {
+                return false;
+            };
+            let mut value = value.trim_start();
+            if let Some(v) = value.strip_prefix("headervalue { _private: h0(") {
+                value = v;
+            }
+            let value = value.trim_start_matches(['"', '\'']);
+            !(value.is_empty() || value.starts_with("(redacted)") || value.starts_with("sensitive"))
+        })
+    };
+    text.lines()
+        .filter(|l| {
+            let lower = l.to_ascii_lowercase();
+            NAMES.iter().any(|n| shows_value(&lower, n))
+                || lower.contains("credential=")
+                || lower
+                    .match_indices("signature=")
+                    .any(|(at, _)| lower[at + 10..].starts_with(|c: char| c.is_ascii_hexdigit()))
+                || lower
+                    .match_indices("bearer ")
+                    .any(|(at, _)| lower[at + 7..].starts_with(|c: char| c.is_ascii_alphanumeric()))
+        })
+        .collect()
+}
+
+#[test]
+fn no_authorization_header_or_signature_in_trace_logs() {
+    let env = Env::new(24);
+    let run = |args: &[&str]| {
+        Run::new(env.path())
+            .args(args)
+            .env("TETHER_AGE_KEY", &env.key)
+            .env("TETHER_LOG", "trace")
+            .run()
+    };
+    let outs = [
+        run(&["apply", "--auto-approve"]),
+        run(&["plan", "--refresh"]),
+        run(&["drift"]),
+    ];
+    assert_eq!(outs[0].code, 0, "{}", outs[0].stderr);
+    let mut redacted = 0;
+    for out in &outs {
+        // The HTTP stacks did log the requests: the headers are there, redacted.
+        redacted += out.stderr.matches("(redacted)").count();
+        let leaks = credential_lines(&out.stderr);
+        assert!(
+            leaks.is_empty(),
+            "{} log lines show credentials, e.g.:\n{}",
+            leaks.len(),
+            leaks.iter().take(5).copied().collect::<Vec<_>>().join("\n")
+        );
+    }
+    assert!(
+        redacted > 0,
+        "trace logging printed no request headers at all"
+    );
+}
+
+#[test]
+fn every_file_tether_writes_is_0600_and_every_directory_it_creates_0700() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new(25);
+    // What the test wrote itself is left out: the config and its secrets.
+    let ours: Vec<std::path::PathBuf> = crate::harness::tree(env.path())
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    for args in [
+        &["apply", "--auto-approve"][..],
+        &["plan", "--out", "plan.json"],
+        &["sync"],
+        &["drift", "--record"],
+    ] {
+        let out = env.tether(args);
+        assert!(out.code == 0 || out.code == 2, "{args:?}: {}", out.stderr);
+    }
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let mut files = 0;
+    for (path, _) in crate::harness::tree(env.path()) {
+        if ours.contains(&path) {
+            continue;
+        }
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+        files += 1;
+    }
+    for want in [
+        "tether.state.json",
+        "tether.state.json.backup",
+        "plan.json",
+        ".tether/audit.jsonl",
+        ".tether/snapshots/versions/00000001.json",
+        ".tether/snapshots/packs/00000001-0000.pack",
+    ] {
+        assert_eq!(mode(&env.path().join(want)), 0o600, "{want}");
+    }
+    assert!(files >= 8, "{files} files");
+    for dir in [
+        ".tether",
+        ".tether/snapshots",
+        ".tether/snapshots/packs",
+        ".tether/snapshots/versions",
+    ] {
+        assert_eq!(mode(&env.path().join(dir)), 0o700, "{dir}");
+    }
 }
 
 #[test]

@@ -359,3 +359,105 @@ fn color_only_when_asked_for_by_a_terminal() {
     let out = Run::new(&case).args(["validate"]).run();
     assert!(!out.stderr.contains('\x1b'), "colour without a terminal");
 }
+
+#[test]
+fn validate_refuses_a_fake_binary_age_file_with_a_located_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::write(
+        d.join("tether.hcl"),
+        "account \"aws\" \"prod\" {\n  main_account_id   = \"123456789012\"\n  account_name      = \"Production\"\n  access_key_id     = \"AKIAEXAMPLE\"\n  secret_access_key = file(\"prod.age\")\n}\n",
+    )
+    .unwrap();
+    let mac = "A".repeat(43);
+    for (fake, why) in [
+        // The magic line, then the plaintext where a stanza should be.
+        (
+            "age-encryption.org/v1\nwJalrXUtnFEMI-PLAINTEXT-CANARY\n".to_string(),
+            "line 2: expected a recipient stanza",
+        ),
+        // A stanza whose body is the plaintext (base64 letters, no spaces).
+        (
+            format!(
+                "age-encryption.org/v1\n-> X25519 wJalrXUtnFEMIPLAINTEXTCANARY\nwJalrXUtnFEMIPLAINTEXTCANARY\n--- {mac}\n0123456789abcdef0123456789abcdef"
+            ),
+            "line 2: the `X25519` stanza is malformed",
+        ),
+        (
+            "age-encryption.org/v1\n-> X25519 wJalrXUtnFEMI PLAINTEXT CANARY\n".to_string(),
+            "truncated",
+        ),
+    ] {
+        std::fs::write(d.join("prod.age"), &fake).unwrap();
+        let out = tether(d, ["validate"]);
+        assert_eq!(out.code, 1, "{fake:?}: {}", out.stderr);
+        for want in [
+            "error: secret file \"prod.age\" of `aws.prod` is damaged age ciphertext: ",
+            why,
+            " --> tether.hcl:5:23",
+        ] {
+            assert!(
+                out.stderr.contains(want),
+                "{fake:?}: missing {want:?} in {}",
+                out.stderr
+            );
+        }
+        assert!(!out.stderr.contains("PLAINTEXT"), "{}", out.stderr);
+        let json = tether(d, ["validate", "--format", "json"]);
+        assert_eq!(json.code, 1);
+        assert!(!json.stdout.contains("PLAINTEXT"));
+    }
+    // The same kind of fake inside an armor is refused too.
+    use std::io::Write as _;
+    let mut armored = Vec::new();
+    {
+        let mut w =
+            age::armor::ArmoredWriter::wrap_output(&mut armored, age::armor::Format::AsciiArmor)
+                .unwrap();
+        w.write_all(b"age-encryption.org/v1\nwJalrXUtnFEMI-PLAINTEXT-CANARY\n")
+            .unwrap();
+        w.finish().unwrap();
+    }
+    std::fs::write(d.join("prod.age"), &armored).unwrap();
+    let out = tether(d, ["validate"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("line 2: expected a recipient stanza"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn an_unreadable_hcl_entry_is_an_error_naming_the_file_and_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::write(d.join("main.hcl"), "tether {\n  parallelism = 2\n}\n").unwrap();
+    std::os::unix::fs::symlink("gone.hcl", d.join("dangling.hcl")).unwrap();
+    std::os::unix::fs::symlink("loop.hcl", d.join("loop.hcl")).unwrap();
+    std::fs::create_dir(d.join("dir.hcl")).unwrap();
+    let out = tether(d, ["validate"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    for want in [
+        "error: dangling.hcl cannot be read: it is a symbolic link to gone.hcl, which does not exist",
+        "error: loop.hcl cannot be read: it is a symbolic link that loops",
+        "error: dir.hcl cannot be read: it is a directory, not a regular file",
+        "error: 3 errors",
+    ] {
+        assert!(
+            out.stderr.contains(want),
+            "missing {want:?} in {}",
+            out.stderr
+        );
+    }
+    let json = tether(d, ["validate", "--format", "json"]);
+    assert_eq!(json.code, 1);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let files: Vec<&str> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["range"]["filename"].as_str().unwrap())
+        .collect();
+    assert_eq!(files, ["dangling.hcl", "dir.hcl", "loop.hcl"]);
+}

@@ -412,3 +412,101 @@ fn renderings_are_stable() {
     v["binding"]["config_hash"] = serde_json::json!("<hash>");
     insta::assert_snapshot!("plan_json", serde_json::to_string_pretty(&v).unwrap());
 }
+
+#[test]
+fn plan_out_never_writes_through_planted_temp_symlinks() {
+    use std::os::unix::fs::symlink;
+    let f = Fixture::new();
+    f.write_config(&two_accounts(&f, CANARY_A, CANARY_B, ""));
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    // The temp names the next processes would have had (`.plan.json.tmp-<pid>`),
+    // with pids from the one just handed out on.
+    let mut probe = std::process::Command::new("true").spawn().unwrap();
+    let next = probe.id();
+    probe.wait().unwrap();
+    for pid in next..next + 2000 {
+        symlink(&victim, f.path().join(format!(".plan.json.tmp-{pid}"))).unwrap();
+    }
+    let out = f.plan(&["--out", "plan.json"], true);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    let saved = std::fs::symlink_metadata(f.path().join("plan.json")).unwrap();
+    assert!(saved.file_type().is_file(), "plan.json is a regular file");
+    // Temp names of processes that are gone were swept away by the write
+    // (those of processes alive at that moment, a few, stay).
+    let left = std::fs::read_dir(f.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".plan.json.tmp-")
+        })
+        .count();
+    assert!(left < 500, "{left} of 2000 planted temp names left");
+}
+
+#[test]
+fn an_unreadable_hcl_file_fails_the_plan_instead_of_deleting_its_accounts() {
+    let f = Fixture::new();
+    f.write_config(&two_accounts(&f, CANARY_A, CANARY_B, ""));
+    f.record_state();
+    // The aws account's file goes missing behind a dangling symlink (once,
+    // plan read the rest and proposed to delete `aws.prod`).
+    let text = std::fs::read_to_string(f.path().join("tether.hcl")).unwrap();
+    let at = text.find("account \"azure\"").unwrap();
+    std::fs::write(f.path().join("tether.hcl"), &text[at..]).unwrap();
+    std::fs::write(f.path().join("prod.hcl.moved"), &text[..at]).unwrap();
+    std::os::unix::fs::symlink("prod-moved.hcl", f.path().join("prod.hcl")).unwrap();
+    let before = tree(f.path());
+    for out in [f.plan(&[], true), f.plan(&["--format", "json"], false)] {
+        assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+        assert!(
+            out.stderr.contains(
+                "prod.hcl cannot be read: it is a symbolic link to prod-moved.hcl, which does not exist"
+            ),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stdout.contains("delete"), "{}", out.stdout);
+    }
+    assert_eq!(tree(f.path()), before);
+}
+
+#[test]
+fn a_missing_state_beside_its_backup_is_an_error_not_a_plan_to_create_everything() {
+    let f = Fixture::new();
+    f.write_config(&two_accounts(&f, CANARY_A, CANARY_B, ""));
+    f.record_state();
+    std::fs::rename(
+        f.path().join("tether.state.json"),
+        f.path().join("tether.state.json.backup"),
+    )
+    .unwrap();
+    let before = tree(f.path());
+    let out = f.plan(&[], true);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    for want in [
+        "tether.state.json: the state file is missing, but its backup ./tether.state.json.backup exists",
+        "cp ./tether.state.json.backup ./tether.state.json",
+    ] {
+        assert!(
+            out.stderr.contains(want),
+            "missing {want:?} in {}",
+            out.stderr
+        );
+    }
+    assert!(!out.stdout.contains("create"), "{}", out.stdout);
+    assert_eq!(tree(f.path()), before);
+    // Restored as told, the plan has nothing to do.
+    std::fs::copy(
+        f.path().join("tether.state.json.backup"),
+        f.path().join("tether.state.json"),
+    )
+    .unwrap();
+    let out = f.plan(&["--detailed-exitcode"], true);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+}

@@ -175,3 +175,212 @@ fn the_binary_survives_hostile_files() {
         }
     }
 }
+
+/// Runs `tether ARGS…` in `dir` with stdin a pipe that stays open (as
+/// `/dev/stdin` would be in a CI step), killing it after `limit`: a run that
+/// is still going by then hung.
+fn run_or_hang(dir: &Path, args: &[&str], limit: std::time::Duration) -> crate::harness::Output {
+    use std::process::{Command, Stdio};
+    let child = Command::new(crate::harness::TETHER)
+        .current_dir(dir)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("TETHER_LOG")
+        .env("HOME", dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Output is read while the run goes (a full pipe would stall it).
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = match rx.recv_timeout(limit) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = rustix::process::kill_process(
+                rustix::process::Pid::from_raw(pid as i32).unwrap(),
+                rustix::process::Signal::KILL,
+            );
+            panic!("tether {args:?} hung (killed after {limit:?})");
+        }
+    };
+    crate::harness::Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn mkfifo(p: &Path) {
+    rustix::fs::mkfifoat(rustix::fs::CWD, p, rustix::fs::Mode::from(0o600)).unwrap();
+}
+
+const AWS_FILE_SECRET: &str = "account \"aws\" \"prod\" {\n  main_account_id   = \"123456789012\"\n  account_name      = \"Production\"\n  access_key_id     = \"AKIAEXAMPLE\"\n  secret_access_key = file(\"PATH\")\n}\n";
+
+#[test]
+fn file_of_a_fifo_or_dev_stdin_is_a_located_error_not_a_hang() {
+    let limit = std::time::Duration::from_secs(30);
+    let tmp = tempfile::tempdir().unwrap();
+    mkfifo(&tmp.path().join("pipe.age"));
+    for (path, kind) in [
+        ("pipe.age", "a FIFO (named pipe)"),
+        ("/dev/stdin", "a FIFO (named pipe)"),
+        ("/dev/zero", "a character device"),
+    ] {
+        std::fs::write(
+            tmp.path().join("tether.hcl"),
+            AWS_FILE_SECRET.replace("PATH", path),
+        )
+        .unwrap();
+        for cmd in [&["validate"][..], &["plan"], &["graph"]] {
+            let out = run_or_hang(tmp.path(), cmd, limit);
+            assert_eq!(out.code, 1, "{path} {cmd:?}: {}", out.stderr);
+            for want in [
+                &format!(
+                    "secret file \"{path}\" of `aws.prod` cannot be read: it is {kind}, not a regular file"
+                ),
+                " --> tether.hcl:5:23",
+            ] {
+                assert!(
+                    out.stderr.contains(want),
+                    "{path} {cmd:?}: missing {want:?} in {}",
+                    out.stderr
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_fifo_as_config_file_or_state_is_an_error_not_a_hang() {
+    let limit = std::time::Duration::from_secs(30);
+    let tmp = tempfile::tempdir().unwrap();
+    mkfifo(&tmp.path().join("pipe.hcl"));
+    for cmd in [
+        &["validate"][..],
+        &["plan"],
+        &["graph"],
+        &["fmt", "--check"],
+    ] {
+        let out = run_or_hang(tmp.path(), cmd, limit);
+        assert_eq!(out.code, 1, "{cmd:?}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("pipe.hcl cannot be read: it is a FIFO (named pipe), not a regular file"),
+            "{cmd:?}: {}",
+            out.stderr
+        );
+    }
+    std::fs::remove_file(tmp.path().join("pipe.hcl")).unwrap();
+    std::fs::write(
+        tmp.path().join("tether.hcl"),
+        "tether {\n  state = \"state.fifo\"\n}\n",
+    )
+    .unwrap();
+    mkfifo(&tmp.path().join("state.fifo"));
+    for cmd in [&["plan"][..], &["state", "list"]] {
+        let out = run_or_hang(tmp.path(), cmd, limit);
+        assert_eq!(out.code, 1, "{cmd:?}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("state.fifo: it is a FIFO (named pipe), not a regular file"),
+            "{cmd:?}: {}",
+            out.stderr
+        );
+    }
+}
+
+/// Speed is a benchmark's business (`benches/validate.rs`); this checks
+/// that 100,000 diagnostics on one 1.3 MB line are all reported, each with
+/// its column, within a bound no linear implementation comes near (the
+/// quadratic one took minutes).
+#[test]
+fn a_hundred_thousand_duplicate_regions_on_one_line_are_each_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let regions = vec!["\"us-east-1\""; 100_000].join(", ");
+    std::fs::write(
+        tmp.path().join("tether.hcl"),
+        format!("account \"aws\" \"prod\" {{\n  main_account_id = \"123456789012\"\n  account_name = \"P\"\n  access_key_id = \"A\"\n  regions = [{regions}]\n}}\n"),
+    )
+    .unwrap();
+    let limit = std::time::Duration::from_secs(120);
+    let out = run_or_hang(tmp.path(), &["validate"], limit);
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr
+            .matches("error: region \"us-east-1\" is listed twice")
+            .count(),
+        99_999
+    );
+    // The last one's column: 14 characters of `  regions = [` and 13 per entry.
+    assert!(
+        out.stderr
+            .contains(&format!(" --> tether.hcl:5:{}", 14 + 13 * 99_999)),
+        "last column"
+    );
+    assert!(out.stderr.ends_with("error: 99999 errors\n"));
+    let out = run_or_hang(tmp.path(), &["validate", "--format", "json"], limit);
+    assert_eq!(out.code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["diagnostics"].as_array().unwrap().len(), 99_999);
+}
+
+#[test]
+fn long_depends_on_lists_and_moved_chains_validate() {
+    // Duplicates in a 20,000-entry `depends_on`, and a 20,000-block chain of
+    // `moved` renames: each checked with one lookup per entry.
+    let mut text = String::from(
+        "account \"aws\" \"a0\" {\n  main_account_id = \"123456789012\"\n  account_name = \"P\"\n  access_key_id = \"A\"\n  depends_on = [",
+    );
+    text.push_str(&vec!["aws.b"; 20_000].join(", "));
+    text.push_str("]\n}\naccount \"aws\" \"b\" {\n  main_account_id = \"123456789013\"\n  account_name = \"B\"\n  access_key_id = \"A\"\n}\n");
+    for i in 0..20_000 {
+        let to = if i + 1 == 20_000 {
+            "aws.b".to_string()
+        } else {
+            format!("aws.m{}", i + 1)
+        };
+        text.push_str(&format!("moved {{\n  from = aws.m{i}\n  to   = {to}\n}}\n"));
+    }
+    let mut sources = Sources::default();
+    sources.add(SourceFile::new("t.hcl".into(), "t.hcl".into(), text));
+    let a = analyze_sources(Path::new("."), sources);
+    assert_eq!(
+        a.diagnostics.error_count(),
+        19_999,
+        "one per repeated depends_on entry"
+    );
+    assert!(
+        a.diagnostics
+            .iter()
+            .all(|d| d.summary == "`aws.b` is listed twice in `depends_on`")
+    );
+}
+
+#[test]
+fn an_io_error_names_its_cause_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("tether.hcl"),
+        "tether {\n  parallelism = 2\n}\n",
+    )
+    .unwrap();
+    let out = tether(tmp.path(), ["plan", "--out", "no-such-dir/plan.json"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no-such-dir/plan.json"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        out.stderr.matches("No such file or directory").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("caused by"), "{}", out.stderr);
+}

@@ -595,35 +595,65 @@ fn write_dead_lock(lock_file: &std::path::Path, id: &str, operation: &str) -> u3
     dead
 }
 
+/// The warning a run prints when it takes over `lock_file` from a dead run.
+fn assert_takeover_warning(stderr: &str, lock_file: &str, id: &str, dead: u32, operation: &str) {
+    for want in [
+        &format!("warning: took over {lock_file} left by a run that is gone:"),
+        &format!("ci@this-host, pid {dead} on {}", lock::hostname()),
+        &format!("`{operation}` since 2025-01-02T03:04:05Z"),
+        &format!("(lock ID {id})"),
+    ] {
+        assert!(
+            stderr.contains(want.as_str()),
+            "missing {want:?} in {stderr}"
+        );
+    }
+    assert!(!stderr.contains("force-unlock"), "{stderr}");
+}
+
 #[test]
-fn a_stale_lock_is_reported_with_the_force_unlock_command() {
+fn a_dead_runs_state_lock_is_taken_over_without_force_unlock() {
     let a = key();
     let dir = project(&a);
     put(dir.path(), &sample(&armored(PLAIN, &a)));
     let id = "5f0c1d1e-8a5b-4f7e-9d38-0b8c2f8e6a11";
     let lock_file = dir.path().join("tether.state.json.lock");
     let dead = write_dead_lock(&lock_file, id, "apply");
-    let before = std::fs::read(state_path(dir.path())).unwrap();
 
     let start = Instant::now();
     let o = tether(
         dir.path(),
         ["--lock-timeout", "30s", "state", "rm", "aws.prod"],
     );
-    code(&o, 4);
+    code(&o, 0);
     assert!(
         start.elapsed() < Duration::from_secs(10),
-        "a stale lock is not waited on"
+        "a dead run's lock is not waited on"
     );
-    for want in [
-        "is stale",
-        "taken by ci@this-host for `apply` at 2025-01-02T03:04:05Z",
-        &format!("(pid {dead}) is no longer running"),
-        &format!("tether force-unlock {id}"),
-    ] {
-        assert!(o.stderr.contains(want), "missing {want:?} in {}", o.stderr);
-    }
-    assert_eq!(std::fs::read(state_path(dir.path())).unwrap(), before);
+    assert_takeover_warning(
+        &o.stderr,
+        "the state lock tether.state.json.lock",
+        id,
+        dead,
+        "apply",
+    );
+    assert!(
+        o.stderr.contains("`tether plan` shows what is left to do"),
+        "{}",
+        o.stderr
+    );
+    assert!(!read(dir.path()).accounts.contains_key(&addr("aws.prod")));
+    assert!(!lock_file.exists(), "the lock is released after the run");
+}
+
+#[test]
+fn force_unlock_still_removes_a_dead_runs_lock_by_its_id() {
+    let a = key();
+    let dir = project(&a);
+    put(dir.path(), &sample(&armored(PLAIN, &a)));
+    let id = "5f0c1d1e-8a5b-4f7e-9d38-0b8c2f8e6a11";
+    let lock_file = dir.path().join("tether.state.json.lock");
+    write_dead_lock(&lock_file, id, "apply");
 
     let o = tether(dir.path(), ["force-unlock", "not-the-id"]);
     code(&o, 1);
@@ -641,7 +671,7 @@ fn a_stale_lock_is_reported_with_the_force_unlock_command() {
 }
 
 #[test]
-fn force_unlock_clears_a_stale_snapshot_store_lock() {
+fn a_dead_runs_snapshot_store_lock_is_taken_over_and_force_unlock_still_clears_it() {
     // A sync killed while writing a version leaves the store's writer lock.
     let a = key();
     let dir = project(&a);
@@ -650,28 +680,61 @@ fn force_unlock_clears_a_stale_snapshot_store_lock() {
     let store = dir.path().join(".tether/snapshots");
     std::fs::create_dir_all(&store).unwrap();
     let lock_file = store.join("store.lock");
-    write_dead_lock(&lock_file, id, "sync");
+    let state_lock = dir.path().join("tether.state.json.lock");
+    let dead = write_dead_lock(&lock_file, id, "sync");
+    write_dead_lock(&state_lock, "11111111-2222-4333-8444-555555555555", "sync");
 
+    // Both locks of the killed sync are taken over by the next one.
     let o = Run::new(dir.path())
         .args(["sync"])
         .env("TETHER_AGE_KEY", &a.identity)
         .run();
-    code(&o, 4);
-    for want in [
-        "the snapshot store lock",
-        "is stale",
-        &format!("tether force-unlock {id}"),
-    ] {
-        assert!(o.stderr.contains(want), "missing {want:?} in {}", o.stderr);
-    }
+    assert_ne!(o.code, 4, "{}", o.stderr);
+    assert_takeover_warning(
+        &o.stderr,
+        "the snapshot store lock .tether/snapshots/store.lock",
+        id,
+        dead,
+        "sync",
+    );
+    assert!(
+        o.stderr.contains("took over the state lock"),
+        "{}",
+        o.stderr
+    );
+    assert!(!lock_file.exists() && !state_lock.exists());
 
-    // The state lock was never involved: it is still not locked after.
+    // force-unlock of the store's lock works as before.
+    write_dead_lock(&lock_file, id, "sync");
     force_unlock_removes(
         dir.path(),
         id,
         &lock_file,
         "the snapshot store .tether/snapshots",
     );
+}
+
+#[test]
+fn a_symlinked_lock_file_is_refused_and_never_written_through() {
+    let a = key();
+    let dir = project(&a);
+    put(dir.path(), &sample(&armored(PLAIN, &a)));
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    std::os::unix::fs::symlink(&victim, dir.path().join("tether.state.json.lock")).unwrap();
+    let before = std::fs::read(state_path(dir.path())).unwrap();
+
+    let o = tether(dir.path(), ["state", "rm", "aws.prod"]);
+    code(&o, 1);
+    assert!(
+        o.stderr
+            .contains("tether.state.json.lock: refusing the lock file: it is a symbolic link"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert_eq!(std::fs::read(state_path(dir.path())).unwrap(), before);
 }
 
 /// `force-unlock ID` removes `lock_file` (reported as the lock of `what`);
@@ -784,4 +847,80 @@ fn secrets_rekey_reencrypts_the_state_secrets_under_its_lock() {
         );
     }
     assert!(!dir.path().join("tether.state.json.lock").exists());
+}
+
+#[test]
+fn the_serial_never_wraps_past_its_maximum() {
+    let a = key();
+    let dir = project(&a);
+    let mut s = sample(&armored(PLAIN, &a));
+    s.serial = u64::MAX;
+    put(dir.path(), &s);
+    let before = tree(dir.path());
+    let o = tether(dir.path(), ["state", "rm", "aws.old"]);
+    code(&o, 1);
+    assert!(
+        o.stderr.contains(&format!(
+            "tether.state.json: the state's serial is {}, the largest there is; tether refuses to write it (the serial would wrap to 0)",
+            u64::MAX
+        )),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(tree(dir.path()), before, "nothing written, no backup");
+
+    // Through the library too: the store refuses, the file keeps its bytes.
+    let store = StateStore::open(state_path(dir.path()));
+    let guard = store.lock("test", Duration::ZERO).unwrap();
+    let mut changed = store.read().unwrap().unwrap();
+    changed.accounts.remove(&addr("aws.old"));
+    assert!(matches!(
+        store.write(&changed, &guard),
+        Err(tether::Error::StateSerial {
+            serial: u64::MAX,
+            ..
+        })
+    ));
+    drop(guard);
+    assert_eq!(tree(dir.path()), before);
+}
+
+#[test]
+fn a_state_entry_whose_vendor_does_not_match_its_address_is_an_error() {
+    let a = key();
+    let dir = project(&a);
+    put(dir.path(), &sample(&armored(PLAIN, &a)));
+    // `aws.old` recorded as an Azure account: a hand edit.
+    let text = std::fs::read_to_string(state_path(dir.path())).unwrap();
+    let at = text.find("\"aws.old\"").unwrap();
+    let vendor = at + text[at..].find("\"vendor\": \"aws\"").unwrap();
+    let edited = format!(
+        "{}\"vendor\": \"azure\"{}",
+        &text[..vendor],
+        &text[vendor + "\"vendor\": \"aws\"".len()..]
+    );
+    std::fs::write(state_path(dir.path()), &edited).unwrap();
+    let line = text[..at].matches('\n').count() + 1;
+    let before = tree(dir.path());
+    for cmd in [
+        &["state", "list"][..],
+        &["plan"],
+        &["state", "rm", "aws.prod"],
+    ] {
+        let o = tether(dir.path(), cmd);
+        code(&o, 1);
+        for want in [
+            &format!(
+                "tether.state.json:{line}:5: account `aws.old` has \"vendor\": \"azure\", but its address says aws"
+            ),
+            "tether will not read or overwrite it",
+        ] {
+            assert!(
+                o.stderr.contains(want),
+                "{cmd:?}: missing {want:?} in {}",
+                o.stderr
+            );
+        }
+    }
+    assert_eq!(tree(dir.path()), before);
 }
