@@ -133,7 +133,10 @@ fn check_environment(iam: &str, info: &TokenInfo, declared: &str) -> Result<(), 
             served.join("`, `")
         )
     };
-    Err(VendorError::new(Vendor::Hcs, ErrorKind::Other, message).code("EnvironmentMismatch"))
+    // The credentials are not valid for the declared environment: refused
+    // like any other credentials that do not belong there (never retried;
+    // identity drift on refresh).
+    Err(VendorError::new(Vendor::Hcs, ErrorKind::Auth, message).code("EnvironmentMismatch"))
 }
 
 #[derive(Deserialize)]

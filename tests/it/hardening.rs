@@ -214,6 +214,7 @@ fn apply_applies_exactly_the_secret_bytes_its_saved_plan_is_bound_to() {
     for round in 0..8 {
         std::fs::write(&file, &bound).unwrap();
         let _ = std::fs::remove_file(env.path().join("tether.state.json"));
+        let _ = std::fs::remove_file(env.path().join("tether.state.json.backup"));
         let plan = env.tether(&["plan", "--out", "plan.json"]);
         assert_eq!(plan.code, 0, "{}", plan.stderr);
         let stop = std::sync::atomic::AtomicBool::new(false);

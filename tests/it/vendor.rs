@@ -302,7 +302,7 @@ async fn hcs_credentials_of_another_environment_are_refused_naming_both() {
     let other = s.hcs.accounts[1].environment_name.clone();
     set(&mut a, &other);
     let e = verify(&a, &secret).await.unwrap_err();
-    expect_kind(&e, ErrorKind::Other, &a, secret.expose_str().unwrap());
+    expect_kind(&e, ErrorKind::Auth, &a, secret.expose_str().unwrap());
     assert_eq!(e.code.as_deref(), Some("EnvironmentMismatch"), "{e}");
     let msg = e.to_string();
     assert!(
