@@ -1,6 +1,6 @@
 //! The AWS identity path against moto, an independent AWS emulator
-//! (`moto[server]`, started by `.ci/run`). Runs only when `TETHER_MOTO_URL`
-//! is set (e.g. `http://127.0.0.1:5000`); otherwise it says so and passes.
+//! (`moto[server]`, started by `scripts/test`, which sets `TETHER_MOTO_URL`,
+//! e.g. `http://127.0.0.1:5000`). Without it these tests fail, never skip.
 //!
 //! With auth enforcement off moto answers account `123456789012` for any
 //! key. Then an IAM user and key are made through the IAM Query API, moto
@@ -92,12 +92,17 @@ async fn enforce_auth(http: &reqwest::Client, url: &str, unchecked: &str) {
     assert!(r.status().is_success(), "reset-auth: {}", r.status());
 }
 
+/// moto's URL. Never skipped: run the suite with `scripts/test`, which
+/// starts moto and sets `TETHER_MOTO_URL`.
+fn moto_url() -> String {
+    std::env::var("TETHER_MOTO_URL").unwrap_or_else(|_| {
+        panic!("TETHER_MOTO_URL is not set: run the tests with `scripts/test`, which starts moto")
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moto_confirms_the_aws_identity_and_refuses_a_wrong_secret() {
-    let Ok(url) = std::env::var("TETHER_MOTO_URL") else {
-        eprintln!("skipped: TETHER_MOTO_URL is not set (.ci/run starts moto and sets it)");
-        return;
-    };
+    let url = moto_url();
     let url = url.trim_end_matches('/').to_string();
     let _turn = MOTO.lock().await;
 
@@ -264,10 +269,7 @@ async fn describe_ids(ec2: &aws_sdk_ec2::Client, kind: &str) -> BTreeSet<String>
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moto_listing_matches_what_ec2_describes() {
-    let Ok(url) = std::env::var("TETHER_MOTO_URL") else {
-        eprintln!("skipped: TETHER_MOTO_URL is not set (.ci/run starts moto and sets it)");
-        return;
-    };
+    let url = moto_url();
     let url = url.trim_end_matches('/').to_string();
     let _turn = MOTO.lock().await;
     let region = "eu-north-1";
