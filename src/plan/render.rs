@@ -189,51 +189,48 @@ pub fn account(c: &AccountChange, color: bool) -> String {
     s
 }
 
+/// A titled list of accounts and what was found for each, then a blank line;
+/// nothing when the list is empty.
+fn findings(
+    s: &mut String,
+    color: bool,
+    title: &str,
+    (code, mark): (&str, &str),
+    list: &[super::IdentityDrift],
+) {
+    if list.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "{}", paint(color, BOLD, title));
+    for d in list {
+        let _ = writeln!(
+            s,
+            "  {} {}: {}",
+            paint(color, code, mark),
+            d.address,
+            d.problem
+        );
+    }
+    s.push('\n');
+}
+
 /// The whole plan, for a terminal or a log.
 pub fn human(plan: &Plan, color: bool) -> String {
     let mut s = String::new();
-    if !plan.identity_drift.is_empty() {
-        let _ = writeln!(
-            s,
-            "{}",
-            paint(
-                color,
-                BOLD,
-                "Identity drift: these accounts no longer verify as recorded (checked live with --refresh):"
-            )
-        );
-        for d in &plan.identity_drift {
-            let _ = writeln!(
-                s,
-                "  {} {}: {}",
-                paint(color, RED, "!"),
-                d.address,
-                d.problem
-            );
-        }
-        s.push('\n');
-    }
-    if !plan.not_checked.is_empty() {
-        let _ = writeln!(
-            s,
-            "{}",
-            paint(
-                color,
-                BOLD,
-                "Could not be checked (not drift; the check is incomplete):"
-            )
-        );
-        for d in &plan.not_checked {
-            let _ = writeln!(
-                s,
-                "  {} {}: {}",
-                paint(color, YELLOW, "?"),
-                d.address,
-                d.problem
-            );
-        }
-        s.push('\n');
-    }
+    findings(
+        &mut s,
+        color,
+        "Identity drift: these accounts no longer verify as recorded (checked live with --refresh):",
+        (RED, "!"),
+        &plan.identity_drift,
+    );
+    findings(
+        &mut s,
+        color,
+        "Could not be checked (not drift; the check is incomplete):",
+        (YELLOW, "?"),
+        &plan.not_checked,
+    );
     let mut moving = plan.endpoint_changes().peekable();
     if moving.peek().is_some() {
         let _ = writeln!(

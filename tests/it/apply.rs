@@ -45,6 +45,21 @@ impl Env {
             .run()
     }
 
+    /// `tether ARGS…` started in the background with the identity, output
+    /// discarded: for runs a test kills.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        std::process::Command::new(crate::harness::TETHER)
+            .current_dir(self.path())
+            .args(args)
+            .env("TETHER_AGE_KEY", &self.key)
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
     pub fn config(&self) -> String {
         std::fs::read_to_string(self.path().join("tether.hcl")).unwrap()
     }
@@ -333,16 +348,7 @@ fn a_killed_apply_leaves_finished_accounts_recorded_and_replans_the_rest() {
             },
         })
         .unwrap();
-    let mut child = std::process::Command::new(crate::harness::TETHER)
-        .current_dir(env.path())
-        .args(["apply", "--auto-approve", "--parallelism", "1"])
-        .env("TETHER_AGE_KEY", &env.key)
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = env.spawn(&["apply", "--auto-approve", "--parallelism", "1"]);
     std::thread::sleep(std::time::Duration::from_millis(1300));
     child.kill().unwrap();
     child.wait().unwrap();
@@ -417,16 +423,7 @@ fn a_killed_sync_leaves_no_lock_that_needs_force_unlock() {
     slow(300);
     let state_lock = env.path().join("tether.state.json.lock");
     let store_lock = env.path().join(".tether/snapshots/store.lock");
-    let mut child = std::process::Command::new(crate::harness::TETHER)
-        .current_dir(env.path())
-        .args(["sync", "--parallelism", "1"])
-        .env("TETHER_AGE_KEY", &env.key)
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = env.spawn(&["sync", "--parallelism", "1"]);
     let begun = std::time::Instant::now();
     while !(state_lock.exists() && store_lock.exists()) {
         assert!(

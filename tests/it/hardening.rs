@@ -58,17 +58,12 @@ fn transient_faults_are_never_reported_as_credential_drift() {
         "{}",
         refresh.stdout
     );
-    let hcs: Vec<String> = (0..3)
-        .map(|_| ())
-        .enumerate()
-        .filter_map(|(i, ())| {
-            let c = env.config();
-            let marker = "account \"hcs\" \"";
-            c.match_indices(marker).nth(i).map(|(at, _)| {
-                let rest = &c[at + marker.len()..];
-                format!("hcs.{}", &rest[..rest.find('"').unwrap()])
-            })
-        })
+    let hcs: Vec<String> = env.state()["accounts"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|a| a.starts_with("hcs."))
+        .cloned()
         .collect();
     assert_eq!(hcs.len(), 3);
     for a in &hcs {
