@@ -5,6 +5,8 @@
 //! - [`cli`]: clap arguments, resolved settings, one file per command, the printer.
 //! - [`config`]: HCL files -> syntax -> validated [`config::Config`], with diagnostics.
 //! - [`graph`]: the account dependency graph (petgraph), ordering and cycles.
+//! - [`ops`]: the workflows below the command line (apply, sync, drift,
+//!   verification, where state and snapshots live); typed reports out, no output.
 //! - [`inventory`]: resource records and partitions (what sync fetches and snapshots store).
 //! - [`fmt`]: canonical formatting of HCL files, keeping comments.
 //! - [`schema`]: JSON Schemas of the documents tether reads and writes.
@@ -32,6 +34,7 @@ pub mod fmt;
 pub mod fsutil;
 pub mod graph;
 pub mod inventory;
+pub mod ops;
 pub mod plan;
 pub mod schema;
 pub mod secrets;

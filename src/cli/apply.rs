@@ -37,7 +37,7 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     let config = config::load(&ctx.dir)?;
-    let at = super::state::locate(ctx, &config.settings);
+    let at = crate::ops::stores::locate(&ctx.dir, &config.settings);
     // The lock is held from before the state is read until the last account is recorded.
     let guard = at.store.lock("apply", ctx.lock_timeout)?;
     let state = at.store.read()?;
@@ -46,7 +46,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     // against exactly the ciphertexts that are then applied.
     let ciphertexts = Arc::new(plan::Ciphertexts::read(&config)?);
     let snapshots =
-        crate::snapshot::Store::open(super::state::in_dir(ctx, &config.settings.snapshots));
+        crate::snapshot::Store::open(crate::ops::stores::in_dir(&ctx.dir, &config.settings.snapshots));
     let plan = match &args.planfile {
         Some(file) => {
             let path = ctx.dir.join(file);
@@ -154,7 +154,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
             .map_err(|e| Error::Usage(e.to_string()))?,
     );
 
-    let rt = super::runtime()?;
+    let rt = crate::ops::runtime()?;
     let report = rt.block_on(async {
         let watch = stop.clone();
         tokio::spawn(async move {

@@ -14,9 +14,9 @@ use std::fmt::Write as _;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::plan::Check;
+use crate::ops::verify::{Check, verify_recorded};
 use super::progress::Progress;
-use super::state::in_dir;
+use crate::ops::stores::in_dir;
 use super::{Context, ExitStatus};
 use crate::config::{self, Address};
 use crate::error::{Error, Result};
@@ -94,7 +94,7 @@ pub struct ConfigDrift {
 
 pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     let config = config::load(&ctx.dir)?;
-    let at = super::state::locate(ctx, &config.settings);
+    let at = crate::ops::stores::locate(&ctx.dir, &config.settings);
     let state = at.store.read()?.unwrap_or_else(crate::state::new_state);
     let accounts = super::sync::select(&state, &args.addresses)?;
     let ids = identity::discover(&ctx.identities, &ctx.dir)?;
@@ -128,7 +128,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
         .iter()
         .filter_map(|a| Some((a, state.accounts.get(a)?)))
         .collect();
-    let results = super::plan::verify_recorded(&checks, &ids, &ctx.trust, parallelism)?;
+    let results = verify_recorded(&checks, &ids, &ctx.trust, parallelism)?;
     let mut credentials = Vec::new();
     let mut not_checked = Vec::new();
     let mut targets = Vec::new();
@@ -160,7 +160,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
         .cloned()
         .collect();
 
-    let store = Store::open(in_dir(ctx, &config.settings.snapshots));
+    let store = Store::open(in_dir(&ctx.dir, &config.settings.snapshots));
     let latest = store.latest()?;
     // The fetch is copied only when it is also to be recorded.
     let (live, to_record) = if args.record {
@@ -217,7 +217,7 @@ fn fetch(
     targets: Vec<Target>,
     parallelism: u32,
 ) -> Result<(Vec<Partition>, Vec<plan::IdentityDrift>)> {
-    let rt = super::runtime()?;
+    let rt = crate::ops::runtime()?;
     let progress = Progress::new("drift", targets.len() as u64);
     let opts = SyncOptions {
         parallelism: parallelism.max(1) as usize,

@@ -29,7 +29,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus, Error> {
         }
     };
     let id = args.lock_id.trim();
-    let store = Store::open(super::state::in_dir(ctx, &settings.snapshots));
+    let store = Store::open(crate::ops::stores::in_dir(&ctx.dir, &settings.snapshots));
     let store_lock = store.lock_target();
     // The state lock unless the snapshot store's lock has this ID: the
     // state's errors (no lock, another ID) are the ones users expect.
@@ -40,7 +40,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus, Error> {
         )
     } else {
         (
-            super::state::in_dir(ctx, &settings.state),
+            crate::ops::stores::in_dir(&ctx.dir, &settings.state),
             settings.state.display().to_string(),
         )
     };

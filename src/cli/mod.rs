@@ -194,16 +194,6 @@ fn run(ctx: &Context, command: Command) -> Result<ExitStatus, Error> {
     }
 }
 
-/// The async runtime of commands that talk to vendors: two workers are
-/// plenty, the work is waiting on the network.
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
-}
-
 /// A vendor or apply error without the `<address>: ` it starts with, for
 /// lines that already name the account.
 pub(crate) fn unprefixed<'a>(message: &'a str, address: &crate::config::Address) -> &'a str {

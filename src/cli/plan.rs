@@ -7,6 +7,7 @@ use crate::config::{self, Address};
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 use crate::plan::{self, PlanOptions, markdown, render};
+use crate::ops::verify::{Check, verify_recorded};
 use crate::secrets::identity;
 use crate::state::StateStore;
 
@@ -76,13 +77,10 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
         targets,
         excludes,
         // The latest snapshot version the plan was made next to (design §2).
-        snapshot: crate::snapshot::Store::open(super::state::in_dir(
-            ctx,
-            &config.settings.snapshots,
-        ))
-        .latest()
-        .ok()
-        .flatten(),
+        snapshot: crate::ops::stores::snapshots(&ctx.dir, &config.settings)
+            .latest()
+            .ok()
+            .flatten(),
     };
     let mut plan = plan::build(&config, state.as_ref(), &opts, identities.as_ref())?;
     if args.refresh {
@@ -170,67 +168,3 @@ fn refresh(
     Ok(())
 }
 
-/// The live check of one recorded account.
-#[derive(Debug)]
-pub(crate) enum Check {
-    /// It verifies as recorded: the account and its secret, cleared for its
-    /// recorded destination, for whatever comes next (drift's fetch).
-    Verified {
-        account: Box<config::Account>,
-        secret: crate::trust::Cleared,
-    },
-    /// The vendor refused the credentials, or they now belong to another
-    /// account or environment: drift.
-    Drift(String),
-    /// The check could not complete (the vendor unreachable or failing
-    /// after every retry, the secret not decryptable or refused for its
-    /// destination): not drift, the run is incomplete.
-    Unchecked(String),
-}
-
-/// Verifies each account live with the account and secret recorded in
-/// state, with sync's retry policy. At most `parallelism` accounts at once.
-pub(crate) fn verify_recorded(
-    checks: &[(&Address, &crate::state::AccountState)],
-    ids: &crate::secrets::identity::Identities,
-    trust: &crate::trust::Trust,
-    parallelism: u32,
-) -> Result<Vec<Check>> {
-    use crate::vendor;
-    let rt = super::runtime()?;
-    let conns = vendor::Connections::new(&crate::sync::fetch_client_options())
-        .map_err(|e| Error::Usage(e.to_string()))?;
-    Ok(rt.block_on(async {
-        use futures_util::StreamExt;
-        futures_util::stream::iter(checks.iter().map(|(address, entry)| {
-            let conns = &conns;
-            async move {
-                let (account, secret) = match crate::trust::recorded(address, entry, ids, trust) {
-                    Ok(pair) => pair,
-                    Err(why) => return Check::Unchecked(why.to_string()),
-                };
-                let id = match vendor::verify(&account, &secret, conns).await {
-                    Ok(id) => id,
-                    Err(e) if e.kind == vendor::ErrorKind::Auth => {
-                        return Check::Drift(super::unprefixed(&e.to_string(), address).into());
-                    }
-                    Err(e) => {
-                        return Check::Unchecked(super::unprefixed(&e.to_string(), address).into());
-                    }
-                };
-                match vendor::check_stable(&account, &entry.identity, &id)
-                    .and_then(|()| vendor::check_identity(&account, &id))
-                {
-                    Ok(()) => Check::Verified {
-                        account: Box::new(account),
-                        secret,
-                    },
-                    Err(m) => Check::Drift(super::unprefixed(&m.to_string(), address).into()),
-                }
-            }
-        }))
-        .buffered(parallelism.max(1) as usize)
-        .collect::<Vec<_>>()
-        .await
-    }))
-}

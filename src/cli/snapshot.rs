@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use clap::Subcommand;
 
-use super::state::in_dir;
+use crate::ops::stores::in_dir;
 use super::{Context, ExitStatus};
 use crate::config::{self, Address};
 use crate::error::Error;
@@ -87,7 +87,7 @@ pub enum SnapshotCommand {
 
 pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus, Error> {
     let cfg = config::load(&ctx.dir)?;
-    let store = Store::open(in_dir(ctx, &cfg.settings.snapshots));
+    let store = Store::open(in_dir(&ctx.dir, &cfg.settings.snapshots));
     match args.command {
         SnapshotCommand::List { format } => list(ctx, &store, format),
         SnapshotCommand::Show {

@@ -4,16 +4,17 @@
 //! state lock (`--lock-timeout`) and write through the store.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+
 use std::time::Duration;
 
 use clap::Subcommand;
 use serde::Serialize;
 
 use super::{Context, ExitStatus, Format};
+use crate::ops::stores::{Located, in_dir, locate};
 use crate::config::{self, Address};
 use crate::error::Error;
-use crate::state::{AccountState, LastSync, State, StateStore, VerifiedIdentity};
+use crate::state::{AccountState, LastSync, State, VerifiedIdentity};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -44,32 +45,9 @@ pub enum StateCommand {
     Upgrade {},
 }
 
-/// The state file of a valid config in `ctx.dir`, shown relative to it.
-pub(crate) struct Located {
-    pub store: StateStore,
-    pub shown: PathBuf,
-}
-
-pub(crate) fn locate(ctx: &Context, settings: &config::Settings) -> Located {
-    Located {
-        store: StateStore::open(in_dir(ctx, &settings.state)),
-        shown: settings.state.clone(),
-    }
-}
-
-/// `path` relative to the config dir; without `-C`, as given (so messages say
-/// `tether.state.json`, not `./tether.state.json`).
-pub(crate) fn in_dir(ctx: &Context, path: &std::path::Path) -> PathBuf {
-    if ctx.dir == std::path::Path::new(".") {
-        path.to_path_buf()
-    } else {
-        ctx.dir.join(path)
-    }
-}
-
 pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus, Error> {
     let cfg = config::load(&ctx.dir)?;
-    let at = locate(ctx, &cfg.settings);
+    let at = locate(&ctx.dir, &cfg.settings);
     match args.command {
         StateCommand::List {} => list(ctx, &at),
         StateCommand::Show { address, format } => show(ctx, &at, &address, format),
@@ -317,7 +295,7 @@ fn mv(
     get(at, &state, &f)?;
     state.rename(&f, &t)?;
     // Both locks before the first change: the snapshots follow the rename.
-    let snapshots = crate::snapshot::Store::open(in_dir(ctx, &settings.snapshots));
+    let snapshots = crate::snapshot::Store::open(in_dir(&ctx.dir, &settings.snapshots));
     let snap_guard = snapshots.lock("state mv", ctx.lock_timeout)?;
     let renamed = (f.clone(), t.clone());
     let carry = super::sync::RenameInSnapshots::prepare(

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::progress::Progress;
-use super::state::in_dir;
+use crate::ops::stores::in_dir;
 use super::{Context, ExitStatus};
 use crate::config::{self, Address};
 use crate::error::{Error, Result};
@@ -31,7 +31,7 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     let config = config::load(&ctx.dir)?;
-    let at = super::state::locate(ctx, &config.settings);
+    let at = crate::ops::stores::locate(&ctx.dir, &config.settings);
     let guard = at.store.lock("sync", ctx.lock_timeout)?;
     let Some(state) = at.store.read()? else {
         return Err(Error::Usage(
@@ -45,7 +45,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     }
     let ids = identity::discover(&ctx.identities, &ctx.dir)?;
     let parallelism = args.parallelism.unwrap_or(config.settings.parallelism);
-    let snapshots = Store::open(in_dir(ctx, &config.settings.snapshots));
+    let snapshots = Store::open(in_dir(&ctx.dir, &config.settings.snapshots));
     let snapshot_guard = snapshots.lock("sync", ctx.lock_timeout)?;
     let report = perform(
         ctx,
@@ -248,7 +248,7 @@ pub(crate) fn perform(
         }
     }
 
-    let rt = super::runtime()?;
+    let rt = crate::ops::runtime()?;
     let opts = SyncOptions {
         parallelism: parallelism.max(1) as usize,
         client: crate::sync::fetch_client_options(),

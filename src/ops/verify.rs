@@ -1,0 +1,80 @@
+//! The live check of recorded accounts (`plan --refresh`, `drift`): each
+//! account and its secret as recorded in state, verified with the vendor
+//! with sync's retry policy, and compared with the identity apply recorded.
+
+use crate::config::{self, Address};
+use crate::error::{Error, Result};
+
+/// The live check of one recorded account.
+#[derive(Debug)]
+pub enum Check {
+    /// It verifies as recorded: the account and its secret, cleared for its
+    /// recorded destination, for whatever comes next (drift's fetch).
+    Verified {
+        account: Box<config::Account>,
+        secret: crate::trust::Cleared,
+    },
+    /// The vendor refused the credentials, or they now belong to another
+    /// account or environment: drift.
+    Drift(String),
+    /// The check could not complete (the vendor unreachable or failing
+    /// after every retry, the secret not decryptable or refused for its
+    /// destination): not drift, the run is incomplete.
+    Unchecked(String),
+}
+
+/// Verifies each account live with the account and secret recorded in
+/// state, with sync's retry policy. At most `parallelism` accounts at once.
+pub fn verify_recorded(
+    checks: &[(&Address, &crate::state::AccountState)],
+    ids: &crate::secrets::identity::Identities,
+    trust: &crate::trust::Trust,
+    parallelism: u32,
+) -> Result<Vec<Check>> {
+    use crate::vendor;
+    let rt = super::runtime()?;
+    let conns = vendor::Connections::new(&crate::sync::fetch_client_options())
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    Ok(rt.block_on(async {
+        use futures_util::StreamExt;
+        futures_util::stream::iter(checks.iter().map(|(address, entry)| {
+            let conns = &conns;
+            async move {
+                let (account, secret) = match crate::trust::recorded(address, entry, ids, trust) {
+                    Ok(pair) => pair,
+                    Err(why) => return Check::Unchecked(why.to_string()),
+                };
+                let id = match vendor::verify(&account, &secret, conns).await {
+                    Ok(id) => id,
+                    Err(e) if e.kind == vendor::ErrorKind::Auth => {
+                        return Check::Drift(unprefixed(&e.to_string(), address).into());
+                    }
+                    Err(e) => {
+                        return Check::Unchecked(unprefixed(&e.to_string(), address).into());
+                    }
+                };
+                match vendor::check_stable(&account, &entry.identity, &id)
+                    .and_then(|()| vendor::check_identity(&account, &id))
+                {
+                    Ok(()) => Check::Verified {
+                        account: Box::new(account),
+                        secret,
+                    },
+                    Err(m) => Check::Drift(unprefixed(&m.to_string(), address).into()),
+                }
+            }
+        }))
+        .buffered(parallelism.max(1) as usize)
+        .collect::<Vec<_>>()
+        .await
+    }))
+}
+
+/// A vendor or identity error without the `<address>: ` it starts with:
+/// the report already names the account.
+fn unprefixed(message: &str, address: &Address) -> String {
+    message
+        .strip_prefix(&format!("{address}: "))
+        .unwrap_or(message)
+        .to_string()
+}
