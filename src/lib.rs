@@ -10,7 +10,6 @@
 //! - [`inventory`]: resource records and partitions (what sync fetches and snapshots store).
 //! - [`fmt`]: canonical formatting of HCL files, keeping comments.
 //! - [`schema`]: JSON Schemas of the documents tether reads and writes.
-//! - [`apply`]: walks a plan in dependency order, in parallel, recording as it goes.
 //! - [`plan`]: config x state -> actions per account; renderers (human, JSON, markdown).
 //! - [`secrets`]: age identities and recipients, the redacting [`secrets::Secret`],
 //!   decryption, encryption, in-place secret edits and rekey.
@@ -26,7 +25,6 @@
 //! - [`vendor`]: the four vendors behind one narrow interface: credential
 //!   verification (identity), retries, typed [`vendor::VendorError`]s.
 
-pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod error;

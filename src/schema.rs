@@ -39,7 +39,7 @@ pub fn all() -> Vec<(&'static str, String)> {
         ),
         (
             "drift.schema.json",
-            pretty(&schema_for!(crate::cli::drift::DriftReport)),
+            pretty(&schema_for!(crate::ops::drift::DriftReport)),
         ),
         (
             "snapshot-show.schema.json",

@@ -1,32 +1,22 @@
-//! `tether drift [ADDR…]`: read-only. Re-verifies each account's recorded
-//! credentials (a revoked or expired key is drift), fetches the live
-//! inventory and compares it with the latest snapshot, and compares the
-//! config with the state. Writes nothing unless `--record`, which saves the
-//! fetched inventory as a new snapshot version.
+//! `tether drift [ADDR…]`: read-only (the workflow is
+//! [`crate::ops::drift::check`]); writes nothing unless `--record`, which
+//! saves the fetched inventory as a new snapshot version.
 //!
 //! Exit codes with `--detailed-exitcode`: 2 when drift is found (even if
 //! part of the inventory could not be read: what was found is certain),
 //! 3 when nothing drifted but something could not be read, 0 otherwise.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use schemars::JsonSchema;
-use serde::Serialize;
-
-use crate::ops::verify::{Check, verify_recorded};
 use super::progress::Progress;
-use crate::ops::stores::in_dir;
 use super::{Context, ExitStatus};
-use crate::config::{self, Address};
+use crate::config;
 use crate::error::{Error, Result};
-use crate::inventory::{Partition, PartitionKey};
-use crate::plan::{self, Action, PlanOptions};
+use crate::ops::drift::DriftReport;
+use crate::plan::Action;
 use crate::secrets::identity;
-use crate::snapshot::{Diff, Live, Store, diff_scoped, render as snaprender};
-use crate::sync::{Event, SyncOptions, Target};
+use crate::snapshot::render as snaprender;
 
-pub const DRIFT_FORMAT_VERSION: &str = "1";
 const MARKER: &str = "<!-- tether-drift -->";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -57,143 +47,26 @@ pub struct Args {
     pub budget: usize,
 }
 
-/// The drift report (`schemas/drift.schema.json`).
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct DriftReport {
-    pub format_version: String,
-    /// The snapshot version the live inventory was compared with.
-    pub snapshot: Option<u64>,
-    /// The version written by `--record`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub recorded: Option<u64>,
-    /// Drift of any kind was found.
-    pub drift: bool,
-    /// Some accounts, regions or types could not be read.
-    pub incomplete: bool,
-    /// Accounts whose recorded credentials no longer verify as recorded.
-    pub credentials: Vec<plan::IdentityDrift>,
-    /// Config against state: what `tether plan` would change.
-    pub config: Vec<ConfigDrift>,
-    /// Accounts whose inventory could not be fetched (not drift by itself).
-    pub unreadable: Vec<plan::IdentityDrift>,
-    /// Live inventory against the latest snapshot.
-    pub resources: Diff,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct ConfigDrift {
-    pub address: Address,
-    pub action: Action,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub previous_address: Option<Address>,
-    /// The config sends the account's secret somewhere else than apply
-    /// verified (a security note).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub endpoint_change: Option<plan::EndpointChange>,
-}
-
 pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     let config = config::load(&ctx.dir)?;
     let at = crate::ops::stores::locate(&ctx.dir, &config.settings);
     let state = at.store.read()?.unwrap_or_else(crate::state::new_state);
-    let accounts = super::sync::select(&state, &args.addresses)?;
+    let accounts = crate::ops::sync::select(&state, &args.addresses)?;
     let ids = identity::discover(&ctx.identities, &ctx.dir)?;
     let parallelism = args.parallelism.unwrap_or(config.settings.parallelism);
-
-    // Config against state, for the accounts in scope.
-    let opts = PlanOptions {
-        targets: if args.addresses.is_empty() {
-            Vec::new()
-        } else {
-            accounts.clone()
-        },
-        ..PlanOptions::default()
-    };
-    let p = plan::build(&config, Some(&state), &opts, Some(&ids))?;
-    let config_drift: Vec<ConfigDrift> = p
-        .changes
-        .iter()
-        .filter(|c| c.action.is_change())
-        .map(|c| ConfigDrift {
-            address: c.address.clone(),
-            action: c.action,
-            previous_address: c.previous_address.clone(),
-            endpoint_change: c.endpoint_change.clone(),
-        })
-        .collect();
-
-    // Credentials, as the vendor consoles' key status check sees them: with
-    // the account and secret recorded in state, never the config's endpoint.
-    let checks: Vec<(&Address, &crate::state::AccountState)> = accounts
-        .iter()
-        .filter_map(|a| Some((a, state.accounts.get(a)?)))
-        .collect();
-    let results = verify_recorded(&checks, &ids, &ctx.trust, parallelism)?;
-    let mut credentials = Vec::new();
-    let mut not_checked = Vec::new();
-    let mut targets = Vec::new();
-    for ((address, _), check) in checks.iter().zip(results) {
-        match check {
-            Check::Verified { account, secret } => targets.push(Target {
-                account: *account,
-                secret,
-            }),
-            Check::Drift(problem) => credentials.push(plan::IdentityDrift {
-                address: (*address).clone(),
-                problem,
-            }),
-            // Not drift: the account could not be checked, so it is not read
-            // either; the report is incomplete.
-            Check::Unchecked(problem) => not_checked.push(plan::IdentityDrift {
-                address: (*address).clone(),
-                problem,
-            }),
-        }
-    }
-    let fetched: BTreeSet<Address> = targets.iter().map(|t| t.account.address.clone()).collect();
-
-    // The live inventory of the accounts whose credentials verify.
-    let (partitions, mut unreadable) = fetch(targets, parallelism)?;
-    let readable: BTreeSet<Address> = fetched
-        .iter()
-        .filter(|a| !unreadable.iter().any(|u| &u.address == *a))
-        .cloned()
-        .collect();
-
-    let store = Store::open(in_dir(&ctx.dir, &config.settings.snapshots));
-    let latest = store.latest()?;
-    // The fetch is copied only when it is also to be recorded.
-    let (live, to_record) = if args.record {
-        (Live::new(partitions.clone())?, Some(partitions))
-    } else {
-        (Live::new(partitions)?, None)
-    };
-    let resources = match latest {
-        Some(id) => diff_scoped(&store.version(id)?, &live, Some(&readable))?,
-        None => Diff::default(),
-    };
-    drop(live);
-    // Accounts whose check could not complete are not read: their stored
-    // partitions are failed in a recorded version, never dropped.
-    unreadable.splice(0..0, not_checked);
-    let recorded = match to_record {
-        Some(p) => Some(record(ctx, &store, p, &unreadable)?),
-        None => None,
-    };
-
-    let drift = !credentials.is_empty() || !config_drift.is_empty() || !resources.is_empty();
-    let incomplete = !unreadable.is_empty() || !resources.not_compared.is_empty();
-    let report = DriftReport {
-        format_version: DRIFT_FORMAT_VERSION.into(),
-        snapshot: latest,
-        recorded,
-        drift,
-        incomplete,
-        credentials,
-        config: config_drift,
-        unreadable,
-        resources,
-    };
+    let store = crate::ops::stores::snapshots(&ctx.dir, &config.settings);
+    let report = crate::ops::drift::check(
+        &config,
+        &state,
+        &accounts,
+        !args.addresses.is_empty(),
+        &ids,
+        &ctx.trust,
+        &store,
+        args.record.then_some(ctx.lock_timeout),
+        parallelism,
+        &Progress::new("drift"),
+    )?;
     ctx.printer.out(&match args.format {
         DriftFormat::Human => human(&report, accounts.len()),
         DriftFormat::Json => {
@@ -204,81 +77,14 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
         }
         DriftFormat::Markdown => markdown(&report, args.budget),
     });
-    Ok(match (args.detailed_exitcode, drift, incomplete) {
-        (false, _, _) => ExitStatus::Success,
-        (true, true, _) => ExitStatus::Changes,
-        (true, false, true) => ExitStatus::Incomplete,
-        (true, false, false) => ExitStatus::Success,
-    })
-}
-
-/// Fetches every target's inventory into memory.
-fn fetch(
-    targets: Vec<Target>,
-    parallelism: u32,
-) -> Result<(Vec<Partition>, Vec<plan::IdentityDrift>)> {
-    let rt = crate::ops::runtime()?;
-    let progress = Progress::new("drift", targets.len() as u64);
-    let opts = SyncOptions {
-        parallelism: parallelism.max(1) as usize,
-        client: crate::sync::fetch_client_options(),
-        rate_limits: true,
-    };
-    let out = rt.block_on(async {
-        let mut run = crate::sync::start(targets, opts)
-            .map_err(|e| Error::Usage(format!("cannot start the fetch: {e}")))?;
-        let mut partitions = Vec::new();
-        let mut unreadable = Vec::new();
-        while let Some(event) = run.events.recv().await {
-            progress.update(&run.progress.snapshot());
-            match event {
-                Event::Partition(p) => partitions.push(p),
-                Event::AccountFailed { account, error } => {
-                    let problem = super::unprefixed(&error.to_string(), &account).to_string();
-                    progress.account_line(&format!("{account}: FAILED: {problem}"));
-                    partitions.retain(|p: &Partition| p.key.account != account);
-                    unreadable.push(plan::IdentityDrift {
-                        address: account,
-                        problem,
-                    });
-                }
-                Event::AccountDone { account } => {
-                    progress.account_line(&format!("{account}: fetched"));
-                }
-                _ => {}
-            }
-        }
-        Ok::<_, Error>((partitions, unreadable))
-    });
-    progress.finish();
-    out
-}
-
-/// `--record`: the fetched inventory as a new version (state untouched).
-fn record(
-    ctx: &Context,
-    store: &Store,
-    partitions: Vec<Partition>,
-    unreadable: &[plan::IdentityDrift],
-) -> Result<u64> {
-    let guard = store.lock("drift --record", ctx.lock_timeout)?;
-    let mut writer = store.writer(&guard, store.latest()?)?;
-    let mut seen: BTreeMap<Address, BTreeSet<PartitionKey>> = BTreeMap::new();
-    for p in partitions {
-        seen.entry(p.key.account.clone())
-            .or_default()
-            .insert(p.key.clone());
-        writer.add(p)?;
-    }
-    for (account, fetched) in &seen {
-        writer.keep_only(account, fetched);
-    }
-    for u in unreadable {
-        for k in writer.keys_of(&u.address) {
-            writer.add(Partition::failed(k, u.problem.clone()))?;
-        }
-    }
-    Ok(writer.commit()?.id)
+    Ok(
+        match (args.detailed_exitcode, report.drift, report.incomplete) {
+            (false, _, _) => ExitStatus::Success,
+            (true, true, _) => ExitStatus::Changes,
+            (true, false, true) => ExitStatus::Incomplete,
+            (true, false, false) => ExitStatus::Success,
+        },
+    )
 }
 
 fn human(r: &DriftReport, accounts: usize) -> String {

@@ -193,11 +193,3 @@ fn run(ctx: &Context, command: Command) -> Result<ExitStatus, Error> {
         Command::Man(args) => man::run(ctx, args),
     }
 }
-
-/// A vendor or apply error without the `<address>: ` it starts with, for
-/// lines that already name the account.
-pub(crate) fn unprefixed<'a>(message: &'a str, address: &crate::config::Address) -> &'a str {
-    message
-        .strip_prefix(&format!("{address}: "))
-        .unwrap_or(message)
-}

@@ -6,8 +6,8 @@ use super::{Context, ExitStatus};
 use crate::config::{self, Address};
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
-use crate::plan::{self, PlanOptions, markdown, render};
 use crate::ops::verify::{Check, verify_recorded};
+use crate::plan::{self, PlanOptions, markdown, render};
 use crate::secrets::identity;
 use crate::state::StateStore;
 
@@ -167,4 +167,3 @@ fn refresh(
     }
     Ok(())
 }
-

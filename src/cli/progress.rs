@@ -14,11 +14,44 @@ pub(crate) struct Progress {
     what: &'static str,
 }
 
+impl crate::ops::Observer for Progress {
+    fn step(&self, step: crate::ops::Step<'_>) {
+        use crate::ops::Step;
+        match step {
+            Step::Started { accounts } => {
+                if let Some(bar) = &self.bar {
+                    bar.set_length(accounts);
+                }
+            }
+            Step::Progress(p) => self.update(p),
+            Step::Fetched {
+                account,
+                counts: None,
+            } => self.account_line(&format!("{account}: fetched")),
+            Step::Fetched {
+                account,
+                counts: Some((resources, partitions, failed)),
+            } => self.account_line(&format!(
+                "{account}: {resources} resources in {partitions} partitions{}",
+                if failed == 0 {
+                    String::new()
+                } else {
+                    format!(", {failed} failed")
+                }
+            )),
+            Step::Failed { account, problem } => {
+                self.account_line(&format!("{account}: FAILED: {problem}"))
+            }
+            Step::Finished => self.finish(),
+        }
+    }
+}
+
 impl Progress {
     /// `what` names the work in plain lines (`sync`, `drift`).
-    pub fn new(what: &'static str, accounts: u64) -> Progress {
+    pub fn new(what: &'static str) -> Progress {
         let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::with_draw_target(Some(accounts), ProgressDrawTarget::stderr());
+            let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             bar.set_style(
                 ProgressStyle::with_template(
                     "{spinner} {prefix} [{bar:30}] {pos}/{len} accounts  {msg}",

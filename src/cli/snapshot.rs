@@ -8,10 +8,10 @@ use std::fmt::Write as _;
 
 use clap::Subcommand;
 
-use crate::ops::stores::in_dir;
 use super::{Context, ExitStatus};
 use crate::config::{self, Address};
 use crate::error::Error;
+use crate::ops::stores::in_dir;
 use crate::snapshot::render::{self, PartitionShow, ResourceShow, VersionSummary};
 use crate::snapshot::{Renaming, Store, diff};
 

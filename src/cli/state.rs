@@ -11,9 +11,9 @@ use clap::Subcommand;
 use serde::Serialize;
 
 use super::{Context, ExitStatus, Format};
-use crate::ops::stores::{Located, in_dir, locate};
 use crate::config::{self, Address};
 use crate::error::Error;
+use crate::ops::stores::{Located, in_dir, locate};
 use crate::state::{AccountState, LastSync, State, VerifiedIdentity};
 
 #[derive(Debug, clap::Args)]
@@ -298,7 +298,7 @@ fn mv(
     let snapshots = crate::snapshot::Store::open(in_dir(&ctx.dir, &settings.snapshots));
     let snap_guard = snapshots.lock("state mv", ctx.lock_timeout)?;
     let renamed = (f.clone(), t.clone());
-    let carry = super::sync::RenameInSnapshots::prepare(
+    let carry = crate::ops::sync::RenameInSnapshots::prepare(
         &snapshots,
         &snap_guard,
         std::slice::from_ref(&renamed),

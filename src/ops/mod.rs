@@ -4,8 +4,55 @@
 //! nothing here prints (what a long run shows as it goes reaches the
 //! caller through an observer).
 
+pub mod apply;
+pub mod drift;
 pub mod stores;
+pub mod sync;
 pub mod verify;
+
+use crate::config::Address;
+
+/// One step of a long run (sync, drift), for whoever shows progress.
+#[derive(Debug)]
+pub enum Step<'a> {
+    /// The run begins with this many accounts.
+    Started { accounts: u64 },
+    /// The run's counters moved.
+    Progress(&'a crate::sync::ProgressSnapshot),
+    /// An account was read: resources, partitions and failed partitions,
+    /// when the run counts them.
+    Fetched {
+        account: &'a Address,
+        counts: Option<(u64, u64, usize)>,
+    },
+    /// An account could not be read.
+    Failed {
+        account: &'a Address,
+        problem: &'a str,
+    },
+    /// The run's fetching is over.
+    Finished,
+}
+
+/// Sees a long run as it goes (the command layer draws a bar or lines).
+pub trait Observer: Sync {
+    fn step(&self, step: Step<'_>);
+}
+
+/// Shows nothing.
+pub struct Quiet;
+
+impl Observer for Quiet {
+    fn step(&self, _: Step<'_>) {}
+}
+
+/// A vendor or apply error without the `<address>: ` it starts with, for
+/// reports that already name the account.
+pub(crate) fn unprefixed<'a>(message: &'a str, address: &Address) -> &'a str {
+    message
+        .strip_prefix(&format!("{address}: "))
+        .unwrap_or(message)
+}
 
 /// The async runtime of the workflows that talk to vendors: two workers
 /// are plenty, the work is waiting on the network.

@@ -47,10 +47,10 @@ pub fn verify_recorded(
                 let id = match vendor::verify(&account, &secret, conns).await {
                     Ok(id) => id,
                     Err(e) if e.kind == vendor::ErrorKind::Auth => {
-                        return Check::Drift(unprefixed(&e.to_string(), address).into());
+                        return Check::Drift(super::unprefixed(&e.to_string(), address).into());
                     }
                     Err(e) => {
-                        return Check::Unchecked(unprefixed(&e.to_string(), address).into());
+                        return Check::Unchecked(super::unprefixed(&e.to_string(), address).into());
                     }
                 };
                 match vendor::check_stable(&account, &entry.identity, &id)
@@ -60,7 +60,7 @@ pub fn verify_recorded(
                         account: Box::new(account),
                         secret,
                     },
-                    Err(m) => Check::Drift(unprefixed(&m.to_string(), address).into()),
+                    Err(m) => Check::Drift(super::unprefixed(&m.to_string(), address).into()),
                 }
             }
         }))
@@ -68,13 +68,4 @@ pub fn verify_recorded(
         .collect::<Vec<_>>()
         .await
     }))
-}
-
-/// A vendor or identity error without the `<address>: ` it starts with:
-/// the report already names the account.
-fn unprefixed(message: &str, address: &Address) -> String {
-    message
-        .strip_prefix(&format!("{address}: "))
-        .unwrap_or(message)
-        .to_string()
 }

@@ -1,0 +1,414 @@
+//! Apply: performs a plan's actions in dependency order, verifying each
+//! account with its vendor and recording it in state as soon as it
+//! succeeds, then syncs the accounts it changed.
+//!
+//! - [`executor`]: the walk in dependency order, in parallel, recording as it goes.
+//! - [`saved`]: saved plans, their binding, and the proof that one is exactly
+//!   the plan of its config and state.
+//! - [`audit`]: the append-only audit log.
+//!
+//! Invariants: every lock is taken by the caller before the first change;
+//! each account's secret is exactly the ciphertext the plan was checked
+//! against, cleared for its destination (`trust::Purpose::Apply`), and
+//! recorded sealed for it; nothing here prints.
+
+pub mod audit;
+pub mod executor;
+pub mod saved;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+pub use executor::{Finished, Outcome, Report, execute};
+
+use super::Observer;
+use super::sync::{RenameInSnapshots, Stores, SyncReport};
+use crate::config::{Address, Config};
+use crate::error::{Error, Result};
+use crate::plan::{self, AccountChange, Action, Plan};
+use crate::secrets::decrypt::{decrypt_bytes, to_armored};
+use crate::secrets::identity::Identities;
+use crate::secrets::recipient::Recipients;
+use crate::snapshot::Store;
+use crate::state::{
+    AccountState, LockGuard, State, StateStore, StoredSecret, lock::rfc3339_now, new_state,
+};
+use crate::trust::{self, Purpose, Trust};
+use crate::vendor;
+
+/// What an apply shows as it goes.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// The renamed accounts were carried over to snapshot `version`.
+    Renamed {
+        version: u64,
+        renamed: &'a [(Address, Address)],
+    },
+    /// These accounts ended (and are recorded or failed); `state` is the
+    /// state as written after them.
+    Ended {
+        entries: &'a [(&'a AccountChange, &'a Outcome)],
+        state: &'a State,
+    },
+    /// Ctrl-C: the accounts in progress finish; nothing new starts.
+    Interrupted,
+    /// The sync of the changed accounts begins.
+    Syncing,
+}
+
+/// The stores an apply writes, with their locks (taken by the caller before
+/// anything changes; the snapshot store's when it renames or syncs).
+pub struct Held<'a> {
+    pub state: &'a StateStore,
+    pub state_guard: &'a LockGuard,
+    pub snapshots: &'a Store,
+    pub snapshot_guard: Option<&'a LockGuard>,
+}
+
+/// How an apply runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Vendor requests in flight at once: accounts verified at once, then
+    /// apply's sync.
+    pub parallelism: u32,
+    /// Sync the changed accounts afterwards.
+    pub sync: bool,
+}
+
+/// What an apply did.
+pub struct ApplyReport {
+    pub report: Report,
+    /// The sync after it, when one ran.
+    pub synced: Option<SyncReport>,
+}
+
+/// Whether `plan` verifies any account (and so needs an identity and recipients).
+pub fn verifies(plan: &Plan) -> bool {
+    plan.changes
+        .iter()
+        .any(|c| matches!(c.action, Action::Create | Action::Update | Action::Replace))
+}
+
+/// Whether an apply of `plan` with `opts` writes the snapshot store.
+pub fn writes_snapshots(plan: &Plan, opts: &Options) -> bool {
+    opts.sync || !plan.moves.is_empty()
+}
+
+/// Performs `plan` (made from `config` and `state`, with `ciphertexts`).
+#[allow(clippy::too_many_arguments)]
+pub fn perform(
+    config: Config,
+    plan: &Plan,
+    state: Option<State>,
+    held: &Held<'_>,
+    identities: Option<Identities>,
+    ciphertexts: Arc<plan::Ciphertexts>,
+    trust: &Trust,
+    opts: Options,
+    show: &(dyn Fn(Event<'_>) + Sync),
+    progress: &dyn Observer,
+) -> Result<ApplyReport> {
+    let identities = identities.map(Arc::new);
+    // Verified secrets are recorded sealed for their destination, encrypted
+    // to the recipients: without recipients nothing could be recorded.
+    let recipients = if verifies(plan) {
+        Some(Arc::new(recipients_of(&config)?))
+    } else {
+        None
+    };
+    let mut current = state.unwrap_or_else(new_state);
+    // `moved` blocks first: one write renames every moved account.
+    let mut renamed = Vec::new();
+    for m in &plan.moves {
+        if current.accounts.contains_key(&m.from) && !current.accounts.contains_key(&m.to) {
+            current.rename(&m.from, &m.to)?;
+            renamed.push((m.from.clone(), m.to.clone()));
+        }
+    }
+    if !renamed.is_empty() {
+        // The snapshots follow the rename, whether or not a sync comes; the
+        // store is checked before the state changes.
+        let guard = held.snapshot_guard.ok_or_else(|| {
+            Error::Usage("internal: renames need the snapshot store's lock".into())
+        })?;
+        let carry = RenameInSnapshots::prepare(held.snapshots, guard, &renamed)?;
+        current = held.state.write(&current, held.state_guard)?;
+        if let Some(version) = carry.commit()? {
+            show(Event::Renamed {
+                version,
+                renamed: &renamed,
+            });
+        }
+    }
+
+    let parallelism = opts.parallelism.max(1);
+    let audit = audit::Audit::open(&config, plan);
+    let config = Arc::new(config);
+    let recorded = Arc::new(current.clone());
+    let stop = Arc::new(AtomicBool::new(false));
+    let state = Mutex::new(current);
+    let trust = Arc::new(trust.clone());
+    // One set of HTTP clients for the whole run: connections are reused,
+    // and TLS roots are loaded once, not per account.
+    let conns = Arc::new(
+        vendor::Connections::new(&crate::sync::fetch_client_options())
+            .map_err(|e| Error::Usage(e.to_string()))?,
+    );
+
+    let rt = super::runtime()?;
+    let report = rt.block_on(async {
+        let watch = stop.clone();
+        let interrupted = Arc::new(AtomicBool::new(false));
+        let seen = interrupted.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                watch.store(true, Ordering::SeqCst);
+                seen.store(true, Ordering::SeqCst);
+            }
+        });
+        let mut told = false;
+        execute(
+            plan,
+            parallelism as usize,
+            stop.clone(),
+            |c: AccountChange| {
+                let with = With {
+                    config: config.clone(),
+                    recorded: recorded.clone(),
+                    ids: identities.clone(),
+                    conns: conns.clone(),
+                    ciphertexts: ciphertexts.clone(),
+                    recipients: recipients.clone(),
+                    trust: trust.clone(),
+                };
+                async move { apply_one(&c, &with).await }
+            },
+            |batch: &[Finished<Option<AccountState>>]| {
+                if !told && interrupted.load(Ordering::SeqCst) {
+                    told = true;
+                    show(Event::Interrupted);
+                }
+                let results = record(batch, &state, held.state, held.state_guard);
+                let shown: Vec<Outcome> = batch
+                    .iter()
+                    .zip(&results)
+                    .map(|(f, result)| match result {
+                        Err(why) => Outcome::Failed(why.clone()),
+                        Ok(()) => f.outcome.clone(),
+                    })
+                    .collect();
+                let entries: Vec<_> = batch.iter().map(|f| &f.change).zip(&shown).collect();
+                audit.append(&entries);
+                let st = state.lock().unwrap_or_else(|p| p.into_inner());
+                show(Event::Ended {
+                    entries: &entries,
+                    state: &st,
+                });
+                results
+            },
+        )
+        .await
+    });
+
+    // The accounts that changed are synced into a new snapshot; forgotten
+    // ones leave it as "account removed".
+    let changed: Vec<Address> = report
+        .outcomes
+        .iter()
+        .filter(|(_, a, o)| *o == Outcome::Done && *a != Action::Delete)
+        .map(|(addr, _, _)| addr.clone())
+        .collect();
+    let forgot = report
+        .outcomes
+        .iter()
+        .any(|(_, a, o)| *o == Outcome::Done && *a == Action::Delete);
+    let mut synced = None;
+    if opts.sync && !stop.load(Ordering::SeqCst) && (!changed.is_empty() || forgot) {
+        let current = state.into_inner().unwrap_or_else(|p| p.into_inner());
+        show(Event::Syncing);
+        let guard = held.snapshot_guard.ok_or_else(|| {
+            Error::Usage("internal: a sync needs the snapshot store's lock".into())
+        })?;
+        synced = Some(super::sync::perform(
+            &Stores {
+                state: held.state,
+                state_guard: held.state_guard,
+                snapshots: held.snapshots,
+                snapshot_guard: guard,
+            },
+            current,
+            &changed,
+            identities.as_deref(),
+            &trust,
+            parallelism,
+            progress,
+        )?);
+    }
+    Ok(ApplyReport { report, synced })
+}
+
+/// The `recipients` setting, parsed: what verified secrets are sealed to.
+pub fn recipients_of(config: &Config) -> Result<Recipients> {
+    if config.settings.recipients.is_empty() {
+        return Err(Error::NoRecipients {
+            hint: format!(
+                "apply records each verified secret sealed for its destination and encrypted to the recipients; {}",
+                crate::secrets::recipient::NO_RECIPIENTS_HINT
+            ),
+        });
+    }
+    Recipients::parse(
+        config
+            .settings
+            .recipients
+            .iter()
+            .map(|r| (r.as_str(), None)),
+    )
+}
+
+/// What every account's apply shares.
+struct With {
+    config: Arc<Config>,
+    recorded: Arc<State>,
+    ids: Option<Arc<Identities>>,
+    conns: Arc<vendor::Connections>,
+    ciphertexts: Arc<plan::Ciphertexts>,
+    recipients: Option<Arc<Recipients>>,
+    trust: Arc<crate::trust::Trust>,
+}
+
+/// Verifies one account (create, update, replace) or forgets it (delete).
+/// The secret is the config's ciphertext as the plan read it (or the one
+/// recorded in state when the config omits it), cleared for the config's
+/// destination ([`trust::clear`] with [`Purpose::Apply`]), verified, then
+/// recorded sealed for that destination.
+async fn apply_one(
+    c: &AccountChange,
+    with: &With,
+) -> std::result::Result<Option<AccountState>, String> {
+    if c.action == Action::Delete {
+        return Ok(None);
+    }
+    let account = with
+        .config
+        .accounts
+        .get(&c.address)
+        .ok_or_else(|| "the account is no longer in the configuration".to_string())?;
+    let before = with.recorded.accounts.get(&c.address);
+    let (attribute, ciphertext, applied) = match with.ciphertexts.0.get(&c.address) {
+        Some(ct) => {
+            let armored = to_armored(&ct.bytes);
+            let digest = plan::applied_digest(&armored);
+            (ct.origin.attribute.clone(), armored, Some(digest))
+        }
+        None => match before {
+            Some(b) => (
+                b.secret.attribute.clone(),
+                b.secret.ciphertext.clone(),
+                b.secret.applied.clone(),
+            ),
+            None => return Err("no secret declared and none recorded in state".into()),
+        },
+    };
+    let ids = with
+        .ids
+        .as_deref()
+        .ok_or_else(|| "no age identity to decrypt the secret".to_string())?;
+    let recipients = with
+        .recipients
+        .as_deref()
+        .ok_or_else(|| "no recipients to record the secret to".to_string())?;
+    let opened = decrypt_bytes(ciphertext.as_bytes(), ids)
+        .and_then(trust::open)
+        .map_err(|why| format!("`{attribute}` cannot be decrypted: {why}"))?;
+    let was = before
+        .and_then(|b| b.to_account(&c.address).ok())
+        .map(|a| trust::Destination::of(&a));
+    let cleared = trust::clear(
+        account,
+        opened,
+        &with.trust,
+        Purpose::Apply {
+            before: was.as_ref(),
+            previous: c.previous_address.as_ref(),
+        },
+    )
+    .map_err(|r| format!("refused to send its secret to {}: {}", r.to, r.reason))?;
+    let identity = vendor::verify(account, &cleared, &with.conns)
+        .await
+        .map_err(|e| e.to_string())?;
+    vendor::check_identity(account, &identity).map_err(|e| e.to_string())?;
+    if c.action == Action::Update {
+        if let Some(b) = before {
+            vendor::check_stable(account, &b.identity, &identity).map_err(|e| e.to_string())?;
+        }
+    }
+    let sealed = trust::seal(
+        cleared.secret(),
+        &account.address,
+        cleared.destination(),
+        recipients,
+    )
+    .map_err(|e| format!("verified, but the secret could not be sealed: {e}"))?;
+    drop(cleared);
+    Ok(Some(AccountState {
+        vendor: account.address.vendor,
+        attributes: plan::attrs::of(account),
+        secret: StoredSecret {
+            attribute,
+            ciphertext: sealed,
+            applied,
+        },
+        identity,
+        regions: account.regions.clone().unwrap_or_default(),
+        depends_on: account.depends_on.clone(),
+        applied_at: rfc3339_now(),
+        last_sync: before.and_then(|b| b.last_sync.clone()),
+    }))
+}
+
+/// Records the accounts that just succeeded in state, with one write under
+/// the lock, before any of them is reported done. Answers per account.
+fn record(
+    batch: &[Finished<Option<AccountState>>],
+    state: &Mutex<State>,
+    store: &crate::state::StateStore,
+    guard: &crate::state::LockGuard,
+) -> Vec<std::result::Result<(), String>> {
+    let ok = vec![Ok(()); batch.len()];
+    let done: Vec<&Finished<Option<AccountState>>> = batch
+        .iter()
+        .filter(|f| f.outcome == Outcome::Done)
+        .collect();
+    if done.is_empty() {
+        return ok;
+    }
+    let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+    let mut next = st.clone();
+    for f in &done {
+        match f.payload.clone().flatten() {
+            Some(account) => {
+                next.accounts.insert(f.change.address.clone(), account);
+            }
+            None => {
+                next.accounts.remove(&f.change.address);
+            }
+        }
+    }
+    match store.write(&next, guard) {
+        Ok(written) => {
+            *st = written;
+            ok
+        }
+        Err(e) => batch
+            .iter()
+            .map(|f| {
+                if f.outcome == Outcome::Done {
+                    Err(format!("verified, but the state could not be written: {e}"))
+                } else {
+                    Ok(())
+                }
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,250 @@
+//! Drift, read-only: re-verifies each account's recorded credentials (a
+//! revoked or expired key is drift), fetches the live inventory and compares
+//! it with the latest snapshot, and compares the config with the state.
+//! Writes nothing unless asked to record, which saves the fetched inventory
+//! as a new snapshot version (never state).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::verify::{Check, verify_recorded};
+use super::{Observer, Step};
+use crate::config::{Address, Config};
+use crate::error::{Error, Result};
+use crate::inventory::{Partition, PartitionKey};
+use crate::plan::{self, Action, PlanOptions};
+use crate::secrets::identity::Identities;
+use crate::snapshot::{Diff, Live, Store, diff_scoped};
+use crate::state::State;
+use crate::sync::{Event, SyncOptions, Target};
+use crate::trust::Trust;
+
+pub const DRIFT_FORMAT_VERSION: &str = "1";
+
+/// The drift report (`schemas/drift.schema.json`).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DriftReport {
+    pub format_version: String,
+    /// The snapshot version the live inventory was compared with.
+    pub snapshot: Option<u64>,
+    /// The version written by `--record`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<u64>,
+    /// Drift of any kind was found.
+    pub drift: bool,
+    /// Some accounts, regions or types could not be read.
+    pub incomplete: bool,
+    /// Accounts whose recorded credentials no longer verify as recorded.
+    pub credentials: Vec<plan::IdentityDrift>,
+    /// Config against state: what `tether plan` would change.
+    pub config: Vec<ConfigDrift>,
+    /// Accounts whose inventory could not be fetched (not drift by itself).
+    pub unreadable: Vec<plan::IdentityDrift>,
+    /// Live inventory against the latest snapshot.
+    pub resources: Diff,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ConfigDrift {
+    pub address: Address,
+    pub action: Action,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_address: Option<Address>,
+    /// The config sends the account's secret somewhere else than apply
+    /// verified (a security note).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint_change: Option<plan::EndpointChange>,
+}
+
+/// Checks `accounts` (all in `state`; `scoped` when the user named them)
+/// for drift. With `record_as` (the lock timeout), the fetched inventory is
+/// saved as a new version of `store`.
+#[allow(clippy::too_many_arguments)]
+pub fn check(
+    config: &Config,
+    state: &State,
+    accounts: &[Address],
+    scoped: bool,
+    ids: &Identities,
+    trust: &Trust,
+    store: &Store,
+    record_as: Option<Duration>,
+    parallelism: u32,
+    observer: &dyn Observer,
+) -> Result<DriftReport> {
+    // Config against state, for the accounts in scope.
+    let opts = PlanOptions {
+        targets: if scoped {
+            accounts.to_vec()
+        } else {
+            Vec::new()
+        },
+        ..PlanOptions::default()
+    };
+    let p = plan::build(config, Some(state), &opts, Some(ids))?;
+    let config_drift: Vec<ConfigDrift> = p
+        .changes
+        .iter()
+        .filter(|c| c.action.is_change())
+        .map(|c| ConfigDrift {
+            address: c.address.clone(),
+            action: c.action,
+            previous_address: c.previous_address.clone(),
+            endpoint_change: c.endpoint_change.clone(),
+        })
+        .collect();
+
+    // Credentials, as the vendor consoles' key status check sees them: with
+    // the account and secret recorded in state, never the config's endpoint.
+    let checks: Vec<(&Address, &crate::state::AccountState)> = accounts
+        .iter()
+        .filter_map(|a| Some((a, state.accounts.get(a)?)))
+        .collect();
+    let results = verify_recorded(&checks, ids, trust, parallelism)?;
+    let mut credentials = Vec::new();
+    let mut not_checked = Vec::new();
+    let mut targets = Vec::new();
+    for ((address, _), check) in checks.iter().zip(results) {
+        match check {
+            Check::Verified { account, secret } => targets.push(Target {
+                account: *account,
+                secret,
+            }),
+            Check::Drift(problem) => credentials.push(plan::IdentityDrift {
+                address: (*address).clone(),
+                problem,
+            }),
+            // Not drift: the account could not be checked, so it is not read
+            // either; the report is incomplete.
+            Check::Unchecked(problem) => not_checked.push(plan::IdentityDrift {
+                address: (*address).clone(),
+                problem,
+            }),
+        }
+    }
+    let fetched: BTreeSet<Address> = targets.iter().map(|t| t.account.address.clone()).collect();
+
+    // The live inventory of the accounts whose credentials verify.
+    let (partitions, mut unreadable) = fetch(targets, parallelism, observer)?;
+    let readable: BTreeSet<Address> = fetched
+        .iter()
+        .filter(|a| !unreadable.iter().any(|u| &u.address == *a))
+        .cloned()
+        .collect();
+
+    let latest = store.latest()?;
+    // The fetch is copied only when it is also to be recorded.
+    let (live, to_record) = if record_as.is_some() {
+        (Live::new(partitions.clone())?, Some(partitions))
+    } else {
+        (Live::new(partitions)?, None)
+    };
+    let resources = match latest {
+        Some(id) => diff_scoped(&store.version(id)?, &live, Some(&readable))?,
+        None => Diff::default(),
+    };
+    drop(live);
+    // Accounts whose check could not complete are not read: their stored
+    // partitions are failed in a recorded version, never dropped.
+    unreadable.splice(0..0, not_checked);
+    let recorded = match (to_record, record_as) {
+        (Some(p), Some(timeout)) => Some(record(store, timeout, p, &unreadable)?),
+        _ => None,
+    };
+
+    let drift = !credentials.is_empty() || !config_drift.is_empty() || !resources.is_empty();
+    let incomplete = !unreadable.is_empty() || !resources.not_compared.is_empty();
+    let report = DriftReport {
+        format_version: DRIFT_FORMAT_VERSION.into(),
+        snapshot: latest,
+        recorded,
+        drift,
+        incomplete,
+        credentials,
+        config: config_drift,
+        unreadable,
+        resources,
+    };
+    Ok(report)
+}
+
+/// Fetches every target's inventory into memory.
+fn fetch(
+    targets: Vec<Target>,
+    parallelism: u32,
+    observer: &dyn Observer,
+) -> Result<(Vec<Partition>, Vec<plan::IdentityDrift>)> {
+    let rt = super::runtime()?;
+    observer.step(Step::Started {
+        accounts: targets.len() as u64,
+    });
+    let opts = SyncOptions {
+        parallelism: parallelism.max(1) as usize,
+        client: crate::sync::fetch_client_options(),
+        rate_limits: true,
+    };
+    let out = rt.block_on(async {
+        let mut run = crate::sync::start(targets, opts)
+            .map_err(|e| Error::Usage(format!("cannot start the fetch: {e}")))?;
+        let mut partitions = Vec::new();
+        let mut unreadable = Vec::new();
+        while let Some(event) = run.events.recv().await {
+            observer.step(Step::Progress(&run.progress.snapshot()));
+            match event {
+                Event::Partition(p) => partitions.push(p),
+                Event::AccountFailed { account, error } => {
+                    let problem = super::unprefixed(&error.to_string(), &account).to_string();
+                    observer.step(Step::Failed {
+                        account: &account,
+                        problem: &problem,
+                    });
+                    partitions.retain(|p: &Partition| p.key.account != account);
+                    unreadable.push(plan::IdentityDrift {
+                        address: account,
+                        problem,
+                    });
+                }
+                Event::AccountDone { account } => {
+                    observer.step(Step::Fetched {
+                        account: &account,
+                        counts: None,
+                    });
+                }
+                _ => {}
+            }
+        }
+        Ok::<_, Error>((partitions, unreadable))
+    });
+    observer.step(Step::Finished);
+    out
+}
+
+/// `--record`: the fetched inventory as a new version (state untouched).
+fn record(
+    store: &Store,
+    lock_timeout: Duration,
+    partitions: Vec<Partition>,
+    unreadable: &[plan::IdentityDrift],
+) -> Result<u64> {
+    let guard = store.lock("drift --record", lock_timeout)?;
+    let mut writer = store.writer(&guard, store.latest()?)?;
+    let mut seen: BTreeMap<Address, BTreeSet<PartitionKey>> = BTreeMap::new();
+    for p in partitions {
+        seen.entry(p.key.account.clone())
+            .or_default()
+            .insert(p.key.clone());
+        writer.add(p)?;
+    }
+    for (account, fetched) in &seen {
+        writer.keep_only(account, fetched);
+    }
+    for u in unreadable {
+        for k in writer.keys_of(&u.address) {
+            writer.add(Partition::failed(k, u.problem.clone()))?;
+        }
+    }
+    Ok(writer.commit()?.id)
+}
