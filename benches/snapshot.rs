@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 use common::{median, ms, pass};
 use tether::config::Address;
 use tether::inventory::{Partition, PartitionKey, Resource};
-use tether::snapshot::{Store, Stored, diff, render};
+use tether::render::snapshot as render;
+use tether::snapshot::{Store, Stored, diff};
 
 /// Default account count (`SNAPSHOT_BENCH_ACCOUNTS` overrides).
 const ACCOUNTS_DEFAULT: usize = 1000;

@@ -10,7 +10,9 @@
 //! - [`inventory`]: resource records and partitions (what sync fetches and snapshots store).
 //! - [`fmt`]: canonical formatting of HCL files, keeping comments.
 //! - [`schema`]: JSON Schemas of the documents tether reads and writes.
-//! - [`plan`]: config x state -> actions per account; renderers (human, JSON, markdown).
+//! - [`plan`]: config x state -> actions per account (data).
+//! - [`render`]: every rendering of a result (plans, snapshots, drift, sync,
+//!   apply), with one palette; no printing.
 //! - [`secrets`]: age identities and recipients, the redacting [`secrets::Secret`],
 //!   decryption, encryption, in-place secret edits and rekey.
 //! - [`fsutil`]: the atomic-write helper every durable write goes through, the two
@@ -34,6 +36,7 @@ pub mod graph;
 pub mod inventory;
 pub mod ops;
 pub mod plan;
+pub mod render;
 pub mod schema;
 pub mod secrets;
 pub mod sim;

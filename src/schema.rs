@@ -31,11 +31,11 @@ pub fn all() -> Vec<(&'static str, String)> {
         ),
         (
             "snapshot-diff.schema.json",
-            pretty(&schema_for!(crate::snapshot::render::DiffJson<'static>)),
+            pretty(&schema_for!(crate::render::snapshot::DiffJson<'static>)),
         ),
         (
             "snapshot-list.schema.json",
-            pretty(&schema_for!(crate::snapshot::render::ListJson)),
+            pretty(&schema_for!(crate::render::snapshot::ListJson)),
         ),
         (
             "drift.schema.json",
@@ -43,7 +43,7 @@ pub fn all() -> Vec<(&'static str, String)> {
         ),
         (
             "snapshot-show.schema.json",
-            pretty(&schema_for!(crate::snapshot::render::ShowJson)),
+            pretty(&schema_for!(crate::render::snapshot::ShowJson)),
         ),
     ]
 }

@@ -12,9 +12,9 @@ use crate::config;
 use crate::error::{Error, Result};
 use crate::ops::apply::saved::{check_binding, prove, read_plan};
 use crate::ops::apply::{self as ops_apply, Event, Held, Outcome};
-use crate::plan::{self, AccountChange, Action, PlanOptions, render};
+use crate::plan::{self, PlanOptions};
+use crate::render::plan as render;
 use crate::secrets::identity;
-use crate::state::State;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -116,7 +116,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
         Event::Ended { entries, state } => {
             let mut text = String::new();
             for (c, o) in entries {
-                text.push_str(&line(c, o, state));
+                text.push_str(&crate::render::apply::line(c, o, state));
             }
             printer.out(&text);
         }
@@ -145,7 +145,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     let report = applied.report;
     let mut incomplete = false;
     if let Some(synced) = &applied.synced {
-        ctx.printer.out(&synced.render());
+        ctx.printer.out(&crate::render::sync::sync(synced));
         incomplete = synced.incomplete();
     }
     let done = report.count(|o| *o == Outcome::Done);
@@ -165,35 +165,6 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
         } else {
             ExitStatus::Success
         })
-    }
-}
-
-fn line(c: &AccountChange, outcome: &Outcome, st: &State) -> String {
-    let verb = match c.action {
-        Action::Create => "created",
-        Action::Update => "updated",
-        Action::Replace => "replaced",
-        Action::Delete => "forgotten",
-        Action::NoOp => "unchanged",
-    };
-    match outcome {
-        Outcome::Done => match st.accounts.get(&c.address) {
-            Some(a) => format!(
-                "{}: {verb} (verified {} as {})\n",
-                c.address, a.identity.account_id, a.identity.principal
-            ),
-            None => format!("{}: {verb}\n", c.address),
-        },
-        Outcome::Failed(why) => {
-            // Vendor errors already start with the address.
-            format!(
-                "{}: FAILED: {}\n",
-                c.address,
-                crate::ops::unprefixed(why, &c.address)
-            )
-        }
-        Outcome::Skipped(why) => format!("{}: skipped: {why}\n", c.address),
-        Outcome::NotStarted => format!("{}: not started (interrupted)\n", c.address),
     }
 }
 

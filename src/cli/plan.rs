@@ -7,7 +7,8 @@ use crate::config::{self, Address};
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 use crate::ops::verify::{Check, verify_recorded};
-use crate::plan::{self, PlanOptions, markdown, render};
+use crate::plan::{self, PlanOptions};
+use crate::render::{plan as render, plan_markdown as markdown};
 use crate::secrets::identity;
 use crate::state::StateStore;
 

@@ -19,13 +19,14 @@ pub enum Style {
 
 impl Style {
     fn code(self) -> &'static str {
+        use crate::render::palette;
         match self {
-            Style::Red => "\x1b[1;31m",
-            Style::Yellow => "\x1b[1;33m",
-            Style::Green => "\x1b[32m",
-            Style::Cyan => "\x1b[36m",
-            Style::Bold => "\x1b[1m",
-            Style::Dim => "\x1b[2m",
+            Style::Red => palette::ERROR,
+            Style::Yellow => palette::WARNING,
+            Style::Green => palette::ADDED,
+            Style::Cyan => palette::NOTE,
+            Style::Bold => palette::BOLD,
+            Style::Dim => palette::DIM,
         }
     }
 }
@@ -53,11 +54,7 @@ impl Printer {
     }
 
     pub fn paint(&self, on: bool, style: Style, text: &str) -> String {
-        if on {
-            format!("{}{text}\x1b[0m", style.code())
-        } else {
-            text.to_string()
-        }
+        crate::render::palette::paint(on, style.code(), text)
     }
 
     /// Writes to stdout; a closed pipe is not an error worth a panic.

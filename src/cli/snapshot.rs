@@ -12,7 +12,7 @@ use super::{Context, ExitStatus};
 use crate::config::{self, Address};
 use crate::error::Error;
 use crate::ops::stores::in_dir;
-use crate::snapshot::render::{self, PartitionShow, ResourceShow, VersionSummary};
+use crate::render::snapshot::{self as render, PartitionShow, ResourceShow, VersionSummary};
 use crate::snapshot::{Renaming, Store, diff};
 
 #[derive(Debug, clap::Args)]

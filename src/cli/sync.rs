@@ -51,7 +51,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
         parallelism,
         &Progress::new("sync"),
     )?;
-    ctx.printer.out(&report.render());
+    ctx.printer.out(&crate::render::sync::sync(&report));
     Ok(if report.incomplete() {
         ExitStatus::Incomplete
     } else {

@@ -1,7 +1,8 @@
 //! Plans: config x state -> one action per account, with attribute changes.
 //!
-//! A `Plan` is data. Rendering lives in [`render`] (human), [`markdown`] and
-//! the JSON form (`schemas/plan.schema.json`); a plan never prints. Invariants:
+//! A `Plan` is data. Its renderings live in `crate::render` (human,
+//! markdown) and its JSON form is `schemas/plan.schema.json`; a plan never
+//! prints. Invariants:
 //! no plaintext secret is ever part of a plan (secrets are compared by
 //! ciphertext, and by plaintext only in memory when an identity is at hand);
 //! changes are in address order; the same inputs give the same bytes.
@@ -9,8 +10,6 @@
 pub mod action;
 pub mod attrs;
 pub mod diff;
-pub mod markdown;
-pub mod render;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -13,14 +13,12 @@
 //!   [`Version`] or a [`Live`] fetch).
 //! - [`rename`]: accounts renamed across versions, and [`Renaming`], a
 //!   source seen under the newer names for a diff.
-//! - [`render`]: human, JSON, markdown and CSV forms; no printing.
 
 pub mod diff;
 mod integrity;
 pub mod manifest;
 pub mod object;
 pub mod rename;
-pub mod render;
 pub mod store;
 
 pub use diff::{Diff, Live, PartitionInfo, PartitionSource, diff, diff_scoped};
@@ -28,3 +26,22 @@ pub use manifest::{Manifest, PartitionEntry, Renamed};
 pub use object::{Record, Records};
 pub use rename::Renaming;
 pub use store::{Store, Stored, Version, VersionId, Writer};
+
+/// Version ids as ranges: `1-3, 5, 7-9`.
+pub fn id_ranges(ids: &[u64]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < ids.len() {
+        let mut j = i;
+        while j + 1 < ids.len() && ids[j + 1] == ids[j] + 1 {
+            j += 1;
+        }
+        out.push(if i == j {
+            ids[i].to_string()
+        } else {
+            format!("{}-{}", ids[i], ids[j])
+        });
+        i = j + 1;
+    }
+    out.join(", ")
+}

@@ -193,10 +193,7 @@ impl Store {
         } else {
             Err(Error::SnapshotUnknown {
                 id: spec.to_string(),
-                reason: format!(
-                    "the store holds versions {}",
-                    super::render::id_ranges(&ids)
-                ),
+                reason: format!("the store holds versions {}", super::id_ranges(&ids)),
             })
         }
     }

@@ -4,29 +4,15 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::action::{AccountChange, Action, SecretChange, counts};
-use super::{Plan, PlanMode};
+use crate::plan::{AccountChange, Action, Plan, PlanMode, SecretChange, counts};
 
-/// ANSI colours used when `color` is on.
-const GREEN: &str = "\x1b[32m";
-const YELLOW: &str = "\x1b[33m";
-const RED: &str = "\x1b[31m";
-const BOLD: &str = "\x1b[1m";
-const RESET: &str = "\x1b[0m";
-
-fn paint(color: bool, code: &str, s: &str) -> String {
-    if color {
-        format!("{code}{s}{RESET}")
-    } else {
-        s.to_string()
-    }
-}
+use super::palette::{ADDED, BOLD, CHANGED, REMOVED, paint};
 
 fn action_color(a: Action) -> &'static str {
     match a {
-        Action::Create => GREEN,
-        Action::Update => YELLOW,
-        Action::Replace | Action::Delete => RED,
+        Action::Create => ADDED,
+        Action::Update => CHANGED,
+        Action::Replace | Action::Delete => REMOVED,
         Action::NoOp => "",
     }
 }
@@ -167,16 +153,12 @@ pub fn account(c: &AccountChange, color: bool) -> String {
     lines.sort_by(|a, b| a.1.cmp(&b.1));
     for (mark, text) in lines {
         let col = match mark.as_str() {
-            "+" => GREEN,
-            "~" => YELLOW,
-            "-" => RED,
+            "+" => ADDED,
+            "~" => CHANGED,
+            "-" => REMOVED,
             _ => "",
         };
-        let _ = writeln!(
-            s,
-            "      {} {text}",
-            paint(color && !col.is_empty(), col, &mark)
-        );
+        let _ = writeln!(s, "      {} {text}", paint(color, col, &mark));
     }
     if hidden > 0 && c.action != Action::Create && c.action != Action::Delete {
         let _ = writeln!(
@@ -196,7 +178,7 @@ fn findings(
     color: bool,
     title: &str,
     (code, mark): (&str, &str),
-    list: &[super::IdentityDrift],
+    list: &[crate::plan::IdentityDrift],
 ) {
     if list.is_empty() {
         return;
@@ -221,14 +203,14 @@ pub fn human(plan: &Plan, color: bool) -> String {
         &mut s,
         color,
         "Identity drift: these accounts no longer verify as recorded (checked live with --refresh):",
-        (RED, "!"),
+        (REMOVED, "!"),
         &plan.identity_drift,
     );
     findings(
         &mut s,
         color,
         "Could not be checked (not drift; the check is incomplete):",
-        (YELLOW, "?"),
+        (CHANGED, "?"),
         &plan.not_checked,
     );
     let mut moving = plan.endpoint_changes().peekable();
@@ -246,7 +228,7 @@ pub fn human(plan: &Plan, color: bool) -> String {
             let _ = writeln!(
                 s,
                 "  {} {}: {} -> {}",
-                paint(color, RED, "!"),
+                paint(color, REMOVED, "!"),
                 c.address,
                 e.from,
                 e.to

@@ -7,9 +7,9 @@ use std::fmt::Write as _;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::diff::{Changed, Diff, FieldChange};
-use super::manifest::Manifest;
 use crate::inventory::Resource;
+use crate::snapshot::diff::{Changed, Diff, FieldChange};
+use crate::snapshot::manifest::Manifest;
 
 /// `format_version` of the JSON documents of `tether snapshot`.
 pub const FORMAT_VERSION: &str = "1";
@@ -22,25 +22,6 @@ pub const MARKER: &str = "<!-- tether-snapshot-diff -->";
 
 /// Values longer than this (or multi-line, or JSON objects/arrays) are shown as a line diff.
 const LONG: usize = 60;
-
-/// `1-3, 5, 7-9`.
-pub fn id_ranges(ids: &[u64]) -> String {
-    let mut out: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i < ids.len() {
-        let mut j = i;
-        while j + 1 < ids.len() && ids[j + 1] == ids[j] + 1 {
-            j += 1;
-        }
-        out.push(if i == j {
-            ids[i].to_string()
-        } else {
-            format!("{}-{}", ids[i], ids[j])
-        });
-        i = j + 1;
-    }
-    out.join(", ")
-}
 
 /// `tether snapshot diff --format json`.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -353,7 +334,7 @@ pub fn diff_markdown(from: u64, to: u64, d: &Diff, budget: usize) -> String {
         .into_iter()
         .map(|(account, text)| (format!("<code>{account}</code>"), text))
         .collect();
-    crate::plan::markdown::with_details(
+    crate::render::plan_markdown::with_details(
         head,
         &blocks,
         budget,

@@ -4,9 +4,8 @@
 
 use std::fmt::Write as _;
 
-use super::Plan;
-use super::action::{AccountChange, Action, SecretChange, counts};
-use super::render::{account, summary};
+use super::plan::{account, summary};
+use crate::plan::{AccountChange, Action, Plan, SecretChange, counts};
 
 /// Default size budget of a comment, in characters.
 pub const DEFAULT_BUDGET: usize = 60_000;
