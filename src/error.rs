@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::config::{Diagnostics, Sources};
+use crate::diag::{Diagnostics, Sources};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -115,7 +115,7 @@ pub enum Error {
         /// The lock file (`<state>.lock`).
         path: PathBuf,
         /// The holder: lock ID, `user@host`, pid, host, operation, start time.
-        lock: Box<crate::state::LockInfo>,
+        lock: Box<LockHolder>,
         /// How long this run waited (`--lock-timeout`), in milliseconds.
         waited_ms: u64,
     },
@@ -188,15 +188,29 @@ pub(crate) fn lock_subject(path: &std::path::Path) -> &'static str {
     }
 }
 
-fn locked_message(path: &std::path::Path, lock: &crate::state::LockInfo, waited_ms: u64) -> String {
-    let crate::state::LockInfo {
+/// Who holds a lock, as its metadata says (see `state::lock::LockInfo`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockHolder {
+    /// The lock ID `force-unlock` takes.
+    pub id: String,
+    /// `user@host`.
+    pub holder: String,
+    pub pid: u32,
+    pub host: String,
+    /// The command that took the lock.
+    pub operation: String,
+    /// When it was taken (RFC 3339, UTC).
+    pub started: String,
+}
+
+fn locked_message(path: &std::path::Path, lock: &LockHolder, waited_ms: u64) -> String {
+    let LockHolder {
         id: lock_id,
         holder,
         pid,
         host,
         operation,
         started,
-        ..
     } = lock;
     let subject = lock_subject(path);
     let waited = if waited_ms == 0 {

@@ -3,10 +3,12 @@
 //! Code map (see `ARCHITECTURE.md` for the invariants):
 //!
 //! - [`cli`]: clap arguments, resolved settings, one file per command, the printer.
-//! - [`config`]: HCL files -> syntax -> validated [`config::Config`], with diagnostics.
-//! - [`graph`]: the account dependency graph (petgraph), ordering and cycles.
+//! - [`config`]: HCL files -> syntax -> validated [`config::Config`], with
+//!   diagnostics; [`config::graph`] is the account dependency graph
+//!   (petgraph), ordering and cycles.
 //! - [`ops`]: the workflows below the command line (apply, sync, drift,
 //!   verification, where state and snapshots live); typed reports out, no output.
+//! - [`diag`]: source text, positions and located diagnostics (a leaf).
 //! - [`inventory`]: resource records and partitions (what sync fetches and snapshots store).
 //! - [`fmt`]: canonical formatting of HCL files, keeping comments.
 //! - [`schema`]: JSON Schemas of the documents tether reads and writes.
@@ -29,10 +31,10 @@
 
 pub mod cli;
 pub mod config;
+pub mod diag;
 pub mod error;
 pub mod fmt;
 pub mod fsutil;
-pub mod graph;
 pub mod inventory;
 pub mod ops;
 pub mod plan;

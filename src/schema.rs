@@ -18,12 +18,12 @@ pub fn all() -> Vec<(&'static str, String)> {
         ("config.schema.json", config_schema()),
         (
             "validate.schema.json",
-            pretty(&schema_for!(crate::cli::ValidateJson)),
+            pretty(&schema_for!(crate::render::documents::ValidateJson)),
         ),
         ("state.schema.json", state_schema()),
         (
             "state-show.schema.json",
-            pretty(&schema_for!(crate::cli::state::StateShowJson)),
+            pretty(&schema_for!(crate::render::documents::StateShowJson)),
         ),
         (
             "snapshot.schema.json",

@@ -2,8 +2,8 @@
 
 use super::{Context, ExitStatus};
 use crate::config;
+use crate::config::graph::AccountGraph;
 use crate::error::Error;
-use crate::graph::AccountGraph;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {}

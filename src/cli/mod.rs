@@ -26,8 +26,6 @@ pub mod state;
 mod sync;
 mod validate;
 
-pub use validate::ValidateJson;
-
 pub use printer::Printer;
 
 /// Cloud-vendor accounts as code.

@@ -8,13 +8,13 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use clap::Subcommand;
-use serde::Serialize;
 
 use super::{Context, ExitStatus, Format};
 use crate::config::{self, Address};
 use crate::error::Error;
 use crate::ops::stores::{Located, in_dir, locate};
-use crate::state::{AccountState, LastSync, State, VerifiedIdentity};
+use crate::render::documents::{SensitiveJson, StateShowJson};
+use crate::state::{AccountState, State};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -97,32 +97,6 @@ fn get<'a>(at: &Located, state: &'a State, addr: &Address) -> Result<&'a Account
             reason: format!("`{addr}` is not in state {}{hint}", at.shown.display()),
         }
     })
-}
-
-/// `state show --format json`.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct StateShowJson {
-    /// `"1"`: a string, as in every JSON output document tether prints.
-    pub format_version: &'static str,
-    pub address: String,
-    pub vendor: String,
-    pub attributes: std::collections::BTreeMap<String, serde_json::Value>,
-    /// The secret attribute's name; its value is never shown.
-    pub secret: SensitiveJson,
-    pub identity: VerifiedIdentity,
-    pub regions: Vec<String>,
-    pub depends_on: Vec<String>,
-    pub applied_at: String,
-    pub last_sync: Option<LastSync>,
-    /// The state's serial and lineage, as read.
-    pub serial: u64,
-    pub lineage: String,
-}
-
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct SensitiveJson {
-    pub attribute: String,
-    pub sensitive: bool,
 }
 
 fn show(ctx: &Context, at: &Located, address: &str, format: Format) -> Result<ExitStatus, Error> {

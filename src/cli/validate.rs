@@ -1,32 +1,15 @@
 //! `tether validate`: parse and check the config; no network, no identity.
 
-use serde::Serialize;
-
 use super::{Context, ExitStatus, Format};
-use crate::config::{self, Config, DiagnosticJson};
+use crate::config::{self, DiagnosticJson};
 use crate::error::Error;
+use crate::render::documents::{VALIDATE_FORMAT_VERSION, ValidateJson};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-}
-
-/// Version of the `validate --format json` document.
-pub const VALIDATE_FORMAT_VERSION: &str = "1";
-
-/// `tether validate --format json`.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct ValidateJson {
-    pub format_version: String,
-    pub valid: bool,
-    pub error_count: usize,
-    pub warning_count: usize,
-    pub diagnostics: Vec<DiagnosticJson>,
-    /// The validated config, when valid (see config.schema.json).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub config: Option<Config>,
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus, Error> {

@@ -3,12 +3,12 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use super::diagnostic::{Diagnostic, Diagnostics};
+use super::graph::AccountGraph;
 use super::lower::{Declared, Lowered};
 use super::model::*;
-use super::source::{Sources, Span};
 use super::suggest::did_you_mean;
-use crate::graph::AccountGraph;
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::{Sources, Span};
 
 pub(super) fn finish(
     dir: &Path,

@@ -8,8 +8,8 @@ use hcl::edit::Span as _;
 use hcl::edit::expr::{Expression, ObjectKey, TraversalOperator};
 use hcl::edit::template::{Element, Template};
 
-use super::diagnostic::Diagnostic;
-use super::source::{FileId, Span};
+use crate::diag::Diagnostic;
+use crate::diag::{FileId, Span};
 
 /// A value with where it was written.
 #[derive(Debug, Clone)]

@@ -3,8 +3,8 @@
 use std::fs;
 use std::path::Path;
 
-use super::diagnostic::Diagnostic;
-use super::source::{FileId, SourceFile, Sources, Span};
+use crate::diag::Diagnostic;
+use crate::diag::{FileId, SourceFile, Sources, Span};
 use crate::error::{Error, Result};
 
 /// Largest config file read, in bytes; larger files are refused, not loaded.

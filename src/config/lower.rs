@@ -11,12 +11,12 @@ use std::path::Path;
 use hcl::edit::Span as _;
 use hcl::edit::structure::{Block, Body, Structure};
 
-use super::diagnostic::{Diagnostic, Diagnostics};
 use super::eval::{Eval, Spanned, Value};
 use super::model::*;
-use super::source::{FileId, SourceFile, Span};
 use super::suggest::did_you_mean;
 use super::{AGE_ARMOR_BEGIN, AGE_ARMOR_END, AGE_HEADER};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::{FileId, SourceFile, Span};
 
 /// Everything lowered from all files, before cross-file checks.
 #[derive(Default)]

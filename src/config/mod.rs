@@ -8,23 +8,21 @@
 
 mod age_header;
 mod check;
-mod diagnostic;
 mod eval;
 pub mod files;
+pub mod graph;
 mod lower;
 mod model;
-mod source;
 mod suggest;
 
 use std::path::Path;
 
-pub use diagnostic::{
-    Diagnostic, DiagnosticJson, Diagnostics, RangeJson, SNIPPET_MAX, Severity, SnippetJson,
-    SnippetLine, clip, snippet_line,
+pub use crate::diag::{
+    Diagnostic, DiagnosticJson, Diagnostics, FileId, Pos, RangeJson, SNIPPET_MAX, Severity,
+    SnippetJson, SnippetLine, SourceFile, Sources, Span, clip, snippet_line,
 };
 pub use lower::{check_recipient, is_region};
 pub use model::*;
-pub use source::{FileId, Pos, SourceFile, Sources, Span};
 pub use suggest::did_you_mean;
 
 use crate::error::{Error, Result};

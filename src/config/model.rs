@@ -2,7 +2,7 @@
 //!
 //! Everything here has passed validation: values are well formed, references
 //! resolve, the dependency graph is acyclic. Spans point back into
-//! [`Sources`](super::source::Sources) for later diagnostics. The model
+//! [`Sources`](crate::diag::Sources) for later diagnostics. The model
 //! serialises to JSON as described by `schemas/config.schema.json`.
 
 use std::collections::BTreeMap;
@@ -13,7 +13,7 @@ use std::str::FromStr;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::source::{Sources, Span};
+use crate::diag::{Sources, Span};
 
 /// Version of the config-as-JSON document.
 pub const CONFIG_FORMAT_VERSION: &str = "1";

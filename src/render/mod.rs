@@ -4,6 +4,7 @@
 //! writes it.
 
 pub mod apply;
+pub mod documents;
 pub mod drift;
 pub mod palette;
 pub mod plan;

@@ -81,7 +81,14 @@ impl LockInfo {
     fn locked(&self, path: &Path, waited: Duration) -> Error {
         Error::Locked {
             path: path.to_path_buf(),
-            lock: Box::new(self.clone()),
+            lock: Box::new(crate::error::LockHolder {
+                id: self.id.clone(),
+                holder: self.holder.clone(),
+                pid: self.pid,
+                host: self.host.clone(),
+                operation: self.operation.clone(),
+                started: self.started.clone(),
+            }),
             waited_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
         }
     }

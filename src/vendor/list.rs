@@ -223,7 +223,7 @@ impl Session {
         conns: &Connections,
         limiter: &RateLimiter,
         account: &Account,
-        cleared: &crate::trust::Cleared,
+        cleared: &super::Cleared,
     ) -> Result<Session, VendorError> {
         let secret = cleared.secret();
         let vendor = account.vendor.vendor();

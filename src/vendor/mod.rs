@@ -36,6 +36,7 @@
 pub mod alibaba;
 mod aws;
 pub mod azure;
+pub mod destination;
 pub mod error;
 pub mod hcs;
 pub mod http;
@@ -47,7 +48,7 @@ pub use list::{Connections, Session, resource_types};
 
 use crate::config::{Account, Vendor, VendorAccount};
 use crate::state::model::VerifiedIdentity;
-use crate::trust::Cleared;
+pub use destination::{Cleared, Destination};
 
 /// AWS or Alibaba Cloud access key.
 #[derive(Debug)]
@@ -111,7 +112,7 @@ impl<'a> Credentials<'a> {
                 format!(
                     "refused: the secret was cleared for {}, not for {}",
                     secret.destination(),
-                    crate::trust::Destination::of(account)
+                    Destination::of(account)
                 ),
             ));
         }

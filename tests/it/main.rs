@@ -22,6 +22,7 @@ mod sim_vectors;
 mod snapshot;
 mod state;
 mod store_damage;
+mod tidy;
 mod trust;
 mod vendor;
 mod vendor_moto;
