@@ -37,6 +37,7 @@ pub fn all() -> Vec<(&'static str, String)> {
             "snapshot-list.schema.json",
             pretty(&schema_for!(crate::render::snapshot::ListJson)),
         ),
+        ("plan.schema.json", pretty(&schema_for!(crate::plan::Plan))),
         (
             "drift.schema.json",
             pretty(&schema_for!(crate::ops::drift::DriftReport)),

@@ -156,14 +156,8 @@ fn refresh(
     for ((address, _), check) in checks.iter().zip(results) {
         match check {
             Check::Verified { .. } => {}
-            Check::Drift(problem) => plan.identity_drift.push(plan::IdentityDrift {
-                address: (*address).clone(),
-                problem,
-            }),
-            Check::Unchecked(problem) => plan.not_checked.push(plan::IdentityDrift {
-                address: (*address).clone(),
-                problem,
-            }),
+            Check::Drift(problem) => plan.identity_drift.push(problem.at((*address).clone())),
+            Check::Unchecked(problem) => plan.not_checked.push(problem.at((*address).clone())),
         }
     }
     Ok(())

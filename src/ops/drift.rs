@@ -113,16 +113,10 @@ pub fn check(
                 account: *account,
                 secret,
             }),
-            Check::Drift(problem) => credentials.push(plan::IdentityDrift {
-                address: (*address).clone(),
-                problem,
-            }),
+            Check::Drift(problem) => credentials.push(problem.at((*address).clone())),
             // Not drift: the account could not be checked, so it is not read
             // either; the report is incomplete.
-            Check::Unchecked(problem) => not_checked.push(plan::IdentityDrift {
-                address: (*address).clone(),
-                problem,
-            }),
+            Check::Unchecked(problem) => not_checked.push(problem.at((*address).clone())),
         }
     }
     let fetched: BTreeSet<Address> = targets.iter().map(|t| t.account.address.clone()).collect();
@@ -196,16 +190,13 @@ fn fetch(
             match event {
                 Event::Partition(p) => partitions.push(p),
                 Event::AccountFailed { account, error } => {
-                    let problem = super::unprefixed(&error.to_string(), &account).to_string();
+                    let problem = plan::Problem::vendor(&error);
                     observer.step(Step::Failed {
                         account: &account,
-                        problem: &problem,
+                        problem: &problem.message,
                     });
                     partitions.retain(|p: &Partition| p.key.account != account);
-                    unreadable.push(plan::IdentityDrift {
-                        address: account,
-                        problem,
-                    });
+                    unreadable.push(problem.at(account));
                 }
                 Event::AccountDone { account } => {
                     observer.step(Step::Fetched {

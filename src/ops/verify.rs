@@ -4,6 +4,8 @@
 
 use crate::config::{self, Address};
 use crate::error::{Error, Result};
+use crate::plan::Problem;
+use crate::trust::Unusable;
 
 /// The live check of one recorded account.
 #[derive(Debug)]
@@ -16,11 +18,11 @@ pub enum Check {
     },
     /// The vendor refused the credentials, or they now belong to another
     /// account or environment: drift.
-    Drift(String),
+    Drift(Problem),
     /// The check could not complete (the vendor unreachable or failing
     /// after every retry, the secret not decryptable or refused for its
     /// destination): not drift, the run is incomplete.
-    Unchecked(String),
+    Unchecked(Problem),
 }
 
 /// Verifies each account live with the account and secret recorded in
@@ -42,16 +44,21 @@ pub fn verify_recorded(
             async move {
                 let (account, secret) = match crate::trust::recorded(address, entry, ids, trust) {
                     Ok(pair) => pair,
-                    Err(why) => return Check::Unchecked(why.to_string()),
+                    Err(why) => {
+                        let kind = match why {
+                            Unusable::Entry(_) => "state",
+                            Unusable::Decrypt(_) => "decrypt",
+                            Unusable::Refused(_) => "refused",
+                        };
+                        return Check::Unchecked(Problem::new(kind, why.to_string()));
+                    }
                 };
                 let id = match vendor::verify(&account, &secret, conns).await {
                     Ok(id) => id,
                     Err(e) if e.kind == vendor::ErrorKind::Auth => {
-                        return Check::Drift(super::unprefixed(&e.to_string(), address).into());
+                        return Check::Drift(Problem::vendor(&e));
                     }
-                    Err(e) => {
-                        return Check::Unchecked(super::unprefixed(&e.to_string(), address).into());
-                    }
+                    Err(e) => return Check::Unchecked(Problem::vendor(&e)),
                 };
                 match vendor::check_stable(&account, &entry.identity, &id)
                     .and_then(|()| vendor::check_identity(&account, &id))
@@ -60,7 +67,10 @@ pub fn verify_recorded(
                         account: Box::new(account),
                         secret,
                     },
-                    Err(m) => Check::Drift(super::unprefixed(&m.to_string(), address).into()),
+                    Err(m) => Check::Drift(Problem::new(
+                        "mismatch",
+                        super::unprefixed(&m.to_string(), address),
+                    )),
                 }
             }
         }))

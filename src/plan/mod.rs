@@ -54,12 +54,69 @@ pub struct Plan {
     pub not_checked: Vec<IdentityDrift>,
 }
 
-/// An account whose live identity check disagrees with what apply recorded:
-/// a revoked or expired key, or a key that now belongs to another account.
+/// An account whose live check found something: identity drift (a revoked
+/// or expired key, a key that now belongs to another account), or a check
+/// that could not complete. The message is for people; `kind`, `code` and
+/// `request_id` keep the failure typed for machines.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct IdentityDrift {
     pub address: Address,
     pub problem: String,
+    /// `auth`, `throttled`, `retryable`, `unreachable`, `other` (the vendor's
+    /// answer), `mismatch` (the credentials belong to another account or
+    /// environment), `refused` (tether would not send the secret there),
+    /// `decrypt` (no identity decrypts it), `state` (the entry is unusable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The vendor's error code, when it sent one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The vendor's request id, for support cases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+/// What went wrong for one account, typed until it is rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub message: String,
+    pub kind: &'static str,
+    pub code: Option<String>,
+    pub request_id: Option<String>,
+}
+
+impl Problem {
+    /// A vendor error, without the `<address>: ` its message starts with.
+    pub fn vendor(e: &crate::vendor::VendorError) -> Problem {
+        let full = e.to_string();
+        let prefix = format!("{}: ", e.account);
+        Problem {
+            message: full.strip_prefix(&prefix).unwrap_or(&full).to_string(),
+            kind: e.kind.as_str(),
+            code: e.code.clone(),
+            request_id: e.request_id.clone(),
+        }
+    }
+
+    pub fn new(kind: &'static str, message: impl Into<String>) -> Problem {
+        Problem {
+            message: message.into(),
+            kind,
+            code: None,
+            request_id: None,
+        }
+    }
+
+    /// The finding for `address`.
+    pub fn at(self, address: Address) -> IdentityDrift {
+        IdentityDrift {
+            address,
+            problem: self.message,
+            kind: Some(self.kind.to_string()),
+            code: self.code,
+            request_id: self.request_id,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -48,3 +48,37 @@ fn validate_json_matches_its_schema_shape() {
         assert!(props.contains_key(k), "config.schema.json lacks {k}");
     }
 }
+
+#[test]
+fn plan_json_fields_are_in_its_schema_with_typed_findings() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("schemas/plan.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let env = crate::apply::Env::new(61);
+    assert_eq!(env.tether(&["apply", "--auto-approve"]).code, 0);
+    // A revoked key: identity drift, typed.
+    let summary = env.sim.engine().summary();
+    env.sim
+        .engine()
+        .revoke(
+            tether::sim::Vendor::Aws,
+            &summary.aws.accounts[0].main_account_id,
+        )
+        .unwrap();
+    let out = env.tether(&["plan", "--refresh", "--format", "json"]);
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let props = schema["properties"].as_object().unwrap();
+    for k in plan.as_object().unwrap().keys() {
+        assert!(props.contains_key(k), "`{k}` is not in plan.schema.json");
+    }
+    let drift = &plan["identity_drift"][0];
+    assert_eq!(drift["kind"], "auth", "{drift}");
+    assert!(drift["code"].is_string(), "{drift}");
+    let finding = schema["$defs"]["IdentityDrift"]["properties"]
+        .as_object()
+        .unwrap();
+    for k in drift.as_object().unwrap().keys() {
+        assert!(finding.contains_key(k), "`{k}` is not in IdentityDrift");
+    }
+}
