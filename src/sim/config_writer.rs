@@ -7,15 +7,64 @@
 //! Invariant: no plaintext secret is written anywhere.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::Path;
 
-use crate::secrets::Recipients;
-use crate::secrets::encrypt::armored;
+use age::armor::{ArmoredWriter, Format};
+use anyhow::{anyhow, bail};
 
 use crate::sim::summary::Summary;
 
+type Recipient = Box<dyn age::Recipient + Send + Sync>;
+
 fn q(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+/// One `--recipient`: an age X25519 key (`age1…`) or an SSH public key
+/// (`ssh-ed25519`, `ssh-rsa`), the kinds tether encrypts to.
+fn recipient(arg: &str) -> anyhow::Result<Recipient> {
+    let r = arg.trim();
+    let shown: String = match r.char_indices().nth(64) {
+        Some((i, _)) => format!("{}…", &r[..i]),
+        None => r.to_string(),
+    };
+    if r.starts_with("AGE-SECRET-KEY-") {
+        // Never echo a private key back.
+        bail!(
+            "recipient \"AGE-SECRET-KEY-…\": this is an age identity (a private key), not a recipient; use its public key (`age-keygen -y`)"
+        );
+    }
+    if r.starts_with("age1") {
+        let k = r
+            .parse::<age::x25519::Recipient>()
+            .map_err(|e| anyhow!("recipient \"{shown}\": not a valid age X25519 key: {e}"))?;
+        Ok(Box::new(k))
+    } else if r.starts_with("ssh-") {
+        let k = r.parse::<age::ssh::Recipient>().map_err(|_| {
+            anyhow!(
+                "recipient \"{shown}\": not a supported SSH public key (ssh-ed25519 or ssh-rsa)"
+            )
+        })?;
+        Ok(Box::new(k))
+    } else {
+        bail!("recipient \"{shown}\": neither an age (`age1…`) nor an SSH public key")
+    }
+}
+
+/// `plain` encrypted to every recipient, as armored age text ending with a newline.
+fn armored(plain: &[u8], to: &[Recipient]) -> anyhow::Result<String> {
+    let enc =
+        age::Encryptor::with_recipients(to.iter().map(|r| r.as_ref() as &dyn age::Recipient))?;
+    let mut out = Vec::with_capacity(plain.len() + 512);
+    let mut w = enc.wrap_output(ArmoredWriter::wrap_output(&mut out, Format::AsciiArmor)?)?;
+    w.write_all(plain)?;
+    w.finish()?.finish()?;
+    let mut text = String::from_utf8(out)?;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Ok(text)
 }
 
 /// Writes the config directory.
@@ -23,7 +72,10 @@ pub fn write(dir: &Path, recipient_args: &[String], s: &Summary) -> anyhow::Resu
     if recipient_args.is_empty() {
         anyhow::bail!("--write-config needs at least one --recipient");
     }
-    let rs = Recipients::parse(recipient_args.iter().map(|r| (r.as_str(), None)))?;
+    let rs = recipient_args
+        .iter()
+        .map(|r| recipient(r))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let secrets = dir.join("secrets");
     std::fs::create_dir_all(&secrets)?;
     let mut hcl = String::new();

@@ -34,6 +34,7 @@ pub mod paging;
 pub mod rng;
 pub mod server;
 pub mod summary;
+pub mod vendor;
 pub mod world;
 
 pub use admin::AddResource;

@@ -21,8 +21,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::config::Vendor;
 use crate::sim::rng::{Rng, mix};
+pub use crate::sim::vendor::Vendor;
 
 /// A resource type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -988,6 +988,18 @@ fn build_vendor(seed: u64, v: Vendor, specs: &[AccountSpec]) -> Result<VendorWor
     Ok(vw)
 }
 
+/// Account names become the names of the account blocks `--write-config`
+/// writes (`account "aws" "<name>"`), addressed bare as `aws.<name>`, so they
+/// are ASCII HCL identifiers: a letter or `_`, then letters, digits, `_` and
+/// `-`. This is the rule tether's config applies to account names; the
+/// simulator keeps its own copy because it depends on nothing of tether, and
+/// tether's tests validate the config it writes.
+fn is_hcl_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
 fn new_account(
     rng: &mut Rng,
     v: Vendor,
@@ -1023,7 +1035,7 @@ fn new_account(
         projects: Vec::new(),
         parts: HashMap::new(),
     };
-    if !crate::config::is_valid_name(&a.name) {
+    if !is_hcl_identifier(&a.name) {
         return Err(WorldError::Invalid(
             v,
             format!("account name `{}` is not an HCL identifier", a.name),
@@ -1355,5 +1367,15 @@ mod tests {
             a.v(Vendor::Aws).accounts[0].id,
             c.v(Vendor::Aws).accounts[0].id
         );
+    }
+
+    #[test]
+    fn account_names_are_ascii_hcl_identifiers() {
+        for ok in ["prod", "_x", "acct-0001", "a_b-9"] {
+            assert!(is_hcl_identifier(ok), "{ok}");
+        }
+        for bad in ["", "9a", "-a", "a.b", "a b", "é"] {
+            assert!(!is_hcl_identifier(bad), "{bad}");
+        }
     }
 }

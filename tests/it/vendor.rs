@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use tether::config::{Account, Address, AzureAccount, HcsAccount, KeyAccount, VendorAccount};
+use tether::config::{Account, AzureAccount, HcsAccount, KeyAccount, VendorAccount};
 use tether::secrets::Secret;
 use tether::sim::{Faults, FaultsUpdate, Sim, Vendor};
 use tether::state::model::VerifiedIdentity;
@@ -75,7 +75,7 @@ pub(crate) fn account(sim: &Sim, v: Vendor, i: usize) -> (Account, Secret) {
         }
     };
     let acct = Account {
-        address: Address::new(v, format!("a{i}")),
+        address: crate::sim::address(v, format!("a{i}")),
         vendor,
         regions: None,
         resource_types: None,
