@@ -11,10 +11,10 @@ use std::time::Duration;
 use tether::config::Address;
 use tether::inventory::model::GLOBAL_REGION;
 use tether::inventory::{PartitionStatus, Resource};
-use tether::sim::world::List;
-use tether::sim::{Faults, FaultsUpdate, Sim, Vendor};
 use tether::sync::{self, Event, SyncOptions, Target};
 use tether::vendor::{ClientOptions, ErrorKind};
+use tether_sim::world::List;
+use tether_sim::{Faults, FaultsUpdate, Sim, Vendor};
 
 use crate::sim::{address, start};
 
@@ -485,11 +485,11 @@ async fn a_region_down_for_good_fails_only_its_partitions() {
 async fn an_arm_token_is_refreshed_before_it_expires_mid_fetch() {
     let ttl = 6;
     let sim = Sim::start(
-        tether::sim::World::generate(71, 1, 14_000),
-        tether::sim::Options {
+        tether_sim::World::generate(71, 1, 14_000),
+        tether_sim::Options {
             workers: 2,
             azure_token_ttl: ttl,
-            ..tether::sim::Options::default()
+            ..tether_sim::Options::default()
         },
     )
     .expect("simulator starts");

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use tether::config::{Account, AzureAccount, HcsAccount, KeyAccount, VendorAccount};
 use tether::secrets::Secret;
-use tether::sim::{Faults, FaultsUpdate, Sim, Vendor};
 use tether::state::model::VerifiedIdentity;
 use tether::vendor::{self, ClientOptions, ErrorKind, VendorError};
+use tether_sim::{Faults, FaultsUpdate, Sim, Vendor};
 
 use crate::sim::start;
 
