@@ -14,6 +14,7 @@ mod schemas;
 mod secrets;
 mod sim;
 mod sim_config;
+mod sim_crate;
 mod snapshot;
 mod state;
 mod store_damage;
