@@ -13,7 +13,7 @@ mod common;
 use std::process::Command;
 
 use common::{measure, median, ms, release_binary};
-use tether::sim::{Faults, FaultsUpdate, Options, Sim, World};
+use tether_sim::{Faults, FaultsUpdate, Options, Sim, World};
 
 const PER_VENDOR: usize = 250;
 const RUNS: usize = 3;
@@ -33,7 +33,7 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("tether-bench-apply-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let id = age::x25519::Identity::generate();
-    tether::sim::config_writer::write(&dir, &[id.to_public().to_string()], &sim.engine().summary())
+    tether_sim::config_writer::write(&dir, &[id.to_public().to_string()], &sim.engine().summary())
         .expect("the config is written");
     let key = {
         use age::secrecy::ExposeSecret;

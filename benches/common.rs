@@ -70,16 +70,32 @@ pub fn which(name: &str) -> Option<PathBuf> {
 }
 
 pub fn release_binary() -> PathBuf {
+    build_release(&["--bin", "tether"]);
+    target_dir().join("release/tether")
+}
+
+/// The release `tether-sim` binary, built first: the simulator is a package
+/// of its own (`crates/tether-sim`), so cargo builds and names no binary of
+/// it for tether's benchmarks.
+pub fn sim_release_binary() -> PathBuf {
+    build_release(&["-p", "tether-sim", "--bin", "tether-sim"]);
+    target_dir().join("release/tether-sim")
+}
+
+fn build_release(what: &[&str]) {
     let st = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--bin", "tether"])
+        .args(["build", "--release"])
+        .args(what)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
         .expect("cargo runs");
     assert!(st.success());
-    let target = std::env::var_os("CARGO_TARGET_DIR")
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    target.join("release/tether")
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
 }
 
 /// Writes the config; returns its size in bytes.
@@ -158,7 +174,7 @@ pub fn encrypt(r: &age::x25519::Recipient, text: &str) -> String {
     tether::secrets::encrypt::armored(text.as_bytes(), &to).unwrap()
 }
 
-/// Starts the `tether-sim` binary on the generated world of seed 1 with
+/// Starts the release `tether-sim` binary on the generated world of seed 1 with
 /// `accounts` per vendor and `resources` per account, plus `extra`
 /// arguments, and reads its start-up JSON line: the running child and the
 /// world's summary.
@@ -166,10 +182,10 @@ pub fn spawn_sim(
     accounts: u64,
     resources: u64,
     extra: &[&str],
-) -> (std::process::Child, tether::sim::Summary) {
+) -> (std::process::Child, tether_sim::Summary) {
     use std::io::{BufRead, BufReader};
     let (accounts, resources) = (accounts.to_string(), resources.to_string());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tether-sim"))
+    let mut child = Command::new(sim_release_binary())
         .args([
             "--seed",
             "1",

@@ -32,9 +32,9 @@ use std::time::Instant;
 use tether::config::{Account, Address, AzureAccount, HcsAccount, KeyAccount, VendorAccount};
 use tether::inventory::Partition;
 use tether::secrets::Secret;
-use tether::sim::summary::Summary;
 use tether::sync::{self, Event, SyncOptions, Target};
 use tether::vendor::{ClientOptions, published_rate};
+use tether_sim::summary::Summary;
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name)

@@ -22,7 +22,6 @@
 //! - [`state`]: the state file: format, lock, atomic store.
 //! - [`snapshot`]: the versioned, content-addressed snapshot store, its writer, and
 //!   the diff of two inventories (stored or live) with its renderers.
-//! - [`sim`]: `tether-sim`, the wire-faithful local simulator of the four vendors.
 //! - [`sync`]: accounts x regions x types -> partitions, fetched concurrently, streamed as events.
 //! - [`trust`]: where a decrypted secret may be sent: sealed destinations,
 //!   trusted hosts, the [`trust::Cleared`] secret the vendor layer takes.
@@ -41,7 +40,6 @@ pub mod plan;
 pub mod render;
 pub mod schema;
 pub mod secrets;
-pub mod sim;
 pub mod snapshot;
 pub mod state;
 pub mod sync;

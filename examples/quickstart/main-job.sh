@@ -15,8 +15,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 if [ -z "${TETHER_BIN_DIR:-}" ]; then
-  echo "== building tether (release)"
-  cargo build --release --locked --bins -q
+  echo "== building tether and tether-sim (release)"
+  # The simulator is a package of its own (crates/tether-sim): name both.
+  cargo build --release --locked -q -p tether -p tether-sim --bins
   TETHER_BIN_DIR="${CARGO_TARGET_DIR:-target}/release"
 fi
 TETHER="$TETHER_BIN_DIR/tether"

@@ -2,13 +2,13 @@
 
 use std::path::Path;
 
-use tether::sim::Vendor as SimVendor;
+use tether_sim::Vendor as SimVendor;
 
 use crate::harness::{Output, Run};
 use crate::sim;
 
 pub(crate) struct Env {
-    pub sim: tether::sim::Sim,
+    pub sim: tether_sim::Sim,
     pub dir: tempfile::TempDir,
     pub key: String,
 }
@@ -23,7 +23,7 @@ impl Env {
         let sim = sim::start(seed, accounts, resources);
         let dir = tempfile::tempdir().unwrap();
         let id = age::x25519::Identity::generate();
-        tether::sim::config_writer::write(
+        tether_sim::config_writer::write(
             dir.path(),
             &[id.to_public().to_string()],
             &sim.engine().summary(),
@@ -340,9 +340,9 @@ fn a_killed_apply_leaves_finished_accounts_recorded_and_replans_the_rest() {
     // Slow answers, one account at a time: the kill lands mid-way.
     env.sim
         .engine()
-        .set_faults(&tether::sim::FaultsUpdate {
+        .set_faults(&tether_sim::FaultsUpdate {
             vendor: "*".into(),
-            faults: tether::sim::Faults {
+            faults: tether_sim::Faults {
                 latency_ms: 400,
                 ..Default::default()
             },
@@ -380,9 +380,9 @@ fn a_killed_apply_leaves_finished_accounts_recorded_and_replans_the_rest() {
     // The dead run's lock is taken over by the next run, with a warning.
     env.sim
         .engine()
-        .set_faults(&tether::sim::FaultsUpdate {
+        .set_faults(&tether_sim::FaultsUpdate {
             vendor: "*".into(),
-            faults: tether::sim::Faults::default(),
+            faults: tether_sim::Faults::default(),
         })
         .unwrap();
     let out = env.tether(&["apply", "--auto-approve"]);
@@ -411,9 +411,9 @@ fn a_killed_sync_leaves_no_lock_that_needs_force_unlock() {
     let slow = |latency_ms| {
         env.sim
             .engine()
-            .set_faults(&tether::sim::FaultsUpdate {
+            .set_faults(&tether_sim::FaultsUpdate {
                 vendor: "*".into(),
-                faults: tether::sim::Faults {
+                faults: tether_sim::Faults {
                     latency_ms,
                     ..Default::default()
                 },

@@ -1,7 +1,7 @@
 //! `tether sync`, `tether drift` and apply's sync, end to end against the
 //! simulator for all four vendors.
 
-use tether::sim::{AddResource, Vendor as SimVendor};
+use tether_sim::{AddResource, Vendor as SimVendor};
 
 use crate::apply::Env;
 
@@ -218,9 +218,9 @@ fn revoked_keys_failing_regions_and_flaky_vendors() {
     let e = env.sim.engine();
 
     // 5xx and throttling on every vendor: retried, nothing lost.
-    e.set_faults(&tether::sim::FaultsUpdate {
+    e.set_faults(&tether_sim::FaultsUpdate {
         vendor: "*".into(),
-        faults: tether::sim::Faults {
+        faults: tether_sim::Faults {
             error_rate: 0.1,
             throttle_rate: 0.1,
             ..Default::default()
@@ -230,9 +230,9 @@ fn revoked_keys_failing_regions_and_flaky_vendors() {
     let out = env.tether(&["sync"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert_eq!(export(&env, "latest").len(), before);
-    e.set_faults(&tether::sim::FaultsUpdate {
+    e.set_faults(&tether_sim::FaultsUpdate {
         vendor: "*".into(),
-        faults: tether::sim::Faults::default(),
+        faults: tether_sim::Faults::default(),
     })
     .unwrap();
 

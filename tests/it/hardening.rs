@@ -6,9 +6,9 @@ use std::time::Duration;
 use crate::apply::Env;
 
 fn faults(env: &Env, vendor: &str, error_rate: f64, throttle_rate: f64) {
-    let _ = env.sim.engine().set_faults(&tether::sim::FaultsUpdate {
+    let _ = env.sim.engine().set_faults(&tether_sim::FaultsUpdate {
         vendor: vendor.into(),
-        faults: tether::sim::Faults {
+        faults: tether_sim::Faults {
             error_rate,
             throttle_rate,
             ..Default::default()
@@ -286,9 +286,9 @@ fn drift_reports_state_entries_it_cannot_use() {
 #[test]
 fn apply_parallelism_bounds_its_own_sync() {
     let env = Env::with(406, 6, 4);
-    let _ = env.sim.engine().set_faults(&tether::sim::FaultsUpdate {
+    let _ = env.sim.engine().set_faults(&tether_sim::FaultsUpdate {
         vendor: "*".into(),
-        faults: tether::sim::Faults {
+        faults: tether_sim::Faults {
             latency_ms: 20,
             ..Default::default()
         },

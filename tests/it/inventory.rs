@@ -11,12 +11,12 @@ use std::time::Duration;
 use tether::config::Address;
 use tether::inventory::model::GLOBAL_REGION;
 use tether::inventory::{PartitionStatus, Resource};
-use tether::sim::world::List;
-use tether::sim::{Faults, FaultsUpdate, Sim, Vendor};
 use tether::sync::{self, Event, SyncOptions, Target};
 use tether::vendor::{ClientOptions, ErrorKind};
+use tether_sim::world::List;
+use tether_sim::{Faults, FaultsUpdate, Sim, Vendor};
 
-use crate::sim::start;
+use crate::sim::{address, start};
 
 fn opts() -> SyncOptions {
     SyncOptions {
@@ -190,7 +190,7 @@ async fn a_full_fetch_equals_the_world_for_all_four_vendors() {
     let mut total = 0;
     for v in ALL {
         for i in 0..2 {
-            let a = Address::new(v, format!("a{i}"));
+            let a = address(v, format!("a{i}"));
             assert!(out.started.contains(&a) && out.done.contains(&a), "{a}");
             let want = world_parts(&sim, v, i);
             let got = complete_ids(&out, &a);
@@ -208,7 +208,7 @@ async fn a_full_fetch_equals_the_world_for_all_four_vendors() {
     let inst = out
         .resources
         .iter()
-        .find(|r| r.kind == "instance" && r.account.vendor == Vendor::Aws)
+        .find(|r| r.kind == "instance" && r.account.vendor == tether::config::Vendor::Aws)
         .expect("an AWS instance");
     assert_eq!(inst.native_type, "AWS::EC2::Instance");
     assert!(inst.attributes.contains_key("instance_type"), "{inst:?}");
@@ -246,7 +246,7 @@ async fn declared_regions_are_fetched_and_absent_ones_discovered() {
         // Declared: the first region only.
         let first = all.iter().next().unwrap().clone();
         let mut t = target(&sim, v, 0);
-        t.account.address = Address::new(v, "declared");
+        t.account.address = address(v, "declared");
         t.account.regions = Some(vec![first.clone()]);
         declared.insert(t.account.address.clone(), (v, first));
         targets.push(t);
@@ -256,7 +256,7 @@ async fn declared_regions_are_fetched_and_absent_ones_discovered() {
     assert!(out.failed.is_empty(), "{:?}", out.failed);
     for v in [Vendor::Aws, Vendor::Alibaba, Vendor::Hcs] {
         let want = world_parts(&sim, v, 0);
-        let discovered = Address::new(v, "a0");
+        let discovered = address(v, "a0");
         assert_eq!(complete_ids(&out, &discovered), want, "{discovered}");
         let all: Vec<String> = want
             .keys()
@@ -286,7 +286,7 @@ async fn a_region_added_at_run_time_is_found_by_the_next_sync() {
         (Vendor::Hcs, "sc-new-1"),
     ] {
         let before = run(vec![target(&sim, v, 0)], opts()).await;
-        let a = Address::new(v, "a0");
+        let a = address(v, "a0");
         assert!(!before.regions[&a].contains(&region.to_string()));
         sim.add_region(v, &crate::vendor::world_id(&sim, v, 0), region)
             .unwrap();
@@ -316,7 +316,7 @@ async fn types_outside_resource_types_are_skipped() {
     let out = run(targets, opts()).await;
     assert!(out.failed.is_empty(), "{:?}", out.failed);
     for v in ALL {
-        let a = Address::new(v, "a0");
+        let a = address(v, "a0");
         let want = world_parts(&sim, v, 0);
         let got = &out.parts[&a];
         assert_eq!(got.len(), want.len(), "{a}");
@@ -341,7 +341,7 @@ async fn types_outside_resource_types_are_skipped() {
 async fn a_revoked_key_fails_its_account_only() {
     let sim = start(65, 2, 200);
     let mut declared = target(&sim, Vendor::Aws, 0);
-    declared.account.address = Address::new(Vendor::Aws, "declared");
+    declared.account.address = address(Vendor::Aws, "declared");
     declared.account.regions = Some(vec![
         world_parts(&sim, Vendor::Aws, 0)
             .keys()
@@ -358,7 +358,7 @@ async fn a_revoked_key_fails_its_account_only() {
     }
     let out = run(targets, opts()).await;
     for v in ALL {
-        let bad = Address::new(v, "a0");
+        let bad = address(v, "a0");
         let e = out
             .failed
             .get(&bad)
@@ -368,13 +368,13 @@ async fn a_revoked_key_fails_its_account_only() {
         let shown = format!("{e} {e:?}");
         assert!(!shown.contains(&secret_of(&sim, v, 0)), "{shown}");
         assert!(!out.done.contains(&bad));
-        let good = Address::new(v, "a1");
+        let good = address(v, "a1");
         assert_eq!(complete_ids(&out, &good), world_parts(&sim, v, 1), "{good}");
         assert!(out.done.contains(&good));
     }
     // With declared regions there is no discovery call: the partitions
     // find out, and the account still fails as one event.
-    let d = Address::new(Vendor::Aws, "declared");
+    let d = address(Vendor::Aws, "declared");
     assert_eq!(out.failed[&d].kind, ErrorKind::Auth);
     sim.stop();
 }
@@ -400,7 +400,7 @@ async fn server_errors_and_throttling_still_fetch_everything() {
     assert!(out.failed.is_empty(), "{:?}", out.failed);
     for v in ALL {
         for i in 0..2 {
-            let a = Address::new(v, format!("a{i}"));
+            let a = address(v, format!("a{i}"));
             assert_eq!(complete_ids(&out, &a), world_parts(&sim, v, i), "{a}");
         }
     }
@@ -417,7 +417,7 @@ async fn server_errors_and_throttling_still_fetch_everything() {
     let out = run(targets, opts()).await;
     assert!(out.failed.is_empty(), "{:?}", out.failed);
     for v in ALL {
-        let a = Address::new(v, "a0");
+        let a = address(v, "a0");
         assert_eq!(complete_ids(&out, &a), world_parts(&sim, v, 0), "{a}");
     }
     sim.stop();
@@ -444,7 +444,7 @@ async fn a_region_down_for_good_fails_only_its_partitions() {
     let out = run(targets, o).await;
     assert!(out.failed.is_empty(), "{:?}", out.failed);
     for (v, down) in [(Vendor::Aws, &region), (Vendor::Hcs, &hcs_project.region)] {
-        let a = Address::new(v, "a0");
+        let a = address(v, "a0");
         let want = world_parts(&sim, v, 0);
         let got = &out.parts[&a];
         assert_eq!(got.len(), want.len());
@@ -468,7 +468,7 @@ async fn a_region_down_for_good_fails_only_its_partitions() {
     }
     // Another account's region of the same name is its own scope in the
     // simulator only by name; AWS account 1 fails there too if it has it.
-    let b = Address::new(Vendor::Aws, "a1");
+    let b = address(Vendor::Aws, "a1");
     for ((r, _), (status, _)) in &out.parts[&b] {
         assert_eq!(
             matches!(status, PartitionStatus::Failed { .. }),
@@ -485,11 +485,11 @@ async fn a_region_down_for_good_fails_only_its_partitions() {
 async fn an_arm_token_is_refreshed_before_it_expires_mid_fetch() {
     let ttl = 6;
     let sim = Sim::start(
-        tether::sim::World::generate(71, 1, 14_000),
-        tether::sim::Options {
+        tether_sim::World::generate(71, 1, 14_000),
+        tether_sim::Options {
             workers: 2,
             azure_token_ttl: ttl,
-            ..tether::sim::Options::default()
+            ..tether_sim::Options::default()
         },
     )
     .expect("simulator starts");
@@ -505,7 +505,7 @@ async fn an_arm_token_is_refreshed_before_it_expires_mid_fetch() {
     let out = run(vec![target(&sim, Vendor::Azure, 0)], opts()).await;
     let took = started.elapsed();
     assert!(out.failed.is_empty(), "{:?}", out.failed);
-    let a = Address::new(Vendor::Azure, "a0");
+    let a = address(Vendor::Azure, "a0");
     let want = world_parts(&sim, Vendor::Azure, 0);
     let got = complete_ids(&out, &a);
     assert_eq!(got, want);

@@ -7,6 +7,8 @@ use crate::harness::{TETHER, repo};
 #[test]
 fn the_main_job_runs_every_step_and_leaves_nothing_running() {
     let bins = std::path::Path::new(TETHER).parent().unwrap();
+    // The script runs `$TETHER_BIN_DIR/tether-sim`.
+    assert_eq!(crate::sim::binary().parent(), Some(bins));
     let out = std::process::Command::new("bash")
         .arg(repo().join("examples/quickstart/main-job.sh"))
         .env("TETHER_BIN_DIR", bins)

@@ -62,7 +62,7 @@ fn plan_json_fields_are_in_its_schema_with_typed_findings() {
     env.sim
         .engine()
         .revoke(
-            tether::sim::Vendor::Aws,
+            tether_sim::Vendor::Aws,
             &summary.aws.accounts[0].main_account_id,
         )
         .unwrap();

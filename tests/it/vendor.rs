@@ -6,11 +6,11 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use tether::config::{Account, Address, AzureAccount, HcsAccount, KeyAccount, VendorAccount};
+use tether::config::{Account, AzureAccount, HcsAccount, KeyAccount, VendorAccount};
 use tether::secrets::Secret;
-use tether::sim::{Faults, FaultsUpdate, Sim, Vendor};
 use tether::state::model::VerifiedIdentity;
 use tether::vendor::{self, ClientOptions, ErrorKind, VendorError};
+use tether_sim::{Faults, FaultsUpdate, Sim, Vendor};
 
 use crate::sim::start;
 
@@ -75,7 +75,7 @@ pub(crate) fn account(sim: &Sim, v: Vendor, i: usize) -> (Account, Secret) {
         }
     };
     let acct = Account {
-        address: Address::new(v, format!("a{i}")),
+        address: crate::sim::address(v, format!("a{i}")),
         vendor,
         regions: None,
         resource_types: None,

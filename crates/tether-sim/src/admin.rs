@@ -1,0 +1,261 @@
+//! The admin API: change the world while it runs. The same operations are
+//! methods on [`Engine`] (the library API) and JSON over HTTP at the `admin`
+//! URL; the HTTP layer only parses and renders.
+//!
+//! `account` is the world's identifier: `main_account_id` (AWS, Alibaba),
+//! `tenant_id` (Azure) or the HCS login `account`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::faults::{Faults, FaultsUpdate};
+use crate::http::{Req, Resp};
+use crate::server::Engine;
+use crate::world::{ResourceView, Rotated, Vendor, WorldError};
+
+/// `POST /admin/resources`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddResource {
+    pub vendor: Vendor,
+    pub account: String,
+    /// Region (Azure: location; HCS: region, project name or project id).
+    pub region: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Azure: the subscription (default: the tenant's first).
+    #[serde(default)]
+    pub subscription: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountRef {
+    vendor: Vendor,
+    account: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegionRef {
+    vendor: Vendor,
+    account: String,
+    region: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TagsPatch {
+    tags: BTreeMap<String, String>,
+    /// Set these tags on top of the resource's others instead of replacing
+    /// the whole set.
+    #[serde(default)]
+    merge: bool,
+}
+
+/// A refused admin call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdminError {
+    #[error(transparent)]
+    World(#[from] WorldError),
+    #[error("unknown vendor `{0}` (expected aws, alibaba, azure, hcs or *)")]
+    Vendor(String),
+    #[error("{0}")]
+    Faults(String),
+}
+
+impl Engine {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, crate::world::World> {
+        self.world.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a resource; answers it with its new id.
+    pub fn add_resource(&self, r: &AddResource) -> Result<ResourceView, WorldError> {
+        self.write().add_resource(
+            r.vendor,
+            &r.account,
+            &r.region,
+            &r.kind,
+            r.subscription.as_deref(),
+        )
+    }
+
+    pub fn resource(&self, v: Vendor, id: &str) -> Result<ResourceView, WorldError> {
+        self.world
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .resource(v, id)
+    }
+
+    /// Replaces the tags of a resource.
+    pub fn set_tags(
+        &self,
+        v: Vendor,
+        id: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<ResourceView, WorldError> {
+        self.write().set_tags(v, id, tags)
+    }
+
+    pub fn delete_resource(&self, v: Vendor, id: &str) -> Result<ResourceView, WorldError> {
+        self.write().delete_resource(v, id)
+    }
+
+    /// A region the vendor adds to the account.
+    pub fn add_region(&self, v: Vendor, account: &str, region: &str) -> Result<(), WorldError> {
+        self.write().add_region(v, account, region)
+    }
+
+    pub fn revoke(&self, v: Vendor, account: &str) -> Result<(), WorldError> {
+        self.write().revoke(v, account)
+    }
+
+    /// New credentials; the old ones stop working.
+    pub fn rotate(&self, v: Vendor, account: &str) -> Result<Rotated, WorldError> {
+        self.write().rotate(v, account)
+    }
+
+    /// Every token issued so far to the account is expired from now on.
+    pub fn expire_tokens(&self, v: Vendor, account: &str) -> Result<(), WorldError> {
+        let now = self.now();
+        self.write().expire_tokens(v, account, now)
+    }
+
+    /// Sets the faults of one vendor or, with `"*"`, of all.
+    pub fn set_faults(&self, u: &FaultsUpdate) -> Result<(), AdminError> {
+        let f = &u.faults;
+        if !(0.0..=1.0).contains(&f.error_rate) || !(0.0..=1.0).contains(&f.throttle_rate) {
+            return Err(AdminError::Faults(
+                "error_rate and throttle_rate are shares between 0 and 1".into(),
+            ));
+        }
+        let v = match u.vendor.as_str() {
+            "*" => None,
+            s => Some(
+                s.parse::<Vendor>()
+                    .map_err(|()| AdminError::Vendor(s.to_string()))?,
+            ),
+        };
+        self.faults.set(v, f.clone());
+        Ok(())
+    }
+
+    /// Makes every request about one scope (AWS/Alibaba region, Azure
+    /// subscription, HCS project) answer a server error, or stops that.
+    pub fn set_failing_scope(&self, v: Vendor, scope: &str, failing: bool) {
+        self.faults.set_failing(v, scope, failing);
+    }
+
+    /// The current faults per vendor.
+    pub fn faults(&self) -> BTreeMap<Vendor, Faults> {
+        Vendor::ALL
+            .into_iter()
+            .map(|v| (v, self.faults.get(v)))
+            .collect()
+    }
+}
+
+fn json_error(status: u16, msg: &str) -> Resp {
+    Resp::json(status, &serde_json::json!({ "error": msg }))
+}
+
+fn world_error(e: WorldError) -> Resp {
+    let status = match e {
+        WorldError::NoAccount(..) | WorldError::NoResource(..) => 404,
+        _ => 400,
+    };
+    json_error(status, &e.to_string())
+}
+
+fn body<T: for<'de> Deserialize<'de>>(req: &Req) -> Result<T, Resp> {
+    serde_json::from_slice(&req.body)
+        .map_err(|e| json_error(400, &format!("invalid JSON body: {e}")))
+}
+
+/// Serves one admin request.
+pub fn handle(e: &Engine, req: &Req) -> Resp {
+    match route(e, req) {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+fn route(e: &Engine, req: &Req) -> Result<Resp, Resp> {
+    let path = req.path.trim_end_matches('/');
+    let m = req.method.as_str();
+    Ok(match (m, path) {
+        ("GET", "/admin/world") => Resp::json(200, &e.summary()),
+        ("POST", "/admin/resources") => {
+            let r: AddResource = body(req)?;
+            Resp::json(201, &e.add_resource(&r).map_err(world_error)?)
+        }
+        ("POST", "/admin/regions") => {
+            let r: RegionRef = body(req)?;
+            e.add_region(r.vendor, &r.account, &r.region)
+                .map_err(world_error)?;
+            Resp::json(
+                201,
+                &serde_json::json!({"vendor": r.vendor, "account": r.account, "region": r.region}),
+            )
+        }
+        ("POST", "/admin/credentials/revoke") => {
+            let r: AccountRef = body(req)?;
+            e.revoke(r.vendor, &r.account).map_err(world_error)?;
+            Resp::json(
+                200,
+                &serde_json::json!({"vendor": r.vendor, "account": r.account, "revoked": true}),
+            )
+        }
+        ("POST", "/admin/credentials/rotate") => {
+            let r: AccountRef = body(req)?;
+            Resp::json(200, &e.rotate(r.vendor, &r.account).map_err(world_error)?)
+        }
+        ("POST", "/admin/tokens/expire") => {
+            let r: AccountRef = body(req)?;
+            e.expire_tokens(r.vendor, &r.account).map_err(world_error)?;
+            Resp::json(
+                200,
+                &serde_json::json!({"vendor": r.vendor, "account": r.account, "expired": true}),
+            )
+        }
+        ("GET", "/admin/faults") => Resp::json(200, &e.faults()),
+        ("GET", "/admin/stats") => Resp::json(200, &e.load.stats()),
+        ("POST", "/admin/stats/reset") => {
+            e.load.reset();
+            Resp::json(200, &e.load.stats())
+        }
+        ("PUT", "/admin/faults") => {
+            let u: FaultsUpdate = body(req)?;
+            e.set_faults(&u)
+                .map_err(|x| json_error(400, &x.to_string()))?;
+            Resp::json(200, &e.faults())
+        }
+        (_, p) if p.starts_with("/admin/resources/") => {
+            let rest = &p["/admin/resources/".len()..];
+            let (v, id) = rest
+                .split_once('/')
+                .ok_or_else(|| json_error(404, "expected /admin/resources/{vendor}/{id}"))?;
+            let v: Vendor = v
+                .parse()
+                .map_err(|()| json_error(404, &AdminError::Vendor(v.to_string()).to_string()))?;
+            let id = crate::encode::decode(id, false);
+            match m {
+                "GET" => Resp::json(200, &e.resource(v, &id).map_err(world_error)?),
+                "PATCH" => {
+                    let t: TagsPatch = body(req)?;
+                    let tags = if t.merge {
+                        let mut all = e.resource(v, &id).map_err(world_error)?.tags;
+                        all.extend(t.tags);
+                        all
+                    } else {
+                        t.tags
+                    };
+                    Resp::json(200, &e.set_tags(v, &id, &tags).map_err(world_error)?)
+                }
+                "DELETE" => Resp::json(200, &e.delete_resource(v, &id).map_err(world_error)?),
+                _ => json_error(405, "method not allowed"),
+            }
+        }
+        _ => json_error(404, &format!("no admin route {m} {path}")),
+    })
+}

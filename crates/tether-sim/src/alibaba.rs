@@ -1,0 +1,770 @@
+//! Alibaba Cloud: STS `GetCallerIdentity`; ECS `DescribeRegions`,
+//! `DescribeInstances`, `DescribeSecurityGroups`; VPC `DescribeVpcs`,
+//! `DescribeVSwitches` — RPC style on one endpoint, JSON answers, page
+//! numbers and (ECS) `MaxResults`/`NextToken`.
+//!
+//! Both signature schemes are accepted: v1 (`Signature` parameter,
+//! HMAC-SHA1) and V3 (`Authorization: ACS3-HMAC-SHA256`). The product is the
+//! `Version` (ECS 2014-05-26, VPC 2016-04-28, STS 2015-04-01). Nonces are
+//! single-use for 15 minutes; timestamps must be within 15 minutes.
+
+use crate::auth::{acs, fresh};
+use crate::clock;
+use crate::encode::Json;
+use crate::faults::Verdict;
+use crate::http::{Req, Resp, request_id};
+use crate::paging;
+use crate::server::Engine;
+use crate::world::{self, Account, Kind, List, Partition, Resource, Vendor};
+
+const ECS: &str = "2014-05-26";
+const VPC: &str = "2016-04-28";
+const STS: &str = "2015-04-01";
+const SIZES: &[(&str, i64, i64)] = &[
+    ("ecs.g6.large", 2, 8192),
+    ("ecs.c6.xlarge", 4, 8192),
+    ("ecs.t6-c1m1.large", 2, 2048),
+    ("ecs.g7.xlarge", 4, 16384),
+    ("ecs.r6.large", 2, 16384),
+    ("ecs.c7.large", 2, 4096),
+    ("ecs.g6.2xlarge", 8, 32768),
+    ("ecs.t5-lc1m2.small", 1, 2048),
+];
+
+fn json(status: u16, body: String, rid: &str) -> Resp {
+    Resp::new(status, "application/json;charset=utf-8", body).with("x-acs-request-id", rid)
+}
+
+fn error(req: &Req, status: u16, code: &str, message: &str) -> Resp {
+    let rid = request_id();
+    let product = match req
+        .header("x-acs-version")
+        .map(str::to_string)
+        .or_else(|| param(&req.params(), "Version").map(str::to_string))
+        .as_deref()
+    {
+        Some(VPC) => "Vpc",
+        Some(STS) => "Sts",
+        _ => "Ecs",
+    };
+    let mut j = Json::with_capacity(256);
+    j.begin_obj()
+        .kv("RequestId", &rid)
+        .kv("HostId", req.header("host").unwrap_or(""))
+        .kv("Code", code)
+        .kv("Message", message)
+        .kv(
+            "Recommend",
+            &format!("https://api.aliyun.com/troubleshoot?q={code}&product={product}"),
+        )
+        .end_obj();
+    json(status, j.finish(), &rid)
+}
+
+fn param<'a>(p: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    p.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// Checks a signature against a secret.
+type Check<'a> = Box<dyn Fn(&str) -> bool + 'a>;
+
+/// Who is calling, once authenticated.
+struct Caller {
+    account: u32,
+    action: String,
+    version: String,
+}
+
+fn authenticate(
+    e: &Engine,
+    req: &Req,
+    params: &[(String, String)],
+    vw: &world::VendorWorld,
+) -> Result<Caller, Resp> {
+    let now = e.now();
+    let (key, time, nonce, action, version): (String, String, String, String, String);
+    let check: Check<'_>;
+    if let Some(h) = req
+        .header("authorization")
+        .filter(|h| h.starts_with("ACS3-HMAC-SHA256"))
+    {
+        let auth = acs::v3_parse(h).ok_or_else(|| {
+            error(
+                req,
+                400,
+                "IncompleteSignature",
+                "The request signature does not conform to Aliyun standards.",
+            )
+        })?;
+        key = auth.access_key.clone();
+        time = req.header("x-acs-date").unwrap_or("").to_string();
+        nonce = req
+            .header("x-acs-signature-nonce")
+            .unwrap_or("")
+            .to_string();
+        action = req.header("x-acs-action").unwrap_or("").to_string();
+        version = req.header("x-acs-version").unwrap_or("").to_string();
+        check = Box::new(move |secret| acs::v3_check(req, &auth, secret));
+    } else if param(params, "Signature").is_some() {
+        key = param(params, "AccessKeyId").unwrap_or("").to_string();
+        time = param(params, "Timestamp").unwrap_or("").to_string();
+        nonce = param(params, "SignatureNonce").unwrap_or("").to_string();
+        action = param(params, "Action").unwrap_or("").to_string();
+        version = param(params, "Version").unwrap_or("").to_string();
+        if param(params, "SignatureMethod") != Some("HMAC-SHA1") {
+            return Err(error(
+                req,
+                400,
+                "InvalidSignatureMethod",
+                "Specified signature method is not valid.",
+            ));
+        }
+        let method = req.method.clone();
+        check = Box::new(move |secret| acs::v1_check(&method, params, secret));
+    } else if param(params, "AccessKeyId").is_some() {
+        return Err(error(
+            req,
+            400,
+            "MissingSignature",
+            "Signature is mandatory for this action.",
+        ));
+    } else {
+        return Err(error(
+            req,
+            400,
+            "MissingAccessKeyId",
+            "AccessKeyId is mandatory for this action.",
+        ));
+    }
+    if key.is_empty() {
+        return Err(error(
+            req,
+            400,
+            "MissingAccessKeyId",
+            "AccessKeyId is mandatory for this action.",
+        ));
+    }
+    let Some(t) = clock::parse_extended(&time) else {
+        return Err(error(
+            req,
+            400,
+            "InvalidTimeStamp.Format",
+            "Specified time stamp or date value is not well formatted.",
+        ));
+    };
+    if nonce.is_empty() {
+        return Err(error(
+            req,
+            400,
+            "MissingSignatureNonce",
+            "SignatureNonce is mandatory for this action.",
+        ));
+    }
+    let Some(&ai) = vw.by_key.get(&key) else {
+        return Err(error(
+            req,
+            404,
+            "InvalidAccessKeyId.NotFound",
+            "Specified access key is not found.",
+        ));
+    };
+    let acct = &vw.accounts[ai as usize];
+    if acct.revoked {
+        return Err(error(
+            req,
+            404,
+            "InvalidAccessKeyId.NotFound",
+            "Specified access key is not found.",
+        ));
+    }
+    if !check(&acct.secret) {
+        return Err(error(
+            req,
+            400,
+            "SignatureDoesNotMatch",
+            "Specified signature is not matched with our calculation.",
+        ));
+    }
+    if e.options.check_clock && !fresh(t, now) {
+        return Err(error(
+            req,
+            400,
+            "InvalidTimeStamp.Expired",
+            "Specified time stamp or date value is expired.",
+        ));
+    }
+    let fresh_nonce = e
+        .nonces
+        .lock()
+        .map(|mut n| n.fresh(&format!("{key}/{nonce}"), now))
+        .unwrap_or(true);
+    if !fresh_nonce {
+        return Err(error(
+            req,
+            400,
+            "SignatureNonceUsed",
+            "Specified signature nonce was used already.",
+        ));
+    }
+    Ok(Caller {
+        account: ai,
+        action,
+        version,
+    })
+}
+
+/// Serves one request.
+pub fn handle(e: &Engine, req: &Req) -> Resp {
+    let params = req.params();
+    let w = e.world.read().unwrap_or_else(|p| p.into_inner());
+    let vw = w.v(Vendor::Alibaba);
+    let caller = match authenticate(e, req, &params, vw) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let acct = &vw.accounts[caller.account as usize];
+    let api: &'static str = match (caller.version.as_str(), caller.action.as_str()) {
+        (STS, "GetCallerIdentity") => "GetCallerIdentity",
+        (ECS | VPC, "DescribeRegions") => "DescribeRegions",
+        (ECS, "DescribeInstances") => "DescribeInstances",
+        (ECS, "DescribeSecurityGroups") => "DescribeSecurityGroups",
+        (VPC, "DescribeVpcs") => "DescribeVpcs",
+        (VPC, "DescribeVSwitches") => "DescribeVSwitches",
+        (ECS | VPC | STS, _) => {
+            return error(
+                req,
+                404,
+                "InvalidApi.NotFound",
+                "Specified api is not found, please check your url and method.",
+            );
+        }
+        _ => {
+            return error(
+                req,
+                400,
+                "InvalidVersion",
+                "Specified parameter Version is not valid.",
+            );
+        }
+    };
+    let region = param(&params, "RegionId").unwrap_or("");
+    let listing = !matches!(api, "GetCallerIdentity" | "DescribeRegions");
+    if listing && region.is_empty() {
+        return error(
+            req,
+            400,
+            "MissingRegionId",
+            "RegionId is mandatory for this action.",
+        );
+    }
+    let scope = acct.region_index(region);
+    if listing && scope.is_none() {
+        return error(
+            req,
+            404,
+            "InvalidRegionId.NotFound",
+            "The specified RegionId does not exist.",
+        );
+    }
+    match e.faults.check(
+        Vendor::Alibaba,
+        caller.account,
+        if listing { region } else { "global" },
+        api,
+    ) {
+        Verdict::Pass => {}
+        Verdict::Throttle(ms) => {
+            return error(
+                req,
+                400,
+                "Throttling.User",
+                "Request was denied due to user flow control.",
+            )
+            .with("x-acs-retry-after", ms.to_string());
+        }
+        Verdict::Error => {
+            return error(
+                req,
+                500,
+                "InternalError",
+                "The request processing has failed due to some unknown error, exception or failure.",
+            );
+        }
+    }
+    let scope = scope.unwrap_or(0);
+    let result = match api {
+        "GetCallerIdentity" => Ok(caller_identity(acct)),
+        "DescribeRegions" => Ok(regions(acct, &caller.version)),
+        "DescribeInstances" => instances(acct, scope, &params),
+        "DescribeSecurityGroups" => groups(acct, scope, &params),
+        "DescribeVpcs" => vpcs(acct, scope, &params),
+        _ => vswitches(acct, scope, &params),
+    };
+    match result {
+        Ok(body) => json(200, body.0, &body.1),
+        Err((code, msg)) => error(req, 400, code, &msg),
+    }
+}
+
+type Body = (String, String);
+type Fail = (&'static str, String);
+
+fn caller_identity(a: &Account) -> Body {
+    let rid = request_id();
+    let mut j = Json::with_capacity(256);
+    j.begin_obj()
+        .kv("RequestId", &rid)
+        .kv("AccountId", &a.id)
+        .kv("UserId", &a.principal)
+        .kv("Arn", &format!("acs:ram::{}:root", a.id))
+        .kv("IdentityType", "Account")
+        .kv("PrincipalId", &a.principal)
+        .end_obj();
+    (j.finish(), rid)
+}
+
+fn regions(a: &Account, version: &str) -> Body {
+    let rid = request_id();
+    let product = if version == VPC { "vpc" } else { "ecs" };
+    let mut j = Json::with_capacity(256 + a.regions.len() * 120);
+    j.begin_obj()
+        .kv("RequestId", &rid)
+        .kobj("Regions")
+        .karr("Region");
+    for r in &a.regions {
+        j.begin_obj()
+            .kv("RegionId", r)
+            .kv("LocalName", r)
+            .kv("RegionEndpoint", &format!("{product}.{r}.aliyuncs.com"))
+            .kv("Status", "available")
+            .end_obj();
+    }
+    j.end_arr().end_obj().end_obj();
+    (j.finish(), rid)
+}
+
+/// Paging parameters: page mode, or token mode when `MaxResults`/`NextToken` is sent.
+enum Paging {
+    Page { number: usize, size: usize },
+    Token { after: Option<String>, max: usize },
+}
+
+fn paging(params: &[(String, String)], max_page: usize, tokens: bool) -> Result<Paging, Fail> {
+    let int = |name: &str, default: usize, max: usize| -> Result<usize, Fail> {
+        match param(params, name) {
+            None | Some("") => Ok(default),
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if (1..=max).contains(&n) => Ok(n),
+                _ => Err((
+                    "InvalidParameter",
+                    format!("The specified parameter \"{name}\" is not valid."),
+                )),
+            },
+        }
+    };
+    if tokens
+        && (param(params, "MaxResults").is_some()
+            || param(params, "NextToken").is_some_and(|t| !t.is_empty()))
+    {
+        let after = match param(params, "NextToken").filter(|t| !t.is_empty()) {
+            None => None,
+            Some(t) => Some(paging::untoken(t).ok_or((
+                "InvalidNextToken.Malformed",
+                "The specified parameter NextToken is not valid.".to_string(),
+            ))?),
+        };
+        return Ok(Paging::Token {
+            after,
+            max: int("MaxResults", 10, 100)?,
+        });
+    }
+    Ok(Paging::Page {
+        number: int("PageNumber", 1, usize::MAX)?,
+        size: int("PageSize", 10, max_page)?,
+    })
+}
+
+/// Lists one partition; writes the envelope and calls `item` per resource.
+#[allow(clippy::too_many_arguments)]
+fn list(
+    a: &Account,
+    scope: u16,
+    kind: Kind,
+    params: &[(String, String)],
+    max_page: usize,
+    tokens: bool,
+    outer: &str,
+    inner: &str,
+    keep: &dyn Fn(&Resource) -> bool,
+    filtered: bool,
+    item: fn(&mut Json, &Account, &Resource),
+) -> Result<Body, Fail> {
+    let p = paging(params, max_page, tokens)?;
+    let empty = Partition::new();
+    let part = a.part(scope, List::Of(kind)).unwrap_or(&empty);
+    let rid = request_id();
+    let (items, total, next, number, size) = match p {
+        Paging::Page { number, size } => {
+            let (items, total) = paging::numbered(part, number, size, filtered, keep);
+            (items, total, None, number, size)
+        }
+        Paging::Token { after, max } => {
+            let (items, more) = paging::after(part, after.as_deref(), max, keep);
+            let next = Some(if more {
+                items
+                    .last()
+                    .map(|r| paging::token(&r.id))
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            });
+            (items, part.len(), next, 1, max)
+        }
+    };
+    let mut j = Json::with_capacity(512 + items.len() * 1200);
+    j.begin_obj()
+        .kv("RequestId", &rid)
+        .kn("TotalCount", total as i64)
+        .kn("PageNumber", number as i64)
+        .kn("PageSize", size as i64);
+    if let Some(t) = &next {
+        j.kv("NextToken", t);
+    }
+    j.kv(
+        "RegionId",
+        a.regions
+            .get(scope as usize)
+            .map(String::as_str)
+            .unwrap_or(""),
+    );
+    j.kobj(outer).karr(inner);
+    for r in items {
+        item(&mut j, a, r);
+    }
+    j.end_arr().end_obj().end_obj();
+    Ok((j.finish(), rid))
+}
+
+/// `["a","b"]` JSON-array parameters (`InstanceIds`, `SecurityGroupIds`).
+fn id_list(params: &[(String, String)], name: &str) -> Result<Option<Vec<String>>, Fail> {
+    match param(params, name).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => serde_json::from_str::<Vec<String>>(v)
+            .map(Some)
+            .map_err(|_| {
+                (
+                    "InvalidParameter",
+                    format!("The specified parameter \"{name}\" is not valid."),
+                )
+            }),
+    }
+}
+
+/// `Tag.N.Key` / `Tag.N.Value` filters.
+fn tag_filters(params: &[(String, String)]) -> Vec<(String, Option<String>)> {
+    (1..=20)
+        .filter_map(|n| {
+            param(params, &format!("Tag.{n}.Key")).map(|k| {
+                (
+                    k.to_string(),
+                    param(params, &format!("Tag.{n}.Value")).map(str::to_string),
+                )
+            })
+        })
+        .collect()
+}
+
+fn has_tags(r: &Resource, tags: &[(String, Option<String>)]) -> bool {
+    tags.iter().all(|(k, v)| {
+        r.tags
+            .iter()
+            .any(|(rk, rv)| &**rk == k && v.as_ref().is_none_or(|v| &**rv == v))
+    })
+}
+
+fn status(r: &Resource) -> &'static str {
+    match r.status {
+        0 => "Running",
+        1 => "Stopped",
+        _ => "Starting",
+    }
+}
+
+/// The id without its type prefix (`i-abc` -> `abc`).
+fn tail(id: &str) -> &str {
+    id.split_once('-').map_or(id, |(_, t)| t)
+}
+
+fn zone(a: &Account, r: &Resource) -> String {
+    format!(
+        "{}-{}",
+        a.region_of(r),
+        ["g", "h", "i"][(r.seq % 3) as usize]
+    )
+}
+
+fn ecs_tags(j: &mut Json, r: &Resource) {
+    j.kobj("Tags").karr("Tag");
+    for (k, v) in &r.tags {
+        j.begin_obj().kv("TagKey", k).kv("TagValue", v).end_obj();
+    }
+    j.end_arr().end_obj();
+}
+
+fn vpc_tags(j: &mut Json, r: &Resource) {
+    j.kobj("Tags").karr("Tag");
+    for (k, v) in &r.tags {
+        j.begin_obj().kv("Key", k).kv("Value", v).end_obj();
+    }
+    j.end_arr().end_obj();
+}
+
+fn instances(a: &Account, scope: u16, params: &[(String, String)]) -> Result<Body, Fail> {
+    let ids = id_list(params, "InstanceIds")?;
+    let vpc = param(params, "VpcId").map(str::to_string);
+    let vsw = param(params, "VSwitchId").map(str::to_string);
+    let st = param(params, "Status").map(str::to_string);
+    let name = param(params, "InstanceName").map(str::to_string);
+    let tags = tag_filters(params);
+    let filtered = ids.is_some()
+        || vpc.is_some()
+        || vsw.is_some()
+        || st.is_some()
+        || name.is_some()
+        || !tags.is_empty();
+    let keep = move |r: &Resource| {
+        ids.as_ref().is_none_or(|l| l.iter().any(|i| *i == *r.id))
+            && vpc
+                .as_ref()
+                .is_none_or(|v| r.parent.as_deref() == Some(v.as_str()))
+            && vsw
+                .as_ref()
+                .is_none_or(|v| r.subnet.as_deref() == Some(v.as_str()))
+            && st.as_ref().is_none_or(|s| s == status(r))
+            && name.as_ref().is_none_or(|n| *n == *r.name)
+            && has_tags(r, &tags)
+    };
+    list(
+        a,
+        scope,
+        Kind::Instance,
+        params,
+        100,
+        true,
+        "Instances",
+        "Instance",
+        &keep,
+        filtered,
+        instance,
+    )
+}
+
+fn instance(j: &mut Json, a: &Account, r: &Resource) {
+    let (size, cpu, mem) = SIZES[r.size as usize % SIZES.len()];
+    let ip = world::private_ip(r.seq);
+    let region = a.region_of(r);
+    j.begin_obj()
+        .kv("InstanceId", &r.id)
+        .kv("InstanceName", &r.name)
+        .kv("HostName", &format!("iZ{}Z", tail(&r.id)))
+        .kv("Description", "")
+        .kv("Status", status(r))
+        .kv("RegionId", region)
+        .kv("ZoneId", &zone(a, r))
+        .kv("InstanceType", size)
+        .kn("Cpu", cpu)
+        .kn("Memory", mem)
+        .kv("OSName", "Alibaba Cloud Linux 3.2104 LTS 64位")
+        .kv("OSType", "linux")
+        .kv("ImageId", "aliyun_3_x64_20G_alibase_20240528.vhd")
+        .kv("CreationTime", &clock::fmt_minutes(r.created))
+        .kv("ExpiredTime", "2099-12-31T15:59Z")
+        .kv("InstanceChargeType", "PostPaid")
+        .kv("InternetChargeType", "PayByTraffic")
+        .kv("InstanceNetworkType", "vpc")
+        .kv(
+            "SerialNumber",
+            &format!("{:08x}-0000-4000-8000-{:012x}", r.seq, r.seq),
+        )
+        .kv("ResourceGroupId", "");
+    j.kobj("VpcAttributes")
+        .kv("VpcId", r.parent.as_deref().unwrap_or(""))
+        .kv("VSwitchId", r.subnet.as_deref().unwrap_or(""))
+        .kobj("PrivateIpAddress")
+        .karr("IpAddress")
+        .str(&ip)
+        .end_arr()
+        .end_obj()
+        .kv("NatIpAddress", "")
+        .end_obj();
+    j.kobj("PublicIpAddress").karr("IpAddress");
+    if r.status == 0 {
+        j.str(&world::public_ip(r.seq));
+    }
+    j.end_arr().end_obj();
+    j.kobj("InnerIpAddress")
+        .karr("IpAddress")
+        .end_arr()
+        .end_obj();
+    j.kobj("EipAddress")
+        .kv("AllocationId", "")
+        .kv("IpAddress", "")
+        .kn("Bandwidth", 0)
+        .kv("InternetChargeType", "")
+        .end_obj();
+    j.kobj("SecurityGroupIds")
+        .karr("SecurityGroupId")
+        .end_arr()
+        .end_obj();
+    j.kobj("NetworkInterfaces")
+        .karr("NetworkInterface")
+        .begin_obj()
+        .kv("NetworkInterfaceId", &format!("eni-{}", tail(&r.id)))
+        .kv(
+            "MacAddress",
+            &world::mac(r.seq).replace("fa:16:3e", "00:16:3e"),
+        )
+        .kv("PrimaryIpAddress", &ip)
+        .end_obj()
+        .end_arr()
+        .end_obj();
+    ecs_tags(j, r);
+    j.end_obj();
+}
+
+fn groups(a: &Account, scope: u16, params: &[(String, String)]) -> Result<Body, Fail> {
+    let ids = id_list(params, "SecurityGroupIds")?;
+    let vpc = param(params, "VpcId").map(str::to_string);
+    let name = param(params, "SecurityGroupName").map(str::to_string);
+    let tags = tag_filters(params);
+    let filtered = ids.is_some() || vpc.is_some() || name.is_some() || !tags.is_empty();
+    let keep = move |r: &Resource| {
+        ids.as_ref().is_none_or(|l| l.iter().any(|i| *i == *r.id))
+            && vpc
+                .as_ref()
+                .is_none_or(|v| r.parent.as_deref() == Some(v.as_str()))
+            && name.as_ref().is_none_or(|n| *n == *r.name)
+            && has_tags(r, &tags)
+    };
+    list(
+        a,
+        scope,
+        Kind::SecurityGroup,
+        params,
+        50,
+        true,
+        "SecurityGroups",
+        "SecurityGroup",
+        &keep,
+        filtered,
+        group,
+    )
+}
+
+fn group(j: &mut Json, _a: &Account, r: &Resource) {
+    j.begin_obj()
+        .kv("SecurityGroupId", &r.id)
+        .kv("SecurityGroupName", &r.name)
+        .kv("Description", &format!("{} security group", r.name))
+        .kv("VpcId", r.parent.as_deref().unwrap_or(""))
+        .kv("SecurityGroupType", "normal")
+        .kv("CreationTime", &clock::fmt_extended(r.created))
+        .kv("ResourceGroupId", "")
+        .kraw("ServiceManaged", "false");
+    ecs_tags(j, r);
+    j.end_obj();
+}
+
+fn vpcs(a: &Account, scope: u16, params: &[(String, String)]) -> Result<Body, Fail> {
+    let ids: Option<Vec<String>> = param(params, "VpcId")
+        .filter(|v| !v.is_empty())
+        .map(|v| v.split(',').map(|s| s.trim().to_string()).collect());
+    let name = param(params, "VpcName").map(str::to_string);
+    let filtered = ids.is_some() || name.is_some();
+    let keep = move |r: &Resource| {
+        ids.as_ref().is_none_or(|l| l.iter().any(|i| *i == *r.id))
+            && name.as_ref().is_none_or(|n| *n == *r.name)
+    };
+    list(
+        a,
+        scope,
+        Kind::Vpc,
+        params,
+        50,
+        false,
+        "Vpcs",
+        "Vpc",
+        &keep,
+        filtered,
+        vpc,
+    )
+}
+
+fn vpc(j: &mut Json, a: &Account, r: &Resource) {
+    j.begin_obj()
+        .kv("VpcId", &r.id)
+        .kv("VpcName", &r.name)
+        .kv("RegionId", a.region_of(r))
+        .kv("Status", "Available")
+        .kv("CidrBlock", &world::cidr(r.seq, 16))
+        .kraw("IsDefault", "false")
+        .kv("CreationTime", &clock::fmt_extended(r.created))
+        .kv("Description", "")
+        .kv("VRouterId", &format!("vrt-{}", tail(&r.id)))
+        .kv("ResourceGroupId", "");
+    j.kobj("VSwitchIds").karr("VSwitchId").end_arr().end_obj();
+    j.kobj("UserCidrs").karr("UserCidr").end_arr().end_obj();
+    vpc_tags(j, r);
+    j.end_obj();
+}
+
+fn vswitches(a: &Account, scope: u16, params: &[(String, String)]) -> Result<Body, Fail> {
+    let vpc = param(params, "VpcId")
+        .filter(|v| !v.is_empty())
+        .map(str::to_string);
+    let id = param(params, "VSwitchId")
+        .filter(|v| !v.is_empty())
+        .map(str::to_string);
+    let z = param(params, "ZoneId")
+        .filter(|v| !v.is_empty())
+        .map(str::to_string);
+    let filtered = vpc.is_some() || id.is_some() || z.is_some();
+    let region = a.regions.get(scope as usize).cloned().unwrap_or_default();
+    let keep = move |r: &Resource| {
+        vpc.as_ref()
+            .is_none_or(|v| r.parent.as_deref() == Some(v.as_str()))
+            && id.as_ref().is_none_or(|i| *i == *r.id)
+            && z.as_ref()
+                .is_none_or(|z| *z == format!("{region}-{}", ["g", "h", "i"][(r.seq % 3) as usize]))
+    };
+    list(
+        a,
+        scope,
+        Kind::VSwitch,
+        params,
+        50,
+        false,
+        "VSwitches",
+        "VSwitch",
+        &keep,
+        filtered,
+        vswitch,
+    )
+}
+
+fn vswitch(j: &mut Json, a: &Account, r: &Resource) {
+    j.begin_obj()
+        .kv("VSwitchId", &r.id)
+        .kv("VSwitchName", &r.name)
+        .kv("VpcId", r.parent.as_deref().unwrap_or(""))
+        .kv("Status", "Available")
+        .kv("CidrBlock", &world::cidr(r.seq, 24))
+        .kv("ZoneId", &zone(a, r))
+        .kn("AvailableIpAddressCount", 251 - (r.seq % 50) as i64)
+        .kv("Description", "")
+        .kv("CreationTime", &clock::fmt_extended(r.created))
+        .kraw("IsDefault", "false")
+        .kv("ResourceGroupId", "");
+    vpc_tags(j, r);
+    j.end_obj();
+}

@@ -1,0 +1,642 @@
+//! AWS: STS `GetCallerIdentity` and EC2 `DescribeRegions`,
+//! `DescribeInstances`, `DescribeVpcs`, `DescribeSubnets`,
+//! `DescribeSecurityGroups` on one endpoint (Query API, path `/`, GET or
+//! form POST, XML answers, `MaxResults`/`NextToken` paging).
+//!
+//! The operation is the `Action` parameter; the error format follows the
+//! service in the credential scope (`sts`: awsQuery `ErrorResponse`, else
+//! ec2Query `Response/Errors`). The region is the credential scope's region;
+//! a region the account has not enabled answers `AuthFailure`, as AWS does.
+
+use std::ops::Bound;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+
+use crate::auth::sigv4::{self, Failure};
+use crate::encode::{xml_elem, xml_into};
+use crate::faults::Verdict;
+use crate::http::{Req, Resp, request_id};
+use crate::server::Engine;
+use crate::world::{self, Account, Kind, List, Partition, Resource, Vendor};
+
+const EC2_NS: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
+const STS_NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+const SIZES: &[&str] = &[
+    "t3.micro",
+    "t3.small",
+    "t3.medium",
+    "m5.large",
+    "m5.xlarge",
+    "c5.large",
+    "r5.large",
+    "t3.large",
+];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Svc {
+    Sts,
+    Ec2,
+}
+
+fn xml(status: u16, body: String, rid: &str) -> Resp {
+    Resp::new(status, "text/xml;charset=UTF-8", body).with("x-amzn-requestid", rid)
+}
+
+fn error(svc: Svc, status: u16, code: &str, message: &str) -> Resp {
+    let rid = request_id();
+    let mut b = String::with_capacity(256);
+    match svc {
+        Svc::Sts => {
+            b.push_str("<ErrorResponse xmlns=\"");
+            b.push_str(STS_NS);
+            b.push_str("\"><Error><Type>");
+            b.push_str(if status >= 500 { "Receiver" } else { "Sender" });
+            b.push_str("</Type>");
+            xml_elem(&mut b, "Code", code);
+            xml_elem(&mut b, "Message", message);
+            b.push_str("</Error>");
+            xml_elem(&mut b, "RequestId", &rid);
+            b.push_str("</ErrorResponse>");
+        }
+        Svc::Ec2 => {
+            b.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error>");
+            xml_elem(&mut b, "Code", code);
+            xml_elem(&mut b, "Message", message);
+            b.push_str("</Error></Errors>");
+            xml_elem(&mut b, "RequestID", &rid);
+            b.push_str("</Response>");
+        }
+    }
+    xml(status, b, &rid)
+}
+
+fn param<'a>(p: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    p.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// Values of `Name.1`, `Name.2`, … in index order.
+fn list_param(p: &[(String, String)], name: &str) -> Vec<String> {
+    let prefix = format!("{name}.");
+    let mut v: Vec<(u32, String)> = p
+        .iter()
+        .filter_map(|(k, val)| {
+            k.strip_prefix(&prefix)
+                .and_then(|n| n.parse().ok())
+                .map(|n| (n, val.clone()))
+        })
+        .collect();
+    v.sort();
+    v.into_iter().map(|(_, s)| s).collect()
+}
+
+/// `Filter.N.Name` with its `Filter.N.Value.M` values.
+fn filters(p: &[(String, String)]) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    for n in 1..=50 {
+        let Some(name) = param(p, &format!("Filter.{n}.Name")) else {
+            break;
+        };
+        out.push((
+            name.to_string(),
+            list_param(p, &format!("Filter.{n}.Value")),
+        ));
+    }
+    out
+}
+
+/// Serves one request.
+pub fn handle(e: &Engine, req: &Req) -> Resp {
+    let params = req.params();
+    let action = param(&params, "Action").unwrap_or("").to_string();
+    let scope_svc = req.header("authorization").and_then(sigv4::parse).map(|a| {
+        if a.service == "sts" {
+            Svc::Sts
+        } else {
+            Svc::Ec2
+        }
+    });
+    let svc = scope_svc.unwrap_or(if action == "GetCallerIdentity" {
+        Svc::Sts
+    } else {
+        Svc::Ec2
+    });
+    if req.method != "GET" && req.method != "POST" {
+        return error(
+            svc,
+            400,
+            "InvalidAction",
+            "Only GET and POST are supported.",
+        );
+    }
+    let w = e.world.read().unwrap_or_else(|p| p.into_inner());
+    let vw = w.v(Vendor::Aws);
+    let now = e.options.check_clock.then(|| e.now());
+    let auth = sigv4::verify(req, now, |ak| {
+        vw.by_key
+            .get(ak)
+            .map(|&i| &vw.accounts[i as usize])
+            .filter(|a| !a.revoked)
+            .map(|a| a.secret.as_str())
+    });
+    let auth = match auth {
+        Ok(a) => a,
+        Err(f) => return auth_error(svc, f),
+    };
+    let Some(&ai) = vw.by_key.get(&auth.access_key) else {
+        return auth_error(svc, Failure::UnknownKey);
+    };
+    let acct = &vw.accounts[ai as usize];
+    if action.is_empty() {
+        return error(
+            svc,
+            400,
+            "MissingAction",
+            "The request must contain the parameter Action.",
+        );
+    }
+    let region = auth.region.as_str();
+    let api: &'static str = match action.as_str() {
+        "GetCallerIdentity" => "GetCallerIdentity",
+        "DescribeRegions" => "DescribeRegions",
+        "DescribeInstances" => "DescribeInstances",
+        "DescribeVpcs" => "DescribeVpcs",
+        "DescribeSubnets" => "DescribeSubnets",
+        "DescribeSecurityGroups" => "DescribeSecurityGroups",
+        _ => {
+            return error(
+                svc,
+                400,
+                "InvalidAction",
+                &format!("The action {action} is not valid for this web service."),
+            );
+        }
+    };
+    let svc = if api == "GetCallerIdentity" {
+        Svc::Sts
+    } else {
+        Svc::Ec2
+    };
+    if svc == Svc::Ec2 && acct.region_index(region).is_none() {
+        return auth_error(svc, Failure::UnknownKey);
+    }
+    match e.faults.check(Vendor::Aws, ai, region, api) {
+        Verdict::Pass => {}
+        Verdict::Throttle(_) if svc == Svc::Sts => {
+            return error(svc, 400, "Throttling", "Rate exceeded");
+        }
+        Verdict::Throttle(_) => {
+            return error(svc, 503, "RequestLimitExceeded", "Request limit exceeded.");
+        }
+        Verdict::Error if svc == Svc::Sts => {
+            return error(svc, 500, "InternalFailure", "An internal error occurred.");
+        }
+        Verdict::Error => {
+            return error(svc, 500, "InternalError", "An internal error has occurred.");
+        }
+    }
+    match api {
+        "GetCallerIdentity" => caller_identity(acct),
+        "DescribeRegions" => describe_regions(acct, &params),
+        _ => {
+            let kind = match api {
+                "DescribeInstances" => Kind::Instance,
+                "DescribeVpcs" => Kind::Vpc,
+                "DescribeSubnets" => Kind::Subnet,
+                _ => Kind::SecurityGroup,
+            };
+            let scope = acct.region_index(region).unwrap_or(0);
+            match describe(acct, scope, kind, &params) {
+                Ok(r) => r,
+                Err((code, msg)) => error(Svc::Ec2, 400, code, &msg),
+            }
+        }
+    }
+}
+
+fn auth_error(svc: Svc, f: Failure) -> Resp {
+    const AUTH: &str = "AWS was not able to validate the provided access credentials";
+    match (svc, f) {
+        (Svc::Sts, Failure::Missing) => error(
+            svc,
+            403,
+            "MissingAuthenticationToken",
+            "Request is missing Authentication Token",
+        ),
+        (Svc::Ec2, Failure::Missing) => error(
+            svc,
+            401,
+            "MissingAuthenticationToken",
+            "AWS was not able to authenticate the request: access credentials are missing",
+        ),
+        (_, Failure::Malformed) => error(
+            svc,
+            400,
+            "IncompleteSignature",
+            "The request signature does not conform to AWS standards.",
+        ),
+        (Svc::Sts, Failure::UnknownKey) => error(
+            svc,
+            403,
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid.",
+        ),
+        (Svc::Sts, Failure::Mismatch) => error(
+            svc,
+            403,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
+        ),
+        (Svc::Sts, Failure::Expired) => error(
+            svc,
+            403,
+            "SignatureDoesNotMatch",
+            "Signature expired: the request time is outside the 15 minute window.",
+        ),
+        (Svc::Ec2, Failure::Expired) => error(svc, 400, "RequestExpired", "Request has expired."),
+        (Svc::Ec2, _) => error(svc, 401, "AuthFailure", AUTH),
+    }
+}
+
+fn caller_identity(a: &Account) -> Resp {
+    let rid = request_id();
+    let mut b = String::with_capacity(512);
+    b.push_str("<GetCallerIdentityResponse xmlns=\"");
+    b.push_str(STS_NS);
+    b.push_str("\"><GetCallerIdentityResult>");
+    xml_elem(&mut b, "Arn", &format!("arn:aws:iam::{}:user/tether", a.id));
+    xml_elem(&mut b, "UserId", &a.principal);
+    xml_elem(&mut b, "Account", &a.id);
+    b.push_str("</GetCallerIdentityResult><ResponseMetadata>");
+    xml_elem(&mut b, "RequestId", &rid);
+    b.push_str("</ResponseMetadata></GetCallerIdentityResponse>");
+    xml(200, b, &rid)
+}
+
+fn open(b: &mut String, op: &str, rid: &str) {
+    b.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<");
+    b.push_str(op);
+    b.push_str("Response xmlns=\"");
+    b.push_str(EC2_NS);
+    b.push_str("\">");
+    xml_elem(b, "requestId", rid);
+}
+
+fn describe_regions(a: &Account, params: &[(String, String)]) -> Resp {
+    let rid = request_id();
+    let wanted = list_param(params, "RegionName");
+    let all = param(params, "AllRegions").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let mut regions: Vec<(&str, &str)> = a
+        .regions
+        .iter()
+        .map(|r| (r.as_str(), "opt-in-not-required"))
+        .collect();
+    if all {
+        for r in world::AWS_REGIONS {
+            if !a.regions.iter().any(|x| x == r) {
+                regions.push((r, "not-opted-in"));
+            }
+        }
+    }
+    let mut b = String::with_capacity(256 + regions.len() * 160);
+    open(&mut b, "DescribeRegions", &rid);
+    b.push_str("<regionInfo>");
+    for (r, status) in regions {
+        if !wanted.is_empty() && !wanted.iter().any(|w| w == r) {
+            continue;
+        }
+        b.push_str("<item>");
+        xml_elem(&mut b, "regionName", r);
+        xml_elem(&mut b, "regionEndpoint", &format!("ec2.{r}.amazonaws.com"));
+        xml_elem(&mut b, "optInStatus", status);
+        b.push_str("</item>");
+    }
+    b.push_str("</regionInfo></DescribeRegionsResponse>");
+    xml(200, b, &rid)
+}
+
+type Fail = (&'static str, String);
+
+/// A resource against the EC2 filters of its kind.
+fn matches(a: &Account, r: &Resource, filters: &[(String, Vec<String>)]) -> Result<bool, Fail> {
+    for (name, values) in filters {
+        let any = |x: &str| values.iter().any(|v| v == x || v == "*");
+        let ok = match name.as_str() {
+            "vpc-id" => any(r.parent.as_deref().unwrap_or("")),
+            "subnet-id" if r.kind == Kind::Instance => any(r.subnet.as_deref().unwrap_or("")),
+            "subnet-id" | "instance-id" | "group-id" => any(&r.id),
+            "instance-state-name" => any(state(r).1),
+            "availability-zone" => any(&az(a, r)),
+            "tag-key" => r.tags.iter().any(|(k, _)| any(k)),
+            n if n.starts_with("tag:") => {
+                let key = &n[4..];
+                r.tags.iter().any(|(k, v)| &**k == key && any(v))
+            }
+            _ => {
+                return Err((
+                    "InvalidParameterValue",
+                    format!("The filter '{name}' is invalid"),
+                ));
+            }
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn state(r: &Resource) -> (u8, &'static str) {
+    match r.status {
+        0 => (16, "running"),
+        1 => (80, "stopped"),
+        _ => (0, "pending"),
+    }
+}
+
+fn az(a: &Account, r: &Resource) -> String {
+    format!(
+        "{}{}",
+        a.region_of(r),
+        ["a", "b", "c"][(r.seq % 3) as usize]
+    )
+}
+
+fn describe(
+    a: &Account,
+    scope: u16,
+    kind: Kind,
+    params: &[(String, String)],
+) -> Result<Resp, Fail> {
+    let (op, set, id_param, not_found) = match kind {
+        Kind::Instance => (
+            "DescribeInstances",
+            "reservationSet",
+            "InstanceId",
+            "InvalidInstanceID.NotFound",
+        ),
+        Kind::Vpc => ("DescribeVpcs", "vpcSet", "VpcId", "InvalidVpcID.NotFound"),
+        Kind::Subnet => (
+            "DescribeSubnets",
+            "subnetSet",
+            "SubnetId",
+            "InvalidSubnetID.NotFound",
+        ),
+        _ => (
+            "DescribeSecurityGroups",
+            "securityGroupInfo",
+            "GroupId",
+            "InvalidGroup.NotFound",
+        ),
+    };
+    let ids = list_param(params, id_param);
+    let max = match param(params, "MaxResults") {
+        None => None,
+        Some(m) => match m.parse::<usize>() {
+            Ok(n) if (5..=1000).contains(&n) => Some(n),
+            _ => {
+                return Err((
+                    "InvalidParameterValue",
+                    format!(
+                        "Value ( {m} ) for parameter maxResults is invalid. Expecting a value greater than 5."
+                    ),
+                ));
+            }
+        },
+    };
+    if !ids.is_empty() && max.is_some() {
+        let what = if kind == Kind::Instance {
+            "instancesSet"
+        } else {
+            "the id list"
+        };
+        return Err((
+            "InvalidParameterCombination",
+            format!("The parameter {what} cannot be used with the parameter maxResults"),
+        ));
+    }
+    let after = match param(params, "NextToken").filter(|t| !t.is_empty()) {
+        None => None,
+        Some(t) => Some(
+            B64.decode(t)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|s| s.strip_prefix("v1:").map(str::to_string))
+                .ok_or((
+                    "InvalidPaginationToken",
+                    format!("Invalid pagination token: {t}"),
+                ))?,
+        ),
+    };
+    let filters = filters(params);
+    let empty = Partition::new();
+    let part = a.part(scope, List::Of(kind)).unwrap_or(&empty);
+    let mut items: Vec<&Resource> = Vec::new();
+    let mut next = None;
+    if !ids.is_empty() {
+        for id in &ids {
+            match part.get(id.as_str()) {
+                Some(r) => {
+                    if matches(a, r, &filters)? {
+                        items.push(r)
+                    }
+                }
+                None => return Err((not_found, format!("The ID '{id}' does not exist"))),
+            }
+        }
+    } else {
+        let limit = max.unwrap_or(usize::MAX);
+        let range = match &after {
+            Some(t) => part.range::<str, _>((Bound::Excluded(t.as_str()), Bound::Unbounded)),
+            None => part.range::<str, _>(..),
+        };
+        for (_, r) in range {
+            if !matches(a, r, &filters)? {
+                continue;
+            }
+            if items.len() == limit {
+                next = items
+                    .last()
+                    .map(|l: &&Resource| B64.encode(format!("v1:{}", l.id)));
+                break;
+            }
+            items.push(r);
+        }
+    }
+    let rid = request_id();
+    let mut b = String::with_capacity(512 + items.len() * 1400);
+    open(&mut b, op, &rid);
+    b.push('<');
+    b.push_str(set);
+    b.push('>');
+    for r in items {
+        match kind {
+            Kind::Instance => instance(&mut b, a, r),
+            Kind::Vpc => vpc(&mut b, a, r),
+            Kind::Subnet => subnet(&mut b, a, r),
+            _ => group(&mut b, a, r),
+        }
+    }
+    b.push_str("</");
+    b.push_str(set);
+    b.push('>');
+    if let Some(t) = next {
+        xml_elem(&mut b, "nextToken", &t);
+    }
+    b.push_str("</");
+    b.push_str(op);
+    b.push_str("Response>");
+    Ok(xml(200, b, &rid))
+}
+
+fn tags(b: &mut String, r: &Resource) {
+    if r.tags.is_empty() {
+        b.push_str("<tagSet/>");
+        return;
+    }
+    b.push_str("<tagSet>");
+    for (k, v) in &r.tags {
+        b.push_str("<item>");
+        xml_elem(b, "key", k);
+        xml_elem(b, "value", v);
+        b.push_str("</item>");
+    }
+    b.push_str("</tagSet>");
+}
+
+fn instance(b: &mut String, a: &Account, r: &Resource) {
+    let (code, name) = state(r);
+    let ip = world::private_ip(r.seq);
+    b.push_str("<item>");
+    xml_elem(
+        b,
+        "reservationId",
+        &format!("r-{:017x}", crate::rng::mix(r.seq as u64) >> 4),
+    );
+    xml_elem(b, "ownerId", &a.id);
+    b.push_str("<groupSet/><instancesSet><item>");
+    xml_elem(b, "instanceId", &r.id);
+    xml_elem(
+        b,
+        "imageId",
+        &format!("ami-{:017x}", crate::rng::mix(r.size as u64) >> 4),
+    );
+    b.push_str("<instanceState>");
+    xml_elem(b, "code", &code.to_string());
+    xml_elem(b, "name", name);
+    b.push_str("</instanceState>");
+    xml_elem(
+        b,
+        "privateDnsName",
+        &format!("ip-{}.ec2.internal", ip.replace('.', "-")),
+    );
+    b.push_str("<dnsName/><reason/>");
+    xml_elem(b, "amiLaunchIndex", "0");
+    b.push_str("<productCodes/>");
+    xml_elem(b, "instanceType", SIZES[r.size as usize % SIZES.len()]);
+    xml_elem(b, "launchTime", &crate::clock::fmt_millis(r.created));
+    b.push_str("<placement>");
+    xml_elem(b, "availabilityZone", &az(a, r));
+    b.push_str("<groupName/><tenancy>default</tenancy></placement><monitoring><state>disabled</state></monitoring>");
+    if let Some(s) = &r.subnet {
+        xml_elem(b, "subnetId", s);
+    }
+    if let Some(v) = &r.parent {
+        xml_elem(b, "vpcId", v);
+    }
+    xml_elem(b, "privateIpAddress", &ip);
+    if r.status == 0 {
+        xml_elem(b, "ipAddress", &world::public_ip(r.seq));
+    }
+    b.push_str("<sourceDestCheck>true</sourceDestCheck><architecture>x86_64</architecture><rootDeviceType>ebs</rootDeviceType><rootDeviceName>/dev/xvda</rootDeviceName><blockDeviceMapping/><virtualizationType>hvm</virtualizationType><hypervisor>xen</hypervisor><ebsOptimized>false</ebsOptimized>");
+    tags(b, r);
+    b.push_str("</item></instancesSet></item>");
+}
+
+fn vpc(b: &mut String, a: &Account, r: &Resource) {
+    let cidr = world::cidr(r.seq, 16);
+    b.push_str("<item>");
+    xml_elem(b, "vpcId", &r.id);
+    xml_elem(b, "ownerId", &a.id);
+    b.push_str("<state>available</state>");
+    xml_elem(b, "cidrBlock", &cidr);
+    b.push_str("<cidrBlockAssociationSet><item>");
+    xml_elem(b, "cidrBlock", &cidr);
+    xml_elem(
+        b,
+        "associationId",
+        &format!(
+            "vpc-cidr-assoc-{:017x}",
+            crate::rng::mix(r.seq as u64 ^ 7) >> 4
+        ),
+    );
+    b.push_str("<cidrBlockState><state>associated</state></cidrBlockState></item></cidrBlockAssociationSet>");
+    xml_elem(
+        b,
+        "dhcpOptionsId",
+        &format!("dopt-{:017x}", crate::rng::mix(a.regions.len() as u64) >> 4),
+    );
+    b.push_str("<instanceTenancy>default</instanceTenancy><isDefault>false</isDefault>");
+    tags(b, r);
+    b.push_str("</item>");
+}
+
+fn subnet(b: &mut String, a: &Account, r: &Resource) {
+    b.push_str("<item>");
+    xml_elem(b, "subnetId", &r.id);
+    xml_elem(
+        b,
+        "subnetArn",
+        &format!("arn:aws:ec2:{}:{}:subnet/{}", a.region_of(r), a.id, r.id),
+    );
+    b.push_str("<state>available</state>");
+    xml_elem(b, "ownerId", &a.id);
+    if let Some(v) = &r.parent {
+        xml_elem(b, "vpcId", v);
+    }
+    xml_elem(b, "cidrBlock", &world::cidr(r.seq, 24));
+    xml_elem(
+        b,
+        "availableIpAddressCount",
+        &(251 - r.seq % 50).to_string(),
+    );
+    let az = az(a, r);
+    xml_elem(b, "availabilityZone", &az);
+    xml_elem(
+        b,
+        "availabilityZoneId",
+        &format!("use1-az{}", 1 + r.seq % 6),
+    );
+    b.push_str(
+        "<defaultForAz>false</defaultForAz><mapPublicIpOnLaunch>false</mapPublicIpOnLaunch>",
+    );
+    tags(b, r);
+    b.push_str("</item>");
+}
+
+fn group(b: &mut String, a: &Account, r: &Resource) {
+    b.push_str("<item>");
+    xml_elem(b, "ownerId", &a.id);
+    xml_elem(b, "groupId", &r.id);
+    xml_elem(b, "groupName", &r.name);
+    b.push_str("<groupDescription>");
+    xml_into(b, &format!("{} security group", r.name));
+    b.push_str("</groupDescription>");
+    b.push_str("<ipPermissions><item><ipProtocol>tcp</ipProtocol><fromPort>443</fromPort><toPort>443</toPort><groups/><ipRanges><item><cidrIp>0.0.0.0/0</cidrIp></item></ipRanges><ipv6Ranges/><prefixListIds/></item></ipPermissions>");
+    b.push_str("<ipPermissionsEgress><item><ipProtocol>-1</ipProtocol><groups/><ipRanges><item><cidrIp>0.0.0.0/0</cidrIp></item></ipRanges><ipv6Ranges/><prefixListIds/></item></ipPermissionsEgress>");
+    if let Some(v) = &r.parent {
+        xml_elem(b, "vpcId", v);
+    }
+    xml_elem(
+        b,
+        "securityGroupArn",
+        &format!(
+            "arn:aws:ec2:{}:{}:security-group/{}",
+            a.region_of(r),
+            a.id,
+            r.id
+        ),
+    );
+    tags(b, r);
+    b.push_str("</item>");
+}

@@ -1,0 +1,50 @@
+//! `tether-sim`: a local, wire-faithful stand-in for the identity and
+//! inventory APIs of AWS, Alibaba Cloud, Azure and Huawei Cloud Stack
+//! (design §6; wire formats in `reference/vendor-apis.md`).
+//!
+//! One listener per vendor serves all of that vendor's services on their real
+//! paths; a fifth serves the admin API. The same engine is a library: start
+//! a [`Sim`] on free loopback ports, read its [`summary`](Sim::summary)
+//! (base URLs and credentials), mutate the world through the
+//! [`Engine`] methods, stop it.
+//!
+//! A crate of its own, outside the product: tether's tests, examples and
+//! benchmarks use it, and a build of tether never compiles it.
+//!
+//! Invariants:
+//! - Nothing here depends on tether: the simulator has its own types
+//!   ([`Vendor`], the account-name rule, age encryption for
+//!   `--write-config`) and meets tether only on the wire.
+//! - Every request is authenticated as the vendor does it (signature rebuilt
+//!   from the headers the client lists, clock-skew window, nonce replay,
+//!   token expiry) before it sees any data; every refusal is the vendor's
+//!   own status code and error body.
+//! - No request scans more than the one partition it lists (see [`world`]).
+//! - A bad request never panics a handler: it gets the vendor's error.
+//! - Nothing here logs a secret; the start-up line on stdout is the only
+//!   place credentials are printed, by contract.
+
+pub mod admin;
+pub mod alibaba;
+pub mod auth;
+pub mod aws;
+pub mod azure;
+pub mod cli;
+pub mod clock;
+pub mod config_writer;
+pub mod encode;
+pub mod faults;
+pub mod hcs;
+pub mod http;
+pub mod paging;
+pub mod rng;
+pub mod server;
+pub mod summary;
+pub mod vendor;
+pub mod world;
+
+pub use admin::AddResource;
+pub use faults::{Faults, FaultsUpdate};
+pub use server::{Engine, Options, Sim};
+pub use summary::Summary;
+pub use world::{ResourceView, Rotated, Vendor, World, WorldError, WorldSpec};

@@ -1,0 +1,5 @@
+//! `tether-sim`: parse arguments, run the simulator, map the outcome to an exit code.
+
+fn main() -> std::process::ExitCode {
+    tether_sim::cli::main()
+}
