@@ -146,6 +146,17 @@ impl Trust {
         }
     }
 
+    /// Trust in exactly one destination: what an operator (or a test, or a
+    /// benchmark) that starts the simulator itself says from outside the
+    /// repository.
+    pub fn only(to: &Destination) -> Trust {
+        match &to.place {
+            Place::Origin(o) => Trust::new([o.clone()]),
+            Place::Domain(d) => Trust::new([d.clone()]),
+            Place::Public => Trust::default(),
+        }
+    }
+
     /// Whether `to` is trusted for an unsealed secret.
     pub fn trusts(&self, to: &Destination) -> bool {
         match &to.place {

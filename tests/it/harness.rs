@@ -183,12 +183,8 @@ pub fn trusted(
     account: &tether::config::Account,
     secret: tether::secrets::Secret,
 ) -> tether::trust::Cleared {
-    use tether::trust::{self, Destination, Place, Purpose, Trust};
-    let trust = match Destination::of(account).place {
-        Place::Origin(o) => Trust::new([o]),
-        Place::Domain(d) => Trust::new([d]),
-        Place::Public => Trust::default(),
-    };
+    use tether::trust::{self, Destination, Purpose, Trust};
+    let trust = Trust::only(&Destination::of(account));
     let opened = trust::open(secret).expect("a plain secret opens");
     trust::clear(account, opened, &trust, Purpose::Recorded).expect("trusted")
 }
