@@ -33,7 +33,7 @@ use tether::config::{Account, Address, AzureAccount, HcsAccount, KeyAccount, Ven
 use tether::inventory::Partition;
 use tether::secrets::Secret;
 use tether::sync::{self, Event, SyncOptions, Target};
-use tether::vendor::{ClientOptions, published_rate};
+use tether::cloud::{ClientOptions, published_rate};
 use tether_sim::summary::Summary;
 
 fn env(name: &str, default: u64) -> u64 {

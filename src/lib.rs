@@ -26,7 +26,7 @@
 //! - [`trust`]: where a decrypted secret may be sent: sealed destinations,
 //!   trusted hosts, the [`trust::Cleared`] secret the vendor layer takes.
 //! - [`vendor`]: the four vendors behind one narrow interface: credential
-//!   verification (identity), retries, typed [`vendor::VendorError`]s.
+//!   verification (identity), retries, typed [`cloud::VendorError`]s.
 
 pub mod cli;
 pub mod config;
@@ -44,6 +44,6 @@ pub mod snapshot;
 pub mod state;
 pub mod sync;
 pub mod trust;
-pub mod vendor;
+pub mod cloud;
 
 pub use error::{Error, Result};

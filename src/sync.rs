@@ -1,5 +1,5 @@
 //! The fetch scheduler: accounts x regions x types -> partitions,
-//! concurrently (design §2, §3 `tether sync`).
+//! concurrently (docs/design.md §2, §3 `tether sync`).
 //!
 //! [`start`] takes the [`Target`]s (a config account and its decrypted
 //! secret; the caller decrypts) and spawns the run on the current tokio
@@ -19,7 +19,7 @@
 //!   never takes every slot.
 //! - Every request waits for a token of its (vendor, account, region, API)
 //!   bucket in one [`RateLimiter`] at the vendors' published limits (see
-//!   [`crate::vendor::published_rate`]); throttling answers slow the bucket
+//!   [`crate::cloud::published_rate`]); throttling answers slow the bucket
 //!   down and vendor retry hints hold it.
 //! - Retries with exponential backoff and jitter on 5xx, timeouts and
 //!   throttling, and a per-request timeout, come from [`ClientOptions`].
@@ -47,7 +47,7 @@ use tokio::task::JoinSet;
 use crate::config::{Account, Address};
 use crate::inventory::{Partition, PartitionKey};
 use crate::trust::Cleared;
-use crate::vendor::{
+use crate::cloud::{
     ClientOptions, Connections, ErrorKind, RateLimiter, Session, VendorError, resource_types,
 };
 

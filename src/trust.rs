@@ -1,4 +1,4 @@
-//! Where a decrypted secret may be sent (design §8, the trust model).
+//! Where a decrypted secret may be sent (docs/design.md §8, the trust model).
 //!
 //! A pull request controls every file of the repository: the config, the
 //! state file (and the `state` path that names it), and every `.age` file.
@@ -31,7 +31,7 @@
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-pub use crate::vendor::destination::{Cleared, Destination, Place};
+pub use crate::cloud::destination::{Cleared, Destination, Place};
 
 use crate::config::{Account, Address};
 use crate::error::Result;
@@ -166,7 +166,7 @@ impl Trust {
                 self.entries.iter().any(|e| {
                     e == o
                         || e == authority
-                        || (e.contains("://") && crate::vendor::destination::origin(e) == *o)
+                        || (e.contains("://") && crate::cloud::destination::origin(e) == *o)
                 })
             }
             Place::Domain(d) => self.entries.iter().any(|e| e == d),

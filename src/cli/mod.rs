@@ -89,7 +89,7 @@ pub enum Format {
     Json,
 }
 
-/// The exit codes of design §4.
+/// The exit codes of docs/design.md §4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
     Success = 0,

@@ -77,7 +77,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
         destroy: args.destroy,
         targets,
         excludes,
-        // The latest snapshot version the plan was made next to (design §2).
+        // The latest snapshot version the plan was made next to (docs/design.md §2).
         snapshot: crate::ops::stores::snapshots(&ctx.dir, &config.settings)
             .latest()
             .ok()

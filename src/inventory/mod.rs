@@ -1,4 +1,4 @@
-//! Inventory: the resources of an account, as tether records them (design §3).
+//! Inventory: the resources of an account, as tether records them (docs/design.md §3).
 //!
 //! This module holds the record types every part of the sync shares:
 //!

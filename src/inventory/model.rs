@@ -1,4 +1,4 @@
-//! The inventory record types (design §3: "Each record: address, account,
+//! The inventory record types (docs/design.md §3: "Each record: address, account,
 //! region, type, native type, id, name, status, tags, and normalized
 //! attributes").
 
@@ -71,7 +71,7 @@ impl fmt::Display for PartitionKey {
     }
 }
 
-/// How the fetch of one partition ended (design §2).
+/// How the fetch of one partition ended (docs/design.md §2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "status", rename_all = "lowercase", deny_unknown_fields)]
 pub enum PartitionStatus {

@@ -33,9 +33,9 @@ pub fn verify_recorded(
     trust: &crate::trust::Trust,
     parallelism: u32,
 ) -> Result<Vec<Check>> {
-    use crate::vendor;
+    use crate::cloud;
     let rt = super::runtime()?;
-    let conns = vendor::Connections::new(&crate::sync::fetch_client_options())
+    let conns = cloud::Connections::new(&crate::sync::fetch_client_options())
         .map_err(|e| Error::Usage(e.to_string()))?;
     Ok(rt.block_on(async {
         use futures_util::StreamExt;
@@ -53,15 +53,15 @@ pub fn verify_recorded(
                         return Check::Unchecked(Problem::new(kind, why.to_string()));
                     }
                 };
-                let id = match vendor::verify(&account, &secret, conns).await {
+                let id = match cloud::verify(&account, &secret, conns).await {
                     Ok(id) => id,
-                    Err(e) if e.kind == vendor::ErrorKind::Auth => {
+                    Err(e) if e.kind == cloud::ErrorKind::Auth => {
                         return Check::Drift(Problem::vendor(&e));
                     }
                     Err(e) => return Check::Unchecked(Problem::vendor(&e)),
                 };
-                match vendor::check_stable(&account, &entry.identity, &id)
-                    .and_then(|()| vendor::check_identity(&account, &id))
+                match cloud::check_stable(&account, &entry.identity, &id)
+                    .and_then(|()| cloud::check_identity(&account, &id))
                 {
                     Ok(()) => Check::Verified {
                         account: Box::new(account),

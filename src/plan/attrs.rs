@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::config::{Account, VendorAccount};
 
-/// Attributes whose change replaces the account (design §3).
+/// Attributes whose change replaces the account (docs/design.md §3).
 pub const REPLACING: &[&str] = &["main_account_id", "tenant_id", "endpoint"];
 
 /// Every non-secret attribute of `account`; absent optional ones are omitted.

@@ -87,7 +87,7 @@ pub struct Problem {
 
 impl Problem {
     /// A vendor error, without the `<address>: ` its message starts with.
-    pub fn vendor(e: &crate::vendor::VendorError) -> Problem {
+    pub fn vendor(e: &crate::cloud::VendorError) -> Problem {
         let full = e.to_string();
         let prefix = format!("{}: ", e.account);
         Problem {
@@ -126,7 +126,7 @@ pub enum PlanMode {
     Destroy,
 }
 
-/// What a saved plan is bound to (design §2).
+/// What a saved plan is bound to (docs/design.md §2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Binding {
     /// SHA-256 over every config file and every `file()` secret, in name order.

@@ -1,6 +1,6 @@
 //! Finding and reading the age identities that decrypt secrets.
 //!
-//! Lookup order (design §1), first source that is set wins, the rest are not read:
+//! Lookup order (docs/design.md §1), first source that is set wins, the rest are not read:
 //! 1. `--identity FILE` (repeatable: every file given is used),
 //! 2. `TETHER_AGE_IDENTITY` (a path),
 //! 3. `TETHER_AGE_KEY` (the identity text itself, for CI secret stores),

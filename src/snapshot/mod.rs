@@ -1,4 +1,4 @@
-//! Snapshots: the versioned store of every account's resources (design §2),
+//! Snapshots: the versioned store of every account's resources (docs/design.md §2),
 //! and the diff between two inventories.
 //!
 //! - [`store`]: [`Store`] (layout, reading, `latest`/`previous`/`~N`),

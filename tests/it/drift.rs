@@ -91,7 +91,7 @@ fn drift_and_the_next_sync_find_added_removed_and_retagged_resources() {
         };
         e.add_resource(&AddResource {
             vendor: v,
-            account: crate::vendor::world_id(&env.sim, v, 0),
+            account: crate::cloud::world_id(&env.sim, v, 0),
             region,
             kind,
             subscription: None,
@@ -168,7 +168,7 @@ fn a_new_region_is_found_and_drift_record_saves_a_version() {
     let env = Env::with(32, 1, 8);
     assert_eq!(env.tether(&["apply", "--auto-approve"]).code, 0);
     let e = env.sim.engine();
-    let aws = crate::vendor::world_id(&env.sim, SimVendor::Aws, 0);
+    let aws = crate::cloud::world_id(&env.sim, SimVendor::Aws, 0);
     let known = e.summary().aws.accounts[0].regions.clone();
     let region = ["sa-east-1", "ca-central-1", "eu-north-1", "ap-south-1"]
         .into_iter()
@@ -240,7 +240,7 @@ fn revoked_keys_failing_regions_and_flaky_vendors() {
     let ali = env.addr("alibaba");
     e.revoke(
         SimVendor::Alibaba,
-        &crate::vendor::world_id(&env.sim, SimVendor::Alibaba, 0),
+        &crate::cloud::world_id(&env.sim, SimVendor::Alibaba, 0),
     )
     .unwrap();
     let out = env.tether(&["drift", "--detailed-exitcode", "--format", "json"]);

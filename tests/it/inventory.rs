@@ -12,7 +12,7 @@ use tether::config::Address;
 use tether::inventory::model::GLOBAL_REGION;
 use tether::inventory::{PartitionStatus, Resource};
 use tether::sync::{self, Event, SyncOptions, Target};
-use tether::vendor::{ClientOptions, ErrorKind};
+use tether::cloud::{ClientOptions, ErrorKind};
 use tether_sim::world::List;
 use tether_sim::{Faults, FaultsUpdate, Sim, Vendor};
 
@@ -35,7 +35,7 @@ fn opts() -> SyncOptions {
 
 /// Account `i` of vendor `v` pointed at the simulator, with its secret.
 fn target(sim: &Sim, v: Vendor, i: usize) -> Target {
-    let (account, secret) = crate::vendor::account(sim, v, i);
+    let (account, secret) = crate::cloud::account(sim, v, i);
     let secret = crate::harness::trusted(&account, secret);
     Target { account, secret }
 }
@@ -101,7 +101,7 @@ type Reported = BTreeMap<(String, String), (PartitionStatus, Vec<String>)>;
 struct Outcome {
     started: BTreeSet<Address>,
     done: BTreeSet<Address>,
-    failed: BTreeMap<Address, tether::vendor::VendorError>,
+    failed: BTreeMap<Address, tether::cloud::VendorError>,
     regions: BTreeMap<Address, Vec<String>>,
     /// account -> (region, type) -> status and ids.
     parts: BTreeMap<Address, Reported>,
@@ -288,7 +288,7 @@ async fn a_region_added_at_run_time_is_found_by_the_next_sync() {
         let before = run(vec![target(&sim, v, 0)], opts()).await;
         let a = address(v, "a0");
         assert!(!before.regions[&a].contains(&region.to_string()));
-        sim.add_region(v, &crate::vendor::world_id(&sim, v, 0), region)
+        sim.add_region(v, &crate::cloud::world_id(&sim, v, 0), region)
             .unwrap();
         let after = run(vec![target(&sim, v, 0)], opts()).await;
         assert!(after.regions[&a].contains(&region.to_string()), "{v}");
@@ -354,7 +354,7 @@ async fn a_revoked_key_fails_its_account_only() {
     for v in ALL {
         targets.push(target(&sim, v, 0));
         targets.push(target(&sim, v, 1));
-        sim.revoke(v, &crate::vendor::world_id(&sim, v, 0)).unwrap();
+        sim.revoke(v, &crate::cloud::world_id(&sim, v, 0)).unwrap();
     }
     let out = run(targets, opts()).await;
     for v in ALL {

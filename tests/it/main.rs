@@ -20,5 +20,5 @@ mod state;
 mod store_damage;
 mod tidy;
 mod trust;
-mod vendor;
-mod vendor_moto;
+mod cloud;
+mod cloud_moto;

@@ -1,4 +1,4 @@
-//! The trust model under attack (design §8): a pull request controls the
+//! The trust model under attack (docs/design.md §8): a pull request controls the
 //! config, the state path and every file in the repository, and CI runs
 //! tether on it with an identity that decrypts every secret. For each
 //! vendor, a capture server on loopback stands where the attacker's host

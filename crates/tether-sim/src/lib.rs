@@ -1,6 +1,6 @@
 //! `tether-sim`: a local, wire-faithful stand-in for the identity and
 //! inventory APIs of AWS, Alibaba Cloud, Azure and Huawei Cloud Stack
-//! (design §6; wire formats in `reference/vendor-apis.md`).
+//! (docs/design.md §6; wire formats in `docs/vendor-apis.md`).
 //!
 //! One listener per vendor serves all of that vendor's services on their real
 //! paths; a fifth serves the admin API. The same engine is a library: start

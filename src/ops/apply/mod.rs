@@ -34,7 +34,7 @@ use crate::state::{
     AccountState, LockGuard, State, StateStore, StoredSecret, lock::rfc3339_now, new_state,
 };
 use crate::trust::{self, Purpose, Trust};
-use crate::vendor;
+use crate::cloud;
 
 /// What an apply shows as it goes.
 #[derive(Debug)]
@@ -151,7 +151,7 @@ pub fn perform(
     // One set of HTTP clients for the whole run: connections are reused,
     // and TLS roots are loaded once, not per account.
     let conns = Arc::new(
-        vendor::Connections::new(&crate::sync::fetch_client_options())
+        cloud::Connections::new(&crate::sync::fetch_client_options())
             .map_err(|e| Error::Usage(e.to_string()))?,
     );
 
@@ -271,7 +271,7 @@ struct With {
     config: Arc<Config>,
     recorded: Arc<State>,
     ids: Option<Arc<Identities>>,
-    conns: Arc<vendor::Connections>,
+    conns: Arc<cloud::Connections>,
     ciphertexts: Arc<plan::Ciphertexts>,
     recipients: Option<Arc<Recipients>>,
     trust: Arc<crate::trust::Trust>,
@@ -334,13 +334,13 @@ async fn apply_one(
         },
     )
     .map_err(|r| format!("refused to send its secret to {}: {}", r.to, r.reason))?;
-    let identity = vendor::verify(account, &cleared, &with.conns)
+    let identity = cloud::verify(account, &cleared, &with.conns)
         .await
         .map_err(|e| e.to_string())?;
-    vendor::check_identity(account, &identity).map_err(|e| e.to_string())?;
+    cloud::check_identity(account, &identity).map_err(|e| e.to_string())?;
     if c.action == Action::Update {
         if let Some(b) = before {
-            vendor::check_stable(account, &b.identity, &identity).map_err(|e| e.to_string())?;
+            cloud::check_stable(account, &b.identity, &identity).map_err(|e| e.to_string())?;
         }
     }
     let sealed = trust::seal(

@@ -1,6 +1,6 @@
 //! Saved plans (`plan --out FILE`, `apply FILE`): read, checked against
 //! what they are bound to, and proven to be exactly the plan of that config
-//! and state (design §2, §8).
+//! and state (docs/design.md §2, §8).
 
 use crate::config::Config;
 use crate::error::{Error, Result};

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use tether::config::{Account, Address, KeyAccount, Vendor, VendorAccount};
 use tether::secrets::Secret;
-use tether::vendor::{self, ClientOptions, ErrorKind};
+use tether::cloud::{self, ClientOptions, ErrorKind};
 
 const MOTO_ACCOUNT: &str = "123456789012";
 
@@ -109,12 +109,12 @@ async fn moto_confirms_the_aws_identity_and_refuses_a_wrong_secret() {
     // Any key, no enforcement: moto's default account.
     let a = account(&url, "AKIAIOSFODNN7EXAMPLE");
     let any = crate::harness::trusted(&a, Secret::from_slice(b"anything-goes"));
-    let id = vendor::verify(&a, &any, &conns(&opts()))
+    let id = cloud::verify(&a, &any, &conns(&opts()))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(id.account_id, MOTO_ACCOUNT);
     assert!(id.principal.starts_with("arn:aws:"), "{}", id.principal);
-    vendor::check_identity(&a, &id).unwrap();
+    cloud::check_identity(&a, &id).unwrap();
 
     // A real IAM user and key, allowed everything.
     let http = reqwest::Client::new();
@@ -160,7 +160,7 @@ async fn moto_confirms_the_aws_identity_and_refuses_a_wrong_secret() {
     let outcome = async {
         let a = account(&url, &key_id);
         let cleared = crate::harness::trusted(&a, Secret::from_slice(secret.expose()));
-        let id = vendor::verify(&a, &cleared, &conns(&opts())).await?;
+        let id = cloud::verify(&a, &cleared, &conns(&opts())).await?;
         assert_eq!(id.account_id, MOTO_ACCOUNT);
         assert_eq!(
             id.principal,
@@ -171,7 +171,7 @@ async fn moto_confirms_the_aws_identity_and_refuses_a_wrong_secret() {
             &a,
             Secret::from_slice(b"Wrong-Secret-Canary-0000000000000000000"),
         );
-        let e = vendor::verify(&a, &wrong, &conns(&opts()))
+        let e = cloud::verify(&a, &wrong, &conns(&opts()))
             .await
             .unwrap_err();
         assert_eq!(e.kind, ErrorKind::Auth, "{e}");
@@ -179,7 +179,7 @@ async fn moto_confirms_the_aws_identity_and_refuses_a_wrong_secret() {
         assert!(!format!("{e} {e:?}").contains("Wrong-Secret-Canary"));
 
         let unknown = account(&url, "AKIAUNKNOWN000000000");
-        let e = vendor::verify(
+        let e = cloud::verify(
             &unknown,
             &crate::harness::trusted(&unknown, Secret::from_slice(secret.expose())),
             &conns(&opts()),
@@ -188,7 +188,7 @@ async fn moto_confirms_the_aws_identity_and_refuses_a_wrong_secret() {
         .unwrap_err();
         assert_eq!(e.kind, ErrorKind::Auth, "{e}");
         assert_eq!(e.code.as_deref(), Some("InvalidClientTokenId"), "{e}");
-        Ok::<(), tether::vendor::VendorError>(())
+        Ok::<(), tether::cloud::VendorError>(())
     }
     .await;
     // Back to no enforcement for anything else using this moto.
@@ -403,6 +403,6 @@ async fn moto_listing_matches_what_ec2_describes() {
 }
 
 /// HTTP clients with `opts`, as a command makes them once per run.
-fn conns(opts: &vendor::ClientOptions) -> vendor::Connections {
-    vendor::Connections::new(opts).expect("clients build")
+fn conns(opts: &cloud::ClientOptions) -> cloud::Connections {
+    cloud::Connections::new(opts).expect("clients build")
 }

@@ -19,10 +19,10 @@ use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use crate::config::Vendor;
 use crate::inventory::{PartitionKey, Resource};
 use crate::state::model::{Scope, VerifiedIdentity};
-use crate::vendor::error::{ErrorKind, VendorError};
-use crate::vendor::http::{self, ClientOptions, Failure};
-use crate::vendor::list::{Connections, Ctx, MAX_PAGES, Record, too_many_pages};
-use crate::vendor::{KeyCredentials, VendorApi};
+use crate::cloud::error::{ErrorKind, VendorError};
+use crate::cloud::http::{self, ClientOptions, Failure};
+use crate::cloud::list::{Connections, Ctx, MAX_PAGES, Record, too_many_pages};
+use crate::cloud::{KeyCredentials, VendorApi};
 
 /// The region requests are signed for when the account declares none.
 pub(crate) const DEFAULT_REGION: &str = "us-east-1";

@@ -14,10 +14,10 @@ use sha2::{Digest, Sha256};
 use crate::config::Vendor;
 use crate::inventory::{PartitionKey, Resource};
 use crate::state::model::VerifiedIdentity;
-use crate::vendor::error::{ErrorKind, VendorError};
-use crate::vendor::http::{self, Failure};
-use crate::vendor::list::{Connections, Ctx, MAX_PAGES, Record, too_many_pages, unreadable};
-use crate::vendor::{KeyCredentials, VendorApi};
+use crate::cloud::error::{ErrorKind, VendorError};
+use crate::cloud::http::{self, Failure};
+use crate::cloud::list::{Connections, Ctx, MAX_PAGES, Record, too_many_pages, unreadable};
+use crate::cloud::{KeyCredentials, VendorApi};
 
 /// The public STS endpoint (central).
 pub const DEFAULT_ENDPOINT: &str = "https://sts.aliyuncs.com";

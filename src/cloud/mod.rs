@@ -1,6 +1,6 @@
 //! The vendors behind one narrow interface: today, the identity part —
 //! "whose credentials are these?" — for AWS, Alibaba Cloud, Azure and
-//! Huawei Cloud Stack (design §3, "Applying an account means…").
+//! Huawei Cloud Stack (docs/design.md §3, "Applying an account means…").
 //!
 //! - [`verify`] takes a validated [`Account`] and its decrypted [`Secret`],
 //!   calls the vendor's identity API and answers a [`VerifiedIdentity`]

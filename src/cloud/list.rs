@@ -30,11 +30,11 @@ use crate::config::{Account, Address, Vendor};
 use crate::inventory::model::GLOBAL_REGION;
 use crate::inventory::{PartitionKey, Resource};
 use crate::secrets::Secret;
-use crate::vendor::error::{ErrorKind, VendorError};
-use crate::vendor::http::{self, BucketKey, ClientOptions, Failure, RateLimiter};
-use crate::vendor::{alibaba, aws, azure, hcs};
+use crate::cloud::error::{ErrorKind, VendorError};
+use crate::cloud::http::{self, BucketKey, ClientOptions, Failure, RateLimiter};
+use crate::cloud::{alibaba, aws, azure, hcs};
 
-/// The resource types tether lists for `vendor` (design §3).
+/// The resource types tether lists for `vendor` (docs/design.md §3).
 pub fn resource_types(vendor: Vendor) -> &'static [&'static str] {
     match vendor {
         Vendor::Aws => &["instance", "vpc", "subnet", "security_group"],
@@ -238,21 +238,21 @@ impl Session {
             account: &key,
             vendor,
         };
-        let creds = crate::vendor::Credentials::new(account, cleared);
+        let creds = crate::cloud::Credentials::new(account, cleared);
         let inner = match creds {
             Err(e) => Err(e),
-            Ok(crate::vendor::Credentials::Aws(c)) => {
+            Ok(crate::cloud::Credentials::Aws(c)) => {
                 Ok(Inner::Aws(aws::Lister::new(conns, &c, endpoint)))
             }
-            Ok(crate::vendor::Credentials::Alibaba(c)) => {
+            Ok(crate::cloud::Credentials::Alibaba(c)) => {
                 Ok(Inner::Alibaba(alibaba::Lister::new(conns, &c, endpoint)))
             }
-            Ok(crate::vendor::Credentials::Azure(c)) => {
+            Ok(crate::cloud::Credentials::Azure(c)) => {
                 azure::Lister::open(conns, &ctx, &c, endpoint)
                     .await
                     .map(Inner::Azure)
             }
-            Ok(crate::vendor::Credentials::Hcs(c)) => hcs::Lister::open(conns, &ctx, &c, endpoint)
+            Ok(crate::cloud::Credentials::Hcs(c)) => hcs::Lister::open(conns, &ctx, &c, endpoint)
                 .await
                 .map(Inner::Hcs),
         };

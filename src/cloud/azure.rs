@@ -19,10 +19,10 @@ use crate::config::Vendor;
 use crate::inventory::{PartitionKey, Resource};
 use crate::secrets::Secret;
 use crate::state::model::{Scope, VerifiedIdentity};
-use crate::vendor::error::{ErrorKind, VendorError};
-use crate::vendor::http::{self, ClientOptions, Failure};
-use crate::vendor::list::{self, Connections, Ctx, Record, too_many_pages};
-use crate::vendor::{AzureCredentials, VendorApi};
+use crate::cloud::error::{ErrorKind, VendorError};
+use crate::cloud::http::{self, ClientOptions, Failure};
+use crate::cloud::list::{self, Connections, Ctx, Record, too_many_pages};
+use crate::cloud::{AzureCredentials, VendorApi};
 
 /// Entra ID (public cloud).
 pub const LOGIN_ENDPOINT: &str = "https://login.microsoftonline.com";
@@ -180,7 +180,7 @@ impl<'a> VendorApi<'a> for Azure {
         let client = &conns.web;
         let token_url = format!(
             "{login}/{}/oauth2/v2.0/token",
-            crate::vendor::alibaba::percent_encode(creds.tenant_id)
+            crate::cloud::alibaba::percent_encode(creds.tenant_id)
         );
         let (token, _) = fetch_token(client, &token_url, creds, opts).await?;
         let bearer = token.expose_str().unwrap_or_default();
@@ -377,7 +377,7 @@ impl Lister {
         };
         let token_url = format!(
             "{login}/{}/oauth2/v2.0/token",
-            crate::vendor::alibaba::percent_encode(creds.tenant_id)
+            crate::cloud::alibaba::percent_encode(creds.tenant_id)
         );
         let (token, lifetime) = fetch_token(&conns.web, &token_url, creds, ctx.opts).await?;
         let bearer = token.expose_str().unwrap_or_default();
@@ -494,7 +494,7 @@ impl Lister {
         let bucket = ctx.key(sub, what);
         let mut next = Some(format!(
             "{arm}/subscriptions/{}/{what}?api-version={RESOURCES_API}&%24top=1000",
-            crate::vendor::alibaba::percent_encode(sub)
+            crate::cloud::alibaba::percent_encode(sub)
         ));
         let mut out = Vec::new();
         let mut pages = 0;

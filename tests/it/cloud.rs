@@ -1,4 +1,4 @@
-//! `tether::vendor` against the simulator started in-process: for each of
+//! `tether::cloud` against the simulator started in-process: for each of
 //! the four vendors, a verified identity, refusals as `Auth`, identity
 //! mismatches naming the real account, retries through throttling and
 //! server errors, and an unreachable endpoint.
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tether::config::{Account, AzureAccount, HcsAccount, KeyAccount, VendorAccount};
 use tether::secrets::Secret;
 use tether::state::model::VerifiedIdentity;
-use tether::vendor::{self, ClientOptions, ErrorKind, VendorError};
+use tether::cloud::{self, ClientOptions, ErrorKind, VendorError};
 use tether_sim::{Faults, FaultsUpdate, Sim, Vendor};
 
 use crate::sim::start;
@@ -100,7 +100,7 @@ pub(crate) fn world_id(sim: &Sim, v: Vendor, i: usize) -> String {
 
 async fn verify(a: &Account, s: &Secret) -> Result<VerifiedIdentity, VendorError> {
     let s = crate::harness::trusted(a, tether::secrets::Secret::from_slice(s.expose()));
-    vendor::verify(a, &s, &conns(&fast())).await
+    cloud::verify(a, &s, &conns(&fast())).await
 }
 
 fn faults(sim: &Sim, v: Vendor, f: Faults) {
@@ -128,7 +128,7 @@ async fn each_vendor_reports_the_identity_of_the_credentials() {
         for i in 0..2 {
             let (a, secret) = account(&sim, v, i);
             let id = verify(&a, &secret).await.unwrap_or_else(|e| panic!("{e}"));
-            vendor::check_identity(&a, &id).unwrap_or_else(|m| panic!("{m}"));
+            cloud::check_identity(&a, &id).unwrap_or_else(|m| panic!("{m}"));
             assert!(id.verified_at.ends_with('Z') && id.verified_at.len() == 20);
             match v {
                 Vendor::Aws => {
@@ -231,7 +231,7 @@ async fn a_key_of_another_account_is_a_mismatch_naming_the_real_account() {
             k.main_account_id = other.clone();
         }
         let id = verify(&a, &secret).await.unwrap();
-        let m = vendor::check_identity(&a, &id).unwrap_err();
+        let m = cloud::check_identity(&a, &id).unwrap_err();
         let msg = m.to_string();
         assert!(msg.contains(real.as_str()), "{msg}");
         assert!(msg.contains(other.as_str()), "{msg}");
@@ -257,23 +257,23 @@ async fn a_key_of_another_account_is_a_mismatch_naming_the_real_account() {
     let (a, secret) = account(&sim, Vendor::Azure, 0);
     let mut id = verify(&a, &secret).await.unwrap();
     id.account_id = s.azure.accounts[1].tenant_id.clone();
-    let msg = vendor::check_identity(&a, &id).unwrap_err().to_string();
+    let msg = cloud::check_identity(&a, &id).unwrap_err().to_string();
     assert!(msg.contains(&s.azure.accounts[1].tenant_id), "{msg}");
     assert!(msg.contains("tenant_id"), "{msg}");
     id.account_id = s.azure.accounts[0].tenant_id.to_uppercase();
     id.principal = s.azure.accounts[1].application_id.clone();
-    let msg = vendor::check_identity(&a, &id).unwrap_err().to_string();
+    let msg = cloud::check_identity(&a, &id).unwrap_err().to_string();
     assert!(msg.contains(&s.azure.accounts[1].application_id), "{msg}");
 
     // HCS: the same endpoint answering for another IAM domain than the one
     // recorded in state means another environment.
     let (a, secret) = account(&sim, Vendor::Hcs, 0);
     let now = verify(&a, &secret).await.unwrap();
-    vendor::check_identity(&a, &now).unwrap();
-    vendor::check_stable(&a, &now, &now).unwrap();
+    cloud::check_identity(&a, &now).unwrap();
+    cloud::check_stable(&a, &now, &now).unwrap();
     let mut recorded = now.clone();
     recorded.account_id = s.hcs.accounts[1].domain_id.clone();
-    let msg = vendor::check_stable(&a, &recorded, &now)
+    let msg = cloud::check_stable(&a, &recorded, &now)
         .unwrap_err()
         .to_string();
     assert!(msg.contains(&s.hcs.accounts[0].domain_id), "{msg}");
@@ -355,10 +355,10 @@ async fn throttling_that_stops_is_retried_through() {
             ..fast()
         };
         let secret = crate::harness::trusted(&a, secret);
-        let id = vendor::verify(&a, &secret, &conns(&opts))
+        let id = cloud::verify(&a, &secret, &conns(&opts))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        vendor::check_identity(&a, &id).unwrap();
+        cloud::check_identity(&a, &id).unwrap();
         lift.join().unwrap();
     }
 }
@@ -422,6 +422,6 @@ async fn a_closed_port_is_unreachable_quickly() {
 }
 
 /// HTTP clients with `opts`, as a command makes them once per run.
-fn conns(opts: &vendor::ClientOptions) -> vendor::Connections {
-    vendor::Connections::new(opts).expect("clients build")
+fn conns(opts: &cloud::ClientOptions) -> cloud::Connections {
+    cloud::Connections::new(opts).expect("clients build")
 }

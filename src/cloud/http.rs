@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::config::Vendor;
 use crate::secrets::Secret;
 use crate::secrets::secret::REDACTED;
-use crate::vendor::error::{ErrorKind, VendorError};
+use crate::cloud::error::{ErrorKind, VendorError};
 
 /// Timeouts and retry policy of the vendor clients.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -249,7 +249,7 @@ pub struct Rate {
 }
 
 /// The rate tether allows itself per (vendor, account, region, API), from
-/// the vendors' published limits (`reference/vendor-apis.md`):
+/// the vendors' published limits (`docs/vendor-apis.md`):
 ///
 /// - AWS EC2 non-mutating (`Describe*`) actions: bucket 100, refill 20/s per
 ///   account and region (EC2 API request throttling).

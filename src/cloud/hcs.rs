@@ -31,10 +31,10 @@ use crate::config::Vendor;
 use crate::inventory::{PartitionKey, Resource};
 use crate::secrets::Secret;
 use crate::state::model::{Scope, VerifiedIdentity};
-use crate::vendor::error::{ErrorKind, VendorError};
-use crate::vendor::http::{self, ClientOptions, Failure};
-use crate::vendor::list::{Connections, Ctx, MAX_PAGES, Record, too_many_pages, unreadable};
-use crate::vendor::{HcsCredentials, VendorApi};
+use crate::cloud::error::{ErrorKind, VendorError};
+use crate::cloud::http::{self, ClientOptions, Failure};
+use crate::cloud::list::{Connections, Ctx, MAX_PAGES, Record, too_many_pages, unreadable};
+use crate::cloud::{HcsCredentials, VendorApi};
 
 /// The IAM base URL for an HCS `endpoint` (no trailing slash).
 pub fn iam_url(endpoint: &str) -> String {
@@ -520,7 +520,7 @@ impl Lister {
         token: &Secret,
         out: &mut Vec<Resource>,
     ) -> Result<(), VendorError> {
-        let pid = crate::vendor::alibaba::percent_encode(project);
+        let pid = crate::cloud::alibaba::percent_encode(project);
         if key.kind == "instance" {
             let base = self.service("ecs", &key.region);
             let bucket = ctx.key(project, "ListServersDetails");
@@ -555,7 +555,7 @@ impl Lister {
             let mut url = format!("{base}/v1/{pid}/{what}?limit={LIMIT}");
             if !marker.is_empty() {
                 url.push_str("&marker=");
-                url.push_str(&crate::vendor::alibaba::percent_encode(&marker));
+                url.push_str(&crate::cloud::alibaba::percent_encode(&marker));
             }
             let page: NetworkPage = get_json(conns, ctx, &bucket, api, &url, token).await?;
             let items = if key.kind == "vpc" {
@@ -727,7 +727,7 @@ fn server_record(v: Server, project: &str) -> Option<Record> {
 async fn get_json<T: for<'de> Deserialize<'de>>(
     conns: &Connections,
     ctx: &Ctx<'_>,
-    key: &crate::vendor::BucketKey,
+    key: &crate::cloud::BucketKey,
     what: &'static str,
     url: &str,
     token: &Secret,
