@@ -8,6 +8,10 @@
 //!
 //! Run: `cargo bench --bench apply`.
 
+// Fixtures and figures are written and printed as they are: the library's
+// write and output rules (clippy.toml) are not the harness's.
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use std::process::Command;

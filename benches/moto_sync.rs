@@ -7,6 +7,10 @@
 //! `MOTO_SYNC_PARALLELISM` (10, the default setting). Prints every run and a final
 //! `tether_median_s=` line.
 
+// Fixtures and figures are written and printed as they are: the library's
+// write and output rules (clippy.toml) are not the harness's.
+#![allow(clippy::disallowed_methods)]
+
 /// The allocator the `tether` binary ships with, so the figures are the binary's.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;

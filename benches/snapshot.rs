@@ -10,6 +10,10 @@
 //! `cargo bench --bench snapshot` (SNAPSHOT_BENCH_RESOURCES and
 //! SNAPSHOT_BENCH_ACCOUNTS to scale down at the same partition size).
 
+// Fixtures and figures are written and printed as they are: the library's
+// write and output rules (clippy.toml) are not the harness's.
+#![allow(clippy::disallowed_methods)]
+
 /// The allocator the `tether` binary ships with, so the figures are the binary's.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;

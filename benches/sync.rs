@@ -18,6 +18,10 @@
 //! `SYNC_BENCH_RESOURCES` per account, `SYNC_BENCH_RUNS` per level,
 //! `SYNC_BENCH_PARALLELISM` (a comma-separated list), `SYNC_BENCH_LATENCY_MS`, `SYNC_BENCH_SIM_WORKERS`).
 
+// Fixtures and figures are written and printed as they are: the library's
+// write and output rules (clippy.toml) are not the harness's.
+#![allow(clippy::disallowed_methods)]
+
 /// The allocator the `tether` binary ships with, so the figures are the binary's.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -29,11 +33,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::process::Command;
 use std::time::Instant;
 
+use tether::cloud::{ClientOptions, published_rate};
 use tether::config::{Account, Address, AzureAccount, HcsAccount, KeyAccount, VendorAccount};
 use tether::inventory::Partition;
 use tether::secrets::Secret;
 use tether::sync::{self, Event, SyncOptions, Target};
-use tether::cloud::{ClientOptions, published_rate};
 use tether_sim::summary::Summary;
 
 fn env(name: &str, default: u64) -> u64 {

@@ -24,11 +24,19 @@
 //!   the diff of two inventories (stored or live) with its renderers.
 //! - [`sync`]: accounts x regions x types -> partitions, fetched concurrently, streamed as events.
 //! - [`trust`]: where a decrypted secret may be sent: sealed destinations,
-//!   trusted hosts, the [`trust::Cleared`] secret the vendor layer takes.
-//! - [`vendor`]: the four vendors behind one narrow interface: credential
+//!   trusted hosts, the [`trust::Cleared`] secret the cloud layer takes.
+//! - [`cloud`]: the four cloud vendors behind one narrow interface: credential
 //!   verification (identity), retries, typed [`cloud::VendorError`]s.
+//!
+//! Enforced invariants: only `cli::printer` writes to stdout or stderr (the
+//! `print!` family is denied here, `std::io::stdout`/`stderr` are disallowed
+//! in `clippy.toml`), and every file write goes through [`fsutil`] (raw
+//! writers are disallowed in `clippy.toml`; `tests/it/tidy.rs` checks what
+//! clippy cannot see).
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::disallowed_methods)]
 
 pub mod cli;
+pub mod cloud;
 pub mod config;
 pub mod diag;
 pub mod error;
@@ -44,6 +52,5 @@ pub mod snapshot;
 pub mod state;
 pub mod sync;
 pub mod trust;
-pub mod cloud;
 
 pub use error::{Error, Result};

@@ -2,7 +2,7 @@
 //! vendor and recording it in state as soon as it succeeds (the workflow is
 //! [`crate::ops::apply::perform`]).
 
-use std::io::{BufRead, IsTerminal, Write as _};
+use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -175,7 +175,6 @@ fn confirm(ctx: &Context) -> Result<()> {
         ));
     }
     ctx.printer.out("\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
-    let _ = std::io::stdout().flush();
     let mut answer = String::new();
     std::io::stdin()
         .lock()

@@ -83,9 +83,7 @@ impl Drop for RedactingStderr {
         }
         let text = String::from_utf8_lossy(&self.buf);
         let clean = redact(&text);
-        let mut e = std::io::stderr().lock();
-        let _ = e.write_all(clean.as_bytes());
-        let _ = e.flush();
+        super::printer::stderr_bytes(clean.as_bytes());
     }
 }
 

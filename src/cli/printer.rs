@@ -1,4 +1,11 @@
 //! The one printer: every byte tether writes to stdout or stderr goes through here.
+//!
+//! Enforced: `clippy.toml` disallows `std::io::stdout`/`stderr` and the
+//! library denies the `print!` family (`src/lib.rs`); this module alone is
+//! allowed them. The progress bar (indicatif, `cli::progress`) draws on
+//! stderr itself, and only when stderr is a terminal.
+
+#![allow(clippy::disallowed_methods)]
 
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
@@ -65,9 +72,7 @@ impl Printer {
     }
 
     pub fn err(&self, text: &str) {
-        let mut e = std::io::stderr().lock();
-        let _ = e.write_all(text.as_bytes());
-        let _ = e.flush();
+        stderr_bytes(text.as_bytes());
     }
 
     /// Prints a failed command's error to stderr.
@@ -204,4 +209,16 @@ impl Printer {
             let _ = writeln!(s, "  {} {help}", self.paint(color, Style::Cyan, "help:"));
         }
     }
+}
+
+/// Writes bytes to stderr at once (the redacted log sink, progress lines).
+pub(crate) fn stderr_bytes(bytes: &[u8]) {
+    let mut e = std::io::stderr().lock();
+    let _ = e.write_all(bytes);
+    let _ = e.flush();
+}
+
+/// Whether stderr is a terminal (a progress bar, or plain lines for CI logs).
+pub(crate) fn stderr_is_terminal() -> bool {
+    std::io::stderr().is_terminal()
 }

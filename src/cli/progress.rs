@@ -1,7 +1,6 @@
 //! Progress of long work (sync, drift): a bar on a terminal, plain lines
 //! elsewhere (CI logs), always on stderr so stdout stays the result.
 
-use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -50,7 +49,7 @@ impl crate::ops::Observer for Progress {
 impl Progress {
     /// `what` names the work in plain lines (`sync`, `drift`).
     pub fn new(what: &'static str) -> Progress {
-        let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = super::printer::stderr_is_terminal().then(|| {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             bar.set_style(
                 ProgressStyle::with_template(
@@ -90,7 +89,7 @@ impl Progress {
     pub fn account_line(&self, line: &str) {
         match &self.bar {
             Some(bar) => bar.println(line),
-            None => eprintln!("{}: {line}", self.what),
+            None => super::printer::stderr_bytes(format!("{}: {line}\n", self.what).as_bytes()),
         }
     }
 

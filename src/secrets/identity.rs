@@ -328,6 +328,7 @@ fn parse_ssh(text: &str, origin: &Origin) -> Result<Identity> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // fixtures are written as they are
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;

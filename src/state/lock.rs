@@ -457,6 +457,7 @@ pub fn rfc3339(secs: u64) -> String {
 }
 
 #[cfg(all(test, unix))]
+#[allow(clippy::disallowed_methods)] // fixtures are written as they are
 mod tests {
     use super::*;
     use std::fs;

@@ -234,15 +234,8 @@ impl StateStore {
     /// where links are not supported, its bytes are written out.
     fn keep_backup(&self, current: &[u8]) -> Result<()> {
         let backup = self.backup_path();
-        // An unpredictable name nothing exists at: `link` never follows or
-        // overwrites what is there, and the rename replaces `backup` itself.
-        let tmp = crate::fsutil::temp_path(&backup);
-        let is_file = std::fs::symlink_metadata(&self.path).is_ok_and(|m| m.is_file());
-        if is_file && std::fs::hard_link(&self.path, &tmp).is_ok() {
-            if std::fs::rename(&tmp, &backup).is_ok() {
-                return Ok(());
-            }
-            let _ = std::fs::remove_file(&tmp);
+        if crate::fsutil::link_replace(&self.path, &backup) {
+            return Ok(());
         }
         crate::fsutil::write_atomic(&backup, current, Some(0o600))
     }
@@ -471,6 +464,7 @@ fn strip_position(msg: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // fixtures are written as they are
 mod tests {
     use super::*;
 

@@ -1,6 +1,7 @@
 //! What the compiler and clippy cannot see: the library's top-level modules
 //! use each other without circles (`scripts/modgraph`, which a newcomer can
-//! run to see the layers).
+//! run to see the layers), and the output and write rules are not silenced
+//! or bypassed.
 
 #[test]
 fn the_library_modules_have_no_import_circles() {
@@ -26,4 +27,81 @@ fn the_library_modules_have_no_import_circles() {
             }
         }
     }
+}
+
+/// The library's `.rs` files, as (path under `src/`, text).
+fn library_sources() -> Vec<(String, String)> {
+    fn walk(dir: &std::path::Path, root: &std::path::Path, out: &mut Vec<(String, String)>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(&p, root, out);
+            } else if p.extension().is_some_and(|e| e == "rs") {
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                out.push((rel, std::fs::read_to_string(&p).unwrap()));
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut out = Vec::new();
+    walk(&root, &root, &mut out);
+    assert!(out.len() > 50, "the walk found the library's files");
+    out
+}
+
+/// Clippy enforces "only the printer writes to stdout/stderr" and "every
+/// file write goes through fsutil" (`clippy.toml`, `src/lib.rs`), but it
+/// cannot see a lint silenced, a writer it has no rule for, or a second
+/// terminal drawer. These are allowed in exactly the files named here.
+#[test]
+fn output_and_file_writes_have_one_home_each() {
+    let rules: &[(&str, &[&str], &str)] = &[
+        (
+            "allow(clippy::disallowed_methods)",
+            &["fsutil.rs", "cli/printer.rs"],
+            "the raw writers are fsutil's and the printer's; a test module may allow them on the line above `mod tests`",
+        ),
+        (
+            "allow(clippy::print_",
+            &[],
+            "only the printer writes to stdout or stderr",
+        ),
+        (
+            "ProgressDrawTarget",
+            &["cli/progress.rs"],
+            "the progress bar is drawn in one place",
+        ),
+        (
+            ".with_writer(",
+            &["cli/log.rs"],
+            "log lines go through the redacting sink",
+        ),
+        (
+            "rustix::fs::open",
+            &["fsutil.rs"],
+            "files are opened by fsutil (no-follow, regular files only)",
+        ),
+        ("libc::", &[], "system calls go through rustix or fsutil"),
+    ];
+    let mut broken = Vec::new();
+    for (path, text) in library_sources() {
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            for (needle, allowed, why) in rules {
+                if !line.contains(needle) || allowed.contains(&path.as_str()) {
+                    continue;
+                }
+                let test_module = *needle == "allow(clippy::disallowed_methods)"
+                    && lines.get(i + 1).is_some_and(|n| n.trim() == "mod tests {");
+                if !test_module {
+                    broken.push(format!("src/{path}:{}: `{needle}`: {why}", i + 1));
+                }
+            }
+        }
+    }
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
 }
