@@ -110,10 +110,12 @@ pub enum Error {
     StateEdit { address: String, reason: String },
     /// Another run holds the state lock (exit code 4). A lock a dead run
     /// left is taken over instead (see `state::lock`).
-    #[error("{}", locked_message(path, lock, *waited_ms))]
+    #[error("{}", locked_message(path, *of, lock, *waited_ms))]
     Locked {
-        /// The lock file (`<state>.lock`).
+        /// The lock file (`<state>.lock`, `store.lock`).
         path: PathBuf,
+        /// Which lock it is.
+        of: LockOf,
         /// The holder: lock ID, `user@host`, pid, host, operation, start time.
         lock: Box<LockHolder>,
         /// How long this run waited (`--lock-timeout`), in milliseconds.
@@ -179,12 +181,22 @@ fn state_version_message(path: &std::path::Path, found: u64, supported: u32, up:
 }
 
 /// "the state" or "the snapshot store", from the lock file's name.
-pub(crate) fn lock_subject(path: &std::path::Path) -> &'static str {
-    // The snapshot store's writer lock is `store.lock` in its directory.
-    if path.file_name().is_some_and(|n| n == "store.lock") {
-        "the snapshot store"
-    } else {
-        "the state"
+/// Which lock a run waited for or took over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockOf {
+    /// The state's lock (`<state>.lock`).
+    State,
+    /// The snapshot store's writer lock (`store.lock` in its directory).
+    Snapshots,
+}
+
+impl LockOf {
+    /// How messages name what is locked.
+    pub fn subject(self) -> &'static str {
+        match self {
+            LockOf::State => "the state",
+            LockOf::Snapshots => "the snapshot store",
+        }
     }
 }
 
@@ -203,7 +215,7 @@ pub struct LockHolder {
     pub started: String,
 }
 
-fn locked_message(path: &std::path::Path, lock: &LockHolder, waited_ms: u64) -> String {
+fn locked_message(path: &std::path::Path, of: LockOf, lock: &LockHolder, waited_ms: u64) -> String {
     let LockHolder {
         id: lock_id,
         holder,
@@ -212,7 +224,7 @@ fn locked_message(path: &std::path::Path, lock: &LockHolder, waited_ms: u64) -> 
         operation,
         started,
     } = lock;
-    let subject = lock_subject(path);
+    let subject = of.subject();
     let waited = if waited_ms == 0 {
         "did not wait (--lock-timeout 0s)".to_string()
     } else {

@@ -144,8 +144,8 @@ pub fn main() -> ExitCode {
         color_out: false,
         color_err: printer.color_err,
     };
-    crate::state::lock::set_takeover_reporter(Box::new(move |path, info| {
-        warn.err(&warn.lock_takeover(path, info));
+    crate::state::lock::set_takeover_reporter(Box::new(move |path, of, info| {
+        warn.err(&warn.lock_takeover(path, of, info));
     }));
     let ctx = Context {
         dir: cli.chdir.clone().unwrap_or_else(|| PathBuf::from(".")),

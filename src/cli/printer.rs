@@ -104,8 +104,13 @@ impl Printer {
     }
 
     /// The warning printed when a lock a dead run left is taken over.
-    pub fn lock_takeover(&self, path: &std::path::Path, info: &crate::state::LockInfo) -> String {
-        let subject = crate::error::lock_subject(path);
+    pub fn lock_takeover(
+        &self,
+        path: &std::path::Path,
+        of: crate::error::LockOf,
+        info: &crate::state::LockInfo,
+    ) -> String {
+        let subject = of.subject();
         let crate::state::LockInfo {
             id,
             holder,
@@ -123,7 +128,7 @@ impl Printer {
                  means no run holds it"
             )
         };
-        let check = if subject == "the state" {
+        let check = if of == crate::error::LockOf::State {
             "; that run may have stopped half-way: `tether plan` shows what is left to do"
         } else {
             ""

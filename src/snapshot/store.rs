@@ -94,7 +94,12 @@ impl Store {
     /// Takes the writer lock, waiting up to `timeout` (exit 4 when held).
     pub fn lock(&self, operation: &str, timeout: Duration) -> Result<LockGuard> {
         crate::fsutil::create_dir_all(&self.dir)?;
-        lock::acquire(&self.lock_target(), operation, timeout)
+        lock::acquire_for(
+            &self.lock_target(),
+            crate::error::LockOf::Snapshots,
+            operation,
+            timeout,
+        )
     }
 
     fn versions_dir(&self) -> PathBuf {

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, LockOf, Result};
 use crate::fsutil;
 
 /// How long to sleep between attempts while waiting for a lock.
@@ -78,9 +78,10 @@ impl LockInfo {
         self.host == hostname() || !on_network_fs(file)
     }
 
-    fn locked(&self, path: &Path, waited: Duration) -> Error {
+    fn locked(&self, path: &Path, of: LockOf, waited: Duration) -> Error {
         Error::Locked {
             path: path.to_path_buf(),
+            of,
             lock: Box::new(crate::error::LockHolder {
                 id: self.id.clone(),
                 holder: self.holder.clone(),
@@ -114,7 +115,7 @@ pub fn lock_path(state: &Path) -> PathBuf {
 
 /// Called when a lock left by a dead run is taken over: the lock file and
 /// the dead holder's metadata.
-pub type TakeoverReporter = Box<dyn Fn(&Path, &LockInfo) + Send + Sync>;
+pub type TakeoverReporter = Box<dyn Fn(&Path, LockOf, &LockInfo) + Send + Sync>;
 
 static REPORTER: OnceLock<TakeoverReporter> = OnceLock::new();
 
@@ -124,11 +125,12 @@ pub fn set_takeover_reporter(f: TakeoverReporter) {
     let _ = REPORTER.set(f);
 }
 
-fn report_takeover(path: &Path, previous: &LockInfo) {
+fn report_takeover(path: &Path, of: LockOf, previous: &LockInfo) {
     match REPORTER.get() {
-        Some(f) => f(path, previous),
+        Some(f) => f(path, of, previous),
         None => tracing::warn!(
             lock = %path.display(),
+            of = of.subject(),
             id = %previous.id,
             holder = %previous.holder,
             pid = previous.pid,
@@ -183,6 +185,17 @@ impl Drop for LockGuard {
 /// Fails with [`Error::Locked`] when another run holds it after `timeout`. A
 /// lock a dead run left (OS lock free) is taken over and reported.
 pub fn acquire(state: &Path, operation: &str, timeout: Duration) -> Result<LockGuard> {
+    acquire_for(state, LockOf::State, operation, timeout)
+}
+
+/// [`acquire`] of the lock `<target>.lock`, named in messages as `of`.
+pub fn acquire_for(
+    target: &Path,
+    of: LockOf,
+    operation: &str,
+    timeout: Duration,
+) -> Result<LockGuard> {
+    let state = target;
     let path = lock_path(state);
     if let Some(dir) = path.parent() {
         fsutil::create_dir_all(dir)?;
@@ -212,7 +225,7 @@ pub fn acquire(state: &Path, operation: &str, timeout: Duration) -> Result<LockG
                     write_info(&mut file, &info).map_err(|e| Error::io(&path, e))?;
                     tracing::debug!(lock = %path.display(), id = %info.id, "lock taken");
                     if let Some(p) = &previous {
-                        report_takeover(&path, p);
+                        report_takeover(&path, of, p);
                     }
                     return Ok(LockGuard {
                         file: Some(file),
@@ -237,7 +250,7 @@ pub fn acquire(state: &Path, operation: &str, timeout: Duration) -> Result<LockG
                     .and_then(|mut f| read_info(&mut f))
             });
             let info = holder.unwrap_or_else(LockInfo::unknown);
-            return Err(info.locked(&path, timeout));
+            return Err(info.locked(&path, of, timeout));
         }
         std::thread::sleep(RETRY_EVERY.min(timeout - waited));
     }
