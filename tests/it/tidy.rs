@@ -105,3 +105,63 @@ fn output_and_file_writes_have_one_home_each() {
     }
     assert!(broken.is_empty(), "{}", broken.join("\n"));
 }
+
+/// ARCHITECTURE.md stays true to the tree: every path it names in backticks
+/// exists (from the repository root, or from the simulator's crate in the
+/// simulator's section), and every file name it names is some file's.
+#[test]
+fn architecture_names_only_files_that_exist() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();
+    let mut files = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if p.is_dir() {
+                if name != "target" && !name.starts_with('.') {
+                    stack.push(p);
+                }
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    let mut wrong = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        for (i, quoted) in line.split('`').enumerate() {
+            if i % 2 == 0 || quoted.contains(['*', '<', '{', ' ']) {
+                continue;
+            }
+            let top = [
+                "src/",
+                "tests/",
+                "benches/",
+                "crates/",
+                "scripts/",
+                "schemas/",
+                "examples/",
+                "docs/",
+                ".ci/",
+            ];
+            if top.iter().any(|t| quoted.starts_with(t)) {
+                let p = quoted.trim_end_matches('/');
+                if !root.join(p).exists() && !root.join("crates/tether-sim").join(p).exists() {
+                    wrong.push(format!(
+                        "ARCHITECTURE.md:{}: `{quoted}` does not exist",
+                        n + 1
+                    ));
+                }
+            } else if quoted.ends_with(".rs")
+                && quoted
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || "_/.".contains(c))
+                && !files.iter().any(|f| f.ends_with(quoted))
+            {
+                wrong.push(format!("ARCHITECTURE.md:{}: no file is `{quoted}`", n + 1));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
