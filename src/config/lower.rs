@@ -79,16 +79,6 @@ pub fn vendor_attrs(v: Vendor) -> &'static [&'static str] {
     }
 }
 
-/// Resource types tether syncs per vendor.
-pub fn resource_types(v: Vendor) -> &'static [&'static str] {
-    match v {
-        Vendor::Aws => &["instance", "vpc", "subnet", "security_group"],
-        Vendor::Alibaba => &["instance", "vpc", "vswitch", "security_group"],
-        Vendor::Azure => &["resource_group", "resource"],
-        Vendor::Hcs => &["instance", "vpc", "subnet"],
-    }
-}
-
 pub(super) fn lower_file(
     dir: &Path,
     id: FileId,
