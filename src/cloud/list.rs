@@ -8,7 +8,8 @@
 //!   its subscriptions; HCS: an IAM token and its projects; AWS, Alibaba:
 //!   the key). [`Session::regions`] discovers the regions the account can
 //!   see; [`Session::list`] fetches one partition.
-//! - [`resource_types`]: the types tether lists per vendor.
+//! - [`resource_types`]: the types tether lists per vendor (re-exported from
+//!   `config`, where `resource_types` attributes are checked against it).
 //!
 //! Regions per vendor: AWS and Alibaba regions from `DescribeRegions`; HCS
 //! regions from the project names (`{region}_{suffix}` or `{region}`); Azure
@@ -34,15 +35,10 @@ use crate::inventory::model::GLOBAL_REGION;
 use crate::inventory::{PartitionKey, Resource};
 use crate::secrets::Secret;
 
-/// The resource types tether lists for `vendor` (docs/design.md §3).
-pub fn resource_types(vendor: Vendor) -> &'static [&'static str] {
-    match vendor {
-        Vendor::Aws => &["instance", "vpc", "subnet", "security_group"],
-        Vendor::Alibaba => &["instance", "vpc", "vswitch", "security_group"],
-        Vendor::Azure => &["resource_group", "resource"],
-        Vendor::Hcs => &["instance", "vpc", "subnet"],
-    }
-}
+/// The resource types tether lists for a vendor; one table, kept in the
+/// config layer (which validates `resource_types` against it and cannot
+/// import this layer).
+pub use crate::config::resource_types;
 
 /// The HTTP clients of one run, shared by every account and request.
 #[derive(Clone)]

@@ -62,6 +62,19 @@ impl Vendor {
     }
 }
 
+/// The resource types tether lists for `vendor` (docs/design.md §3): what
+/// sync fetches (`cloud::list`) and what an account's `resource_types` may
+/// name. Defined here, beside [`Vendor`], because the config layer is below
+/// the cloud layer.
+pub fn resource_types(vendor: Vendor) -> &'static [&'static str] {
+    match vendor {
+        Vendor::Aws => &["instance", "vpc", "subnet", "security_group"],
+        Vendor::Alibaba => &["instance", "vpc", "vswitch", "security_group"],
+        Vendor::Azure => &["resource_group", "resource"],
+        Vendor::Hcs => &["instance", "vpc", "subnet"],
+    }
+}
+
 impl fmt::Display for Vendor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -1,0 +1,130 @@
+//! The bytes of an object in a pack: `F` + the framed records, or `D` + the
+//! base it rests on, its chain depth and the operations; [`ObjectRef`] says
+//! where one sits. Parsing checks every length against the buffer.
+
+use super::records::Records;
+
+/// Where an object sits: pack `<version>-<segment>.pack`, byte range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectRef {
+    pub version: u64,
+    pub segment: u32,
+    pub offset: u64,
+    pub len: u32,
+}
+
+/// A parsed object; delta operations borrow the object's bytes.
+pub enum Object<'a> {
+    Full(Records),
+    Delta {
+        base: ObjectRef,
+        depth: u16,
+        ops: Vec<Op<'a>>,
+    },
+}
+
+pub enum Op<'a> {
+    /// The id of a record removed.
+    Remove(&'a [u8]),
+    /// A record (id, JSON) inserted or replaced whole.
+    Insert(&'a [u8], &'a [u8]),
+    /// Top-level fields replaced (id, patch); `null` removes a field.
+    Patch(&'a [u8], &'a [u8]),
+}
+
+impl<'a> Op<'a> {
+    pub fn id(&self) -> &'a [u8] {
+        match *self {
+            Op::Remove(id) | Op::Insert(id, _) | Op::Patch(id, _) => id,
+        }
+    }
+}
+
+pub fn full_object(body: &[u8]) -> Vec<u8> {
+    let mut o = Vec::with_capacity(body.len() + 1);
+    o.push(b'F');
+    o.extend_from_slice(body);
+    o
+}
+
+/// The base a delta object names, without reading its operations; `None`
+/// for a full object.
+pub fn delta_base(bytes: &[u8]) -> Result<Option<ObjectRef>, String> {
+    let (&kind, mut rest) = bytes.split_first().ok_or("empty object")?;
+    match kind {
+        b'F' => Ok(None),
+        b'D' => Ok(Some(ObjectRef {
+            version: u64::from_le_bytes(take_n(&mut rest)?),
+            segment: u32::from_le_bytes(take_n(&mut rest)?),
+            offset: u64::from_le_bytes(take_n(&mut rest)?),
+            len: u32::from_le_bytes(take_n(&mut rest)?),
+        })),
+        other => Err(format!("unknown object kind {other:#x}")),
+    }
+}
+
+pub fn parse_object(bytes: &[u8]) -> Result<Object<'_>, String> {
+    let (&kind, mut rest) = bytes.split_first().ok_or("empty object")?;
+    match kind {
+        b'F' => Ok(Object::Full(Records::parse_body(rest)?)),
+        b'D' => {
+            let version = u64::from_le_bytes(take_n(&mut rest)?);
+            let segment = u32::from_le_bytes(take_n(&mut rest)?);
+            let offset = u64::from_le_bytes(take_n(&mut rest)?);
+            let len = u32::from_le_bytes(take_n(&mut rest)?);
+            let depth = u16::from_le_bytes(take_n(&mut rest)?);
+            let mut ops = Vec::new();
+            while let Some((&op, r)) = rest.split_first() {
+                rest = r;
+                ops.push(match op {
+                    b'R' => Op::Remove(take_bytes(&mut rest)?),
+                    b'I' => {
+                        let id = take_bytes(&mut rest)?;
+                        Op::Insert(id, take_bytes(&mut rest)?)
+                    }
+                    b'P' => {
+                        let id = take_bytes(&mut rest)?;
+                        Op::Patch(id, take_bytes(&mut rest)?)
+                    }
+                    other => return Err(format!("unknown delta operation {other:#x}")),
+                });
+            }
+            Ok(Object::Delta {
+                base: ObjectRef {
+                    version,
+                    segment,
+                    offset,
+                    len,
+                },
+                depth,
+                ops,
+            })
+        }
+        other => Err(format!("unknown object kind {other:#x}")),
+    }
+}
+
+pub(super) fn put_bytes(b: &mut Vec<u8>, s: &[u8]) {
+    // Records and ids are far below 4 GiB; a larger one cannot come from a vendor page.
+    b.extend_from_slice(&(s.len() as u32).to_le_bytes());
+    b.extend_from_slice(s);
+}
+
+fn take_n<const N: usize>(b: &mut &[u8]) -> Result<[u8; N], String> {
+    if b.len() < N {
+        return Err("object is truncated".into());
+    }
+    let (h, t) = b.split_at(N);
+    *b = t;
+    h.try_into().map_err(|_| "object is truncated".to_string())
+}
+
+pub(super) fn take_bytes<'a>(b: &mut &'a [u8]) -> Result<&'a [u8], String> {
+    let n = u32::from_le_bytes(take_n(b)?) as usize;
+    if b.len() < n {
+        return Err("object is truncated".into());
+    }
+    let (h, t) = b.split_at(n);
+    *b = t;
+    Ok(h)
+}
