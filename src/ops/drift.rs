@@ -15,7 +15,7 @@ use super::{Observer, Step};
 use crate::config::{Address, Config};
 use crate::error::{Error, Result};
 use crate::inventory::{Partition, PartitionKey};
-use crate::plan::{self, Action, PlanOptions};
+use crate::plan::{self, Action, IdentityDrift, PlanOptions};
 use crate::secrets::identity::Identities;
 use crate::snapshot::{Diff, Live, Store, diff_scoped};
 use crate::state::State;
@@ -113,10 +113,14 @@ pub fn check(
                 account: *account,
                 secret,
             }),
-            Check::Drift(problem) => credentials.push(problem.at((*address).clone())),
+            Check::Drift(problem) => {
+                credentials.push(IdentityDrift::new((*address).clone(), problem))
+            }
             // Not drift: the account could not be checked, so it is not read
             // either; the report is incomplete.
-            Check::Unchecked(problem) => not_checked.push(problem.at((*address).clone())),
+            Check::Unchecked(problem) => {
+                not_checked.push(IdentityDrift::new((*address).clone(), problem))
+            }
         }
     }
     let fetched: BTreeSet<Address> = targets.iter().map(|t| t.account.address.clone()).collect();
@@ -190,13 +194,13 @@ fn fetch(
             match event {
                 Event::Partition(p) => partitions.push(p),
                 Event::AccountFailed { account, error } => {
-                    let problem = plan::Problem::vendor(&error);
+                    let problem = error.problem();
                     observer.step(Step::Failed {
                         account: &account,
                         problem: &problem.message,
                     });
                     partitions.retain(|p: &Partition| p.key.account != account);
-                    unreadable.push(problem.at(account));
+                    unreadable.push(IdentityDrift::new(account, problem));
                 }
                 Event::AccountDone { account } => {
                     observer.step(Step::Fetched {
