@@ -6,6 +6,7 @@ mod cloud_moto;
 mod config;
 mod docs;
 mod drift;
+mod failures;
 mod hardening;
 mod harness;
 mod inventory;
