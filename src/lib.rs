@@ -13,6 +13,8 @@
 //! - [`fmt`]: canonical formatting of HCL files, keeping comments.
 //! - [`schema`]: JSON Schemas of the documents tether reads and writes.
 //! - [`plan`]: config x state -> actions per account (data).
+//! - [`problem`]: what went wrong for an account or partition, typed (kind,
+//!   vendor code, request id) until it is rendered (a leaf).
 //! - [`render`]: every rendering of a result (plans, snapshots, drift, sync,
 //!   apply), with one palette; no printing.
 //! - [`secrets`]: age identities and recipients, the redacting [`secrets::Secret`],
@@ -45,6 +47,7 @@ pub mod fsutil;
 pub mod inventory;
 pub mod ops;
 pub mod plan;
+pub mod problem;
 pub mod render;
 pub mod schema;
 pub mod secrets;

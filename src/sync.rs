@@ -27,8 +27,8 @@
 //!
 //! Failures:
 //! - A partition that still fails after the retries is a
-//!   [`Partition::failed`] with the vendor's (scrubbed) message, never an
-//!   empty complete partition.
+//!   [`Partition::failed`] with the vendor's (scrubbed) error as a
+//!   [`Problem`] (kind, code, request id), never an empty complete partition.
 //! - Credentials refused (at sign-in, discovery or in any partition) end the
 //!   account with one [`Event::AccountFailed`]; its remaining work is
 //!   cancelled; other accounts go on. A region discovery that fails for any
@@ -49,6 +49,7 @@ use crate::cloud::{
 };
 use crate::config::{Account, Address};
 use crate::inventory::{Partition, PartitionKey};
+use crate::problem::{Problem, ProblemKind};
 use crate::trust::Cleared;
 
 /// One account to sync and its decrypted secret attribute, cleared for
@@ -382,7 +383,7 @@ async fn account(t: Target, sh: Arc<Shared>) {
                 sh.progress
                     .partitions_failed
                     .fetch_add(1, Ordering::Relaxed);
-                Partition::failed(key, e.to_string())
+                Partition::failed(key, e.problem())
             }
             Err(e) => {
                 let Some(key) = keys.remove(&e.id()) else {
@@ -391,7 +392,13 @@ async fn account(t: Target, sh: Arc<Shared>) {
                 sh.progress
                     .partitions_failed
                     .fetch_add(1, Ordering::Relaxed);
-                Partition::failed(key, "internal error: the listing task stopped")
+                Partition::failed(
+                    key,
+                    Problem::new(
+                        ProblemKind::Panic,
+                        "internal error: the listing task stopped",
+                    ),
+                )
             }
         };
         remaining -= 1;

@@ -256,6 +256,19 @@ pub enum Unusable {
     Refused(Refusal),
 }
 
+impl Unusable {
+    /// Why, as a problem of the account (`state`, `decrypt` or `refused`).
+    pub fn problem(&self) -> crate::problem::Problem {
+        use crate::problem::{Problem, ProblemKind};
+        let kind = match self {
+            Unusable::Entry(_) => ProblemKind::State,
+            Unusable::Decrypt(_) => ProblemKind::Decrypt,
+            Unusable::Refused(_) => ProblemKind::Refused,
+        };
+        Problem::new(kind, self.to_string())
+    }
+}
+
 /// The account recorded in state at `address`, and its recorded secret
 /// decrypted, opened and cleared for the destination recorded with it:
 /// what refresh, drift and sync authenticate with.

@@ -7,7 +7,7 @@ use crate::config::{self, Address};
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 use crate::ops::verify::{Check, verify_recorded};
-use crate::plan::{self, PlanOptions};
+use crate::plan::{self, IdentityDrift, PlanOptions};
 use crate::render::{plan as render, plan_markdown as markdown};
 use crate::secrets::identity;
 use crate::state::StateStore;
@@ -156,8 +156,12 @@ fn refresh(
     for ((address, _), check) in checks.iter().zip(results) {
         match check {
             Check::Verified { .. } => {}
-            Check::Drift(problem) => plan.identity_drift.push(problem.at((*address).clone())),
-            Check::Unchecked(problem) => plan.not_checked.push(problem.at((*address).clone())),
+            Check::Drift(problem) => plan
+                .identity_drift
+                .push(IdentityDrift::new((*address).clone(), problem)),
+            Check::Unchecked(problem) => plan
+                .not_checked
+                .push(IdentityDrift::new((*address).clone(), problem)),
         }
     }
     Ok(())

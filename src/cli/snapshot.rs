@@ -192,18 +192,23 @@ fn show(
                 });
             }
         }
-        let status = e.partition_status();
+        use crate::inventory::PartitionStatus;
+        let (status, detail, error) = match e.partition_status() {
+            PartitionStatus::Complete => ("complete", None, None),
+            PartitionStatus::Failed { error } => {
+                ("failed", Some(error.message.clone()), Some(error))
+            }
+            PartitionStatus::Skipped { reason } => ("skipped", Some(reason), None),
+        };
         partitions.push(PartitionShow {
             account: key.account.to_string(),
             region: key.region,
             kind: key.kind,
-            status: match status {
-                crate::inventory::PartitionStatus::Complete => "complete",
-                crate::inventory::PartitionStatus::Failed { .. } => "failed",
-                crate::inventory::PartitionStatus::Skipped { .. } => "skipped",
-            }
-            .into(),
-            detail: e.detail.clone(),
+            status: status.into(),
+            detail,
+            problem_kind: error.as_ref().and_then(|e| e.kind),
+            code: error.as_ref().and_then(|e| e.code.clone()),
+            request_id: error.and_then(|e| e.request_id),
             stale: e.stale,
             resources: e.resources,
             hash: e.hash.clone(),

@@ -1,14 +1,17 @@
 //! [`VendorError`]: the one error type every vendor's failures become, and
-//! [`Mismatch`]: credentials that work but belong to another account.
+//! [`Mismatch`]: credentials that work but belong to another account. Both
+//! become a [`Problem`] (kind, vendor code, request id, and the message
+//! without the account's address) for reports that name the account.
 //!
 //! Invariants: messages come from the vendor's error body or from the
 //! transport, never from a request; [`super::verify`] scrubs the account's
 //! secret out of every message before returning, so neither `Display` nor
-//! `Debug` can carry plaintext.
+//! `Debug` nor a `Problem` can carry plaintext.
 
 use std::fmt;
 
 use crate::config::{Address, Vendor};
+use crate::problem::{Problem, ProblemKind};
 
 /// What kind of failure a vendor call ended in. The retry policy in
 /// [`super::http`] retries `Throttled`, `Retryable` and `Unreachable`; the
@@ -51,6 +54,18 @@ impl ErrorKind {
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl From<ErrorKind> for ProblemKind {
+    fn from(k: ErrorKind) -> ProblemKind {
+        match k {
+            ErrorKind::Auth => ProblemKind::Auth,
+            ErrorKind::Throttled => ProblemKind::Throttled,
+            ErrorKind::Retryable => ProblemKind::Retryable,
+            ErrorKind::Unreachable => ProblemKind::Unreachable,
+            ErrorKind::Other => ProblemKind::Other,
+        }
     }
 }
 
@@ -108,15 +123,29 @@ impl VendorError {
     }
 }
 
-impl fmt::Display for VendorError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: {} {}",
-            self.account,
-            self.vendor.title(),
-            self.lead()
-        )?;
+impl VendorError {
+    /// What went wrong, without the account: `AWS refused the credentials:
+    /// InvalidClientTokenId: … (request id …)`.
+    pub fn describe(&self) -> String {
+        let mut s = String::new();
+        // Writing to a String cannot fail.
+        let _ = self.write_description(&mut s);
+        s
+    }
+
+    /// The error as a problem of its account: kind, code, request id, and
+    /// [`VendorError::describe`] as the message.
+    pub fn problem(&self) -> Problem {
+        Problem {
+            message: self.describe(),
+            kind: Some(self.kind.into()),
+            code: self.code.clone(),
+            request_id: self.request_id.clone(),
+        }
+    }
+
+    fn write_description(&self, f: &mut dyn fmt::Write) -> fmt::Result {
+        write!(f, "{} {}", self.vendor.title(), self.lead())?;
         if self.attempts > 1 {
             write!(f, " ({} attempts)", self.attempts)?;
         }
@@ -132,10 +161,17 @@ impl fmt::Display for VendorError {
     }
 }
 
+/// `<account>: ` and [`VendorError::describe`].
+impl fmt::Display for VendorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.account)?;
+        self.write_description(f)
+    }
+}
+
 /// The credentials work, but the vendor says they belong to another account
 /// (or tenant, application, environment) than the one declared.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{account}: {what} belongs to {actual}, not to the declared {attribute} {declared}")]
 pub struct Mismatch {
     pub account: Address,
     /// The credential, as the user knows it (`access key AKIA…`, `application secret`).
@@ -145,4 +181,65 @@ pub struct Mismatch {
     pub declared: String,
     /// Who the credentials really belong to, as the vendor reported it.
     pub actual: String,
+}
+
+impl Mismatch {
+    /// What disagrees, without the account: `access key AKIA… belongs to
+    /// 999999999999, not to the declared main_account_id 123456789012`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} belongs to {}, not to the declared {} {}",
+            self.what, self.actual, self.attribute, self.declared
+        )
+    }
+
+    /// The mismatch as a problem of its account (kind `mismatch`).
+    pub fn problem(&self) -> Problem {
+        Problem::new(ProblemKind::Mismatch, self.describe())
+    }
+}
+
+/// `<account>: ` and [`Mismatch::describe`].
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.account, self.describe())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_problem_keeps_the_error_typed_and_its_message_leaves_out_the_account() {
+        let mut e = VendorError::new(Vendor::Aws, ErrorKind::Throttled, "Rate exceeded ")
+            .code("Throttling")
+            .request_id(Some("5b1c6a9e".into()));
+        e.account = "aws.prod".parse().unwrap();
+        e.attempts = 5;
+        let p = e.problem();
+        assert_eq!(
+            p.message,
+            "AWS kept throttling the requests (5 attempts): Throttling: Rate exceeded (request id 5b1c6a9e)"
+        );
+        assert_eq!(p.kind, Some(ProblemKind::Throttled));
+        assert_eq!(p.code.as_deref(), Some("Throttling"));
+        assert_eq!(p.request_id.as_deref(), Some("5b1c6a9e"));
+        assert_eq!(e.to_string(), format!("aws.prod: {}", p.message));
+
+        let m = Mismatch {
+            account: "aws.prod".parse().unwrap(),
+            what: "access key AKIAEXAMPLE".into(),
+            attribute: "main_account_id",
+            declared: "123456789012".into(),
+            actual: "999999999999".into(),
+        };
+        let p = m.problem();
+        assert_eq!(
+            p.message,
+            "access key AKIAEXAMPLE belongs to 999999999999, not to the declared main_account_id 123456789012"
+        );
+        assert_eq!(p.kind, Some(ProblemKind::Mismatch));
+        assert_eq!(m.to_string(), format!("aws.prod: {}", p.message));
+    }
 }

@@ -7,8 +7,9 @@
 //! - [`PartitionKey`]: the unit of fetching and of storage, one
 //!   (account, region, resource type).
 //! - [`PartitionStatus`] and [`Partition`]: what one fetch of a partition
-//!   produced: every resource, or the vendor's error, or a reason it was
-//!   skipped. A failed partition is never an empty one.
+//!   produced: every resource, or the vendor's error (a typed
+//!   [`crate::problem::Problem`]), or a reason it was skipped. A failed
+//!   partition is never an empty one.
 //!
 //! Invariants:
 //! - Resources in a [`Partition`] are sorted by `id` and ids are unique

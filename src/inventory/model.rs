@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Address;
+use crate::problem::Problem;
 
 /// The region of resources that belong to no region (Azure resource groups
 /// are listed per subscription; the record's own `location` is kept in
@@ -77,8 +78,9 @@ impl fmt::Display for PartitionKey {
 pub enum PartitionStatus {
     /// Every page was read.
     Complete,
-    /// The vendor's error after retries; the resources are not known.
-    Failed { error: String },
+    /// The vendor's error after retries (or why the fetch stopped), typed;
+    /// the resources are not known.
+    Failed { error: Problem },
     /// Not fetched, and why (type not listed in `resource_types`, …).
     Skipped { reason: String },
 }
@@ -105,12 +107,10 @@ impl Partition {
         }
     }
 
-    pub fn failed(key: PartitionKey, error: impl Into<String>) -> Partition {
+    pub fn failed(key: PartitionKey, error: Problem) -> Partition {
         Partition {
             key,
-            status: PartitionStatus::Failed {
-                error: error.into(),
-            },
+            status: PartitionStatus::Failed { error },
             resources: Vec::new(),
         }
     }

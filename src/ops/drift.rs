@@ -15,14 +15,17 @@ use super::{Observer, Step};
 use crate::config::{Address, Config};
 use crate::error::{Error, Result};
 use crate::inventory::{Partition, PartitionKey};
-use crate::plan::{self, Action, PlanOptions};
+use crate::plan::{self, Action, IdentityDrift, PlanOptions};
+use crate::problem::Problem;
 use crate::secrets::identity::Identities;
 use crate::snapshot::{Diff, Live, Store, diff_scoped};
 use crate::state::State;
 use crate::sync::{Event, SyncOptions, Target};
 use crate::trust::Trust;
 
-pub const DRIFT_FORMAT_VERSION: &str = "1";
+/// 2: `resources.not_compared` entries carry the failure's `kind`, `code`
+/// and `request_id`.
+pub const DRIFT_FORMAT_VERSION: &str = "2";
 
 /// The drift report (`schemas/drift.schema.json`).
 #[derive(Debug, Serialize, JsonSchema)]
@@ -113,10 +116,12 @@ pub fn check(
                 account: *account,
                 secret,
             }),
-            Check::Drift(problem) => credentials.push(problem.at((*address).clone())),
+            Check::Drift(problem) => {
+                credentials.push(IdentityDrift::new((*address).clone(), problem))
+            }
             // Not drift: the account could not be checked, so it is not read
             // either; the report is incomplete.
-            Check::Unchecked(problem) => not_checked.push(problem.at((*address).clone())),
+            Check::Unchecked(problem) => not_checked.push(((*address).clone(), problem)),
         }
     }
     let fetched: BTreeSet<Address> = targets.iter().map(|t| t.account.address.clone()).collect();
@@ -125,7 +130,7 @@ pub fn check(
     let (partitions, mut unreadable) = fetch(targets, parallelism, observer)?;
     let readable: BTreeSet<Address> = fetched
         .iter()
-        .filter(|a| !unreadable.iter().any(|u| &u.address == *a))
+        .filter(|a| !unreadable.iter().any(|(u, _)| u == *a))
         .cloned()
         .collect();
 
@@ -148,6 +153,10 @@ pub fn check(
         (Some(p), Some(timeout)) => Some(record(store, timeout, p, &unreadable)?),
         _ => None,
     };
+    let unreadable: Vec<IdentityDrift> = unreadable
+        .into_iter()
+        .map(|(address, problem)| IdentityDrift::new(address, problem))
+        .collect();
 
     let drift = !credentials.is_empty() || !config_drift.is_empty() || !resources.is_empty();
     let incomplete = !unreadable.is_empty() || !resources.not_compared.is_empty();
@@ -165,12 +174,15 @@ pub fn check(
     Ok(report)
 }
 
+/// An account that could not be read, and why.
+type Unread = (Address, Problem);
+
 /// Fetches every target's inventory into memory.
 fn fetch(
     targets: Vec<Target>,
     parallelism: u32,
     observer: &dyn Observer,
-) -> Result<(Vec<Partition>, Vec<plan::IdentityDrift>)> {
+) -> Result<(Vec<Partition>, Vec<Unread>)> {
     let rt = super::runtime()?;
     observer.step(Step::Started {
         accounts: targets.len() as u64,
@@ -190,13 +202,13 @@ fn fetch(
             match event {
                 Event::Partition(p) => partitions.push(p),
                 Event::AccountFailed { account, error } => {
-                    let problem = plan::Problem::vendor(&error);
+                    let problem = error.problem();
                     observer.step(Step::Failed {
                         account: &account,
-                        problem: &problem.message,
+                        problem: &problem,
                     });
                     partitions.retain(|p: &Partition| p.key.account != account);
-                    unreadable.push(problem.at(account));
+                    unreadable.push((account, problem));
                 }
                 Event::AccountDone { account } => {
                     observer.step(Step::Fetched {
@@ -218,7 +230,7 @@ fn record(
     store: &Store,
     lock_timeout: Duration,
     partitions: Vec<Partition>,
-    unreadable: &[plan::IdentityDrift],
+    unreadable: &[Unread],
 ) -> Result<u64> {
     let guard = store.lock("drift --record", lock_timeout)?;
     let mut writer = store.writer(&guard, store.latest()?)?;
@@ -232,9 +244,9 @@ fn record(
     for (account, fetched) in &seen {
         writer.keep_only(account, fetched);
     }
-    for u in unreadable {
-        for k in writer.keys_of(&u.address) {
-            writer.add(Partition::failed(k, u.problem.clone()))?;
+    for (account, problem) in unreadable {
+        for k in writer.keys_of(account) {
+            writer.add(Partition::failed(k, problem.clone()))?;
         }
     }
     Ok(writer.commit()?.id)

@@ -11,6 +11,7 @@ pub mod sync;
 pub mod verify;
 
 use crate::config::Address;
+use crate::problem::Problem;
 
 /// One step of a long run (sync, drift), for whoever shows progress.
 #[derive(Debug)]
@@ -28,7 +29,7 @@ pub enum Step<'a> {
     /// An account could not be read.
     Failed {
         account: &'a Address,
-        problem: &'a str,
+        problem: &'a Problem,
     },
     /// The run's fetching is over.
     Finished,
@@ -44,14 +45,6 @@ pub struct Quiet;
 
 impl Observer for Quiet {
     fn step(&self, _: Step<'_>) {}
-}
-
-/// A vendor or apply error without the `<address>: ` it starts with, for
-/// reports that already name the account.
-pub(crate) fn unprefixed<'a>(message: &'a str, address: &Address) -> &'a str {
-    message
-        .strip_prefix(&format!("{address}: "))
-        .unwrap_or(message)
 }
 
 /// The async runtime of the workflows that talk to vendors: two workers

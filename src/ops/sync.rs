@@ -9,6 +9,7 @@ use super::{Observer, Step};
 use crate::config::Address;
 use crate::error::{Error, Result};
 use crate::inventory::{Partition, PartitionKey, PartitionStatus};
+use crate::problem::{Problem, ProblemKind};
 use crate::secrets::identity::Identities;
 use crate::snapshot::{Live, PartitionSource, Renaming, Store, diff_scoped};
 use crate::state::{LastSync, LockGuard, State, StateStore};
@@ -58,9 +59,9 @@ pub struct AccountReport {
     pub resources: u64,
     pub partitions: u64,
     /// Partitions that failed after retries: key and the vendor's error.
-    pub failed: Vec<(PartitionKey, String)>,
+    pub failed: Vec<(PartitionKey, Problem)>,
     /// The account could not be listed at all.
-    pub error: Option<String>,
+    pub error: Option<Problem>,
     pub added: u64,
     pub changed: u64,
     pub removed: u64,
@@ -98,12 +99,15 @@ pub fn perform(
         };
         let entry = report.entry(a.clone()).or_default();
         let Some(ids) = ids else {
-            entry.error = Some("no age identity to decrypt the recorded secret".into());
+            entry.error = Some(Problem::new(
+                ProblemKind::Decrypt,
+                "no age identity to decrypt the recorded secret",
+            ));
             continue;
         };
         match crate::trust::recorded(a, recorded, ids, trust) {
             Ok((account, secret)) => targets.push(Target { account, secret }),
-            Err(why) => entry.error = Some(why.to_string()),
+            Err(why) => entry.error = Some(why.problem()),
         }
     }
 
@@ -143,7 +147,7 @@ pub fn perform(
     });
     let mut regions: BTreeMap<Address, Vec<String>> = BTreeMap::new();
     let mut fetched: BTreeMap<Address, BTreeSet<PartitionKey>> = BTreeMap::new();
-    let failed_accounts: Vec<(Address, String)> = report
+    let failed_accounts: Vec<(Address, Problem)> = report
         .iter()
         .filter_map(|(a, r)| r.error.clone().map(|e| (a.clone(), e)))
         .collect();
@@ -178,14 +182,14 @@ pub fn perform(
                     writer.add(p)?;
                 }
                 Event::AccountFailed { account, error } => {
-                    let msg = super::unprefixed(&error.to_string(), &account).to_string();
+                    let problem = error.problem();
                     let done = fetched.remove(&account).unwrap_or_default();
-                    mark_failed(&mut writer, &account, &msg, &done)?;
+                    mark_failed(&mut writer, &account, &problem, &done)?;
                     observer.step(Step::Failed {
                         account: &account,
-                        problem: &msg,
+                        problem: &problem,
                     });
-                    report.entry(account).or_default().error = Some(msg);
+                    report.entry(account).or_default().error = Some(problem);
                 }
                 Event::AccountDone { account } => {
                     // Partitions the fetch no longer reports (a region gone,
@@ -339,7 +343,7 @@ impl<'a> RenameInSnapshots<'a> {
 fn mark_failed(
     writer: &mut crate::snapshot::Writer<'_>,
     account: &Address,
-    error: &str,
+    error: &Problem,
     reported: &BTreeSet<PartitionKey>,
 ) -> Result<()> {
     let keys = writer.keys_of(account);
@@ -350,13 +354,13 @@ fn mark_failed(
                 region: "*".into(),
                 kind: "*".into(),
             },
-            error,
+            error.clone(),
         ))?;
         return Ok(());
     }
     for k in keys {
         if !reported.contains(&k) {
-            writer.add(Partition::failed(k, error))?;
+            writer.add(Partition::failed(k, error.clone()))?;
         }
     }
     Ok(())

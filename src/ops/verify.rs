@@ -4,8 +4,7 @@
 
 use crate::config::{self, Address};
 use crate::error::{Error, Result};
-use crate::plan::Problem;
-use crate::trust::Unusable;
+use crate::problem::Problem;
 
 /// The live check of one recorded account.
 #[derive(Debug)]
@@ -44,21 +43,14 @@ pub fn verify_recorded(
             async move {
                 let (account, secret) = match crate::trust::recorded(address, entry, ids, trust) {
                     Ok(pair) => pair,
-                    Err(why) => {
-                        let kind = match why {
-                            Unusable::Entry(_) => "state",
-                            Unusable::Decrypt(_) => "decrypt",
-                            Unusable::Refused(_) => "refused",
-                        };
-                        return Check::Unchecked(Problem::new(kind, why.to_string()));
-                    }
+                    Err(why) => return Check::Unchecked(why.problem()),
                 };
                 let id = match cloud::verify(&account, &secret, conns).await {
                     Ok(id) => id,
                     Err(e) if e.kind == cloud::ErrorKind::Auth => {
-                        return Check::Drift(Problem::vendor(&e));
+                        return Check::Drift(e.problem());
                     }
-                    Err(e) => return Check::Unchecked(Problem::vendor(&e)),
+                    Err(e) => return Check::Unchecked(e.problem()),
                 };
                 match cloud::check_stable(&account, &entry.identity, &id)
                     .and_then(|()| cloud::check_identity(&account, &id))
@@ -67,10 +59,7 @@ pub fn verify_recorded(
                         account: Box::new(account),
                         secret,
                     },
-                    Err(m) => Check::Drift(Problem::new(
-                        "mismatch",
-                        super::unprefixed(&m.to_string(), address),
-                    )),
+                    Err(m) => Check::Drift(m.problem()),
                 }
             }
         }))

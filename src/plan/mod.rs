@@ -18,6 +18,7 @@ pub use action::{AccountChange, Action, AttributeChange, EndpointChange, SecretC
 pub use diff::{PlanOptions, applied_digest, build, build_with};
 
 use crate::config::Address;
+use crate::problem::{Problem, ProblemKind};
 
 /// Version of the plan JSON document and of saved plan files.
 pub const PLAN_FORMAT_VERSION: &str = "1";
@@ -67,7 +68,7 @@ pub struct IdentityDrift {
     /// environment), `refused` (tether would not send the secret there),
     /// `decrypt` (no identity decrypts it), `state` (the entry is unusable).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub kind: Option<ProblemKind>,
     /// The vendor's error code, when it sent one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
@@ -76,45 +77,15 @@ pub struct IdentityDrift {
     pub request_id: Option<String>,
 }
 
-/// What went wrong for one account, typed until it is rendered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub message: String,
-    pub kind: &'static str,
-    pub code: Option<String>,
-    pub request_id: Option<String>,
-}
-
-impl Problem {
-    /// A vendor error, without the `<address>: ` its message starts with.
-    pub fn vendor(e: &crate::cloud::VendorError) -> Problem {
-        let full = e.to_string();
-        let prefix = format!("{}: ", e.account);
-        Problem {
-            message: full.strip_prefix(&prefix).unwrap_or(&full).to_string(),
-            kind: e.kind.as_str(),
-            code: e.code.clone(),
-            request_id: e.request_id.clone(),
-        }
-    }
-
-    pub fn new(kind: &'static str, message: impl Into<String>) -> Problem {
-        Problem {
-            message: message.into(),
-            kind,
-            code: None,
-            request_id: None,
-        }
-    }
-
-    /// The finding for `address`.
-    pub fn at(self, address: Address) -> IdentityDrift {
+impl IdentityDrift {
+    /// The finding of `problem` for `address`.
+    pub fn new(address: Address, problem: Problem) -> IdentityDrift {
         IdentityDrift {
             address,
-            problem: self.message,
-            kind: Some(self.kind.to_string()),
-            code: self.code,
-            request_id: self.request_id,
+            problem: problem.message,
+            kind: problem.kind,
+            code: problem.code,
+            request_id: problem.request_id,
         }
     }
 }

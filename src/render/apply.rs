@@ -21,15 +21,10 @@ pub fn line(c: &AccountChange, outcome: &Outcome, st: &State) -> String {
             ),
             None => format!("{}: {verb}\n", c.address),
         },
-        Outcome::Failed(why) => {
-            // Vendor errors already start with the address.
-            format!(
-                "{}: FAILED: {}\n",
-                c.address,
-                crate::ops::unprefixed(why, &c.address)
-            )
+        Outcome::Failed(why) => format!("{}: FAILED: {why}\n", c.address),
+        Outcome::Skipped(after) => {
+            format!("{}: skipped: `{after}` did not complete\n", c.address)
         }
-        Outcome::Skipped(why) => format!("{}: skipped: {why}\n", c.address),
         Outcome::NotStarted => format!("{}: not started (interrupted)\n", c.address),
     }
 }

@@ -8,11 +8,14 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::inventory::Resource;
+use crate::problem::ProblemKind;
 use crate::snapshot::diff::{Changed, Diff, FieldChange};
 use crate::snapshot::manifest::Manifest;
 
-/// `format_version` of the JSON documents of `tether snapshot`.
-pub const FORMAT_VERSION: &str = "1";
+/// `format_version` of the JSON documents of `tether snapshot`. 2: a
+/// failed partition (`show`) and a partition not compared because it failed
+/// (`diff`) carry the failure's `kind`, `code` and `request_id`.
+pub const FORMAT_VERSION: &str = "2";
 
 /// Default size budget of a markdown comment, in characters.
 pub const DEFAULT_BUDGET: usize = 60_000;
@@ -425,8 +428,19 @@ pub struct PartitionShow {
     pub kind: String,
     /// `complete`, `failed` or `skipped`.
     pub status: String,
+    /// The error (`failed`) or why it was not fetched (`skipped`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// A failed partition's kind of failure (`auth`, `throttled`, …); absent
+    /// for failures recorded before tether kept them typed.
+    #[serde(rename = "kind", skip_serializing_if = "Option::is_none")]
+    pub problem_kind: Option<ProblemKind>,
+    /// A failed partition's vendor error code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// A failed partition's vendor request id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
     pub stale: bool,
     pub resources: u64,
     #[serde(skip_serializing_if = "Option::is_none")]

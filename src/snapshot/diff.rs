@@ -26,6 +26,7 @@ use super::store::Version;
 use crate::config::Address;
 use crate::error::{Error, Result};
 use crate::inventory::{Partition, PartitionKey, PartitionStatus, Resource};
+use crate::problem::ProblemKind;
 
 /// What a source says about one partition, without reading it.
 #[derive(Debug, Clone)]
@@ -217,9 +218,19 @@ pub struct NotCompared {
     /// `complete`, `failed`, `skipped`, or `absent`.
     pub before: String,
     pub after: String,
-    /// The newer side's error or skip reason.
+    /// The newer side's error or skip reason (else the older side's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// When `detail` is an error: its kind (`auth`, `throttled`, …).
+    /// Absent for errors recorded before tether kept them typed.
+    #[serde(rename = "kind", skip_serializing_if = "Option::is_none")]
+    pub problem_kind: Option<ProblemKind>,
+    /// When `detail` is an error: the vendor's error code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// When `detail` is an error: the vendor's request id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
     /// Resources the newer side carries from an earlier version.
     pub stale_resources: u64,
 }
@@ -365,14 +376,16 @@ fn not_compared(
     a: Option<&PartitionInfo>,
     b: Option<&PartitionInfo>,
 ) -> NotCompared {
-    let detail = match b.map(|p| &p.status) {
-        Some(PartitionStatus::Failed { error }) => Some(error.clone()),
-        Some(PartitionStatus::Skipped { reason }) => Some(reason.clone()),
-        _ => match a.map(|p| &p.status) {
-            Some(PartitionStatus::Failed { error }) => Some(error.clone()),
-            Some(PartitionStatus::Skipped { reason }) => Some(reason.clone()),
-            _ => None,
-        },
+    // The newer side says why, unless it is complete (or absent).
+    let why = [b, a]
+        .into_iter()
+        .flatten()
+        .map(|p| &p.status)
+        .find(|s| **s != PartitionStatus::Complete);
+    let (detail, error) = match why {
+        Some(PartitionStatus::Failed { error }) => (Some(error.message.clone()), Some(error)),
+        Some(PartitionStatus::Skipped { reason }) => (Some(reason.clone()), None),
+        _ => (None, None),
     };
     NotCompared {
         account: key.account.clone(),
@@ -381,6 +394,9 @@ fn not_compared(
         before: word(a),
         after: word(b),
         detail,
+        problem_kind: error.and_then(|e| e.kind),
+        code: error.and_then(|e| e.code.clone()),
+        request_id: error.and_then(|e| e.request_id.clone()),
         stale_resources: b.filter(|p| p.stale).map(|p| p.resources).unwrap_or(0),
     }
 }

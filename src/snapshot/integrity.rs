@@ -28,7 +28,7 @@ use std::io::Read as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use super::manifest::{MANIFEST_FORMAT_VERSION, Manifest};
+use super::manifest::{MANIFEST_FORMATS_READ, Manifest};
 use super::object::{Hash, ObjectRef};
 use super::store::{Store, VersionId};
 use crate::error::{Error, Result};
@@ -161,12 +161,14 @@ impl Store {
     }
 }
 
-/// `(id, parent)` from the head of a manifest as the writer serializes it
-/// (`{"format_version":1,"id":N,"parent":P,"time":…`); `None` for any
-/// other layout.
+/// `(id, parent)` from the head of a manifest as a writer of any format
+/// this build reads serializes it (`{"format_version":2,"id":N,"parent":P,
+/// "time":…`); `None` for any other layout.
 fn head_link(head: &[u8]) -> Option<(VersionId, Option<VersionId>)> {
-    let lead = format!("{{\"format_version\":{MANIFEST_FORMAT_VERSION},\"id\":");
-    let rest = head.strip_prefix(lead.as_bytes())?;
+    let rest = MANIFEST_FORMATS_READ.iter().find_map(|v| {
+        let lead = format!("{{\"format_version\":{v},\"id\":");
+        head.strip_prefix(lead.as_bytes())
+    })?;
     let (id, rest) = number(rest)?;
     let rest = rest.strip_prefix(b",")?;
     match rest.strip_prefix(b"\"parent\":") {
@@ -206,13 +208,18 @@ mod tests {
             head_link(br#"{"format_version":1,"id":1,"time":"x""#),
             Some((1, None))
         );
+        // Format 2, and format 1 of a store an older build wrote.
+        assert_eq!(
+            head_link(br#"{"format_version":2,"id":4,"parent":3,"time":"x""#),
+            Some((4, Some(3)))
+        );
         // Anything else goes to the full parse.
         for other in [
             &br#"{ "format_version": 1, "id": 3 }"#[..],
             br#"{"format_version":1,"id":3,"parent":2"#,
             br#"{"format_version":1,"id":03,"time":"x""#,
             br#"{"format_version":1,"id":99999999999999999999999,"time":"x""#,
-            br#"{"format_version":2,"id":3,"time":"x""#,
+            br#"{"format_version":3,"id":3,"time":"x""#,
             b"",
         ] {
             assert_eq!(head_link(other), None, "{}", String::from_utf8_lossy(other));

@@ -1,5 +1,11 @@
 //! The manifest: one small JSON document per version, written last
 //! (`schemas/snapshot.schema.json`).
+//!
+//! Formats: 2 (written) adds the failure's `kind`, `code` and `request_id`
+//! to a failed partition; 1 (read) has the message only. A store holds
+//! manifests of both once a build that writes 2 adds to an older store, and
+//! nothing is rewritten: a format 1 partition reads as a problem of unknown
+//! kind.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -7,9 +13,13 @@ use serde::{Deserialize, Serialize};
 use super::object::{Hash, ObjectRef, hex, parse_hex};
 use crate::config::Address;
 use crate::inventory::{PartitionKey, PartitionStatus};
+use crate::problem::{Problem, ProblemKind};
 
-/// The manifest format this build reads and writes.
-pub const MANIFEST_FORMAT_VERSION: u32 = 1;
+/// The manifest format this build writes.
+pub const MANIFEST_FORMAT_VERSION: u32 = 2;
+
+/// Every manifest format this build reads.
+pub const MANIFEST_FORMATS_READ: [u32; 2] = [1, MANIFEST_FORMAT_VERSION];
 
 /// One snapshot version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -71,6 +81,15 @@ pub struct PartitionEntry {
     /// The vendor's error (`failed`) or why it was not fetched (`skipped`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// A failed partition's kind of failure (`auth`, `throttled`, …; format 2).
+    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    pub problem_kind: Option<ProblemKind>,
+    /// The vendor's error code of a failed partition, when it sent one (format 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The vendor's request id of a failed partition (format 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
     /// The resources are the previous version's, carried because this fetch failed.
     #[serde(default, skip_serializing_if = "is_false")]
     pub stale: bool,
@@ -117,17 +136,31 @@ impl PartitionEntry {
         let detail = self.detail.clone().unwrap_or_default();
         match self.status {
             Status::Complete => PartitionStatus::Complete,
-            Status::Failed => PartitionStatus::Failed { error: detail },
+            Status::Failed => PartitionStatus::Failed {
+                error: Problem {
+                    message: detail,
+                    kind: self.problem_kind,
+                    code: self.code.clone(),
+                    request_id: self.request_id.clone(),
+                },
+            },
             Status::Skipped => PartitionStatus::Skipped { reason: detail },
         }
     }
 
     pub fn set_status(&mut self, s: &PartitionStatus) {
-        (self.status, self.detail) = match s {
-            PartitionStatus::Complete => (Status::Complete, None),
-            PartitionStatus::Failed { error } => (Status::Failed, Some(error.clone())),
-            PartitionStatus::Skipped { reason } => (Status::Skipped, Some(reason.clone())),
+        let (status, detail, error) = match s {
+            PartitionStatus::Complete => (Status::Complete, None, None),
+            PartitionStatus::Failed { error } => {
+                (Status::Failed, Some(error.message.clone()), Some(error))
+            }
+            PartitionStatus::Skipped { reason } => (Status::Skipped, Some(reason.clone()), None),
         };
+        self.status = status;
+        self.detail = detail;
+        self.problem_kind = error.and_then(|e| e.kind);
+        self.code = error.and_then(|e| e.code.clone());
+        self.request_id = error.and_then(|e| e.request_id.clone());
     }
 
     pub fn hash(&self) -> Option<Hash> {

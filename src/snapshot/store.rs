@@ -38,7 +38,8 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use super::manifest::{
-    AccountEntry, MANIFEST_FORMAT_VERSION, Manifest, PartitionEntry, Renamed, Status,
+    AccountEntry, MANIFEST_FORMAT_VERSION, MANIFEST_FORMATS_READ, Manifest, PartitionEntry,
+    Renamed, Status,
 };
 use super::object::{
     self, Hash, MAX_DEPTH, Object, ObjectRef, Records, delta_object, full_object, hash_of,
@@ -218,12 +219,13 @@ impl Store {
         };
         let m: Manifest = serde_json::from_slice(&bytes)
             .map_err(|e| self.damaged(&path, format!("not a snapshot manifest: {e}")))?;
-        if m.format_version != MANIFEST_FORMAT_VERSION {
+        if !MANIFEST_FORMATS_READ.contains(&m.format_version) {
             return Err(self.damaged(
                 &path,
                 format!(
-                    "manifest format_version {} (this build reads {MANIFEST_FORMAT_VERSION})",
-                    m.format_version
+                    "manifest format_version {} (this build reads {})",
+                    m.format_version,
+                    MANIFEST_FORMATS_READ.map(|v| v.to_string()).join(" and ")
                 ),
             ));
         }
@@ -663,6 +665,9 @@ impl Writer<'_> {
             kind: key.kind.clone(),
             status: Status::Complete,
             detail: None,
+            problem_kind: None,
+            code: None,
+            request_id: None,
             stale: false,
             resources: 0,
             hash: None,

@@ -12,6 +12,7 @@ use tether::cloud::{ClientOptions, ErrorKind};
 use tether::config::Address;
 use tether::inventory::model::GLOBAL_REGION;
 use tether::inventory::{PartitionStatus, Resource};
+use tether::problem::ProblemKind;
 use tether::sync::{self, Event, SyncOptions, Target};
 use tether_sim::world::List;
 use tether_sim::{Faults, FaultsUpdate, Sim, Vendor};
@@ -453,8 +454,9 @@ async fn a_region_down_for_good_fails_only_its_partitions() {
             if r == down {
                 match status {
                     PartitionStatus::Failed { error } => {
-                        assert!(error.contains("3 attempts"), "{error}");
-                        assert!(!error.contains(&secret_of(&sim, v, 0)));
+                        assert!(error.message.contains("3 attempts"), "{error}");
+                        assert_eq!(error.kind, Some(ProblemKind::Retryable), "{error:?}");
+                        assert!(!format!("{error:?}").contains(&secret_of(&sim, v, 0)));
                     }
                     s => panic!("{a} {r} {ty}: {s:?}"),
                 }

@@ -10,6 +10,7 @@ mod cloud_moto;
 mod config;
 mod docs;
 mod drift;
+mod failures;
 mod hardening;
 mod harness;
 mod inventory;

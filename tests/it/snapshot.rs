@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tether::config::Address;
 use tether::inventory::{Partition, PartitionKey, Resource};
+use tether::problem::{Problem, ProblemKind};
 use tether::snapshot::{Live, Store, diff};
 
 use crate::harness::{tether, tree};
@@ -85,8 +86,11 @@ pub(crate) fn three_versions(dir: &Path) -> Store {
         .tags
         .insert("owner".into(), "platform".into());
     w.add(p).unwrap();
-    w.add(Partition::failed(av.clone(), "throttled after 5 attempts"))
-        .unwrap();
+    w.add(Partition::failed(
+        av.clone(),
+        Problem::new(ProblemKind::Throttled, "throttled after 5 attempts"),
+    ))
+    .unwrap();
     assert_eq!(w.commit_at(T).unwrap().id, 2);
 
     let mut w = store.writer(&lock, Some(2)).unwrap();
@@ -381,4 +385,161 @@ fn cli_errors_exit_1_and_write_nothing() {
     let mut now = tree(d);
     now.retain(|(p, _)| !p.ends_with("00000003.json") && !p.ends_with("00000001-0000.pack"));
     assert_eq!(now, after);
+}
+
+/// `tests/fixtures/snapshot-v1`: a store as a build that wrote manifest
+/// format 1 left it (messages only: a partition's own failure with the
+/// address in front, an account's without).
+fn v1_store() -> tempfile::TempDir {
+    let dir = config_dir();
+    crate::harness::copy_dir(
+        &crate::harness::repo().join("tests/fixtures/snapshot-v1"),
+        &dir.path().join(".tether/snapshots"),
+    );
+    dir
+}
+
+/// What the build that wrote format 1 printed for the fixture.
+const V1_SHOW_2: &str = r#"Snapshot 2 (2026-01-02T00:00:00Z), parent 1
+  content hash 8496c639ff583809f9daa5b5a85e152dd12023e666c2647d585923b6fd1360f0
+  4 resources in 4 partitions, 2 stale
+
+  skipped aws.a/us-east-1/subnet: type not in the account's `resource_types`
+  failed aws.a/us-east-1/vpc: aws.a: AWS kept throttling the requests (5 attempts): Throttling: Rate exceeded (request id 5b1c6a9e-7d1f-4a57-9c3e-2f0d8e4b6a11) (1 stale resource kept)
+  failed aws.b/eu-west-1/instance: AWS refused the credentials: InvalidClientTokenId: The security token included in the request is invalid. (request id 0c9e2d4f-3b8a-4e61-a7d5-91f2c6b0e834) (1 stale resource kept)
+
+aws.a/us-east-1/instance/i-1  name="web-i-1"  status=running  tags: owner=ops
+aws.a/us-east-1/instance/i-2  name="web-i-2"  status=running  tags: owner=platform
+aws.a/us-east-1/vpc/vpc-1  name="web-vpc-1"  status=running  tags: owner=net  (stale)
+aws.b/eu-west-1/instance/i-9  name="web-i-9"  status=running  tags: owner=ops  (stale)
+
+4 resources shown.
+"#;
+const V1_DIFF_1_2: &str = r#"Snapshot 1 -> 2
+
+  ~ aws.a/us-east-1/instance/i-2
+      ~ tags.owner: "ops" -> "platform"
+
+  not compared: aws.a/us-east-1/subnet (skipped -> skipped): type not in the account's `resource_types`
+  not compared: aws.a/us-east-1/vpc (complete -> failed): aws.a: AWS kept throttling the requests (5 attempts): Throttling: Rate exceeded (request id 5b1c6a9e-7d1f-4a57-9c3e-2f0d8e4b6a11); 1 stale resource kept from an earlier version
+  not compared: aws.b/eu-west-1/instance (complete -> failed): AWS refused the credentials: InvalidClientTokenId: The security token included in the request is invalid. (request id 0c9e2d4f-3b8a-4e61-a7d5-91f2c6b0e834); 1 stale resource kept from an earlier version
+
+0 added, 1 changed, 0 removed; 3 partitions not compared (failed or skipped).
+"#;
+
+#[test]
+fn a_store_of_manifest_format_1_reads_as_before_and_takes_new_versions() {
+    let dir = v1_store();
+    let d = dir.path();
+    let before = tree(&d.join(".tether/snapshots"));
+    // Read as before: the same lines, the errors as recorded, untyped.
+    assert_eq!(ok(d, &["snapshot", "show", "2"]), V1_SHOW_2);
+    assert_eq!(ok(d, &["snapshot", "diff", "1", "2"]), V1_DIFF_1_2);
+    let list: serde_json::Value =
+        serde_json::from_str(&ok(d, &["snapshot", "list", "--format", "json"])).unwrap();
+    assert_eq!(list["versions"].as_array().unwrap().len(), 2, "{list:#}");
+    let show: serde_json::Value =
+        serde_json::from_str(&ok(d, &["snapshot", "show", "2", "--format", "json"])).unwrap();
+    let failed: Vec<&serde_json::Value> = show["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["status"] == "failed")
+        .collect();
+    assert_eq!(failed.len(), 2, "{show:#}");
+    assert!(
+        failed[0]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("aws.a: AWS kept throttling the requests"),
+        "{show:#}"
+    );
+    for p in &failed {
+        assert!(p["detail"].as_str().unwrap().contains("(request id "));
+        for k in ["kind", "code", "request_id"] {
+            assert!(p.get(k).is_none(), "not known for format 1: {p:#}");
+        }
+    }
+    let diff: serde_json::Value =
+        serde_json::from_str(&ok(d, &["snapshot", "diff", "1", "2", "--format", "json"])).unwrap();
+    let nc = diff["not_compared"].as_array().unwrap();
+    assert_eq!(nc.len(), 3, "{diff:#}");
+    assert!(nc.iter().all(|n| n.get("kind").is_none()), "{diff:#}");
+    // Reading wrote nothing.
+    assert_eq!(tree(&d.join(".tether/snapshots")), before);
+
+    // A new version on top: written in format 2, typed; the old manifests
+    // are kept as they are and still read.
+    let store = store_of(d);
+    let lock = store.lock("test", Duration::ZERO).unwrap();
+    let mut w = store.writer(&lock, Some(2)).unwrap();
+    w.add(part(
+        &key("aws.a", "us-east-1", "vpc"),
+        &["vpc-1", "vpc-2"],
+        "net",
+    ))
+    .unwrap();
+    let mut refused = Problem::new(
+        ProblemKind::Auth,
+        "AWS refused the credentials: AuthFailure: AWS was not able to validate the provided access credentials (request id 7d0e)",
+    );
+    refused.code = Some("AuthFailure".into());
+    refused.request_id = Some("7d0e".into());
+    w.add(Partition::failed(
+        key("aws.b", "eu-west-1", "instance"),
+        refused.clone(),
+    ))
+    .unwrap();
+    assert_eq!(w.commit_at(T).unwrap().id, 3);
+    drop(lock);
+    let raw: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(d.join(".tether/snapshots/versions/00000003.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(raw["format_version"], 2);
+    for id in [1, 2] {
+        assert_eq!(store.manifest(id).unwrap().format_version, 1);
+        let name = format!("versions/{id:08}.json");
+        assert_eq!(
+            std::fs::read(d.join(".tether/snapshots").join(&name)).unwrap(),
+            std::fs::read(
+                crate::harness::repo()
+                    .join("tests/fixtures/snapshot-v1")
+                    .join(&name)
+            )
+            .unwrap(),
+            "{name} was rewritten"
+        );
+    }
+    let show: serde_json::Value =
+        serde_json::from_str(&ok(d, &["snapshot", "show", "--format", "json"])).unwrap();
+    let b = show["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["account"] == "aws.b")
+        .unwrap();
+    assert_eq!(b["status"], "failed");
+    assert_eq!(b["detail"], refused.message.as_str());
+    assert_eq!(b["kind"], "auth");
+    assert_eq!(b["code"], "AuthFailure");
+    assert_eq!(b["request_id"], "7d0e");
+    assert_eq!(
+        b["stale"], true,
+        "its resources carried from format 1: {b:#}"
+    );
+    let diff: serde_json::Value =
+        serde_json::from_str(&ok(d, &["snapshot", "diff", "1", "3", "--format", "json"])).unwrap();
+    assert_eq!(diff["added"].as_array().unwrap().len(), 1, "{diff:#}");
+    let nc = &diff["not_compared"];
+    let b = nc
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["account"] == "aws.b")
+        .unwrap();
+    assert_eq!(
+        (&b["kind"], &b["code"]),
+        (&"auth".into(), &"AuthFailure".into())
+    );
 }

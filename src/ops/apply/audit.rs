@@ -8,8 +8,10 @@ use crate::plan::{AccountChange, Plan};
 use crate::state::lock::rfc3339_now;
 
 /// The append-only audit log, `.tether/audit.jsonl` in the config dir: who,
-/// when, host, plan hash, each action and its result. Never a secret: only
-/// addresses, actions and the already-scrubbed error texts are written.
+/// when, host, plan hash, each action and its result; a failure's message
+/// (`error`, without the address the line names already) with its `kind`,
+/// and the vendor's `code` and `request_id` when known. Never a secret:
+/// only addresses, actions and the already-scrubbed error texts are written.
 pub struct Audit {
     path: PathBuf,
     plan_hash: String,
@@ -32,13 +34,15 @@ impl Audit {
     pub fn append(&self, entries: &[(&AccountChange, &Outcome)]) {
         let mut text = String::new();
         for (c, outcome) in entries {
-            let (result, error) = match outcome {
-                Outcome::Done => ("ok", None),
-                Outcome::Failed(e) => ("failed", Some(e.as_str())),
-                Outcome::Skipped(e) => ("skipped", Some(e.as_str())),
-                Outcome::NotStarted => ("not-started", None),
+            let (result, error, problem) = match outcome {
+                Outcome::Done => ("ok", None, None),
+                Outcome::Failed(p) => ("failed", Some(p.message.clone()), Some(p)),
+                Outcome::Skipped(after) => {
+                    ("skipped", Some(format!("`{after}` did not complete")), None)
+                }
+                Outcome::NotStarted => ("not-started", None, None),
             };
-            let entry = serde_json::json!({
+            let mut entry = serde_json::json!({
                 "time": rfc3339_now(),
                 "who": self.who,
                 "host": self.host,
@@ -49,6 +53,17 @@ impl Audit {
                 "result": result,
                 "error": error,
             });
+            if let Some(p) = problem {
+                for (key, value) in [
+                    ("kind", p.kind.map(|k| k.as_str())),
+                    ("code", p.code.as_deref()),
+                    ("request_id", p.request_id.as_deref()),
+                ] {
+                    if let Some(v) = value {
+                        entry[key] = v.into();
+                    }
+                }
+            }
             text.push_str(&entry.to_string());
             text.push('\n');
         }

@@ -15,14 +15,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::Address;
 use crate::plan::{AccountChange, Action, Plan};
+use crate::problem::{Problem, ProblemKind};
 
 /// How one account ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Done,
-    Failed(String),
-    /// Not attempted: a dependency failed or was skipped.
-    Skipped(String),
+    /// What went wrong, typed (a vendor's answer keeps its kind, code and
+    /// request id).
+    Failed(Problem),
+    /// Not attempted: this dependency failed or was skipped.
+    Skipped(Address),
     /// Not attempted: the run was stopped first.
     NotStarted,
 }
@@ -104,7 +107,7 @@ pub struct Finished<T> {
 /// every account that has ended since the last call (one or more, in the
 /// order they ended), so the caller can write state once for all of them
 /// before anything that depends on them starts; it answers, per account,
-/// `Err(why)` when recording failed (the account then counts as failed).
+/// `Err(problem)` when recording failed (the account then counts as failed).
 /// Batching keeps the number of state writes low when many accounts end
 /// close together, without ever reporting an unrecorded account as done.
 pub async fn execute<W, Fut, R, T>(
@@ -116,9 +119,9 @@ pub async fn execute<W, Fut, R, T>(
 ) -> Report
 where
     W: Fn(AccountChange) -> Fut,
-    Fut: Future<Output = Result<T, String>> + Send + 'static,
+    Fut: Future<Output = Result<T, Problem>> + Send + 'static,
     T: Send + 'static,
-    R: FnMut(&[Finished<T>]) -> Vec<Result<(), String>>,
+    R: FnMut(&[Finished<T>]) -> Vec<Result<(), Problem>>,
 {
     let parallelism = parallelism.max(1);
     let mut pre = prerequisites(plan);
@@ -175,7 +178,7 @@ where
                     waiting.remove(&a);
                     Finished {
                         change: changes[&a].clone(),
-                        outcome: Outcome::Skipped(format!("`{p}` did not complete")),
+                        outcome: Outcome::Skipped(p),
                         payload: None,
                     }
                 })
@@ -217,11 +220,11 @@ where
                         // and counted.
                         tracing::error!(error = %e, "an apply task ended abnormally");
                         let why = if e.is_panic() {
-                            "the apply of this account failed unexpectedly (a bug in tether: its task panicked); nothing was recorded for it".to_string()
+                            "the apply of this account failed unexpectedly (a bug in tether: its task panicked); nothing was recorded for it"
                         } else {
-                            "the apply of this account was cancelled; nothing was recorded for it".to_string()
+                            "the apply of this account was cancelled; nothing was recorded for it"
                         };
-                        (e.id(), Err(why))
+                        (e.id(), Err(Problem::new(ProblemKind::Panic, why)))
                     }
                 };
                 let change = tasks.remove(&id)?;
@@ -326,7 +329,7 @@ mod tests {
                     tokio::time::sleep(Duration::from_millis(5)).await;
                     live.fetch_sub(1, Ordering::SeqCst);
                     if fail.contains(&c.address.to_string()) {
-                        Err("refused".into())
+                        Err(Problem::new(ProblemKind::Auth, "refused"))
                     } else {
                         Ok(())
                     }
@@ -375,15 +378,12 @@ mod tests {
                 .2
                 .clone()
         };
-        assert_eq!(of("aws.base"), Outcome::Failed("refused".into()));
         assert_eq!(
-            of("aws.app"),
-            Outcome::Skipped("`aws.base` did not complete".into())
+            of("aws.base"),
+            Outcome::Failed(Problem::new(ProblemKind::Auth, "refused"))
         );
-        assert_eq!(
-            of("aws.top"),
-            Outcome::Skipped("`aws.app` did not complete".into())
-        );
+        assert_eq!(of("aws.app"), Outcome::Skipped("aws.base".parse().unwrap()));
+        assert_eq!(of("aws.top"), Outcome::Skipped("aws.app".parse().unwrap()));
         assert_eq!(of("aws.other"), Outcome::Done);
     }
 
@@ -449,7 +449,8 @@ mod tests {
         let recorded = recorded.into_inner().unwrap();
         let boom = recorded.iter().find(|(a, _)| a == "aws.boom").unwrap();
         assert!(
-            matches!(&boom.1, Outcome::Failed(why) if why.contains("panicked")),
+            matches!(&boom.1, Outcome::Failed(why)
+                if why.is(ProblemKind::Panic) && why.message.contains("panicked")),
             "{boom:?}"
         );
         let app = recorded.iter().find(|(a, _)| a == "aws.app").unwrap();

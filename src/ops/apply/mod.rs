@@ -27,6 +27,7 @@ use crate::cloud;
 use crate::config::{Address, Config};
 use crate::error::{Error, Result};
 use crate::plan::{self, AccountChange, Action, Plan};
+use crate::problem::{Problem, ProblemKind};
 use crate::secrets::decrypt::{decrypt_bytes, to_armored};
 use crate::secrets::identity::Identities;
 use crate::secrets::recipient::Recipients;
@@ -285,15 +286,16 @@ struct With {
 async fn apply_one(
     c: &AccountChange,
     with: &With,
-) -> std::result::Result<Option<AccountState>, String> {
+) -> std::result::Result<Option<AccountState>, Problem> {
     if c.action == Action::Delete {
         return Ok(None);
     }
-    let account = with
-        .config
-        .accounts
-        .get(&c.address)
-        .ok_or_else(|| "the account is no longer in the configuration".to_string())?;
+    let account = with.config.accounts.get(&c.address).ok_or_else(|| {
+        Problem::new(
+            ProblemKind::Config,
+            "the account is no longer in the configuration",
+        )
+    })?;
     let before = with.recorded.accounts.get(&c.address);
     let (attribute, ciphertext, applied) = match with.ciphertexts.0.get(&c.address) {
         Some(ct) => {
@@ -307,20 +309,31 @@ async fn apply_one(
                 b.secret.ciphertext.clone(),
                 b.secret.applied.clone(),
             ),
-            None => return Err("no secret declared and none recorded in state".into()),
+            None => {
+                return Err(Problem::new(
+                    ProblemKind::Config,
+                    "no secret declared and none recorded in state",
+                ));
+            }
         },
     };
-    let ids = with
-        .ids
-        .as_deref()
-        .ok_or_else(|| "no age identity to decrypt the secret".to_string())?;
-    let recipients = with
-        .recipients
-        .as_deref()
-        .ok_or_else(|| "no recipients to record the secret to".to_string())?;
+    let ids = with.ids.as_deref().ok_or_else(|| {
+        Problem::new(
+            ProblemKind::Decrypt,
+            "no age identity to decrypt the secret",
+        )
+    })?;
+    let recipients = with.recipients.as_deref().ok_or_else(|| {
+        Problem::new(ProblemKind::Config, "no recipients to record the secret to")
+    })?;
     let opened = decrypt_bytes(ciphertext.as_bytes(), ids)
         .and_then(trust::open)
-        .map_err(|why| format!("`{attribute}` cannot be decrypted: {why}"))?;
+        .map_err(|why| {
+            Problem::new(
+                ProblemKind::Decrypt,
+                format!("`{attribute}` cannot be decrypted: {why}"),
+            )
+        })?;
     let was = before
         .and_then(|b| b.to_account(&c.address).ok())
         .map(|a| trust::Destination::of(&a));
@@ -333,14 +346,19 @@ async fn apply_one(
             previous: c.previous_address.as_ref(),
         },
     )
-    .map_err(|r| format!("refused to send its secret to {}: {}", r.to, r.reason))?;
+    .map_err(|r| {
+        Problem::new(
+            ProblemKind::Refused,
+            format!("refused to send its secret to {}: {}", r.to, r.reason),
+        )
+    })?;
     let identity = cloud::verify(account, &cleared, &with.conns)
         .await
-        .map_err(|e| e.to_string())?;
-    cloud::check_identity(account, &identity).map_err(|e| e.to_string())?;
+        .map_err(|e| e.problem())?;
+    cloud::check_identity(account, &identity).map_err(|m| m.problem())?;
     if c.action == Action::Update {
         if let Some(b) = before {
-            cloud::check_stable(account, &b.identity, &identity).map_err(|e| e.to_string())?;
+            cloud::check_stable(account, &b.identity, &identity).map_err(|m| m.problem())?;
         }
     }
     let sealed = trust::seal(
@@ -349,7 +367,12 @@ async fn apply_one(
         cleared.destination(),
         recipients,
     )
-    .map_err(|e| format!("verified, but the secret could not be sealed: {e}"))?;
+    .map_err(|e| {
+        Problem::new(
+            ProblemKind::Encrypt,
+            format!("verified, but the secret could not be sealed: {e}"),
+        )
+    })?;
     drop(cleared);
     Ok(Some(AccountState {
         vendor: account.address.vendor,
@@ -374,7 +397,7 @@ fn record(
     state: &Mutex<State>,
     store: &crate::state::StateStore,
     guard: &crate::state::LockGuard,
-) -> Vec<std::result::Result<(), String>> {
+) -> Vec<std::result::Result<(), Problem>> {
     let ok = vec![Ok(()); batch.len()];
     let done: Vec<&Finished<Option<AccountState>>> = batch
         .iter()
@@ -404,7 +427,10 @@ fn record(
             .iter()
             .map(|f| {
                 if f.outcome == Outcome::Done {
-                    Err(format!("verified, but the state could not be written: {e}"))
+                    Err(Problem::new(
+                        ProblemKind::Io,
+                        format!("verified, but the state could not be written: {e}"),
+                    ))
                 } else {
                     Ok(())
                 }
