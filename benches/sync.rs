@@ -29,11 +29,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::process::Command;
 use std::time::Instant;
 
+use tether::cloud::{ClientOptions, published_rate};
 use tether::config::{Account, Address, AzureAccount, HcsAccount, KeyAccount, VendorAccount};
 use tether::inventory::Partition;
 use tether::secrets::Secret;
 use tether::sync::{self, Event, SyncOptions, Target};
-use tether::cloud::{ClientOptions, published_rate};
 use tether_sim::summary::Summary;
 
 fn env(name: &str, default: u64) -> u64 {

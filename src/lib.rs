@@ -29,6 +29,7 @@
 //!   verification (identity), retries, typed [`cloud::VendorError`]s.
 
 pub mod cli;
+pub mod cloud;
 pub mod config;
 pub mod diag;
 pub mod error;
@@ -44,6 +45,5 @@ pub mod snapshot;
 pub mod state;
 pub mod sync;
 pub mod trust;
-pub mod cloud;
 
 pub use error::{Error, Result};

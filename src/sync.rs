@@ -44,12 +44,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
-use crate::config::{Account, Address};
-use crate::inventory::{Partition, PartitionKey};
-use crate::trust::Cleared;
 use crate::cloud::{
     ClientOptions, Connections, ErrorKind, RateLimiter, Session, VendorError, resource_types,
 };
+use crate::config::{Account, Address};
+use crate::inventory::{Partition, PartitionKey};
+use crate::trust::Cleared;
 
 /// One account to sync and its decrypted secret attribute, cleared for
 /// the account's destination ([`crate::trust::clear`]).

@@ -11,13 +11,13 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::config::Vendor;
-use crate::inventory::{PartitionKey, Resource};
-use crate::state::model::VerifiedIdentity;
 use crate::cloud::error::{ErrorKind, VendorError};
 use crate::cloud::http::{self, Failure};
 use crate::cloud::list::{Connections, Ctx, MAX_PAGES, Record, too_many_pages, unreadable};
 use crate::cloud::{KeyCredentials, VendorApi};
+use crate::config::Vendor;
+use crate::inventory::{PartitionKey, Resource};
+use crate::state::model::VerifiedIdentity;
 
 /// The public STS endpoint (central).
 pub const DEFAULT_ENDPOINT: &str = "https://sts.aliyuncs.com";

@@ -16,13 +16,13 @@ use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::RequestId;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
-use crate::config::Vendor;
-use crate::inventory::{PartitionKey, Resource};
-use crate::state::model::{Scope, VerifiedIdentity};
 use crate::cloud::error::{ErrorKind, VendorError};
 use crate::cloud::http::{self, ClientOptions, Failure};
 use crate::cloud::list::{Connections, Ctx, MAX_PAGES, Record, too_many_pages};
 use crate::cloud::{KeyCredentials, VendorApi};
+use crate::config::Vendor;
+use crate::inventory::{PartitionKey, Resource};
+use crate::state::model::{Scope, VerifiedIdentity};
 
 /// The region requests are signed for when the account declares none.
 pub(crate) const DEFAULT_REGION: &str = "us-east-1";

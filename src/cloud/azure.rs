@@ -15,14 +15,14 @@
 use base64::Engine as _;
 use serde::Deserialize;
 
-use crate::config::Vendor;
-use crate::inventory::{PartitionKey, Resource};
-use crate::secrets::Secret;
-use crate::state::model::{Scope, VerifiedIdentity};
 use crate::cloud::error::{ErrorKind, VendorError};
 use crate::cloud::http::{self, ClientOptions, Failure};
 use crate::cloud::list::{self, Connections, Ctx, Record, too_many_pages};
 use crate::cloud::{AzureCredentials, VendorApi};
+use crate::config::Vendor;
+use crate::inventory::{PartitionKey, Resource};
+use crate::secrets::Secret;
+use crate::state::model::{Scope, VerifiedIdentity};
 
 /// Entra ID (public cloud).
 pub const LOGIN_ENDPOINT: &str = "https://login.microsoftonline.com";

@@ -27,14 +27,14 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::config::Vendor;
-use crate::inventory::{PartitionKey, Resource};
-use crate::secrets::Secret;
-use crate::state::model::{Scope, VerifiedIdentity};
 use crate::cloud::error::{ErrorKind, VendorError};
 use crate::cloud::http::{self, ClientOptions, Failure};
 use crate::cloud::list::{Connections, Ctx, MAX_PAGES, Record, too_many_pages, unreadable};
 use crate::cloud::{HcsCredentials, VendorApi};
+use crate::config::Vendor;
+use crate::inventory::{PartitionKey, Resource};
+use crate::secrets::Secret;
+use crate::state::model::{Scope, VerifiedIdentity};
 
 /// The IAM base URL for an HCS `endpoint` (no trailing slash).
 pub fn iam_url(endpoint: &str) -> String {

@@ -13,10 +13,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::cloud::error::{ErrorKind, VendorError};
 use crate::config::Vendor;
 use crate::secrets::Secret;
 use crate::secrets::secret::REDACTED;
-use crate::cloud::error::{ErrorKind, VendorError};
 
 /// Timeouts and retry policy of the vendor clients.
 #[derive(Debug, Clone, PartialEq, Eq)]

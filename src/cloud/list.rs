@@ -26,13 +26,13 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use crate::cloud::error::{ErrorKind, VendorError};
+use crate::cloud::http::{self, BucketKey, ClientOptions, Failure, RateLimiter};
+use crate::cloud::{alibaba, aws, azure, hcs};
 use crate::config::{Account, Address, Vendor};
 use crate::inventory::model::GLOBAL_REGION;
 use crate::inventory::{PartitionKey, Resource};
 use crate::secrets::Secret;
-use crate::cloud::error::{ErrorKind, VendorError};
-use crate::cloud::http::{self, BucketKey, ClientOptions, Failure, RateLimiter};
-use crate::cloud::{alibaba, aws, azure, hcs};
 
 /// The resource types tether lists for `vendor` (docs/design.md §3).
 pub fn resource_types(vendor: Vendor) -> &'static [&'static str] {

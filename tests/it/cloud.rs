@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use tether::cloud::{self, ClientOptions, ErrorKind, VendorError};
 use tether::config::{Account, AzureAccount, HcsAccount, KeyAccount, VendorAccount};
 use tether::secrets::Secret;
 use tether::state::model::VerifiedIdentity;
-use tether::cloud::{self, ClientOptions, ErrorKind, VendorError};
 use tether_sim::{Faults, FaultsUpdate, Sim, Vendor};
 
 use crate::sim::start;

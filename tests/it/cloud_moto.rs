@@ -17,9 +17,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use tether::cloud::{self, ClientOptions, ErrorKind};
 use tether::config::{Account, Address, KeyAccount, Vendor, VendorAccount};
 use tether::secrets::Secret;
-use tether::cloud::{self, ClientOptions, ErrorKind};
 
 const MOTO_ACCOUNT: &str = "123456789012";
 

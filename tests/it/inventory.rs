@@ -8,11 +8,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use tether::cloud::{ClientOptions, ErrorKind};
 use tether::config::Address;
 use tether::inventory::model::GLOBAL_REGION;
 use tether::inventory::{PartitionStatus, Resource};
 use tether::sync::{self, Event, SyncOptions, Target};
-use tether::cloud::{ClientOptions, ErrorKind};
 use tether_sim::world::List;
 use tether_sim::{Faults, FaultsUpdate, Sim, Vendor};
 

@@ -1,6 +1,8 @@
 //! The one integration-test binary: the `tether` binary tested from outside.
 
 mod apply;
+mod cloud;
+mod cloud_moto;
 mod config;
 mod docs;
 mod drift;
@@ -20,5 +22,3 @@ mod state;
 mod store_damage;
 mod tidy;
 mod trust;
-mod cloud;
-mod cloud_moto;

@@ -23,6 +23,7 @@ pub use executor::{Finished, Outcome, Report, execute};
 
 use super::Observer;
 use super::sync::{RenameInSnapshots, Stores, SyncReport};
+use crate::cloud;
 use crate::config::{Address, Config};
 use crate::error::{Error, Result};
 use crate::plan::{self, AccountChange, Action, Plan};
@@ -34,7 +35,6 @@ use crate::state::{
     AccountState, LockGuard, State, StateStore, StoredSecret, lock::rfc3339_now, new_state,
 };
 use crate::trust::{self, Purpose, Trust};
-use crate::cloud;
 
 /// What an apply shows as it goes.
 #[derive(Debug)]
