@@ -3,6 +3,7 @@
 //! Code map (see `ARCHITECTURE.md` for the invariants):
 //!
 //! - [`cli`]: clap arguments, resolved settings, one file per command, the printer.
+//! - [`clock`]: the one timestamp format tether writes (RFC 3339, UTC, to the second; a leaf).
 //! - [`config`]: HCL files -> syntax -> validated [`config::Config`], with
 //!   diagnostics; [`config::graph`] is the account dependency graph
 //!   (petgraph), ordering and cycles.
@@ -25,10 +26,11 @@
 //! - [`sync`]: accounts x regions x types -> partitions, fetched concurrently, streamed as events.
 //! - [`trust`]: where a decrypted secret may be sent: sealed destinations,
 //!   trusted hosts, the [`trust::Cleared`] secret the vendor layer takes.
-//! - [`vendor`]: the four vendors behind one narrow interface: credential
+//! - [`cloud`]: the four vendors behind one narrow interface: credential
 //!   verification (identity), retries, typed [`cloud::VendorError`]s.
 
 pub mod cli;
+pub mod clock;
 pub mod cloud;
 pub mod config;
 pub mod diag;

@@ -86,10 +86,7 @@ fn keygen(ctx: &Context, output: Option<&Path>) -> Result<ExitStatus, Error> {
     let id = age::x25519::Identity::generate();
     let public = id.to_public().to_string();
     let mut text = Zeroizing::new(String::new());
-    text.push_str(&format!(
-        "# created: {}\n",
-        crate::state::lock::rfc3339_now()
-    ));
+    text.push_str(&format!("# created: {}\n", crate::clock::rfc3339_now()));
     text.push_str(&format!("# public key: {public}\n"));
     text.push_str(id.to_string().expose_secret());
     text.push('\n');

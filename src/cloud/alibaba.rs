@@ -196,7 +196,7 @@ impl<'a> VendorApi<'a> for Alibaba {
         let host = host_header(&url);
         let id: Identity = http::retry(opts, Vendor::Alibaba, "sts:GetCallerIdentity", |_| {
             // A fresh date and nonce per attempt: nonces are single-use.
-            let date = http::rfc3339(http::now_secs());
+            let date = crate::clock::rfc3339_now();
             let nonce = http::unique_hex();
             let headers = [
                 ("accept", "application/json"),
@@ -280,7 +280,7 @@ impl<'a> VendorApi<'a> for Alibaba {
                 id.arn
             },
             scopes: Vec::new(),
-            verified_at: http::rfc3339(http::now_secs()),
+            verified_at: crate::clock::rfc3339_now(),
         })
     }
 }
@@ -451,7 +451,7 @@ impl Lister {
         let secret = self.secret.expose_str().unwrap_or_default();
         let opts = ctx.opts;
         ctx.call(&key, action, || {
-            let date = http::rfc3339(http::now_secs());
+            let date = crate::clock::rfc3339_now();
             let nonce = http::unique_hex();
             let headers = [
                 ("accept", "application/json"),

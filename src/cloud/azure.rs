@@ -222,7 +222,7 @@ impl<'a> VendorApi<'a> for Azure {
                 .find(|s| !s.is_empty())
                 .unwrap_or_else(|| creds.application_id.to_string()),
             scopes,
-            verified_at: http::rfc3339(http::now_secs()),
+            verified_at: crate::clock::rfc3339_now(),
         })
     }
 }

@@ -357,7 +357,7 @@ impl<'a> VendorApi<'a> for Hcs {
             account_id: user.domain.id,
             principal: user.id,
             scopes,
-            verified_at: http::rfc3339(http::now_secs()),
+            verified_at: crate::clock::rfc3339_now(),
         })
     }
 }

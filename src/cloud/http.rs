@@ -424,30 +424,9 @@ pub(crate) fn unique_hex() -> String {
     )
 }
 
-/// Seconds since the epoch, now.
-pub(crate) fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-/// `YYYY-MM-DDThh:mm:ssZ` (RFC 3339 / ISO 8601, UTC) for `secs` since the epoch.
-pub(crate) fn rfc3339(secs: i64) -> String {
-    crate::state::lock::rfc3339(secs.max(0) as u64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formats_utc_times() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_698_315_752), "2023-10-26T10:22:32Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(4_102_444_799), "2099-12-31T23:59:59Z");
-    }
 
     #[test]
     fn statuses_map_to_kinds() {
