@@ -15,6 +15,7 @@
 use base64::Engine as _;
 use serde::Deserialize;
 
+use crate::cloud::encode::percent_encode;
 use crate::cloud::error::{ErrorKind, VendorError};
 use crate::cloud::http::{self, ClientOptions, Failure};
 use crate::cloud::list::{self, Connections, Ctx, Record, too_many_pages};
@@ -180,7 +181,7 @@ impl<'a> VendorApi<'a> for Azure {
         let client = &conns.web;
         let token_url = format!(
             "{login}/{}/oauth2/v2.0/token",
-            crate::cloud::alibaba::percent_encode(creds.tenant_id)
+            percent_encode(creds.tenant_id)
         );
         let (token, _) = fetch_token(client, &token_url, creds, opts).await?;
         let bearer = token.expose_str().unwrap_or_default();
@@ -377,7 +378,7 @@ impl Lister {
         };
         let token_url = format!(
             "{login}/{}/oauth2/v2.0/token",
-            crate::cloud::alibaba::percent_encode(creds.tenant_id)
+            percent_encode(creds.tenant_id)
         );
         let (token, lifetime) = fetch_token(&conns.web, &token_url, creds, ctx.opts).await?;
         let bearer = token.expose_str().unwrap_or_default();
@@ -494,7 +495,7 @@ impl Lister {
         let bucket = ctx.key(sub, what);
         let mut next = Some(format!(
             "{arm}/subscriptions/{}/{what}?api-version={RESOURCES_API}&%24top=1000",
-            crate::cloud::alibaba::percent_encode(sub)
+            percent_encode(sub)
         ));
         let mut out = Vec::new();
         let mut pages = 0;

@@ -27,6 +27,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::cloud::encode::percent_encode;
 use crate::cloud::error::{ErrorKind, VendorError};
 use crate::cloud::http::{self, ClientOptions, Failure};
 use crate::cloud::list::{Connections, Ctx, MAX_PAGES, Record, too_many_pages, unreadable};
@@ -520,7 +521,7 @@ impl Lister {
         token: &Secret,
         out: &mut Vec<Resource>,
     ) -> Result<(), VendorError> {
-        let pid = crate::cloud::alibaba::percent_encode(project);
+        let pid = percent_encode(project);
         if key.kind == "instance" {
             let base = self.service("ecs", &key.region);
             let bucket = ctx.key(project, "ListServersDetails");
@@ -555,7 +556,7 @@ impl Lister {
             let mut url = format!("{base}/v1/{pid}/{what}?limit={LIMIT}");
             if !marker.is_empty() {
                 url.push_str("&marker=");
-                url.push_str(&crate::cloud::alibaba::percent_encode(&marker));
+                url.push_str(&percent_encode(&marker));
             }
             let page: NetworkPage = get_json(conns, ctx, &bucket, api, &url, token).await?;
             let items = if key.kind == "vpc" {
