@@ -241,7 +241,7 @@ fn set(ctx: &Context, address: &str, attr: &str, file: Option<&Path>) -> Result<
         restore = Some((path.clone(), before));
     }
     if let Some(text) = &new_hcl {
-        let mode = rekey::file_mode(&src.path).unwrap_or(0o644);
+        let mode = crate::fsutil::file_mode(&src.path).unwrap_or(0o644);
         if let Err(e) = crate::fsutil::write_atomic(&src.path, text.as_bytes(), Some(mode)) {
             if let Some((path, before)) = restore {
                 let _ = match before {
