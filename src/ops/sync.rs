@@ -133,11 +133,7 @@ pub fn perform(
     }
 
     let rt = super::runtime()?;
-    let opts = SyncOptions {
-        parallelism: parallelism.max(1) as usize,
-        client: crate::sync::fetch_client_options(),
-        rate_limits: true,
-    };
+    let opts = SyncOptions::fetch(parallelism);
     observer.step(Step::Started {
         accounts: targets.len() as u64,
     });
