@@ -36,16 +36,7 @@ pub fn canonical_request(
     query: &[(&str, &str)],
     headers: &[(&str, &str)],
 ) -> (String, String) {
-    let mut q: Vec<(String, String)> = query
-        .iter()
-        .map(|(k, v)| (percent_encode(k), percent_encode(v)))
-        .collect();
-    q.sort();
-    let query = q
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
+    let query = canonical_query(query);
     let mut h: Vec<(String, String)> = headers
         .iter()
         .map(|(k, v)| (k.to_ascii_lowercase(), v.trim().to_string()))
@@ -69,6 +60,20 @@ pub fn canonical_request(
         .map_or(EMPTY_SHA256, |(_, v)| v.as_str());
     let canonical = format!("{method}\n{path}\n{query}\n{canonical_headers}\n{signed}\n{payload}");
     (canonical, signed)
+}
+
+/// `k=v` pairs, each side percent-encoded, sorted, joined by `&`: the V3
+/// canonical query string, and the query the listing sends as signed.
+fn canonical_query(query: &[(&str, &str)]) -> String {
+    let mut q: Vec<(String, String)> = query
+        .iter()
+        .map(|(k, v)| (percent_encode(k), percent_encode(v)))
+        .collect();
+    q.sort();
+    q.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// The `Authorization` header value for a request (signature V3).
@@ -108,6 +113,68 @@ pub(crate) fn host_header(url: &url::Url) -> String {
     match url.port() {
         Some(p) => format!("{host}:{p}"),
         None => host.to_string(),
+    }
+}
+
+/// The URL of an endpoint's root; a value that is no URL is an error naming it.
+fn endpoint_url(base: &str) -> Result<url::Url, VendorError> {
+    url::Url::parse(&format!("{base}/")).map_err(|e| {
+        VendorError::new(
+            Vendor::Alibaba,
+            ErrorKind::Other,
+            format!("invalid endpoint `{base}`: {e}"),
+        )
+    })
+}
+
+/// A POST of the RPC `action` (its API `version`, parameters `query`)
+/// signed with V3 at a fresh date and with a fresh nonce (nonces are
+/// single-use: one request per attempt).
+fn signed_post(
+    client: &reqwest::Client,
+    url: impl reqwest::IntoUrl,
+    host: &str,
+    (action, version): (&str, &str),
+    query: &[(&str, &str)],
+    (access_key_id, secret): (&str, &str),
+) -> reqwest::RequestBuilder {
+    let date = crate::clock::rfc3339_now();
+    let nonce = http::unique_hex();
+    let headers = [
+        ("accept", "application/json"),
+        ("host", host),
+        ("x-acs-action", action),
+        ("x-acs-content-sha256", EMPTY_SHA256),
+        ("x-acs-date", date.as_str()),
+        ("x-acs-signature-nonce", nonce.as_str()),
+        ("x-acs-version", version),
+    ];
+    let auth = authorization("POST", "/", query, &headers, access_key_id, secret);
+    let mut req = client.post(url);
+    for (k, v) in headers {
+        req = req.header(k, v);
+    }
+    req.header("authorization", auth)
+}
+
+/// The failure an error answer stands for: its code, message and request
+/// id (the body's, else the `x-acs-request-id` header's).
+fn failure(a: &http::Answer) -> Failure {
+    let status = a.status;
+    let err: ErrorBody = serde_json::from_slice(&a.body).unwrap_or_default();
+    let message = if err.message.is_empty() {
+        format!("HTTP {status}")
+    } else {
+        err.message
+    };
+    let rid = Some(err.request_id)
+        .filter(|r| !r.is_empty())
+        .or_else(|| a.header(&["x-acs-request-id"]));
+    Failure {
+        error: VendorError::new(Vendor::Alibaba, kind_for(status, &err.code), message)
+            .code(err.code)
+            .request_id(rid),
+        retry_after: a.retry_after,
     }
 }
 
@@ -172,82 +239,26 @@ impl<'a> VendorApi<'a> for Alibaba {
     ) -> Result<VerifiedIdentity, VendorError> {
         let opts = conns.options();
         let base = endpoint.unwrap_or(DEFAULT_ENDPOINT);
-        let url = url::Url::parse(&format!("{base}/")).map_err(|e| {
-            VendorError::new(
-                Vendor::Alibaba,
-                ErrorKind::Other,
-                format!("invalid endpoint `{base}`: {e}"),
-            )
-        })?;
+        let url = endpoint_url(base)?;
         let client = &conns.web;
         let host = host_header(&url);
+        let key = (creds.access_key_id, creds.secret_access_key);
         let id: Identity = http::retry(opts, Vendor::Alibaba, "sts:GetCallerIdentity", |_| {
-            // A fresh date and nonce per attempt: nonces are single-use.
-            let date = crate::clock::rfc3339_now();
-            let nonce = http::unique_hex();
-            let headers = [
-                ("accept", "application/json"),
-                ("host", host.as_str()),
-                ("x-acs-action", "GetCallerIdentity"),
-                ("x-acs-content-sha256", EMPTY_SHA256),
-                ("x-acs-date", date.as_str()),
-                ("x-acs-signature-nonce", nonce.as_str()),
-                ("x-acs-version", STS_VERSION),
-            ];
-            let auth = authorization(
-                "POST",
-                "/",
-                &[],
-                &headers,
-                creds.access_key_id,
-                creds.secret_access_key,
-            );
-            let mut req = client.post(url.clone());
-            for (k, v) in headers {
-                req = req.header(k, v);
-            }
-            let req = req.header("authorization", auth);
+            let action = ("GetCallerIdentity", STS_VERSION);
+            let req = signed_post(client, url.clone(), &host, action, &[], key);
             async move {
-                let resp = req
-                    .send()
-                    .await
-                    .map_err(|e| http::transport(Vendor::Alibaba, opts, &e))?;
-                let status = resp.status().as_u16();
-                let hint = http::response_hint(&resp);
-                let header_rid = resp
-                    .headers()
-                    .get("x-acs-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
-                let body = resp
-                    .bytes()
-                    .await
-                    .map_err(|e| http::transport(Vendor::Alibaba, opts, &e))?;
-                if status == 200 {
-                    return serde_json::from_slice::<Identity>(&body).map_err(|e| {
-                        VendorError::new(
-                            Vendor::Alibaba,
-                            ErrorKind::Other,
-                            format!("unreadable GetCallerIdentity answer: {e}"),
-                        )
-                        .request_id(header_rid)
-                        .into()
-                    });
+                let a = http::send(Vendor::Alibaba, opts, req).await?;
+                if a.status != 200 {
+                    return Err(failure(&a));
                 }
-                let err: ErrorBody = serde_json::from_slice(&body).unwrap_or_default();
-                let message = if err.message.is_empty() {
-                    format!("HTTP {status}")
-                } else {
-                    err.message
-                };
-                let rid = Some(err.request_id)
-                    .filter(|r| !r.is_empty())
-                    .or(header_rid);
-                Err(Failure {
-                    error: VendorError::new(Vendor::Alibaba, kind_for(status, &err.code), message)
-                        .code(err.code)
-                        .request_id(rid),
-                    retry_after: hint,
+                serde_json::from_slice::<Identity>(&a.body).map_err(|e| {
+                    VendorError::new(
+                        Vendor::Alibaba,
+                        ErrorKind::Other,
+                        format!("unreadable GetCallerIdentity answer: {e}"),
+                    )
+                    .request_id(a.header(&["x-acs-request-id"]))
+                    .into()
                 })
             }
         })
@@ -411,24 +422,9 @@ impl Lister {
         (action, version): (&'static str, &str),
         query: &[(&str, &str)],
     ) -> Result<ListPage, VendorError> {
-        let url = url::Url::parse(&format!("{base}/")).map_err(|e| {
-            VendorError::new(
-                Vendor::Alibaba,
-                ErrorKind::Other,
-                format!("invalid endpoint `{base}`: {e}"),
-            )
-        })?;
+        let url = endpoint_url(base)?;
         let host = host_header(&url);
-        let mut q: Vec<(String, String)> = query
-            .iter()
-            .map(|(k, v)| (percent_encode(k), percent_encode(v)))
-            .collect();
-        q.sort();
-        let qs = q
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("&");
+        let qs = canonical_query(query);
         let full = if qs.is_empty() {
             format!("{base}/")
         } else {
@@ -438,58 +434,15 @@ impl Lister {
         let secret = self.secret.expose_str().unwrap_or_default();
         let opts = ctx.opts;
         ctx.call(&key, action, || {
-            let date = crate::clock::rfc3339_now();
-            let nonce = http::unique_hex();
-            let headers = [
-                ("accept", "application/json"),
-                ("host", host.as_str()),
-                ("x-acs-action", action),
-                ("x-acs-content-sha256", EMPTY_SHA256),
-                ("x-acs-date", date.as_str()),
-                ("x-acs-signature-nonce", nonce.as_str()),
-                ("x-acs-version", version),
-            ];
-            let auth = authorization("POST", "/", query, &headers, &self.access_key_id, secret);
-            let mut req = conns.web.post(&full);
-            for (k, v) in headers {
-                req = req.header(k, v);
-            }
-            let req = req.header("authorization", auth);
+            let keys = (self.access_key_id.as_str(), secret);
+            let req = signed_post(&conns.web, &full, &host, (action, version), query, keys);
             async move {
-                let resp = req
-                    .send()
-                    .await
-                    .map_err(|e| http::transport(Vendor::Alibaba, opts, &e))?;
-                let status = resp.status().as_u16();
-                let hint = http::response_hint(&resp);
-                let header_rid = resp
-                    .headers()
-                    .get("x-acs-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
-                let body = resp
-                    .bytes()
-                    .await
-                    .map_err(|e| http::transport(Vendor::Alibaba, opts, &e))?;
-                if status == 200 {
-                    return serde_json::from_slice::<ListPage>(&body)
-                        .map_err(|e| unreadable(Vendor::Alibaba, action, e));
+                let a = http::send(Vendor::Alibaba, opts, req).await?;
+                if a.status != 200 {
+                    return Err(failure(&a));
                 }
-                let err: ErrorBody = serde_json::from_slice(&body).unwrap_or_default();
-                let message = if err.message.is_empty() {
-                    format!("HTTP {status}")
-                } else {
-                    err.message
-                };
-                let rid = Some(err.request_id)
-                    .filter(|r| !r.is_empty())
-                    .or(header_rid);
-                Err(Failure {
-                    error: VendorError::new(Vendor::Alibaba, kind_for(status, &err.code), message)
-                        .code(err.code)
-                        .request_id(rid),
-                    retry_after: hint,
-                })
+                serde_json::from_slice::<ListPage>(&a.body)
+                    .map_err(|e| unreadable(Vendor::Alibaba, action, e))
             }
         })
         .await
