@@ -185,6 +185,23 @@ fn temp_pid(name: &str) -> Option<u32> {
     pid.parse().ok()
 }
 
+/// The permission bits of an existing file, to keep them when it is
+/// rewritten (`fmt`, `secrets set` / `rekey`); `None` when it cannot be read.
+pub fn file_mode(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(path)
+            .ok()
+            .map(|m| m.permissions().mode() & 0o7777)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
 /// Creates `dir` and its missing parents, each new one mode [`DIR_MODE`].
 /// Directories that exist already are left as they are.
 pub fn create_dir_all(dir: &Path) -> Result<()> {

@@ -3,6 +3,7 @@
 //! Code map (see `ARCHITECTURE.md` for the invariants):
 //!
 //! - [`cli`]: clap arguments, resolved settings, one file per command, the printer.
+//! - [`clock`]: the one timestamp format tether writes (RFC 3339, UTC, to the second; a leaf).
 //! - [`config`]: HCL files -> syntax -> validated [`config::Config`], with
 //!   diagnostics; [`config::graph`] is the account dependency graph
 //!   (petgraph), ordering and cycles.
@@ -38,6 +39,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::disallowed_methods)]
 
 pub mod cli;
+pub mod clock;
 pub mod cloud;
 pub mod config;
 pub mod diag;

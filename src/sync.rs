@@ -78,6 +78,19 @@ pub struct SyncOptions {
     pub rate_limits: bool,
 }
 
+impl SyncOptions {
+    /// A command's run (sync, apply's sync, drift's live fetch): at most
+    /// `parallelism` units at once (at least 1), the fetch retry policy
+    /// ([`fetch_client_options`]), rate limits on.
+    pub fn fetch(parallelism: u32) -> SyncOptions {
+        SyncOptions {
+            parallelism: parallelism.max(1) as usize,
+            client: fetch_client_options(),
+            rate_limits: true,
+        }
+    }
+}
+
 impl Default for SyncOptions {
     fn default() -> Self {
         SyncOptions {

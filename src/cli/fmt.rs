@@ -6,7 +6,7 @@ use super::{Context, ExitStatus};
 use crate::config::files;
 use crate::error::Error;
 use crate::fmt::format_text;
-use crate::fsutil::write_atomic;
+use crate::fsutil::{file_mode, write_atomic};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -70,20 +70,4 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus, Error> {
     } else {
         ExitStatus::Success
     })
-}
-
-/// The file keeps its permissions when rewritten.
-fn file_mode(path: &std::path::Path) -> Option<u32> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::metadata(path)
-            .ok()
-            .map(|m| m.permissions().mode() & 0o7777)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = path;
-        None
-    }
 }

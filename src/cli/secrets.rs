@@ -86,10 +86,7 @@ fn keygen(ctx: &Context, output: Option<&Path>) -> Result<ExitStatus, Error> {
     let id = age::x25519::Identity::generate();
     let public = id.to_public().to_string();
     let mut text = Zeroizing::new(String::new());
-    text.push_str(&format!(
-        "# created: {}\n",
-        crate::state::lock::rfc3339_now()
-    ));
+    text.push_str(&format!("# created: {}\n", crate::clock::rfc3339_now()));
     text.push_str(&format!("# public key: {public}\n"));
     text.push_str(id.to_string().expose_secret());
     text.push('\n');
@@ -244,7 +241,7 @@ fn set(ctx: &Context, address: &str, attr: &str, file: Option<&Path>) -> Result<
         restore = Some((path.clone(), before));
     }
     if let Some(text) = &new_hcl {
-        let mode = rekey::file_mode(&src.path).unwrap_or(0o644);
+        let mode = crate::fsutil::file_mode(&src.path).unwrap_or(0o644);
         if let Err(e) = crate::fsutil::write_atomic(&src.path, text.as_bytes(), Some(mode)) {
             if let Some((path, before)) = restore {
                 let _ = match before {

@@ -11,6 +11,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::cloud::encode::percent_encode;
 use crate::cloud::error::{ErrorKind, VendorError};
 use crate::cloud::http::{self, Failure};
 use crate::cloud::list::{Connections, Ctx, MAX_PAGES, Record, too_many_pages, unreadable};
@@ -25,20 +26,6 @@ const STS_VERSION: &str = "2015-04-01";
 /// Hex SHA-256 of the empty body.
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
-/// RFC 3986 percent-encoding as Alibaba specifies it: unreserved
-/// `A-Z a-z 0-9 - _ . ~` kept, every other byte `%XY` in upper-case hex.
-pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// The V3 canonical request and the `SignedHeaders` value.
 ///
 /// `headers` are the headers to sign (any case; values trimmed here); the
@@ -49,16 +36,7 @@ pub fn canonical_request(
     query: &[(&str, &str)],
     headers: &[(&str, &str)],
 ) -> (String, String) {
-    let mut q: Vec<(String, String)> = query
-        .iter()
-        .map(|(k, v)| (percent_encode(k), percent_encode(v)))
-        .collect();
-    q.sort();
-    let query = q
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
+    let query = canonical_query(query);
     let mut h: Vec<(String, String)> = headers
         .iter()
         .map(|(k, v)| (k.to_ascii_lowercase(), v.trim().to_string()))
@@ -82,6 +60,20 @@ pub fn canonical_request(
         .map_or(EMPTY_SHA256, |(_, v)| v.as_str());
     let canonical = format!("{method}\n{path}\n{query}\n{canonical_headers}\n{signed}\n{payload}");
     (canonical, signed)
+}
+
+/// `k=v` pairs, each side percent-encoded, sorted, joined by `&`: the V3
+/// canonical query string, and the query the listing sends as signed.
+fn canonical_query(query: &[(&str, &str)]) -> String {
+    let mut q: Vec<(String, String)> = query
+        .iter()
+        .map(|(k, v)| (percent_encode(k), percent_encode(v)))
+        .collect();
+    q.sort();
+    q.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// The `Authorization` header value for a request (signature V3).
@@ -121,6 +113,68 @@ pub(crate) fn host_header(url: &url::Url) -> String {
     match url.port() {
         Some(p) => format!("{host}:{p}"),
         None => host.to_string(),
+    }
+}
+
+/// The URL of an endpoint's root; a value that is no URL is an error naming it.
+fn endpoint_url(base: &str) -> Result<url::Url, VendorError> {
+    url::Url::parse(&format!("{base}/")).map_err(|e| {
+        VendorError::new(
+            Vendor::Alibaba,
+            ErrorKind::Other,
+            format!("invalid endpoint `{base}`: {e}"),
+        )
+    })
+}
+
+/// A POST of the RPC `action` (its API `version`, parameters `query`)
+/// signed with V3 at a fresh date and with a fresh nonce (nonces are
+/// single-use: one request per attempt).
+fn signed_post(
+    client: &reqwest::Client,
+    url: impl reqwest::IntoUrl,
+    host: &str,
+    (action, version): (&str, &str),
+    query: &[(&str, &str)],
+    (access_key_id, secret): (&str, &str),
+) -> reqwest::RequestBuilder {
+    let date = crate::clock::rfc3339_now();
+    let nonce = http::unique_hex();
+    let headers = [
+        ("accept", "application/json"),
+        ("host", host),
+        ("x-acs-action", action),
+        ("x-acs-content-sha256", EMPTY_SHA256),
+        ("x-acs-date", date.as_str()),
+        ("x-acs-signature-nonce", nonce.as_str()),
+        ("x-acs-version", version),
+    ];
+    let auth = authorization("POST", "/", query, &headers, access_key_id, secret);
+    let mut req = client.post(url);
+    for (k, v) in headers {
+        req = req.header(k, v);
+    }
+    req.header("authorization", auth)
+}
+
+/// The failure an error answer stands for: its code, message and request
+/// id (the body's, else the `x-acs-request-id` header's).
+fn failure(a: &http::Answer) -> Failure {
+    let status = a.status;
+    let err: ErrorBody = serde_json::from_slice(&a.body).unwrap_or_default();
+    let message = if err.message.is_empty() {
+        format!("HTTP {status}")
+    } else {
+        err.message
+    };
+    let rid = Some(err.request_id)
+        .filter(|r| !r.is_empty())
+        .or_else(|| a.header(&["x-acs-request-id"]));
+    Failure {
+        error: VendorError::new(Vendor::Alibaba, kind_for(status, &err.code), message)
+            .code(err.code)
+            .request_id(rid),
+        retry_after: a.retry_after,
     }
 }
 
@@ -185,82 +239,26 @@ impl<'a> VendorApi<'a> for Alibaba {
     ) -> Result<VerifiedIdentity, VendorError> {
         let opts = conns.options();
         let base = endpoint.unwrap_or(DEFAULT_ENDPOINT);
-        let url = url::Url::parse(&format!("{base}/")).map_err(|e| {
-            VendorError::new(
-                Vendor::Alibaba,
-                ErrorKind::Other,
-                format!("invalid endpoint `{base}`: {e}"),
-            )
-        })?;
+        let url = endpoint_url(base)?;
         let client = &conns.web;
         let host = host_header(&url);
+        let key = (creds.access_key_id, creds.secret_access_key);
         let id: Identity = http::retry(opts, Vendor::Alibaba, "sts:GetCallerIdentity", |_| {
-            // A fresh date and nonce per attempt: nonces are single-use.
-            let date = http::rfc3339(http::now_secs());
-            let nonce = http::unique_hex();
-            let headers = [
-                ("accept", "application/json"),
-                ("host", host.as_str()),
-                ("x-acs-action", "GetCallerIdentity"),
-                ("x-acs-content-sha256", EMPTY_SHA256),
-                ("x-acs-date", date.as_str()),
-                ("x-acs-signature-nonce", nonce.as_str()),
-                ("x-acs-version", STS_VERSION),
-            ];
-            let auth = authorization(
-                "POST",
-                "/",
-                &[],
-                &headers,
-                creds.access_key_id,
-                creds.secret_access_key,
-            );
-            let mut req = client.post(url.clone());
-            for (k, v) in headers {
-                req = req.header(k, v);
-            }
-            let req = req.header("authorization", auth);
+            let action = ("GetCallerIdentity", STS_VERSION);
+            let req = signed_post(client, url.clone(), &host, action, &[], key);
             async move {
-                let resp = req
-                    .send()
-                    .await
-                    .map_err(|e| http::transport(Vendor::Alibaba, opts, &e))?;
-                let status = resp.status().as_u16();
-                let hint = http::response_hint(&resp);
-                let header_rid = resp
-                    .headers()
-                    .get("x-acs-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
-                let body = resp
-                    .bytes()
-                    .await
-                    .map_err(|e| http::transport(Vendor::Alibaba, opts, &e))?;
-                if status == 200 {
-                    return serde_json::from_slice::<Identity>(&body).map_err(|e| {
-                        VendorError::new(
-                            Vendor::Alibaba,
-                            ErrorKind::Other,
-                            format!("unreadable GetCallerIdentity answer: {e}"),
-                        )
-                        .request_id(header_rid)
-                        .into()
-                    });
+                let a = http::send(Vendor::Alibaba, opts, req).await?;
+                if a.status != 200 {
+                    return Err(failure(&a));
                 }
-                let err: ErrorBody = serde_json::from_slice(&body).unwrap_or_default();
-                let message = if err.message.is_empty() {
-                    format!("HTTP {status}")
-                } else {
-                    err.message
-                };
-                let rid = Some(err.request_id)
-                    .filter(|r| !r.is_empty())
-                    .or(header_rid);
-                Err(Failure {
-                    error: VendorError::new(Vendor::Alibaba, kind_for(status, &err.code), message)
-                        .code(err.code)
-                        .request_id(rid),
-                    retry_after: hint,
+                serde_json::from_slice::<Identity>(&a.body).map_err(|e| {
+                    VendorError::new(
+                        Vendor::Alibaba,
+                        ErrorKind::Other,
+                        format!("unreadable GetCallerIdentity answer: {e}"),
+                    )
+                    .request_id(a.header(&["x-acs-request-id"]))
+                    .into()
                 })
             }
         })
@@ -280,7 +278,7 @@ impl<'a> VendorApi<'a> for Alibaba {
                 id.arn
             },
             scopes: Vec::new(),
-            verified_at: http::rfc3339(http::now_secs()),
+            verified_at: crate::clock::rfc3339_now(),
         })
     }
 }
@@ -424,24 +422,9 @@ impl Lister {
         (action, version): (&'static str, &str),
         query: &[(&str, &str)],
     ) -> Result<ListPage, VendorError> {
-        let url = url::Url::parse(&format!("{base}/")).map_err(|e| {
-            VendorError::new(
-                Vendor::Alibaba,
-                ErrorKind::Other,
-                format!("invalid endpoint `{base}`: {e}"),
-            )
-        })?;
+        let url = endpoint_url(base)?;
         let host = host_header(&url);
-        let mut q: Vec<(String, String)> = query
-            .iter()
-            .map(|(k, v)| (percent_encode(k), percent_encode(v)))
-            .collect();
-        q.sort();
-        let qs = q
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("&");
+        let qs = canonical_query(query);
         let full = if qs.is_empty() {
             format!("{base}/")
         } else {
@@ -451,58 +434,15 @@ impl Lister {
         let secret = self.secret.expose_str().unwrap_or_default();
         let opts = ctx.opts;
         ctx.call(&key, action, || {
-            let date = http::rfc3339(http::now_secs());
-            let nonce = http::unique_hex();
-            let headers = [
-                ("accept", "application/json"),
-                ("host", host.as_str()),
-                ("x-acs-action", action),
-                ("x-acs-content-sha256", EMPTY_SHA256),
-                ("x-acs-date", date.as_str()),
-                ("x-acs-signature-nonce", nonce.as_str()),
-                ("x-acs-version", version),
-            ];
-            let auth = authorization("POST", "/", query, &headers, &self.access_key_id, secret);
-            let mut req = conns.web.post(&full);
-            for (k, v) in headers {
-                req = req.header(k, v);
-            }
-            let req = req.header("authorization", auth);
+            let keys = (self.access_key_id.as_str(), secret);
+            let req = signed_post(&conns.web, &full, &host, (action, version), query, keys);
             async move {
-                let resp = req
-                    .send()
-                    .await
-                    .map_err(|e| http::transport(Vendor::Alibaba, opts, &e))?;
-                let status = resp.status().as_u16();
-                let hint = http::response_hint(&resp);
-                let header_rid = resp
-                    .headers()
-                    .get("x-acs-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
-                let body = resp
-                    .bytes()
-                    .await
-                    .map_err(|e| http::transport(Vendor::Alibaba, opts, &e))?;
-                if status == 200 {
-                    return serde_json::from_slice::<ListPage>(&body)
-                        .map_err(|e| unreadable(Vendor::Alibaba, action, e));
+                let a = http::send(Vendor::Alibaba, opts, req).await?;
+                if a.status != 200 {
+                    return Err(failure(&a));
                 }
-                let err: ErrorBody = serde_json::from_slice(&body).unwrap_or_default();
-                let message = if err.message.is_empty() {
-                    format!("HTTP {status}")
-                } else {
-                    err.message
-                };
-                let rid = Some(err.request_id)
-                    .filter(|r| !r.is_empty())
-                    .or(header_rid);
-                Err(Failure {
-                    error: VendorError::new(Vendor::Alibaba, kind_for(status, &err.code), message)
-                        .code(err.code)
-                        .request_id(rid),
-                    retry_after: hint,
-                })
+                serde_json::from_slice::<ListPage>(&a.body)
+                    .map_err(|e| unreadable(Vendor::Alibaba, action, e))
             }
         })
         .await
@@ -752,12 +692,6 @@ mod tests {
         assert!(auth.ends_with(
             ",Signature=b86c949d234bdc8d92cec5107cebc14f5b3facf94275cee5e5ca6207e3fc7c06"
         ));
-    }
-
-    #[test]
-    fn percent_encodes_like_alibaba() {
-        assert_eq!(percent_encode("a b*c~d/é"), "a%20b%2Ac~d%2F%C3%A9");
-        assert_eq!(percent_encode("A-Z_0.9"), "A-Z_0.9");
     }
 
     #[test]

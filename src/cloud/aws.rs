@@ -96,7 +96,7 @@ impl<'a> VendorApi<'a> for Aws {
             account_id,
             principal: out.arn().unwrap_or_default().to_string(),
             scopes: Vec::<Scope>::new(),
-            verified_at: http::rfc3339(http::now_secs()),
+            verified_at: crate::clock::rfc3339_now(),
         })
     }
 }

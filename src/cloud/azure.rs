@@ -15,6 +15,7 @@
 use base64::Engine as _;
 use serde::Deserialize;
 
+use crate::cloud::encode::percent_encode;
 use crate::cloud::error::{ErrorKind, VendorError};
 use crate::cloud::http::{self, ClientOptions, Failure};
 use crate::cloud::list::{self, Connections, Ctx, Record, too_many_pages};
@@ -150,15 +151,12 @@ fn claims(token: &str) -> Claims {
         .unwrap_or_default()
 }
 
-fn request_id(r: &reqwest::Response) -> Option<String> {
-    [
+fn request_id(a: &http::Answer) -> Option<String> {
+    a.header(&[
         "x-ms-request-id",
         "x-ms-correlation-request-id",
         "client-request-id",
-    ]
-    .iter()
-    .find_map(|n| r.headers().get(*n).and_then(|v| v.to_str().ok()))
-    .map(str::to_string)
+    ])
 }
 
 pub(crate) struct Azure;
@@ -180,7 +178,7 @@ impl<'a> VendorApi<'a> for Azure {
         let client = &conns.web;
         let token_url = format!(
             "{login}/{}/oauth2/v2.0/token",
-            crate::cloud::alibaba::percent_encode(creds.tenant_id)
+            percent_encode(creds.tenant_id)
         );
         let (token, _) = fetch_token(client, &token_url, creds, opts).await?;
         let bearer = token.expose_str().unwrap_or_default();
@@ -222,7 +220,7 @@ impl<'a> VendorApi<'a> for Azure {
                 .find(|s| !s.is_empty())
                 .unwrap_or_else(|| creds.application_id.to_string()),
             scopes,
-            verified_at: http::rfc3339(http::now_secs()),
+            verified_at: crate::clock::rfc3339_now(),
         })
     }
 }
@@ -242,19 +240,10 @@ async fn fetch_token(
             ("grant_type", "client_credentials"),
         ]);
         async move {
-            let resp = req
-                .send()
-                .await
-                .map_err(|e| http::transport(Vendor::Azure, opts, &e))?;
-            let status = resp.status().as_u16();
-            let hint = http::response_hint(&resp);
-            let rid = request_id(&resp);
-            let body = resp
-                .bytes()
-                .await
-                .map_err(|e| http::transport(Vendor::Azure, opts, &e))?;
+            let a = http::send(Vendor::Azure, opts, req).await?;
+            let (status, rid) = (a.status, request_id(&a));
             if status == 200 {
-                let t: Token = serde_json::from_slice(&body).map_err(|e| {
+                let t: Token = serde_json::from_slice(&a.body).map_err(|e| {
                     VendorError::new(
                         Vendor::Azure,
                         ErrorKind::Other,
@@ -263,7 +252,7 @@ async fn fetch_token(
                 })?;
                 return Ok((Secret::from_slice(t.access_token.as_bytes()), t.lifetime()));
             }
-            let err: TokenError = serde_json::from_slice(&body).unwrap_or_default();
+            let err: TokenError = serde_json::from_slice(&a.body).unwrap_or_default();
             // The description's first line; trace and correlation ids follow it.
             let first = err.error_description.lines().next().unwrap_or("").trim();
             let first = first
@@ -284,7 +273,7 @@ async fn fetch_token(
                 error: VendorError::new(Vendor::Azure, token_kind(status, &err.error), message)
                     .code(code)
                     .request_id(rid),
-                retry_after: hint,
+                retry_after: a.retry_after,
             })
         }
     })
@@ -295,19 +284,10 @@ async fn arm_call<T: for<'de> Deserialize<'de>>(
     req: reqwest::RequestBuilder,
     opts: &ClientOptions,
 ) -> Result<T, Failure> {
-    let resp = req
-        .send()
-        .await
-        .map_err(|e| http::transport(Vendor::Azure, opts, &e))?;
-    let status = resp.status().as_u16();
-    let hint = http::response_hint(&resp);
-    let rid = request_id(&resp);
-    let body = resp
-        .bytes()
-        .await
-        .map_err(|e| http::transport(Vendor::Azure, opts, &e))?;
+    let a = http::send(Vendor::Azure, opts, req).await?;
+    let (status, rid) = (a.status, request_id(&a));
     if status == 200 {
-        return serde_json::from_slice(&body).map_err(|e| {
+        return serde_json::from_slice(&a.body).map_err(|e| {
             VendorError::new(
                 Vendor::Azure,
                 ErrorKind::Other,
@@ -317,7 +297,7 @@ async fn arm_call<T: for<'de> Deserialize<'de>>(
             .into()
         });
     }
-    let err: ArmError = serde_json::from_slice(&body).unwrap_or_default();
+    let err: ArmError = serde_json::from_slice(&a.body).unwrap_or_default();
     let kind = if err.error.code.ends_with("Throttled") {
         ErrorKind::Throttled
     } else {
@@ -332,7 +312,7 @@ async fn arm_call<T: for<'de> Deserialize<'de>>(
         error: VendorError::new(Vendor::Azure, kind, message)
             .code(err.error.code)
             .request_id(rid),
-        retry_after: hint,
+        retry_after: a.retry_after,
     })
 }
 
@@ -377,7 +357,7 @@ impl Lister {
         };
         let token_url = format!(
             "{login}/{}/oauth2/v2.0/token",
-            crate::cloud::alibaba::percent_encode(creds.tenant_id)
+            percent_encode(creds.tenant_id)
         );
         let (token, lifetime) = fetch_token(&conns.web, &token_url, creds, ctx.opts).await?;
         let bearer = token.expose_str().unwrap_or_default();
@@ -494,7 +474,7 @@ impl Lister {
         let bucket = ctx.key(sub, what);
         let mut next = Some(format!(
             "{arm}/subscriptions/{}/{what}?api-version={RESOURCES_API}&%24top=1000",
-            crate::cloud::alibaba::percent_encode(sub)
+            percent_encode(sub)
         ));
         let mut out = Vec::new();
         let mut pages = 0;

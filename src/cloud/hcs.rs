@@ -27,6 +27,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::cloud::encode::percent_encode;
 use crate::cloud::error::{ErrorKind, VendorError};
 use crate::cloud::http::{self, ClientOptions, Failure};
 use crate::cloud::list::{Connections, Ctx, MAX_PAGES, Record, too_many_pages, unreadable};
@@ -212,13 +213,6 @@ fn failure(
     }
 }
 
-fn header(r: &reqwest::Response, name: &str) -> Option<String> {
-    r.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-}
-
 /// An IAM password token (`X-Subject-Token`) scoped to `scope`, and what
 /// its body says (the user, the catalog unless `nocatalog=true`).
 async fn fetch_token(
@@ -249,20 +243,13 @@ async fn fetch_token(
             .header("content-type", "application/json;charset=utf8")
             .json(&body);
         async move {
-            let resp = req
-                .send()
-                .await
-                .map_err(|e| http::transport(Vendor::Hcs, opts, &e))?;
-            let status = resp.status().as_u16();
-            let hint = http::response_hint(&resp);
-            let rid = header(&resp, "x-request-id");
-            let token = header(&resp, "x-subject-token").map(|t| Secret::from_slice(t.as_bytes()));
-            let body = resp
-                .bytes()
-                .await
-                .map_err(|e| http::transport(Vendor::Hcs, opts, &e))?;
-            if status != 201 && status != 200 {
-                return Err(failure(status, &body, rid, hint));
+            let a = http::send(Vendor::Hcs, opts, req).await?;
+            let rid = a.header(&["x-request-id"]);
+            let token = a
+                .header(&["x-subject-token"])
+                .map(|t| Secret::from_slice(t.as_bytes()));
+            if a.status != 201 && a.status != 200 {
+                return Err(failure(a.status, &a.body, rid, a.retry_after));
             }
             let unreadable = |m: String| {
                 Failure::from(
@@ -272,7 +259,7 @@ async fn fetch_token(
             let token = token
                 .filter(|t| !t.is_empty())
                 .ok_or_else(|| unreadable("IAM answered without an X-Subject-Token".into()))?;
-            let b: TokenBody = serde_json::from_slice(&body)
+            let b: TokenBody = serde_json::from_slice(&a.body)
                 .map_err(|e| unreadable(format!("unreadable token answer: {e}")))?;
             Ok((token, b.token))
         }
@@ -317,21 +304,12 @@ impl<'a> VendorApi<'a> for Hcs {
         let list: Projects = http::retry(opts, Vendor::Hcs, "iam:projects", |_| {
             let req = client.get(&projects_url).header("x-auth-token", auth);
             async move {
-                let resp = req
-                    .send()
-                    .await
-                    .map_err(|e| http::transport(Vendor::Hcs, opts, &e))?;
-                let status = resp.status().as_u16();
-                let hint = http::response_hint(&resp);
-                let rid = header(&resp, "x-request-id");
-                let body = resp
-                    .bytes()
-                    .await
-                    .map_err(|e| http::transport(Vendor::Hcs, opts, &e))?;
-                if status != 200 {
-                    return Err(failure(status, &body, rid, hint));
+                let a = http::send(Vendor::Hcs, opts, req).await?;
+                let rid = a.header(&["x-request-id"]);
+                if a.status != 200 {
+                    return Err(failure(a.status, &a.body, rid, a.retry_after));
                 }
-                serde_json::from_slice(&body).map_err(|e| {
+                serde_json::from_slice(&a.body).map_err(|e| {
                     VendorError::new(
                         Vendor::Hcs,
                         ErrorKind::Other,
@@ -357,7 +335,7 @@ impl<'a> VendorApi<'a> for Hcs {
             account_id: user.domain.id,
             principal: user.id,
             scopes,
-            verified_at: http::rfc3339(http::now_secs()),
+            verified_at: crate::clock::rfc3339_now(),
         })
     }
 }
@@ -520,7 +498,7 @@ impl Lister {
         token: &Secret,
         out: &mut Vec<Resource>,
     ) -> Result<(), VendorError> {
-        let pid = crate::cloud::alibaba::percent_encode(project);
+        let pid = percent_encode(project);
         if key.kind == "instance" {
             let base = self.service("ecs", &key.region);
             let bucket = ctx.key(project, "ListServersDetails");
@@ -555,7 +533,7 @@ impl Lister {
             let mut url = format!("{base}/v1/{pid}/{what}?limit={LIMIT}");
             if !marker.is_empty() {
                 url.push_str("&marker=");
-                url.push_str(&crate::cloud::alibaba::percent_encode(&marker));
+                url.push_str(&percent_encode(&marker));
             }
             let page: NetworkPage = get_json(conns, ctx, &bucket, api, &url, token).await?;
             let items = if key.kind == "vpc" {
@@ -737,21 +715,12 @@ async fn get_json<T: for<'de> Deserialize<'de>>(
     ctx.call(key, what, || {
         let req = conns.web.get(url).header("x-auth-token", auth);
         async move {
-            let resp = req
-                .send()
-                .await
-                .map_err(|e| http::transport(Vendor::Hcs, opts, &e))?;
-            let status = resp.status().as_u16();
-            let hint = http::response_hint(&resp);
-            let rid = header(&resp, "x-request-id");
-            let body = resp
-                .bytes()
-                .await
-                .map_err(|e| http::transport(Vendor::Hcs, opts, &e))?;
-            if status != 200 {
-                return Err(failure(status, &body, rid, hint));
+            let a = http::send(Vendor::Hcs, opts, req).await?;
+            if a.status != 200 {
+                let rid = a.header(&["x-request-id"]);
+                return Err(failure(a.status, &a.body, rid, a.retry_after));
             }
-            serde_json::from_slice(&body).map_err(|e| unreadable(Vendor::Hcs, what, e))
+            serde_json::from_slice(&a.body).map_err(|e| unreadable(Vendor::Hcs, what, e))
         }
     })
     .await

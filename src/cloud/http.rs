@@ -158,9 +158,46 @@ pub(crate) fn retry_hint<'a>(header: impl Fn(&str) -> Option<&'a str>) -> Option
         .map(Duration::from_secs)
 }
 
-/// Reads a retry hint from a reqwest response.
-pub(crate) fn response_hint(r: &reqwest::Response) -> Option<Duration> {
-    retry_hint(|n| r.headers().get(n).and_then(|v| v.to_str().ok()))
+/// An answer of the reqwest-based vendors, read to its end.
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    /// What its headers say about when to retry.
+    pub(crate) retry_after: Option<Duration>,
+    headers: reqwest::header::HeaderMap,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Answer {
+    /// The first of the headers `names` that the answer carries, as text.
+    pub(crate) fn header(&self, names: &[&str]) -> Option<String> {
+        names
+            .iter()
+            .find_map(|n| self.headers.get(*n).and_then(|v| v.to_str().ok()))
+            .map(str::to_string)
+    }
+}
+
+/// Sends `req` and reads the whole answer, whatever its status; no
+/// connection, a timeout or a body cut short is a [`transport`] failure.
+pub(crate) async fn send(
+    vendor: Vendor,
+    opts: &ClientOptions,
+    req: reqwest::RequestBuilder,
+) -> Result<Answer, Failure> {
+    let mut resp = req.send().await.map_err(|e| transport(vendor, opts, &e))?;
+    let status = resp.status().as_u16();
+    let retry_after = retry_hint(|n| resp.headers().get(n).and_then(|v| v.to_str().ok()));
+    let headers = std::mem::take(resp.headers_mut());
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| transport(vendor, opts, &e))?;
+    Ok(Answer {
+        status,
+        retry_after,
+        headers,
+        body: body.into(),
+    })
 }
 
 /// An HTTP client for the reqwest-based vendors: HTTPS for real endpoints,
@@ -424,30 +461,9 @@ pub(crate) fn unique_hex() -> String {
     )
 }
 
-/// Seconds since the epoch, now.
-pub(crate) fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-/// `YYYY-MM-DDThh:mm:ssZ` (RFC 3339 / ISO 8601, UTC) for `secs` since the epoch.
-pub(crate) fn rfc3339(secs: i64) -> String {
-    crate::state::lock::rfc3339(secs.max(0) as u64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formats_utc_times() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_698_315_752), "2023-10-26T10:22:32Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(4_102_444_799), "2099-12-31T23:59:59Z");
-    }
 
     #[test]
     fn statuses_map_to_kinds() {

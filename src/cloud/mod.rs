@@ -37,6 +37,7 @@ pub mod alibaba;
 mod aws;
 pub mod azure;
 pub mod destination;
+pub mod encode;
 pub mod error;
 pub mod hcs;
 pub mod http;

@@ -17,6 +17,8 @@ mod suggest;
 
 use std::path::Path;
 
+use rayon::prelude::*;
+
 pub use crate::diag::{
     Diagnostic, DiagnosticJson, Diagnostics, FileId, Pos, RangeJson, SNIPPET_MAX, Severity,
     SnippetJson, SnippetLine, SourceFile, Sources, Span, clip, snippet_line,
@@ -88,38 +90,10 @@ fn lower_all(dir: &Path, sources: &Sources, diagnostics: &mut Diagnostics) -> lo
         (l, d)
     };
     let files: Vec<(FileId, &SourceFile)> = sources.iter().collect();
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(files.len());
-    let mut results: Vec<(lower::Lowered, Diagnostics)> = if threads <= 1 {
-        files.iter().map(|(id, f)| one(*id, f)).collect()
-    } else {
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let mut parts: Vec<(usize, (lower::Lowered, Diagnostics))> = std::thread::scope(|s| {
-            let workers: Vec<_> = (0..threads)
-                .map(|_| {
-                    s.spawn(|| {
-                        let mut done = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some((id, f)) = files.get(i) else { break };
-                            done.push((i, one(*id, f)));
-                        }
-                        done
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
-        });
-        parts.sort_by_key(|(i, _)| *i);
-        parts.into_iter().map(|(_, r)| r).collect()
-    };
+    let results: Vec<(lower::Lowered, Diagnostics)> =
+        files.par_iter().map(|(id, f)| one(*id, f)).collect();
     let mut all = lower::Lowered::default();
-    for (l, d) in results.drain(..) {
+    for (l, d) in results {
         all.extend(l);
         diagnostics.0.extend(d.0);
     }

@@ -97,6 +97,12 @@ impl SourceFile {
             .unwrap_or(self.text.len())
     }
 
+    /// `file:line:col` of a byte offset (as [`SourceFile::pos`] places it).
+    pub fn location(&self, byte: usize) -> String {
+        let p = self.pos(byte);
+        format!("{}:{}:{}", self.name, p.line, p.column)
+    }
+
     /// Line and column of a byte offset (clamped to the text, snapped to a char boundary).
     pub fn pos(&self, byte: usize) -> Pos {
         let mut byte = byte.min(self.text.len());
@@ -164,9 +170,7 @@ impl Sources {
 
     /// `file:line:col` of the start of a span.
     pub fn location(&self, span: &Span) -> String {
-        let f = self.get(span.file);
-        let p = f.pos(span.range.start);
-        format!("{}:{}:{}", f.name, p.line, p.column)
+        self.get(span.file).location(span.range.start)
     }
 
     pub fn find(&self, path: &Path) -> Option<FileId> {

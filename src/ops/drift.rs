@@ -187,11 +187,7 @@ fn fetch(
     observer.step(Step::Started {
         accounts: targets.len() as u64,
     });
-    let opts = SyncOptions {
-        parallelism: parallelism.max(1) as usize,
-        client: crate::sync::fetch_client_options(),
-        rate_limits: true,
-    };
+    let opts = SyncOptions::fetch(parallelism);
     let out = rt.block_on(async {
         let mut run = crate::sync::start(targets, opts)
             .map_err(|e| Error::Usage(format!("cannot start the fetch: {e}")))?;

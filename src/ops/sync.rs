@@ -137,11 +137,7 @@ pub fn perform(
     }
 
     let rt = super::runtime()?;
-    let opts = SyncOptions {
-        parallelism: parallelism.max(1) as usize,
-        client: crate::sync::fetch_client_options(),
-        rate_limits: true,
-    };
+    let opts = SyncOptions::fetch(parallelism);
     observer.step(Step::Started {
         accounts: targets.len() as u64,
     });
@@ -256,7 +252,7 @@ pub fn perform(
     drop(d);
 
     // State: when each account was last synced, and the regions it resolved.
-    let at = crate::state::lock::rfc3339_now();
+    let at = crate::clock::rfc3339_now();
     for (a, r) in &report {
         if let Some(s) = state.accounts.get_mut(a) {
             if r.error.is_none() {

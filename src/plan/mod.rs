@@ -154,27 +154,16 @@ impl Ciphertexts {
     /// order is the one reported.
     pub fn read(config: &crate::config::Config) -> crate::error::Result<Ciphertexts> {
         use crate::secrets::decrypt::account_ciphertext;
+        use rayon::prelude::*;
         let accounts: Vec<&crate::config::Account> = config.accounts.values().collect();
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let chunk = accounts.len().div_ceil(threads).max(256);
-        let parts: Vec<Vec<_>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = accounts
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|a| account_ciphertext(config, a).map(|c| (a.address.clone(), c)))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
-        });
+        // Results in address order, small configs on this thread alone.
+        let parts: Vec<_> = accounts
+            .par_iter()
+            .with_min_len(256)
+            .map(|a| account_ciphertext(config, a).map(|c| (a.address.clone(), c)))
+            .collect();
         let mut m = std::collections::BTreeMap::new();
-        for r in parts.into_iter().flatten() {
+        for r in parts {
             if let (addr, Some(c)) = r? {
                 m.insert(addr, c);
             }

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use age::DecryptError;
 use age::armor::ArmoredReader;
+use rayon::prelude::*;
 
 use super::identity::Identities;
 use super::secret::Secret;
@@ -97,31 +98,18 @@ pub fn decrypt(c: &Ciphertext, ids: &Identities) -> Result<Secret> {
 /// Decrypts every ciphertext, in parallel when there are many. Results are in
 /// input order; on failure the first failing value (in input order) is the error.
 pub fn decrypt_all(items: &[Ciphertext], ids: &Identities) -> Result<Vec<Secret>> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(items.len().div_ceil(PARALLEL_FROM).max(1));
-    let results: Vec<Result<Secret>> = if threads <= 1 {
-        items.iter().map(|c| decrypt(c, ids)).collect()
-    } else {
-        let chunk = items.len().div_ceil(threads);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = items
-                .chunks(chunk)
-                .map(|part| {
-                    s.spawn(move || part.iter().map(|c| decrypt(c, ids)).collect::<Vec<_>>())
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        vec![Err(Error::Usage("a decryption thread panicked".into()))]
-                    })
-                })
-                .collect()
+    // At most one worker per PARALLEL_FROM values: fewer stay on this thread.
+    let threads = rayon::current_num_threads()
+        .min(items.len() / PARALLEL_FROM)
+        .max(1);
+    let results: Vec<Result<Secret>> = items
+        .par_iter()
+        .with_min_len(PARALLEL_FROM)
+        .map(|c| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decrypt(c, ids)))
+                .unwrap_or_else(|_| Err(Error::Usage("a decryption thread panicked".into())))
         })
-    };
+        .collect();
     tracing::debug!(count = items.len(), threads, "decrypted secrets");
     results.into_iter().collect()
 }

@@ -10,7 +10,7 @@ use std::ops::Range;
 
 use hcl::edit::Span as _;
 use hcl::edit::expr::Expression;
-use hcl::edit::structure::{Block, Structure};
+use hcl::edit::structure::{Block, Body, Structure};
 
 use crate::config::{Address, SourceFile, Sources};
 use crate::error::{Error, Result};
@@ -49,27 +49,36 @@ pub enum NewValue<'a> {
     File(&'a str),
 }
 
+/// The syntax tree of a file to edit or read settings from. A file that could
+/// not be read as text is an error with its problem; one that does not parse,
+/// an error at the parser's position with `unparsed` as the reason.
+pub(crate) fn parse(file: &SourceFile, unparsed: &str) -> Result<Body> {
+    if let Some((at, msg)) = &file.problem {
+        return Err(Error::Edit {
+            location: file.location(*at),
+            reason: msg.clone(),
+        });
+    }
+    hcl::edit::parser::parse_body(&file.text).map_err(|e| Error::Edit {
+        location: format!(
+            "{}:{}:{}",
+            file.name,
+            e.location().line(),
+            e.location().column()
+        ),
+        reason: unparsed.into(),
+    })
+}
+
 /// Finds the `account "<vendor>" "<name>"` block of `addr` across `sources` and the
 /// attribute `attr` in it. Each file must parse; the block must exist exactly once.
 pub fn locate(sources: &Sources, addr: &Address, attr: &str) -> Result<Located> {
     let mut found: Vec<Located> = Vec::new();
     for (index, (_, file)) in sources.iter().enumerate() {
-        if let Some((at, msg)) = &file.problem {
-            return Err(Error::Edit {
-                location: at_byte(file, *at),
-                reason: msg.clone(),
-            });
-        }
-        let body = hcl::edit::parser::parse_body(&file.text).map_err(|e| Error::Edit {
-            location: format!(
-                "{}:{}:{}",
-                file.name,
-                e.location().line(),
-                e.location().column()
-            ),
-            reason: "the file does not parse; fix it first (`tether validate` shows the problem)"
-                .into(),
-        })?;
+        let body = parse(
+            file,
+            "the file does not parse; fix it first (`tether validate` shows the problem)",
+        )?;
         for st in body.iter() {
             let Structure::Block(b) = st else { continue };
             if is_account(b, addr) {
@@ -115,7 +124,7 @@ fn locate_in_block(index: usize, file: &SourceFile, b: &Block, attr: &str) -> Re
     let matching: Vec<_> = attrs.iter().filter(|a| a.key.as_str() == attr).collect();
     if matching.len() > 1 {
         return Err(Error::Edit {
-            location: at_byte(file, header),
+            location: file.location(header),
             reason: format!(
                 "`{attr}` is set more than once in this block; remove the duplicate first"
             ),
@@ -123,7 +132,7 @@ fn locate_in_block(index: usize, file: &SourceFile, b: &Block, attr: &str) -> Re
     }
     if let Some(a) = matching.first() {
         let value = a.value.span().ok_or_else(|| Error::Edit {
-            location: at_byte(file, header),
+            location: file.location(header),
             reason: format!("cannot find the value of `{attr}`"),
         })?;
         let current = match &a.value {
@@ -141,7 +150,7 @@ fn locate_in_block(index: usize, file: &SourceFile, b: &Block, attr: &str) -> Re
         };
         return Ok(Located {
             file: index,
-            location: at_byte(file, value.start),
+            location: file.location(value.start),
             current,
             value: Some(value),
             insert: None,
@@ -151,7 +160,7 @@ fn locate_in_block(index: usize, file: &SourceFile, b: &Block, attr: &str) -> Re
     let block_end = b.span().map(|r| r.end).unwrap_or(text.len());
     let Some(last) = attrs.last().and_then(|a| a.span()) else {
         return Err(Error::Edit {
-            location: at_byte(file, header),
+            location: file.location(header),
             reason: format!(
                 "the block has no attributes; write `{attr} = \"\"` into it, then run this again"
             ),
@@ -162,7 +171,7 @@ fn locate_in_block(index: usize, file: &SourceFile, b: &Block, attr: &str) -> Re
         Some(n) if n < block_end => n + 1,
         _ => {
             return Err(Error::Edit {
-                location: at_byte(file, header),
+                location: file.location(header),
                 reason: "the block is written on one line; spread it over several lines first"
                     .into(),
             });
@@ -187,11 +196,6 @@ fn locate_in_block(index: usize, file: &SourceFile, b: &Block, attr: &str) -> Re
         value: None,
         insert: Some((at, indent)),
     })
-}
-
-fn at_byte(file: &SourceFile, byte: usize) -> String {
-    let p = file.pos(byte);
-    format!("{}:{}:{}", file.name, p.line, p.column)
 }
 
 /// The leading whitespace of the line that holds `byte`.

@@ -131,25 +131,11 @@ pub fn from_files(dir: &Path) -> Result<Recipients> {
 
 /// `(recipient, file:line:col)` of every entry in the `tether` blocks of one file.
 fn settings_recipients(file: &SourceFile) -> Result<Vec<(String, String)>> {
-    let at = |byte: usize| {
-        let p = file.pos(byte);
-        format!("{}:{}:{}", file.name, p.line, p.column)
-    };
-    if let Some((byte, msg)) = &file.problem {
-        return Err(Error::Edit {
-            location: at(*byte),
-            reason: msg.clone(),
-        });
-    }
-    let body = hcl::edit::parser::parse_body(&file.text).map_err(|e| Error::Edit {
-        location: format!(
-            "{}:{}:{}",
-            file.name,
-            e.location().line(),
-            e.location().column()
-        ),
-        reason: "the file does not parse; run `tether validate` for details".into(),
-    })?;
+    let at = |byte: usize| file.location(byte);
+    let body = super::edit::parse(
+        file,
+        "the file does not parse; run `tether validate` for details",
+    )?;
     let mut out = Vec::new();
     for st in body.iter() {
         let Structure::Block(b) = st else { continue };

@@ -143,26 +143,10 @@ pub fn plan_config(config: &Config, ids: &Identities, recipients: &Recipients) -
             path: src.path.clone(),
             shown: src.name.clone(),
             bytes: text.into_bytes(),
-            mode: file_mode(&src.path).unwrap_or(0o644),
+            mode: crate::fsutil::file_mode(&src.path).unwrap_or(0o644),
         });
     }
     Ok(plan)
-}
-
-/// The permission bits of an existing file, to keep them on rewrite.
-pub fn file_mode(path: &std::path::Path) -> Option<u32> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::metadata(path)
-            .ok()
-            .map(|m| m.permissions().mode() & 0o7777)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = path;
-        None
-    }
 }
 
 /// Writes every file of the plan, each atomically.

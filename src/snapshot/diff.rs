@@ -15,8 +15,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
+use rayon::prelude::*;
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -310,37 +310,25 @@ pub fn diff_scoped(
     }
     // Partitions whose content differs: read and compared on every core,
     // each worker taking the next partition (their sizes vary, and so does
-    // what else the machine runs).
+    // what else the machine runs). Results come back in partition order, so
+    // the first failure in that order is the one reported.
     d.partitions_compared = work.len() as u64;
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 8)
-        .min(work.len().max(1));
-    let next = AtomicUsize::new(0);
-    let parts: Vec<Result<Diff>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut d = Diff::default();
-                    while let Some((x, y)) = work.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        compare_partition(a, b, x, y, &mut d)?;
-                    }
-                    Ok(d)
+    let parts: Vec<Result<Diff>> = work
+        .par_iter()
+        .with_max_len(1)
+        .map(|(x, y)| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let mut d = Diff::default();
+                compare_partition(a, b, x, y, &mut d)?;
+                Ok(d)
+            }))
+            .unwrap_or_else(|_| {
+                Err(Error::Snapshot {
+                    reason: "a diff worker stopped".into(),
                 })
             })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(Error::Snapshot {
-                        reason: "a diff worker stopped".into(),
-                    })
-                })
-            })
-            .collect()
-    });
+        })
+        .collect();
     for p in parts {
         let p = p?;
         d.added.extend(p.added);

@@ -25,8 +25,8 @@
 
 use std::collections::HashSet;
 use std::io::Read as _;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use rayon::prelude::*;
 
 use super::manifest::{MANIFEST_FORMATS_READ, Manifest};
 use super::object::{Hash, ObjectRef};
@@ -119,34 +119,12 @@ impl Store {
                 _ => work.push((key, e)),
             }
         }
-        let threads = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-            .clamp(1, 8)
-            .min(work.len().max(1));
-        let next = AtomicUsize::new(0);
-        let stop = AtomicBool::new(false);
-        // The lowest failing index: every index below it was taken before it
-        // and is checked to the end, so the report does not depend on timing.
-        let first: Mutex<Option<(usize, Error)>> = Mutex::new(None);
-        std::thread::scope(|s| {
-            for _ in 0..threads {
-                s.spawn(|| {
-                    while !stop.load(Ordering::Relaxed) {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some((_, e)) = work.get(i) else { break };
-                        if let Err(err) = self.load_entry(e) {
-                            stop.store(true, Ordering::Relaxed);
-                            let mut f = first.lock().unwrap_or_else(|p| p.into_inner());
-                            if f.as_ref().is_none_or(|(j, _)| i < *j) {
-                                *f = Some((i, err));
-                            }
-                        }
-                    }
-                });
-            }
-        });
-        let failed = first.into_inner().unwrap_or_else(|p| p.into_inner());
+        // The first damaged entry in manifest order: every entry before it is
+        // checked to the end, so the report does not depend on timing.
+        let failed = work
+            .par_iter()
+            .enumerate()
+            .find_map_first(|(i, (_, e))| self.load_entry(e).err().map(|err| (i, err)));
         match failed {
             None => Ok(()),
             Some((i, Error::SnapshotDamaged { path, reason })) => Err(Error::SnapshotDamaged {

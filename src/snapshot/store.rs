@@ -840,7 +840,7 @@ impl Writer<'_> {
 
     /// Writes the last pack segment, then the manifest: the version exists.
     pub fn commit(self) -> Result<Manifest> {
-        let time = lock::rfc3339_now();
+        let time = crate::clock::rfc3339_now();
         self.commit_at(&time)
     }
 

@@ -3,45 +3,28 @@
 //!
 //! Everything is UTC seconds since the Unix epoch; no time zone ever appears.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use jiff::Timestamp;
+use jiff::civil::{Date, Time};
+use jiff::tz::Offset;
 
 /// Seconds since the Unix epoch, now.
 pub fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    Timestamp::now().as_second().max(0)
 }
 
-/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
-pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m as i64 + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The civil date of a day count since 1970-01-01.
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-fn parts(t: i64) -> (i64, u32, u32, i64, i64, i64) {
-    let (y, m, d) = civil_from_days(t.div_euclid(86_400));
-    let s = t.rem_euclid(86_400);
-    (y, m, d, s / 3600, s / 60 % 60, s % 60)
+/// The UTC year, month, day, hour, minute and second of `t` (clamped to the
+/// years jiff represents, ±9999).
+fn parts(t: i64) -> (i16, i8, i8, i8, i8, i8) {
+    let t = t.clamp(Timestamp::MIN.as_second(), Timestamp::MAX.as_second());
+    let dt = Offset::UTC.to_datetime(Timestamp::from_second(t).unwrap_or(Timestamp::UNIX_EPOCH));
+    (
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second(),
+    )
 }
 
 fn digits(s: &str) -> Option<i64> {
@@ -51,11 +34,18 @@ fn digits(s: &str) -> Option<i64> {
     s.parse().ok()
 }
 
+/// Seconds since the epoch of UTC date and time fields. As lenient as the
+/// field checks: a day past the month's end runs on into the next month, and
+/// second 60 into the next minute.
 fn from_fields(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64) -> Option<i64> {
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
         return None;
     }
-    Some(days_from_civil(y, mo as u32, d as u32) * 86_400 + h * 3600 + mi * 60 + s)
+    let first = Date::new(i16::try_from(y).ok()?, mo as i8, 1).ok()?;
+    let month = Offset::UTC
+        .to_timestamp(first.to_datetime(Time::midnight()))
+        .ok()?;
+    Some(month.as_second() + (d - 1) * 86_400 + h * 3600 + mi * 60 + s)
 }
 
 /// `20150830T123600Z` (AWS `X-Amz-Date`, Huawei `X-Sdk-Date`).
@@ -148,5 +138,11 @@ mod tests {
         assert_eq!(parse_basic("2015-08-30"), None);
         assert_eq!(parse_extended("2015-13-30T12:36:00Z"), None);
         assert_eq!(t, 1_440_938_160);
+        // Lenient like the field checks: 30 February is 2 March.
+        assert_eq!(
+            parse_basic("20150230T000000Z"),
+            parse_basic("20150302T000000Z")
+        );
+        assert_eq!(fmt_extended(951_782_400), "2000-02-29T00:00:00Z");
     }
 }

@@ -5,6 +5,16 @@
 //! Invariant: decoding never fails; malformed escapes are kept literally, so a
 //! bad request reaches the vendor's own error answer instead of a panic.
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+
+/// The RFC 3986 unreserved set `A-Z a-z 0-9 - _ . ~` is all that stays as
+/// it is; every other byte is `%XY` in upper-case hex.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 /// Percent-encodes every byte except the RFC 3986 unreserved set
 /// `A-Z a-z 0-9 - _ . ~`, with upper-case hex (space is `%20`, `*` is `%2A`).
 pub fn pct(s: &str) -> String {
@@ -15,58 +25,24 @@ pub fn pct(s: &str) -> String {
 
 /// [`pct`] appending to `out`.
 pub fn pct_into(out: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(HEX[(b >> 4) as usize] as char);
-            out.push(HEX[(b & 15) as usize] as char);
-        }
-    }
-}
-
-fn unhex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    out.extend(utf8_percent_encode(s, UNRESERVED));
 }
 
 /// Decodes `%XY` escapes (and `+` as space when `plus` is set).
 pub fn decode(s: &str, plus: bool) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' if i + 2 < b.len() => match (unhex(b[i + 1]), unhex(b[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h << 4 | l);
-                    i += 3;
-                    continue;
-                }
-                _ => out.push(b'%'),
-            },
-            b'+' if plus => out.push(b' '),
-            c => out.push(c),
-        }
-        i += 1;
+    if plus && s.contains('+') {
+        percent_decode_str(&s.replace('+', " "))
+            .decode_utf8_lossy()
+            .into_owned()
+    } else {
+        percent_decode_str(s).decode_utf8_lossy().into_owned()
     }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Splits `a=1&b=2` into decoded pairs (`+` is a space, as in forms).
 pub fn parse_pairs(s: &str) -> Vec<(String, String)> {
-    s.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k, true), decode(v, true))
-        })
+    url::form_urlencoded::parse(s.as_bytes())
+        .into_owned()
         .collect()
 }
 

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use super::executor::Outcome;
+use crate::clock::rfc3339_now;
 use crate::config::Config;
 use crate::plan::{AccountChange, Plan};
-use crate::state::lock::rfc3339_now;
 
 /// The append-only audit log, `.tether/audit.jsonl` in the config dir: who,
 /// when, host, plan hash, each action and its result; a failure's message

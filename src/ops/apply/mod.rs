@@ -32,9 +32,7 @@ use crate::secrets::decrypt::{decrypt_bytes, to_armored};
 use crate::secrets::identity::Identities;
 use crate::secrets::recipient::Recipients;
 use crate::snapshot::Store;
-use crate::state::{
-    AccountState, LockGuard, State, StateStore, StoredSecret, lock::rfc3339_now, new_state,
-};
+use crate::state::{AccountState, LockGuard, State, StateStore, StoredSecret, new_state};
 use crate::trust::{self, Purpose, Trust};
 
 /// What an apply shows as it goes.
@@ -385,7 +383,7 @@ async fn apply_one(
         identity,
         regions: account.regions.clone().unwrap_or_default(),
         depends_on: account.depends_on.clone(),
-        applied_at: rfc3339_now(),
+        applied_at: crate::clock::rfc3339_now(),
         last_sync: before.and_then(|b| b.last_sync.clone()),
     }))
 }
