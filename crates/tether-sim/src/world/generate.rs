@@ -1,8 +1,10 @@
 //! Seeded generation: accounts (ChaCha8 per account) and their resources,
-//! each vendor built on a thread of its own, from sizes or a world file.
+//! the four vendors built side by side (rayon), from sizes or a world file.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+
+use rayon::prelude::*;
 
 use super::credentials::{UPPER32, new_keys, new_password};
 use super::make::{Nets, TEAMS, make_resource, nets_of};
@@ -122,18 +124,11 @@ impl World {
     pub fn from_spec(spec: &WorldSpec) -> Result<World, WorldError> {
         let lists = [&spec.aws, &spec.alibaba, &spec.azure, &spec.hcs];
         let seed = spec.seed;
-        // Vendors are independent: build them on separate threads.
-        let built: Vec<Result<VendorWorld, WorldError>> = std::thread::scope(|s| {
-            let handles: Vec<_> = Vendor::ALL
-                .into_iter()
-                .zip(lists)
-                .map(|(v, list)| s.spawn(move || build_vendor(seed, v, list)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("world generation does not panic"))
-                .collect()
-        });
+        // Vendors are independent: build them side by side (in vendor order).
+        let built: Vec<Result<VendorWorld, WorldError>> = (0..lists.len())
+            .into_par_iter()
+            .map(|i| build_vendor(seed, Vendor::ALL[i], lists[i]))
+            .collect();
         let mut vendors: Vec<VendorWorld> = Vec::with_capacity(4);
         for b in built {
             vendors.push(b?);
