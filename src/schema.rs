@@ -43,6 +43,10 @@ pub fn all() -> Vec<(&'static str, String)> {
             pretty(&schema_for!(crate::ops::drift::DriftReport)),
         ),
         (
+            "sync.schema.json",
+            pretty(&schema_for!(crate::render::sync::SyncJson)),
+        ),
+        (
             "snapshot-show.schema.json",
             pretty(&schema_for!(crate::render::snapshot::ShowJson)),
         ),

@@ -145,7 +145,10 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     let report = applied.report;
     let mut incomplete = false;
     if let Some(synced) = &applied.synced {
-        ctx.printer.out(&crate::render::sync::sync(synced));
+        ctx.printer.out(&crate::render::sync::sync(
+            synced,
+            crate::render::sync::Detail::Summary,
+        ));
         incomplete = synced.incomplete();
     }
     let done = report.count(|o| *o == Outcome::Done);

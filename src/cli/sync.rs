@@ -17,6 +17,13 @@ pub struct Args {
     /// Requests in flight at once (default: `parallelism` in the settings).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub parallelism: Option<u32>,
+    /// A line for every account, however many (above 25 accounts the
+    /// report shows totals, the accounts that failed and the first that changed).
+    #[arg(long)]
+    pub all_accounts: bool,
+    /// Print the whole report as JSON (`schemas/sync.schema.json`) instead.
+    #[arg(long, conflicts_with = "all_accounts")]
+    pub json: bool,
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
@@ -30,7 +37,13 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     };
     let accounts = select(&state, &args.addresses)?;
     if accounts.is_empty() {
-        ctx.printer.out("No accounts in state: nothing to sync.\n");
+        let none = "No accounts in state: nothing to sync.\n";
+        if args.json {
+            // stdout stays empty rather than not JSON; nothing was written.
+            ctx.printer.err(none);
+        } else {
+            ctx.printer.out(none);
+        }
         return Ok(ExitStatus::Success);
     }
     let ids = identity::discover(&ctx.identities, &ctx.dir)?;
@@ -51,7 +64,19 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
         parallelism,
         &Progress::new("sync"),
     )?;
-    ctx.printer.out(&crate::render::sync::sync(&report));
+    use crate::render::sync::{self as render, Detail};
+    ctx.printer.out(&if args.json {
+        render::json(&report)
+    } else {
+        render::sync(
+            &report,
+            if args.all_accounts {
+                Detail::Every
+            } else {
+                Detail::Summary
+            },
+        )
+    });
     Ok(if report.incomplete() {
         ExitStatus::Incomplete
     } else {

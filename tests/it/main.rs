@@ -25,5 +25,6 @@ mod sim_crate;
 mod snapshot;
 mod state;
 mod store_damage;
+mod sync_report;
 mod tidy;
 mod trust;
