@@ -9,6 +9,7 @@
 //!   (petgraph), ordering and cycles.
 //! - [`ops`]: the workflows below the command line (apply, sync, drift,
 //!   verification, where state and snapshots live); typed reports out, no output.
+//! - [`cores`]: work spread over the cores (rayon, on a pool per call).
 //! - [`diag`]: source text, positions and located diagnostics (a leaf).
 //! - [`inventory`]: resource records and partitions (what sync fetches and snapshots store).
 //! - [`fmt`]: canonical formatting of HCL files, keeping comments.
@@ -42,6 +43,7 @@ pub mod cli;
 pub mod clock;
 pub mod cloud;
 pub mod config;
+pub mod cores;
 pub mod diag;
 pub mod error;
 pub mod fmt;

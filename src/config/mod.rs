@@ -91,7 +91,7 @@ fn lower_all(dir: &Path, sources: &Sources, diagnostics: &mut Diagnostics) -> lo
     };
     let files: Vec<(FileId, &SourceFile)> = sources.iter().collect();
     let results: Vec<(lower::Lowered, Diagnostics)> =
-        files.par_iter().map(|(id, f)| one(*id, f)).collect();
+        crate::cores::run(|| files.par_iter().map(|(id, f)| one(*id, f)).collect());
     let mut all = lower::Lowered::default();
     for (l, d) in results {
         all.extend(l);

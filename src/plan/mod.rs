@@ -157,11 +157,13 @@ impl Ciphertexts {
         use rayon::prelude::*;
         let accounts: Vec<&crate::config::Account> = config.accounts.values().collect();
         // Results in address order, small configs on this thread alone.
-        let parts: Vec<_> = accounts
-            .par_iter()
-            .with_min_len(256)
-            .map(|a| account_ciphertext(config, a).map(|c| (a.address.clone(), c)))
-            .collect();
+        let parts: Vec<_> = crate::cores::run(|| {
+            accounts
+                .par_iter()
+                .with_min_len(256)
+                .map(|a| account_ciphertext(config, a).map(|c| (a.address.clone(), c)))
+                .collect()
+        });
         let mut m = std::collections::BTreeMap::new();
         for r in parts {
             if let (addr, Some(c)) = r? {

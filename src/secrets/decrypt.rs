@@ -102,14 +102,16 @@ pub fn decrypt_all(items: &[Ciphertext], ids: &Identities) -> Result<Vec<Secret>
     let threads = rayon::current_num_threads()
         .min(items.len() / PARALLEL_FROM)
         .max(1);
-    let results: Vec<Result<Secret>> = items
-        .par_iter()
-        .with_min_len(PARALLEL_FROM)
-        .map(|c| {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decrypt(c, ids)))
-                .unwrap_or_else(|_| Err(Error::Usage("a decryption thread panicked".into())))
-        })
-        .collect();
+    let results: Vec<Result<Secret>> = crate::cores::run(|| {
+        items
+            .par_iter()
+            .with_min_len(PARALLEL_FROM)
+            .map(|c| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decrypt(c, ids)))
+                    .unwrap_or_else(|_| Err(Error::Usage("a decryption thread panicked".into())))
+            })
+            .collect()
+    });
     tracing::debug!(count = items.len(), threads, "decrypted secrets");
     results.into_iter().collect()
 }

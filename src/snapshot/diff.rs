@@ -313,22 +313,23 @@ pub fn diff_scoped(
     // what else the machine runs). Results come back in partition order, so
     // the first failure in that order is the one reported.
     d.partitions_compared = work.len() as u64;
-    let parts: Vec<Result<Diff>> = work
-        .par_iter()
-        .with_max_len(1)
-        .map(|(x, y)| {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let mut d = Diff::default();
-                compare_partition(a, b, x, y, &mut d)?;
-                Ok(d)
-            }))
-            .unwrap_or_else(|_| {
-                Err(Error::Snapshot {
-                    reason: "a diff worker stopped".into(),
+    let parts: Vec<Result<Diff>> = crate::cores::run(|| {
+        work.par_iter()
+            .with_max_len(1)
+            .map(|(x, y)| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let mut d = Diff::default();
+                    compare_partition(a, b, x, y, &mut d)?;
+                    Ok(d)
+                }))
+                .unwrap_or_else(|_| {
+                    Err(Error::Snapshot {
+                        reason: "a diff worker stopped".into(),
+                    })
                 })
             })
-        })
-        .collect();
+            .collect()
+    });
     for p in parts {
         let p = p?;
         d.added.extend(p.added);

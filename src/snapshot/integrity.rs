@@ -121,10 +121,11 @@ impl Store {
         }
         // The first damaged entry in manifest order: every entry before it is
         // checked to the end, so the report does not depend on timing.
-        let failed = work
-            .par_iter()
-            .enumerate()
-            .find_map_first(|(i, (_, e))| self.load_entry(e).err().map(|err| (i, err)));
+        let failed = crate::cores::run(|| {
+            work.par_iter()
+                .enumerate()
+                .find_map_first(|(i, (_, e))| self.load_entry(e).err().map(|err| (i, err)))
+        });
         match failed {
             None => Ok(()),
             Some((i, Error::SnapshotDamaged { path, reason })) => Err(Error::SnapshotDamaged {
