@@ -11,7 +11,8 @@ use crate::error::{Error, Result};
 use crate::inventory::{Partition, PartitionKey, PartitionStatus};
 use crate::problem::{Problem, ProblemKind};
 use crate::secrets::identity::Identities;
-use crate::snapshot::{Live, PartitionSource, Renaming, Store, diff_scoped};
+use crate::snapshot::manifest::Status;
+use crate::snapshot::{Renaming, Store, diff_scoped};
 use crate::state::{LastSync, LockGuard, State, StateStore};
 use crate::sync::{Event, SyncOptions, Target};
 use crate::trust::Trust;
@@ -221,35 +222,49 @@ pub fn perform(
         .filter(|(_, r)| r.error.is_none())
         .map(|(a, _)| a.clone())
         .collect();
-    let new = store.version(manifest.id)?;
-    let d = match parent {
-        Some(p) => diff_scoped(
-            &Renaming::new(&store.version(p)?, store.renames_between(p, manifest.id)?),
-            &new,
-            Some(&scope),
-        )?,
-        None => diff_scoped(
-            &Live::new(Vec::new())?,
-            &new as &dyn PartitionSource,
-            Some(&scope),
-        )?,
-    };
-    for r in &d.added {
-        if let Some(e) = report.get_mut(&r.account) {
-            e.added += 1;
+    match parent {
+        // A first sync: every resource of a listed account is new. Counted
+        // from the manifest, never by building a diff of the whole inventory
+        // (a million resources read back only to be counted).
+        None => {
+            for a in &manifest.accounts {
+                if let Some(r) = report
+                    .get_mut(&a.account)
+                    .filter(|_| scope.contains(&a.account))
+                {
+                    r.added = a
+                        .partitions
+                        .iter()
+                        .filter(|p| p.status == Status::Complete)
+                        .map(|p| p.resources)
+                        .sum();
+                }
+            }
+        }
+        Some(p) => {
+            let new = store.version(manifest.id)?;
+            let d = diff_scoped(
+                &Renaming::new(&store.version(p)?, store.renames_between(p, manifest.id)?),
+                &new,
+                Some(&scope),
+            )?;
+            for r in &d.added {
+                if let Some(e) = report.get_mut(&r.account) {
+                    e.added += 1;
+                }
+            }
+            for r in &d.removed {
+                if let Some(e) = report.get_mut(&r.account) {
+                    e.removed += 1;
+                }
+            }
+            for c in &d.changed {
+                if let Some(e) = report.get_mut(&c.account) {
+                    e.changed += 1;
+                }
+            }
         }
     }
-    for r in &d.removed {
-        if let Some(e) = report.get_mut(&r.account) {
-            e.removed += 1;
-        }
-    }
-    for c in &d.changed {
-        if let Some(e) = report.get_mut(&c.account) {
-            e.changed += 1;
-        }
-    }
-    drop(d);
 
     // State: when each account was last synced, and the regions it resolved.
     let at = crate::clock::rfc3339_now();

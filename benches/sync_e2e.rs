@@ -1,0 +1,95 @@
+//! Benchmark: `tether sync` as a user runs it, the whole binary, store
+//! written: a first sync into an empty snapshot store and a repeat sync
+//! with nothing changed, against the simulator with no added latency, at
+//! `--parallelism 128`. Prints each run's wall time and the process's peak
+//! RSS (wait4), per inventory size.
+//!
+//! Sizes: `SYNC_E2E_RESOURCES` (comma-separated totals, default
+//! `250000,1000000`), spread over `SYNC_E2E_ACCOUNTS` accounts per vendor
+//! (default 250). The fetch alone is `benches/sync.rs`.
+//!
+//! Run: `cargo bench --bench sync_e2e`.
+
+// Fixtures and figures are written and printed as they are: the library's
+// write and output rules (clippy.toml) are not the harness's.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use std::process::Command;
+use std::time::Instant;
+
+use common::{release_binary, run_rusage};
+use tether_sim::{Options, Sim, World};
+
+fn main() {
+    let per_vendor: usize = std::env::var("SYNC_E2E_ACCOUNTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(250);
+    let sizes: Vec<usize> = std::env::var("SYNC_E2E_RESOURCES")
+        .unwrap_or_else(|_| "250000,1000000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let tether = release_binary();
+    println!(
+        "== sync end to end: the tether binary, {} accounts, no added latency, --parallelism 128",
+        per_vendor * 4
+    );
+    for total in sizes {
+        let per_account = total / (per_vendor * 4);
+        let sim = Sim::start(
+            World::generate(1, per_vendor, per_account),
+            Options::default(),
+        )
+        .expect("the simulator starts");
+        let dir = std::env::temp_dir().join(format!(
+            "tether-bench-sync-e2e-{}-{total}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let id = age::x25519::Identity::generate();
+        tether_sim::config_writer::write(
+            &dir,
+            &[id.to_public().to_string()],
+            &sim.engine().summary(),
+        )
+        .expect("the config is written");
+        let key = {
+            use age::secrecy::ExposeSecret;
+            id.to_string().expose_secret().to_string()
+        };
+        let tether_in = |args: &[&str]| {
+            let mut c = Command::new(&tether);
+            c.arg("-C")
+                .arg(&dir)
+                .args(args)
+                .env("TETHER_AGE_KEY", &key)
+                .env("NO_COLOR", "1");
+            c
+        };
+        let (ok, _) = run_rusage(&mut tether_in(&[
+            "apply",
+            "--auto-approve",
+            "--no-sync",
+            "--parallelism",
+            "50",
+        ]));
+        assert!(ok, "apply works");
+        let resources = per_account * per_vendor * 4;
+        for run in ["first (empty store)", "repeat (nothing changed)"] {
+            let t = Instant::now();
+            let (ok, rss) = run_rusage(&mut tether_in(&["sync", "--parallelism", "128"]));
+            let wall = t.elapsed();
+            assert!(ok, "sync works");
+            println!(
+                "  {resources} resources, {run}: {:.2} s, peak RSS {:.0} MB",
+                wall.as_secs_f64(),
+                rss as f64 / 1024.0
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        sim.stop();
+    }
+}
