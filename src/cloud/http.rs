@@ -2,7 +2,7 @@
 //! the retry loop with exponential backoff and jitter that honours the
 //! vendors' retry hints, the classification of HTTP statuses into
 //! [`ErrorKind`]s, the HTTPS client (rustls with the `aws-lc-rs` provider, the
-//! platform's certificate verifier), and UTC time formatting.
+//! platform's certificate verifier).
 //!
 //! Invariants: nothing here logs a header value or a body; log lines carry
 //! the vendor, the attempt, the status and the error code only.

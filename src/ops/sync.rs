@@ -72,9 +72,14 @@ pub struct AccountReport {
 
 impl SyncReport {
     pub fn incomplete(&self) -> bool {
-        self.accounts
-            .values()
-            .any(|a| a.error.is_some() || !a.failed.is_empty())
+        self.accounts.values().any(AccountReport::failed_any)
+    }
+}
+
+impl AccountReport {
+    /// The account could not be listed, or one of its partitions failed.
+    pub fn failed_any(&self) -> bool {
+        self.error.is_some() || !self.failed.is_empty()
     }
 }
 
@@ -206,7 +211,10 @@ pub fn perform(
     observer.step(Step::Finished);
     let manifest = writer.commit()?;
 
-    // Per account: stale resources, and what changed since the parent.
+    // Per account: stale resources, and what changed since the parent. A
+    // first sync counts its additions from the manifest: every resource of a
+    // listed account is new, and diffing the whole inventory against nothing
+    // would build it again only to count it.
     for a in &manifest.accounts {
         if let Some(r) = report.get_mut(&a.account) {
             r.stale = a
@@ -215,53 +223,40 @@ pub fn perform(
                 .filter(|p| p.stale)
                 .map(|p| p.resources)
                 .sum();
+            if parent.is_none() && r.error.is_none() {
+                r.added = a
+                    .partitions
+                    .iter()
+                    .filter(|p| p.status == Status::Complete)
+                    .map(|p| p.resources)
+                    .sum();
+            }
         }
     }
-    let scope: BTreeSet<Address> = report
-        .iter()
-        .filter(|(_, r)| r.error.is_none())
-        .map(|(a, _)| a.clone())
-        .collect();
-    match parent {
-        // A first sync: every resource of a listed account is new. Counted
-        // from the manifest, never by building a diff of the whole inventory
-        // (a million resources read back only to be counted).
-        None => {
-            for a in &manifest.accounts {
-                if let Some(r) = report
-                    .get_mut(&a.account)
-                    .filter(|_| scope.contains(&a.account))
-                {
-                    r.added = a
-                        .partitions
-                        .iter()
-                        .filter(|p| p.status == Status::Complete)
-                        .map(|p| p.resources)
-                        .sum();
-                }
+    if let Some(p) = parent {
+        let scope: BTreeSet<Address> = report
+            .iter()
+            .filter(|(_, r)| r.error.is_none())
+            .map(|(a, _)| a.clone())
+            .collect();
+        let d = diff_scoped(
+            &Renaming::new(&store.version(p)?, store.renames_between(p, manifest.id)?),
+            &store.version(manifest.id)?,
+            Some(&scope),
+        )?;
+        for r in &d.added {
+            if let Some(e) = report.get_mut(&r.account) {
+                e.added += 1;
             }
         }
-        Some(p) => {
-            let new = store.version(manifest.id)?;
-            let d = diff_scoped(
-                &Renaming::new(&store.version(p)?, store.renames_between(p, manifest.id)?),
-                &new,
-                Some(&scope),
-            )?;
-            for r in &d.added {
-                if let Some(e) = report.get_mut(&r.account) {
-                    e.added += 1;
-                }
+        for r in &d.removed {
+            if let Some(e) = report.get_mut(&r.account) {
+                e.removed += 1;
             }
-            for r in &d.removed {
-                if let Some(e) = report.get_mut(&r.account) {
-                    e.removed += 1;
-                }
-            }
-            for c in &d.changed {
-                if let Some(e) = report.get_mut(&c.account) {
-                    e.changed += 1;
-                }
+        }
+        for c in &d.changed {
+            if let Some(e) = report.get_mut(&c.account) {
+                e.changed += 1;
             }
         }
     }

@@ -95,7 +95,7 @@ fn summary(s: &mut String, r: &SyncReport) {
             }
         }
     );
-    let failed: Vec<_> = r.accounts.iter().filter(|(_, a)| is_failed(a)).collect();
+    let failed: Vec<_> = r.accounts.iter().filter(|(_, a)| a.failed_any()).collect();
     if !failed.is_empty() {
         s.push_str("\nFailed:\n");
         account_lines(s, &failed);
@@ -103,7 +103,7 @@ fn summary(s: &mut String, r: &SyncReport) {
     let changed: Vec<_> = r
         .accounts
         .iter()
-        .filter(|(_, a)| !is_failed(a) && has_changed(a))
+        .filter(|(_, a)| !a.failed_any() && has_changed(a))
         .collect();
     if !changed.is_empty() {
         s.push_str("\nChanged:\n");
@@ -118,10 +118,6 @@ fn summary(s: &mut String, r: &SyncReport) {
         }
     }
     s.push_str("\nEvery account: `tether sync --all-accounts`, or `tether sync --json` for the whole report.\n");
-}
-
-fn is_failed(a: &AccountReport) -> bool {
-    a.error.is_some() || !a.failed.is_empty()
 }
 
 fn has_changed(a: &AccountReport) -> bool {
@@ -210,7 +206,7 @@ impl Totals {
         let mut t = Totals::default();
         for a in r.accounts.values() {
             t.accounts += 1;
-            if is_failed(a) {
+            if a.failed_any() {
                 t.failed_accounts += 1;
             } else if has_changed(a) {
                 t.changed_accounts += 1;

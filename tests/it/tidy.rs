@@ -29,26 +29,43 @@ fn the_library_modules_have_no_import_circles() {
     }
 }
 
-/// The library's `.rs` files, as (path under `src/`, text).
-fn library_sources() -> Vec<(String, String)> {
-    fn walk(dir: &std::path::Path, root: &std::path::Path, out: &mut Vec<(String, String)>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        entries.sort();
-        for p in entries {
+/// Every file under `root`, sorted, leaving out `target` and dot directories.
+fn files_under(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
             if p.is_dir() {
-                walk(&p, root, out);
-            } else if p.extension().is_some_and(|e| e == "rs") {
-                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-                out.push((rel, std::fs::read_to_string(&p).unwrap()));
+                if name != "target" && !name.starts_with('.') {
+                    stack.push(p);
+                }
+            } else {
+                files.push(p);
             }
         }
     }
+    files.sort();
+    files
+}
+
+/// The library's `.rs` files, as (path under `src/`, text).
+fn library_sources() -> Vec<(String, String)> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut out = Vec::new();
-    walk(&root, &root, &mut out);
+    let out: Vec<(String, String)> = files_under(&root)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .map(|p| {
+            let rel = p
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let text = std::fs::read_to_string(&p).unwrap();
+            (rel, text)
+        })
+        .collect();
     assert!(out.len() > 50, "the walk found the library's files");
     out
 }
@@ -113,21 +130,7 @@ fn output_and_file_writes_have_one_home_each() {
 fn architecture_names_only_files_that_exist() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();
-    let mut files = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            if p.is_dir() {
-                if name != "target" && !name.starts_with('.') {
-                    stack.push(p);
-                }
-            } else {
-                files.push(p);
-            }
-        }
-    }
+    let files = files_under(root);
     let mut wrong = Vec::new();
     for (n, line) in text.lines().enumerate() {
         for (i, quoted) in line.split('`').enumerate() {
