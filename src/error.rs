@@ -138,6 +138,11 @@ pub enum Error {
     /// `force-unlock` refused.
     #[error("{}: {reason}", path.display())]
     Unlock { path: PathBuf, reason: String },
+    /// The state and snapshot backend (PostgreSQL) cannot be used as asked:
+    /// unreachable, refused, missing privileges, a newer schema, a lost
+    /// connection. Nothing was half-written.
+    #[error("{backend}: {reason}")]
+    Backend { backend: String, reason: String },
 }
 
 fn state_damaged_message(

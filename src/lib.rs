@@ -50,6 +50,7 @@ pub mod fmt;
 pub mod fsutil;
 pub mod inventory;
 pub mod ops;
+pub mod pg;
 pub mod plan;
 pub mod problem;
 pub mod render;

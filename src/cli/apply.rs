@@ -35,7 +35,7 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     let config = config::load(&ctx.dir)?;
-    let at = crate::ops::stores::locate(&ctx.dir, &config.settings);
+    let at = crate::ops::stores::locate(&ctx.dir, &config.settings)?;
     // The lock is held from before the state is read until the last account is recorded.
     let guard = at.store.lock("apply", ctx.lock_timeout)?;
     let state = at.store.read()?;
@@ -43,7 +43,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     // Every secret is read once: the plan is made (or a saved plan checked)
     // against exactly the ciphertexts that are then applied.
     let ciphertexts = Arc::new(plan::Ciphertexts::read(&config)?);
-    let snapshots = crate::ops::stores::snapshots(&ctx.dir, &config.settings);
+    let snapshots = crate::ops::stores::snapshots(&ctx.dir, &config.settings)?;
     let plan = match &args.planfile {
         Some(file) => {
             let path = ctx.dir.join(file);

@@ -43,12 +43,12 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     let config = config::load(&ctx.dir)?;
-    let at = crate::ops::stores::locate(&ctx.dir, &config.settings);
+    let at = crate::ops::stores::locate(&ctx.dir, &config.settings)?;
     let state = at.store.read()?.unwrap_or_else(crate::state::new_state);
     let accounts = crate::ops::sync::select(&state, &args.addresses)?;
     let ids = identity::discover(&ctx.identities, &ctx.dir)?;
     let parallelism = args.parallelism.unwrap_or(config.settings.parallelism);
-    let store = crate::ops::stores::snapshots(&ctx.dir, &config.settings);
+    let store = crate::ops::stores::snapshots(&ctx.dir, &config.settings)?;
     let report = crate::ops::drift::check(
         &config,
         &state,

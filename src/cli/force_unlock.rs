@@ -29,6 +29,21 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus, Error> {
         }
     };
     let id = args.lock_id.trim();
+    if let Some(pg) = crate::ops::stores::backend(&settings)? {
+        // The snapshot store's lock when its row has this ID, else the state's.
+        let snapshots = lock::read_pg(&pg, lock::PG_SNAPSHOTS)?.is_some_and(|i| i.id == id);
+        let (name, shown) = if snapshots {
+            (lock::PG_SNAPSHOTS, format!("the snapshot store of {}", pg.shown()))
+        } else {
+            (lock::PG_STATE, format!("the state of {}", pg.shown()))
+        };
+        let info = lock::force_unlock_pg(&pg, name, std::path::Path::new(&pg.shown()), id)?;
+        ctx.printer.out(&format!(
+            "Removed lock {} of {} (taken by {}, pid {} on {}, `{}` at {}).\n",
+            info.id, shown, info.holder, info.pid, info.host, info.operation, info.started
+        ));
+        return Ok(ExitStatus::Success);
+    }
     let store = Store::open(crate::ops::stores::in_dir(&ctx.dir, &settings.snapshots));
     let store_lock = store.lock_target();
     // The state lock unless the snapshot store's lock has this ID: the

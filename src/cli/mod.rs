@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use crate::error::Error;
 
 mod apply;
+mod backend;
 mod completions;
 pub mod drift;
 mod fmt;
@@ -76,6 +77,8 @@ pub enum Command {
     Snapshot(snapshot::Args),
     /// Remove a state lock left by a run that died.
     ForceUnlock(force_unlock::Args),
+    /// Move state, snapshots and the audit log between the local and pg backends.
+    Backend(backend::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(completions::Args),
     /// Print the man page, or write one page per command with --out-dir.
@@ -187,6 +190,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitStatus, Error> {
         Command::State(args) => state::run(ctx, args),
         Command::Snapshot(args) => snapshot::run(ctx, args),
         Command::ForceUnlock(args) => force_unlock::run(ctx, args),
+        Command::Backend(args) => backend::run(ctx, args),
         Command::Completions(args) => completions::run(ctx, args),
         Command::Man(args) => man::run(ctx, args),
     }

@@ -10,7 +10,6 @@ use crate::ops::verify::{Check, verify_recorded};
 use crate::plan::{self, IdentityDrift, PlanOptions};
 use crate::render::{plan as render, plan_markdown as markdown};
 use crate::secrets::identity;
-use crate::state::StateStore;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PlanFormat {
@@ -61,7 +60,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     let targets = parse(&args.targets, "target")?;
     let excludes = parse(&args.excludes, "exclude")?;
     // Plan reads the state without locking it: a saved plan is bound to the serial it saw.
-    let state = StateStore::open(config.dir.join(&config.settings.state)).read()?;
+    let state = crate::ops::stores::locate(&ctx.dir, &config.settings)?
+        .store
+        .read()?;
     for a in targets.iter().chain(&excludes) {
         let known = config.accounts.contains_key(a)
             || state.as_ref().is_some_and(|s| s.accounts.contains_key(a));
@@ -78,7 +79,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
         targets,
         excludes,
         // The latest snapshot version the plan was made next to (docs/design.md §2).
-        snapshot: crate::ops::stores::snapshots(&ctx.dir, &config.settings)
+        snapshot: crate::ops::stores::snapshots(&ctx.dir, &config.settings)?
             .latest()
             .ok()
             .flatten(),

@@ -11,7 +11,6 @@ use clap::Subcommand;
 use super::{Context, ExitStatus};
 use crate::config::{self, Address};
 use crate::error::Error;
-use crate::ops::stores::in_dir;
 use crate::render::snapshot::{self as render, PartitionShow, ResourceShow, VersionSummary};
 use crate::snapshot::{Renaming, Store, diff};
 
@@ -87,7 +86,7 @@ pub enum SnapshotCommand {
 
 pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus, Error> {
     let cfg = config::load(&ctx.dir)?;
-    let store = Store::open(in_dir(&ctx.dir, &cfg.settings.snapshots));
+    let store = crate::ops::stores::snapshots(&ctx.dir, &cfg.settings)?;
     match args.command {
         SnapshotCommand::List { format } => list(ctx, &store, format),
         SnapshotCommand::Show {

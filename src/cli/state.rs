@@ -1,4 +1,4 @@
-//! `tether state list | show ADDR | rm ADDR… | mv FROM TO | upgrade`.
+//! `tether state list | show ADDR | rm ADDR… | mv FROM TO | upgrade | history | pull | push FILE`.
 //!
 //! `list` and `show` only read (no lock); `rm`, `mv` and `upgrade` take the
 //! state lock (`--lock-timeout`) and write through the store.
@@ -12,7 +12,7 @@ use clap::Subcommand;
 use super::{Context, ExitStatus, Format};
 use crate::config::{self, Address};
 use crate::error::Error;
-use crate::ops::stores::{Located, in_dir, locate};
+use crate::ops::stores::{Located, locate};
 use crate::render::documents::{SensitiveJson, StateShowJson};
 use crate::state::{AccountState, State};
 
@@ -43,18 +43,124 @@ pub enum StateCommand {
     Mv { from: String, to: String },
     /// Rewrite a state of an older format in the current one (keeps a .backup).
     Upgrade {},
+    /// List the versions of the state the backend keeps (pg: every serial).
+    History {
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+    },
+    /// Print the state as stored (secrets stay ciphertext), or the version of one serial.
+    Pull {
+        /// A serial from `tether state history` (default: the current state).
+        #[arg(long)]
+        serial: Option<u64>,
+    },
+    /// Make a state document the state: refused for another lineage, an
+    /// older serial, or the same serial with other content, unless --force.
+    Push {
+        /// The state document (`-` reads standard input).
+        file: std::path::PathBuf,
+        /// Write it whatever the current state is (its lineage and serial).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus, Error> {
     let cfg = config::load(&ctx.dir)?;
-    let at = locate(&ctx.dir, &cfg.settings);
+    let at = locate(&ctx.dir, &cfg.settings)?;
     match args.command {
         StateCommand::List {} => list(ctx, &at),
         StateCommand::Show { address, format } => show(ctx, &at, &address, format),
         StateCommand::Rm { addresses } => rm(ctx, &at, &addresses),
         StateCommand::Mv { from, to } => mv(ctx, &at, &cfg.settings, &from, &to),
         StateCommand::Upgrade {} => upgrade(ctx, &at),
+        StateCommand::History { format } => history(ctx, &at, format),
+        StateCommand::Pull { serial } => pull(ctx, &at, serial),
+        StateCommand::Push { file, force } => push(ctx, &at, &file, force),
     }
+}
+
+fn history(ctx: &Context, at: &Located, format: Format) -> Result<ExitStatus, Error> {
+    let rows = at.store.history()?;
+    match format {
+        Format::Json => {
+            let doc = crate::render::documents::StateHistoryJson {
+                format_version: "1",
+                state: at.shown.display().to_string(),
+                versions: rows,
+            };
+            let text = serde_json::to_string_pretty(&doc).map_err(|e| Error::Usage(e.to_string()))?;
+            ctx.printer.out(&format!("{text}\n"));
+        }
+        Format::Human if rows.is_empty() => ctx
+            .printer
+            .err(&format!("No state at {}.\n", at.shown.display())),
+        Format::Human => ctx.printer.out(&crate::render::documents::state_history_human(&rows)),
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn pull(ctx: &Context, at: &Located, serial: Option<u64>) -> Result<ExitStatus, Error> {
+    let Some(bytes) = at.store.pull(serial)? else {
+        return Err(Error::Usage(format!(
+            "there is no state at {} (nothing has been applied yet)",
+            at.shown.display()
+        )));
+    };
+    // Read back as any state is read: only a sound document is printed.
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Error::Usage(format!("{}: the state is not UTF-8", at.shown.display())))?;
+    ctx.printer.out(&text);
+    Ok(ExitStatus::Success)
+}
+
+/// A pushed document larger than this is refused (a state of 10,000
+/// accounts is a few MB).
+const PUSH_LIMIT: u64 = 256 << 20;
+
+fn push(
+    ctx: &Context,
+    at: &Located,
+    file: &std::path::Path,
+    force: bool,
+) -> Result<ExitStatus, Error> {
+    let bytes = if file == std::path::Path::new("-") {
+        use std::io::Read as _;
+        let mut b = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(PUSH_LIMIT + 1)
+            .read_to_end(&mut b)
+            .map_err(|e| Error::io("(standard input)", e))?;
+        b
+    } else {
+        crate::fsutil::read_regular(file, PUSH_LIMIT + 1).map_err(|e| Error::io(file, e))?
+    };
+    if bytes.len() as u64 > PUSH_LIMIT {
+        return Err(Error::Usage(format!(
+            "{}: larger than {} MiB; not a state tether wrote",
+            file.display(),
+            PUSH_LIMIT >> 20
+        )));
+    }
+    let guard = at.store.lock("state push", ctx.lock_timeout)?;
+    let pushed = at.store.push(&bytes, &guard, force)?;
+    drop(guard);
+    if pushed.written {
+        ctx.printer.out(&format!(
+            "Pushed {} to {} (serial {}).\n",
+            file.display(),
+            at.shown.display(),
+            pushed.serial
+        ));
+    } else {
+        ctx.printer.out(&format!(
+            "{} already holds this state (serial {}); nothing to do.\n",
+            at.shown.display(),
+            pushed.serial
+        ));
+    }
+    Ok(ExitStatus::Success)
 }
 
 fn parse_address(s: &str) -> Result<Address, Error> {
@@ -269,7 +375,7 @@ fn mv(
     get(at, &state, &f)?;
     state.rename(&f, &t)?;
     // Both locks before the first change: the snapshots follow the rename.
-    let snapshots = crate::snapshot::Store::open(in_dir(&ctx.dir, &settings.snapshots));
+    let snapshots = crate::ops::stores::snapshots(&ctx.dir, settings)?;
     let snap_guard = snapshots.lock("state mv", ctx.lock_timeout)?;
     let renamed = (f.clone(), t.clone());
     let carry = crate::ops::sync::RenameInSnapshots::prepare(

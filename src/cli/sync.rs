@@ -28,7 +28,7 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     let config = config::load(&ctx.dir)?;
-    let at = crate::ops::stores::locate(&ctx.dir, &config.settings);
+    let at = crate::ops::stores::locate(&ctx.dir, &config.settings)?;
     let guard = at.store.lock("sync", ctx.lock_timeout)?;
     let Some(state) = at.store.read()? else {
         return Err(Error::Usage(
@@ -48,7 +48,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     }
     let ids = identity::discover(&ctx.identities, &ctx.dir)?;
     let parallelism = args.parallelism.unwrap_or(config.settings.parallelism);
-    let snapshots = crate::ops::stores::snapshots(&ctx.dir, &config.settings);
+    let snapshots = crate::ops::stores::snapshots(&ctx.dir, &config.settings)?;
     let snapshot_guard = snapshots.lock("sync", ctx.lock_timeout)?;
     let report = perform(
         &Stores {

@@ -167,6 +167,14 @@ pub struct Settings {
     pub snapshots: PathBuf,
     /// age recipients (`age1…`, `ssh-ed25519 …`, `ssh-rsa …`) secrets are encrypted to.
     pub recipients: Vec<String>,
+    /// Where state, locks, snapshots and the audit log live: `local`
+    /// (files beside the config) or `pg` (PostgreSQL, shared by every runner).
+    pub backend: BackendKind,
+    /// PostgreSQL schema of the `pg` backend.
+    pub pg_schema: String,
+    /// Workspace of the `pg` backend: configs that share a database each
+    /// use their own.
+    pub workspace: String,
     /// Default number of vendor requests in flight at once (apply: accounts
     /// verified at once, one request each at a time; sync and drift:
     /// sign-ins, discoveries and partition fetches).
@@ -182,6 +190,28 @@ pub struct Settings {
 pub const DEFAULT_STATE: &str = "tether.state.json";
 pub const DEFAULT_SNAPSHOTS: &str = ".tether/snapshots";
 pub const DEFAULT_PARALLELISM: u32 = 10;
+pub const DEFAULT_PG_SCHEMA: &str = "tether";
+pub const DEFAULT_WORKSPACE: &str = "default";
+
+/// The `backend` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// Files: the state file, its `.lock`, the snapshot directory, `.tether/audit.jsonl`.
+    #[default]
+    Local,
+    /// PostgreSQL, from `TETHER_PG_CONN_STR` or the `PG*` variables.
+    Pg,
+}
+
+impl BackendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Local => "local",
+            BackendKind::Pg => "pg",
+        }
+    }
+}
 
 impl Default for Settings {
     fn default() -> Settings {
@@ -189,6 +219,9 @@ impl Default for Settings {
             state: PathBuf::from(DEFAULT_STATE),
             snapshots: PathBuf::from(DEFAULT_SNAPSHOTS),
             recipients: Vec::new(),
+            backend: BackendKind::Local,
+            pg_schema: DEFAULT_PG_SCHEMA.to_string(),
+            workspace: DEFAULT_WORKSPACE.to_string(),
             parallelism: DEFAULT_PARALLELISM,
             span: None,
             recipient_spans: Vec::new(),

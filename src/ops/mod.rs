@@ -6,6 +6,7 @@
 
 pub mod apply;
 pub mod drift;
+pub mod migrate;
 pub mod stores;
 pub mod sync;
 pub mod verify;

@@ -47,3 +47,37 @@ pub struct SensitiveJson {
     pub attribute: String,
     pub sensitive: bool,
 }
+
+/// `state history --format json`.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct StateHistoryJson {
+    pub format_version: &'static str,
+    /// The state file, or `pg:<schema>/<workspace>`.
+    pub state: String,
+    /// Oldest first.
+    pub versions: Vec<crate::state::HistoryRow>,
+}
+
+/// `state history`: one line per serial kept, oldest first.
+pub fn state_history_human(rows: &[crate::state::HistoryRow]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(out, "SERIAL  WRITTEN               BY                        OPERATION       SHA-256");
+    for r in rows {
+        let by = if r.who.is_empty() { "-" } else { r.who.as_str() };
+        let op = if r.operation.is_empty() { "-" } else { r.operation.as_str() };
+        let _ = writeln!(
+            out,
+            "{:<7} {:<21} {:<25} {:<15} {}",
+            r.serial,
+            if r.written_at.is_empty() { "-" } else { r.written_at.as_str() },
+            by,
+            op,
+            &r.sha256[..r.sha256.len().min(12)]
+        );
+    }
+    if let Some(last) = rows.last() {
+        let _ = writeln!(out, "lineage {}", last.lineage);
+    }
+    out
+}

@@ -86,19 +86,30 @@ impl Store {
 
     /// The parent of version `id` (the parent named by `child`).
     fn parent_of(&self, id: VersionId, child: VersionId) -> Result<Option<VersionId>> {
-        let path = self.manifest_path(id);
-        let mut head = Vec::with_capacity(HEAD_BYTES);
-        match std::fs::File::open(&path) {
-            Ok(f) => {
-                f.take(HEAD_BYTES as u64)
-                    .read_to_end(&mut head)
-                    .map_err(|e| Error::io(&path, e))?;
+        let head = if self.backend().is_some() {
+            match self.manifest_bytes(id)? {
+                Some(mut b) => {
+                    b.truncate(HEAD_BYTES);
+                    b
+                }
+                None => return Err(self.missing_parent(child, id)),
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(self.missing_parent(child, id));
+        } else {
+            let path = self.manifest_path(id);
+            let mut head = Vec::with_capacity(HEAD_BYTES);
+            match std::fs::File::open(&path) {
+                Ok(f) => {
+                    f.take(HEAD_BYTES as u64)
+                        .read_to_end(&mut head)
+                        .map_err(|e| Error::io(&path, e))?;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(self.missing_parent(child, id));
+                }
+                Err(e) => return Err(Error::io(&path, e)),
             }
-            Err(e) => return Err(Error::io(&path, e)),
-        }
+            head
+        };
         match head_link(&head) {
             Some((found, parent)) if found == id => Ok(parent),
             // Another layout (or damage): the whole manifest says what is wrong.

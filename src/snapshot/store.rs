@@ -48,6 +48,7 @@ use crate::config::Address;
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 use crate::inventory::{Partition, PartitionKey, PartitionStatus, Resource};
+use crate::pg::Pg;
 use crate::state::LockGuard;
 use crate::state::lock;
 
@@ -63,22 +64,70 @@ const CACHE_ENTRIES: usize = 256;
 pub type VersionId = u64;
 
 pub struct Store {
+    /// The directory; for PostgreSQL, `pg:<schema>/<workspace>` (how
+    /// messages name it).
     dir: PathBuf,
+    medium: Medium,
     cache: Mutex<Cache>,
 }
+
+/// Where the versions are: files under the directory, or the rows of a
+/// PostgreSQL workspace (manifests in `snapshot_versions`, pack segments
+/// in `snapshot_segments`, the same bytes as the files).
+enum Medium {
+    Files,
+    Pg(Arc<Pg>),
+}
+
+/// The bytes of one pack segment: mapped from its file, or read from its row.
+enum Segment {
+    Map(memmap2::Mmap),
+    Bytes(Vec<u8>),
+}
+
+impl std::ops::Deref for Segment {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Segment::Map(m) => m,
+            Segment::Bytes(b) => b,
+        }
+    }
+}
+
+/// Segments read from PostgreSQL kept at once (8 MiB each at most).
+const PG_SEGMENTS_KEPT: usize = 32;
 
 #[derive(Default)]
 struct Cache {
     records: HashMap<ObjectRef, Arc<Records>>,
     order: VecDeque<ObjectRef>,
-    packs: HashMap<(u64, u32), Arc<memmap2::Mmap>>,
+    packs: HashMap<(u64, u32), Arc<Segment>>,
 }
 
 impl Store {
     pub fn open(dir: impl Into<PathBuf>) -> Store {
         Store {
             dir: dir.into(),
+            medium: Medium::Files,
             cache: Mutex::new(Cache::default()),
+        }
+    }
+
+    /// The snapshot store of a PostgreSQL workspace.
+    pub fn pg(pg: Arc<Pg>) -> Store {
+        Store {
+            dir: PathBuf::from(pg.shown()),
+            medium: Medium::Pg(pg),
+            cache: Mutex::new(Cache::default()),
+        }
+    }
+
+    /// The PostgreSQL backend, when the store lives there.
+    pub fn backend(&self) -> Option<&Arc<Pg>> {
+        match &self.medium {
+            Medium::Files => None,
+            Medium::Pg(pg) => Some(pg),
         }
     }
 
@@ -94,6 +143,16 @@ impl Store {
 
     /// Takes the writer lock, waiting up to `timeout` (exit 4 when held).
     pub fn lock(&self, operation: &str, timeout: Duration) -> Result<LockGuard> {
+        if let Medium::Pg(pg) = &self.medium {
+            return lock::acquire_pg(
+                pg,
+                lock::PG_SNAPSHOTS,
+                &self.lock_target(),
+                crate::error::LockOf::Snapshots,
+                operation,
+                timeout,
+            );
+        }
         crate::fsutil::create_dir_all(&self.dir)?;
         lock::acquire_for(
             &self.lock_target(),
@@ -129,6 +188,9 @@ impl Store {
 
     /// Every committed version, oldest first. A missing store has none.
     pub fn versions(&self) -> Result<Vec<VersionId>> {
+        if let Medium::Pg(pg) = &self.medium {
+            return pg.snapshot_ids();
+        }
         let dir = self.versions_dir();
         let rd = match std::fs::read_dir(&dir) {
             Ok(rd) => rd,
@@ -207,15 +269,13 @@ impl Store {
     /// The manifest of version `id`.
     pub fn manifest(&self, id: VersionId) -> Result<Manifest> {
         let path = self.manifest_path(id);
-        let bytes = match crate::fsutil::read_regular(&path, u64::MAX) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::SnapshotUnknown {
-                    id: id.to_string(),
-                    reason: "no such version".into(),
-                });
-            }
-            Err(e) => return Err(Error::io(&path, e)),
+        let unknown = || Error::SnapshotUnknown {
+            id: id.to_string(),
+            reason: "no such version".into(),
+        };
+        let bytes = match self.manifest_bytes(id)? {
+            Some(b) => b,
+            None => return Err(unknown()),
         };
         let m: Manifest = serde_json::from_slice(&bytes)
             .map_err(|e| self.damaged(&path, format!("not a snapshot manifest: {e}")))?;
@@ -237,16 +297,49 @@ impl Store {
         // first version without one or at the first broken link.
         if let Some(p) = m.parent {
             self.check_link(id, p)?;
-            let pp = self.manifest_path(p);
-            match std::fs::metadata(&pp) {
-                Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(self.missing_parent(id, p));
-                }
-                Err(e) => return Err(Error::io(&pp, e)),
+            if !self.manifest_exists(p)? {
+                return Err(self.missing_parent(id, p));
             }
         }
         Ok(m)
+    }
+
+    /// The bytes of version `id`'s manifest, `None` when it does not exist.
+    pub(crate) fn manifest_bytes(&self, id: VersionId) -> Result<Option<Vec<u8>>> {
+        if let Medium::Pg(pg) = &self.medium {
+            return pg.snapshot_manifest(id);
+        }
+        let path = self.manifest_path(id);
+        match crate::fsutil::read_regular(&path, u64::MAX) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(&path, e)),
+        }
+    }
+
+    fn manifest_exists(&self, id: VersionId) -> Result<bool> {
+        if let Medium::Pg(pg) = &self.medium {
+            return pg.snapshot_exists(id);
+        }
+        let path = self.manifest_path(id);
+        match std::fs::metadata(&path) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::io(&path, e)),
+        }
+    }
+
+    /// The bytes of one pack segment, `None` when it does not exist.
+    pub(crate) fn segment_bytes(&self, version: u64, segment: u32) -> Result<Option<Vec<u8>>> {
+        if let Medium::Pg(pg) = &self.medium {
+            return pg.snapshot_segment(version, segment);
+        }
+        let path = self.pack_path(version, segment);
+        match crate::fsutil::read_regular(&path, u64::MAX) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(&path, e)),
+        }
     }
 
     /// Version `id`, ready to be read partition by partition.
@@ -468,7 +561,7 @@ impl Store {
     /// call or a copy per object (a diff reads every object of two versions'
     /// delta chains); the cache lock is held only to find the mapping, never
     /// during a read.
-    fn object_bytes(&self, r: ObjectRef) -> Result<(Arc<memmap2::Mmap>, std::ops::Range<usize>)> {
+    fn object_bytes(&self, r: ObjectRef) -> Result<(Arc<Segment>, std::ops::Range<usize>)> {
         let path = || self.pack_path(r.version, r.segment);
         let map = {
             let mut guard = self
@@ -478,6 +571,17 @@ impl Store {
             let packs = &mut guard.packs;
             match packs.get(&(r.version, r.segment)) {
                 Some(m) => m.clone(),
+                None if matches!(self.medium, Medium::Pg(_)) => {
+                    let bytes = self
+                        .segment_bytes(r.version, r.segment)?
+                        .ok_or_else(|| self.damaged(path(), "the pack is missing"))?;
+                    let m = Arc::new(Segment::Bytes(bytes));
+                    if packs.len() >= PG_SEGMENTS_KEPT {
+                        packs.clear();
+                    }
+                    packs.insert((r.version, r.segment), m.clone());
+                    m
+                }
                 None => {
                     let path = path();
                     let f = crate::fsutil::open_regular(&path).map_err(|e| match e.kind() {
@@ -488,9 +592,9 @@ impl Store {
                     // and never modified or truncated afterwards; a writer only
                     // unlinks packs of versions that were never committed, and
                     // an unlinked file stays mapped intact.
-                    let m = Arc::new(
+                    let m = Arc::new(Segment::Map(
                         unsafe { memmap2::Mmap::map(&f) }.map_err(|e| Error::io(&path, e))?,
-                    );
+                    ));
                     if packs.len() > 256 {
                         packs.clear();
                     }
@@ -536,7 +640,13 @@ impl Store {
             self.check_chain(m)?;
             self.verify_objects(m)?;
         }
-        self.remove_orphan_packs(id)?;
+        let holding = match &self.medium {
+            Medium::Files => None,
+            Medium::Pg(_) => Some(guard.holding().ok_or_else(|| Error::Snapshot {
+                reason: "internal: a PostgreSQL snapshot store written under a file lock".into(),
+            })?),
+        };
+        self.remove_orphan_packs(id, holding.as_ref())?;
         let mut entries = BTreeMap::new();
         let mut known = HashMap::new();
         if let Some(m) = &parent {
@@ -547,10 +657,13 @@ impl Store {
                 entries.insert(k, e.clone());
             }
         }
-        crate::fsutil::create_dir_all(&self.packs_dir())?;
-        crate::fsutil::create_dir_all(&self.versions_dir())?;
+        if let Medium::Files = self.medium {
+            crate::fsutil::create_dir_all(&self.packs_dir())?;
+            crate::fsutil::create_dir_all(&self.versions_dir())?;
+        }
         Ok(Writer {
             store: self,
+            holding,
             id,
             parent: parent.map(|m| m.id),
             entries,
@@ -566,9 +679,98 @@ impl Store {
         })
     }
 
+    /// How many pack segments version `id` has.
+    pub(crate) fn segment_count(&self, id: VersionId) -> Result<u32> {
+        if let Medium::Pg(pg) = &self.medium {
+            return pg.snapshot_segment_count(id);
+        }
+        let mut n = 0;
+        while self.pack_path(id, n).is_file() {
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Copies version `id` in exactly as `from` stores it (`backend
+    /// migrate`): its pack segments, then its manifest, as a writer writes
+    /// them, so an interrupted copy leaves no visible half version. The
+    /// version must be the next one here and its parent the latest.
+    pub fn copy_version(&self, guard: &LockGuard, from: &Store, id: VersionId) -> Result<()> {
+        if guard.state_path() != self.lock_target() {
+            return Err(Error::Snapshot {
+                reason: "internal: copying a version without the store's lock".into(),
+            });
+        }
+        let manifest = from.manifest(id)?;
+        let bytes = from
+            .manifest_bytes(id)?
+            .ok_or_else(|| from.damaged(from.manifest_path(id), "the manifest vanished"))?;
+        if manifest.parent != self.latest()? {
+            return Err(Error::Snapshot {
+                reason: format!(
+                    "version {id} rests on version {:?}, not on the latest version here",
+                    manifest.parent
+                ),
+            });
+        }
+        let holding = guard.holding();
+        self.remove_orphan_packs(id, holding.as_ref())?;
+        if let Medium::Files = self.medium {
+            crate::fsutil::create_dir_all(&self.packs_dir())?;
+            crate::fsutil::create_dir_all(&self.versions_dir())?;
+        }
+        for seg in 0..from.segment_count(id)? {
+            let b = from
+                .segment_bytes(id, seg)?
+                .ok_or_else(|| from.damaged(from.pack_path(id, seg), "the pack is missing"))?;
+            match (&self.medium, &holding) {
+                (Medium::Pg(pg), Some(h)) => pg.snapshot_put_segment(id, seg, b, h)?,
+                _ => write_atomic(&self.pack_path(id, seg), &b, None)?,
+            }
+        }
+        match (&self.medium, &holding) {
+            (Medium::Pg(pg), Some(h)) => {
+                pg.snapshot_commit(id, manifest.parent, bytes, partition_rows(&manifest), h)?
+            }
+            _ => write_atomic(&self.manifest_path(id), &bytes, None)?,
+        }
+        Ok(())
+    }
+
+    /// SHA-256 of version `id` as stored: its manifest's bytes, then each
+    /// pack segment's. Two stores holding the same version byte for byte
+    /// give the same digest.
+    pub fn stored_digest(&self, id: VersionId) -> Result<String> {
+        let mut h = Sha256::new();
+        let m = self
+            .manifest_bytes(id)?
+            .ok_or_else(|| Error::SnapshotUnknown {
+                id: id.to_string(),
+                reason: "no such version".into(),
+            })?;
+        h.update((m.len() as u64).to_be_bytes());
+        h.update(&m);
+        for seg in 0..self.segment_count(id)? {
+            let b = self
+                .segment_bytes(id, seg)?
+                .ok_or_else(|| self.damaged(self.pack_path(id, seg), "the pack is missing"))?;
+            h.update((b.len() as u64).to_be_bytes());
+            h.update(&b);
+        }
+        Ok(hex::encode(h.finalize()))
+    }
+
     /// Packs of versions at or after `next` belong to a writer that never
     /// committed (a crash): nothing refers to them.
-    fn remove_orphan_packs(&self, next: VersionId) -> Result<()> {
+    fn remove_orphan_packs(
+        &self,
+        next: VersionId,
+        holding: Option<&crate::pg::lock::Holding>,
+    ) -> Result<()> {
+        if let (Medium::Pg(pg), Some(h)) = (&self.medium, holding) {
+            pg.snapshot_remove_orphans(next, h)?;
+            return Ok(());
+        }
         let dir = self.packs_dir();
         let Ok(rd) = std::fs::read_dir(&dir) else {
             return Ok(());
@@ -596,6 +798,8 @@ impl Store {
 /// [`Writer::remove_account`] drops an account ("account removed").
 pub struct Writer<'a> {
     store: &'a Store,
+    /// PostgreSQL: what each write checks (the lock is still this run's).
+    holding: Option<crate::pg::lock::Holding>,
     id: VersionId,
     parent: Option<VersionId>,
     entries: BTreeMap<PartitionKey, PartitionEntry>,
@@ -619,6 +823,14 @@ pub struct Writer<'a> {
 impl Drop for Writer<'_> {
     fn drop(&mut self) {
         if self.committed {
+            return;
+        }
+        if let (Medium::Pg(pg), Some(h)) = (&self.store.medium, &self.holding) {
+            if self.segment > 0
+                && let Err(e) = pg.snapshot_remove_orphans(self.id, h)
+            {
+                tracing::warn!(error = %e, "cannot remove the packs of an unfinished version; the next writer removes them");
+            }
             return;
         }
         for segment in 0..self.segment {
@@ -770,6 +982,13 @@ impl Writer<'_> {
         if self.buf.is_empty() {
             return Ok(());
         }
+        if let (Medium::Pg(pg), Some(h)) = (&self.store.medium, &self.holding) {
+            let bytes = std::mem::take(&mut self.buf);
+            // Counted before the write: a failed insert may have landed.
+            self.segment += 1;
+            pg.snapshot_put_segment(self.id, self.segment - 1, bytes, h)?;
+            return Ok(());
+        }
         let path = self.store.pack_path(self.id, self.segment);
         write_atomic(&path, &self.buf, None)?;
         self.buf.clear();
@@ -882,10 +1101,33 @@ impl Writer<'_> {
             reason: e.to_string(),
         })?;
         bytes.push(b'\n');
-        write_atomic(&self.store.manifest_path(self.id), &bytes, None)?;
+        match (&self.store.medium, &self.holding) {
+            (Medium::Pg(pg), Some(h)) => {
+                pg.snapshot_commit(self.id, self.parent, bytes, partition_rows(&m), h)?;
+            }
+            _ => write_atomic(&self.store.manifest_path(self.id), &bytes, None)?,
+        }
         self.committed = true;
         Ok(m)
     }
+}
+
+/// The per-partition rows of a version (`snapshot_partitions`).
+pub(crate) fn partition_rows(m: &Manifest) -> crate::pg::rows::PartitionRows {
+    let mut p = crate::pg::rows::PartitionRows::default();
+    for (k, e) in m.partitions() {
+        p.account.push(k.account.to_string());
+        p.region.push(k.region.clone());
+        p.kind.push(k.kind.clone());
+        p.status.push(status_word(e.status).to_string());
+        p.stale.push(e.stale);
+        p.resources.push(i64::try_from(e.resources).unwrap_or(i64::MAX));
+        p.hash.push(e.hash.clone());
+        p.problem_kind
+            .push(e.problem_kind.map(|k| k.as_str().to_string()));
+        p.code.push(e.code.clone());
+    }
+    p
 }
 
 fn status_word(s: Status) -> &'static str {

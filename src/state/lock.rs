@@ -143,8 +143,9 @@ fn report_takeover(path: &Path, of: LockOf, previous: &LockInfo) {
 }
 
 /// Holds the state lock; dropping it removes the lock file and releases the lock.
-#[derive(Debug)]
 pub struct LockGuard {
+    /// PostgreSQL: the session holding the advisory lock (dropped last).
+    session: Option<crate::pg::lock::Session>,
     file: Option<File>,
     path: PathBuf,
     state: PathBuf,
@@ -152,9 +153,25 @@ pub struct LockGuard {
     took_over: Option<LockInfo>,
 }
 
+impl std::fmt::Debug for LockGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LockGuard")
+            .field("path", &self.path)
+            .field("info", &self.info)
+            .field("pg", &self.session.is_some())
+            .finish()
+    }
+}
+
 impl LockGuard {
     pub fn info(&self) -> &LockInfo {
         &self.info
+    }
+
+    /// PostgreSQL: what a write under this lock checks (the session still
+    /// holds the advisory lock, the row is this run's).
+    pub fn holding(&self) -> Option<crate::pg::lock::Holding> {
+        self.session.as_ref().and_then(|s| s.holding())
     }
 
     /// The state file this guard locks.
@@ -228,6 +245,7 @@ pub fn acquire_for(
                         report_takeover(&path, of, p);
                     }
                     return Ok(LockGuard {
+                        session: None,
                         file: Some(file),
                         path,
                         state: state.to_path_buf(),
@@ -253,6 +271,120 @@ pub fn acquire_for(
             return Err(info.locked(&path, of, timeout));
         }
         std::thread::sleep(RETRY_EVERY.min(timeout - waited));
+    }
+}
+
+/// The PostgreSQL lock of the state.
+pub const PG_STATE: &str = "state";
+/// The PostgreSQL lock of the snapshot store.
+pub const PG_SNAPSHOTS: &str = "snapshots";
+
+impl From<&LockInfo> for crate::pg::lock::LockRow {
+    fn from(i: &LockInfo) -> Self {
+        crate::pg::lock::LockRow {
+            id: i.id.clone(),
+            holder: i.holder.clone(),
+            pid: i.pid,
+            host: i.host.clone(),
+            operation: i.operation.clone(),
+            started: i.started.clone(),
+            tether_version: i.tether_version.clone(),
+        }
+    }
+}
+
+impl From<crate::pg::lock::LockRow> for LockInfo {
+    fn from(r: crate::pg::lock::LockRow) -> Self {
+        LockInfo {
+            id: r.id,
+            holder: r.holder,
+            pid: r.pid,
+            host: r.host,
+            operation: r.operation,
+            started: r.started,
+            tether_version: r.tether_version,
+        }
+    }
+}
+
+/// [`acquire_for`] of the PostgreSQL lock `name` of `pg`'s workspace:
+/// a session-level advisory lock on a connection of its own, and its row.
+/// `shown` names it in messages. A row under a free advisory lock was left
+/// by a run that is gone: it is replaced and reported.
+pub fn acquire_pg(
+    pg: &std::sync::Arc<crate::pg::Pg>,
+    name: &str,
+    shown: &Path,
+    of: LockOf,
+    operation: &str,
+    timeout: Duration,
+) -> Result<LockGuard> {
+    let begun = Instant::now();
+    let mut session = crate::pg::lock::Session::open(pg, name)?;
+    let info = LockInfo::new(operation);
+    let row = crate::pg::lock::LockRow::from(&info);
+    loop {
+        match session.attempt(&row)? {
+            crate::pg::lock::Attempt::Taken(previous) => {
+                let previous = previous.map(LockInfo::from);
+                tracing::debug!(lock = %shown.display(), id = %info.id, "lock taken");
+                if let Some(p) = &previous {
+                    report_takeover(shown, of, p);
+                }
+                return Ok(LockGuard {
+                    session: Some(session),
+                    file: None,
+                    path: shown.to_path_buf(),
+                    state: shown.to_path_buf(),
+                    info,
+                    took_over: previous,
+                });
+            }
+            crate::pg::lock::Attempt::Held(holder) => {
+                let waited = begun.elapsed();
+                if waited >= timeout {
+                    let info = holder.map(LockInfo::from).unwrap_or_else(LockInfo::unknown);
+                    return Err(info.locked(shown, of, timeout));
+                }
+                std::thread::sleep(RETRY_EVERY.min(timeout - waited));
+            }
+        }
+    }
+}
+
+/// The holder of the PostgreSQL lock `name`, as its row says.
+pub fn read_pg(pg: &std::sync::Arc<crate::pg::Pg>, name: &str) -> Result<Option<LockInfo>> {
+    Ok(crate::pg::lock::read(pg, name)?.map(LockInfo::from))
+}
+
+/// [`force_unlock`] of the PostgreSQL lock `name`: its row is removed when
+/// it has `id` and no live session holds the advisory lock.
+pub fn force_unlock_pg(
+    pg: &std::sync::Arc<crate::pg::Pg>,
+    name: &str,
+    shown: &Path,
+    id: &str,
+) -> Result<LockInfo> {
+    use crate::pg::lock::Unlocked;
+    let refuse = |reason: String| Error::Unlock {
+        path: shown.to_path_buf(),
+        reason,
+    };
+    match crate::pg::lock::force_unlock(pg, name, id)? {
+        Unlocked::Removed(row) => Ok(row.into()),
+        Unlocked::NoRow => Err(refuse(
+            "there is no lock row: it is not locked".into(),
+        )),
+        Unlocked::OtherId(info) => Err(refuse(format!(
+            "lock ID `{id}` does not match the lock held, `{}` (by {}, pid {}, `{}` since {}); \
+             force-unlock needs the exact ID",
+            info.id, info.holder, info.pid, info.operation, info.started
+        ))),
+        Unlocked::Held(info) => Err(refuse(format!(
+            "lock {id} is held by a running process ({}, pid {} on {}, `{}`); \
+             tether does not remove a lock a live run holds: wait for it or stop that run",
+            info.holder, info.pid, info.host, info.operation
+        ))),
     }
 }
 

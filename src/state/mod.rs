@@ -10,4 +10,4 @@ pub mod store;
 
 pub use lock::{LockGuard, LockInfo};
 pub use model::*;
-pub use store::{StateStore, Upgrade, canonical, new_state};
+pub use store::{HistoryRow, Pushed, StateStore, Upgrade, canonical, new_state};

@@ -26,6 +26,7 @@
 //! - Every account's `vendor` is its address's vendor; any other is damage.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -33,6 +34,8 @@ use serde_json::Value;
 use super::lock::{self, LockGuard};
 use super::model::{STATE_FORMAT_VERSION, State};
 use crate::error::{Error, Result};
+use crate::pg::Pg;
+pub use crate::pg::rows::HistoryRow;
 
 /// `<path><suffix>` (`tether.state.json` + `.backup`).
 pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
@@ -51,6 +54,14 @@ pub struct Migration {
 /// [`STATE_FORMAT_VERSION`] raised) whenever the format changes.
 pub const MIGRATIONS: &[Migration] = &[];
 
+/// What [`StateStore::push`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pushed {
+    pub serial: u64,
+    /// False when the pushed state was the current one.
+    pub written: bool,
+}
+
 /// What [`StateStore::upgrade`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upgrade {
@@ -61,15 +72,45 @@ pub struct Upgrade {
     pub serial: u64,
 }
 
-/// The state file at one path.
+/// The state of one config: a file, or a workspace of the PostgreSQL
+/// backend (where every write is a new row of the history, swapped in
+/// only over the serial and lineage it was made from).
 #[derive(Debug, Clone)]
 pub struct StateStore {
+    /// The file; for PostgreSQL, `pg:<schema>/<workspace>` (how messages
+    /// name it).
     path: PathBuf,
+    medium: Medium,
+}
+
+#[derive(Debug, Clone)]
+enum Medium {
+    File,
+    Pg(Arc<Pg>),
 }
 
 impl StateStore {
     pub fn open(path: impl Into<PathBuf>) -> StateStore {
-        StateStore { path: path.into() }
+        StateStore {
+            path: path.into(),
+            medium: Medium::File,
+        }
+    }
+
+    /// The state of a PostgreSQL workspace.
+    pub fn pg(pg: Arc<Pg>) -> StateStore {
+        StateStore {
+            path: PathBuf::from(pg.shown()),
+            medium: Medium::Pg(pg),
+        }
+    }
+
+    /// The PostgreSQL backend, when the state lives there.
+    pub fn backend(&self) -> Option<&Arc<Pg>> {
+        match &self.medium {
+            Medium::File => None,
+            Medium::Pg(pg) => Some(pg),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -88,7 +129,17 @@ impl StateStore {
 
     /// Takes this state's lock for `operation`, waiting up to `timeout`.
     pub fn lock(&self, operation: &str, timeout: Duration) -> Result<LockGuard> {
-        lock::acquire(&self.path, operation, timeout)
+        match &self.medium {
+            Medium::File => lock::acquire(&self.path, operation, timeout),
+            Medium::Pg(pg) => lock::acquire_pg(
+                pg,
+                lock::PG_STATE,
+                &self.path,
+                crate::error::LockOf::State,
+                operation,
+                timeout,
+            ),
+        }
     }
 
     /// The state, or `None` when the file does not exist (and has no backup:
@@ -118,6 +169,17 @@ impl StateStore {
     /// build's `format_version` and `tether_version`. A state equal to the file
     /// is not written again. The previous file goes to `<state>.backup` first.
     pub fn write(&self, state: &State, lock: &LockGuard) -> Result<State> {
+        self.write_noting(state, lock, None)
+    }
+
+    /// [`write`](Self::write), and the history row (PostgreSQL) names the
+    /// plan it carried out.
+    pub fn write_noting(
+        &self,
+        state: &State,
+        lock: &LockGuard,
+        plan_hash: Option<&str>,
+    ) -> Result<State> {
         if lock.state_path() != self.path {
             return Err(Error::Usage(format!(
                 "internal: writing {} under the lock of {}",
@@ -148,9 +210,187 @@ impl StateStore {
         next.serial = self.next_serial(state.serial)?;
         next.format_version = STATE_FORMAT_VERSION;
         next.tether_version = env!("CARGO_PKG_VERSION").to_string();
-        self.replace(before.as_deref(), &canonical(&next))?;
+        let expected = current.as_ref().map(|c| (c.serial, c.lineage.clone()));
+        self.replace(before.as_deref(), expected, &next, lock, plan_hash, false)?;
         tracing::debug!(state = %self.path.display(), serial = next.serial, "state written");
         Ok(next)
+    }
+
+    /// Every version of the state the backend keeps, oldest first: the
+    /// PostgreSQL history (one row per serial), or the file's `.backup` and
+    /// the file itself.
+    pub fn history(&self) -> Result<Vec<HistoryRow>> {
+        if let Medium::Pg(pg) = &self.medium {
+            return pg.state_history();
+        }
+        let mut rows = Vec::new();
+        for path in [self.backup_path(), self.path.clone()] {
+            let Ok(bytes) = crate::fsutil::read_regular(&path, u64::MAX) else {
+                continue;
+            };
+            let Ok(state) = serde_json::from_slice::<State>(&bytes) else {
+                continue;
+            };
+            use sha2::{Digest, Sha256};
+            let written_at = std::fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| crate::clock::rfc3339(i64::try_from(d.as_secs()).unwrap_or(0)))
+                .unwrap_or_default();
+            rows.push(HistoryRow {
+                serial: state.serial,
+                lineage: state.lineage,
+                sha256: hex::encode(Sha256::digest(&bytes)),
+                who: String::new(),
+                host: String::new(),
+                operation: String::new(),
+                plan_hash: None,
+                tether_version: state.tether_version,
+                written_at,
+                bytes: bytes.len() as u64,
+            });
+        }
+        rows.sort_by_key(|r| r.serial);
+        rows.dedup_by_key(|r| r.serial);
+        Ok(rows)
+    }
+
+    /// The bytes of the state as stored: the current one, or the version
+    /// of `serial` when the history keeps it (`tether state pull`).
+    pub fn pull(&self, serial: Option<u64>) -> Result<Option<Vec<u8>>> {
+        let Some(serial) = serial else {
+            return self.read_bytes();
+        };
+        let bytes = match &self.medium {
+            Medium::Pg(pg) => pg.state_at(serial)?,
+            Medium::File => [self.path.clone(), self.backup_path()]
+                .into_iter()
+                .filter_map(|p| crate::fsutil::read_regular(&p, u64::MAX).ok())
+                .find(|b| {
+                    serde_json::from_slice::<State>(b).is_ok_and(|s| s.serial == serial)
+                }),
+        };
+        match bytes {
+            Some(b) => Ok(Some(b)),
+            None => Err(Error::Usage(format!(
+                "{} keeps no state of serial {serial}; `tether state history` lists the serials it keeps",
+                self.path.display()
+            ))),
+        }
+    }
+
+    /// Makes `bytes` (a state document, as `state pull` prints it) the
+    /// state (`tether state push`). Refused, unless `force`: a state of
+    /// another lineage, an older serial, or the same serial with other
+    /// content (both sides changed since that serial). A state equal to
+    /// the current one writes nothing. The pushed state is checked as any
+    /// read is (format, vendors, ciphertext-only secrets) and written with
+    /// its own serial, or the next one when `force` pushes an older one.
+    pub fn push(&self, bytes: &[u8], lock: &LockGuard, force: bool) -> Result<Pushed> {
+        if lock.state_path() != self.path {
+            return Err(Error::Usage("internal: push under another lock".into()));
+        }
+        let mut pushed = self.parse(bytes)?;
+        check_secrets(&pushed, &self.path)?;
+        let before = self.read_bytes()?;
+        let current = match &before {
+            Some(b) => Some(self.parse(b)?),
+            None => None,
+        };
+        let refuse = |reason: String| Error::StateForeign {
+            path: self.path.clone(),
+            reason: format!("{reason}; `tether state push --force` overwrites it"),
+        };
+        if let Some(cur) = &current {
+            if !force {
+                if cur.lineage != pushed.lineage {
+                    return Err(refuse(format!(
+                        "the pushed state has lineage {}, the current one {}: it is another state",
+                        pushed.lineage, cur.lineage
+                    )));
+                }
+                if pushed.serial < cur.serial {
+                    return Err(refuse(format!(
+                        "the pushed state has serial {}, older than the current {}",
+                        pushed.serial, cur.serial
+                    )));
+                }
+                if pushed.serial == cur.serial {
+                    if pushed.accounts == cur.accounts {
+                        return Ok(Pushed {
+                            serial: cur.serial,
+                            written: false,
+                        });
+                    }
+                    return Err(refuse(format!(
+                        "the pushed state has serial {} like the current one, but other content \
+                         (both changed since that serial)",
+                        pushed.serial
+                    )));
+                }
+            }
+            if pushed.serial <= cur.serial {
+                pushed.serial = self.next_serial(cur.serial)?;
+            }
+        }
+        pushed.format_version = STATE_FORMAT_VERSION;
+        let expected = current.as_ref().map(|c| (c.serial, c.lineage.clone()));
+        self.replace(before.as_deref(), expected, &pushed, lock, None, force)?;
+        Ok(Pushed {
+            serial: pushed.serial,
+            written: true,
+        })
+    }
+
+    /// Makes `bytes` the state, exactly as they are, where there is none yet
+    /// (`backend migrate`): lineage and serial are kept. Checked as any read
+    /// is. Returns the state.
+    pub fn copy_in(&self, bytes: &[u8], lock: &LockGuard) -> Result<State> {
+        if lock.state_path() != self.path {
+            return Err(Error::Usage("internal: copy under another lock".into()));
+        }
+        let state = self.parse(bytes)?;
+        check_secrets(&state, &self.path)?;
+        if self.read_bytes()?.is_some() {
+            return Err(Error::Usage(format!(
+                "{} already holds a state; tether copies only into an empty one",
+                self.path.display()
+            )));
+        }
+        match &self.medium {
+            Medium::Pg(pg) => {
+                let holding = lock.holding().ok_or_else(|| {
+                    Error::Usage("internal: a PostgreSQL state written under a file lock".into())
+                })?;
+                let new = crate::pg::rows::NewState {
+                    serial: state.serial,
+                    lineage: state.lineage.clone(),
+                    document: bytes.to_vec(),
+                    who: lock.info().holder.clone(),
+                    host: lock.info().host.clone(),
+                    operation: lock.info().operation.clone(),
+                    plan_hash: None,
+                };
+                match pg.state_swap(None, new, &holding, false)? {
+                    crate::pg::rows::Swap::Written => {}
+                    crate::pg::rows::Swap::Changed { found } => {
+                        return Err(Error::StateChanged {
+                            path: self.path.clone(),
+                            expected: 0,
+                            found: found.map(|(s, _)| s).unwrap_or(0),
+                        });
+                    }
+                }
+            }
+            Medium::File => {
+                if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    crate::fsutil::create_dir_all(dir)?;
+                }
+                crate::fsutil::write_atomic(&self.path, bytes, Some(0o600))?;
+            }
+        }
+        Ok(state)
     }
 
     /// Rewrites an older-format file in the current format (`tether state upgrade`).
@@ -200,7 +440,9 @@ impl StateStore {
         state.serial = self.next_serial(state.serial)?;
         state.format_version = STATE_FORMAT_VERSION;
         state.tether_version = env!("CARGO_PKG_VERSION").to_string();
-        self.replace(Some(&bytes), &canonical(&state))?;
+        let parsed: std::result::Result<State, _> = serde_json::from_slice(&bytes);
+        let expected = parsed.ok().map(|p| (p.serial, p.lineage));
+        self.replace(Some(&bytes), expected, &state, lock, None, true)?;
         Ok(Upgrade {
             from: found,
             to: STATE_FORMAT_VERSION,
@@ -217,8 +459,45 @@ impl StateStore {
         })
     }
 
-    /// Backup of `before` (if any), then the new bytes, both atomically and 0600.
-    fn replace(&self, before: Option<&[u8]>, bytes: &[u8]) -> Result<()> {
+    /// Replaces the state with `next` (whose bytes are [`canonical`]). A
+    /// file: the backup of `before` (if any), then the new bytes, both
+    /// atomically and 0600. PostgreSQL: a new history row, only when the
+    /// current row is still `expected` and the lock is still this run's
+    /// (`force`: whatever the current row is).
+    fn replace(
+        &self,
+        before: Option<&[u8]>,
+        expected: Option<(u64, String)>,
+        next: &State,
+        lock: &LockGuard,
+        plan_hash: Option<&str>,
+        force: bool,
+    ) -> Result<()> {
+        let bytes = canonical(next);
+        if let Medium::Pg(pg) = &self.medium {
+            let holding = lock.holding().ok_or_else(|| {
+                Error::Usage("internal: a PostgreSQL state written under a file lock".into())
+            })?;
+            let new = crate::pg::rows::NewState {
+                serial: next.serial,
+                lineage: next.lineage.clone(),
+                document: bytes,
+                who: lock.info().holder.clone(),
+                host: lock.info().host.clone(),
+                operation: lock.info().operation.clone(),
+                plan_hash: plan_hash.map(str::to_string),
+            };
+            let want = expected.as_ref().map(|(s, _)| *s).unwrap_or(0);
+            return match pg.state_swap(expected, new, &holding, force)? {
+                crate::pg::rows::Swap::Written => Ok(()),
+                crate::pg::rows::Swap::Changed { found } => Err(Error::StateChanged {
+                    path: self.path.clone(),
+                    expected: want,
+                    found: found.map(|(s, _)| s).unwrap_or(0),
+                }),
+            };
+        }
+        let bytes = &bytes[..];
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             crate::fsutil::create_dir_all(dir)?;
         }
@@ -241,6 +520,9 @@ impl StateStore {
     }
 
     fn read_bytes(&self) -> Result<Option<Vec<u8>>> {
+        if let Medium::Pg(pg) = &self.medium {
+            return pg.state_current();
+        }
         match crate::fsutil::read_regular(&self.path, u64::MAX) {
             Ok(b) => Ok(Some(b)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => match self.existing_backup() {
@@ -255,6 +537,9 @@ impl StateStore {
     }
 
     fn existing_backup(&self) -> Option<PathBuf> {
+        if let Medium::Pg(_) = &self.medium {
+            return None;
+        }
         let b = self.backup_path();
         b.is_file().then_some(b)
     }

@@ -10,7 +10,30 @@ use crate::config::eval::{Spanned, Value};
 use crate::config::model::*;
 use crate::diag::Diagnostic;
 
-const SETTINGS_ATTRS: &[&str] = &["state", "snapshots", "recipients", "parallelism"];
+const SETTINGS_ATTRS: &[&str] = &[
+    "state",
+    "snapshots",
+    "recipients",
+    "parallelism",
+    "backend",
+    "pg_schema",
+    "workspace",
+    // Never accepted: taken only to say where the connection comes from.
+    "password",
+    "pg_password",
+    "conn_str",
+    "pg_conn_str",
+    "connection_string",
+];
+
+/// Attributes that would put the backend's credentials into the config.
+const CREDENTIAL_ATTRS: &[&str] = &[
+    "password",
+    "pg_password",
+    "conn_str",
+    "pg_conn_str",
+    "connection_string",
+];
 
 /// Most accounts one `parallelism` setting may ask for at once.
 pub const MAX_PARALLELISM: u64 = 1000;
@@ -30,7 +53,7 @@ impl Lower<'_> {
             self.diags.push(
                 Diagnostic::error("the `tether` settings block is empty")
                     .at(header)
-                    .help("set at least one of `state`, `snapshots`, `recipients`, `parallelism`, or remove the block"),
+                    .help("set at least one of `state`, `snapshots`, `recipients`, `parallelism`, `backend`, or remove the block"),
             );
             return;
         }
@@ -67,6 +90,76 @@ impl Lower<'_> {
                     ),
                 },
                 other => self.wrong_type("parallelism", "number", other, v.span.clone()),
+            }
+        }
+        for name in CREDENTIAL_ATTRS {
+            if let Some((v, _)) = a.take(name) {
+                self.diags.push(
+                    Diagnostic::error(format!(
+                        "`{name}` cannot be set in the config: a connection string or password in a repository is a leaked credential"
+                    ))
+                    .at(v.span)
+                    .sensitive_if(true)
+                    .help("the pg backend connects with TETHER_PG_CONN_STR (a libpq URI or key=value string) or the standard PG* variables (PGHOST, PGUSER, PGPASSWORD, …); remove this line and set them in the environment (a CI secret)"),
+                );
+            }
+        }
+        let mut pg_only = Vec::new();
+        if let Some((v, _)) = a.take("backend") {
+            match &v.v {
+                Value::String(b) if b == "local" => s.backend = BackendKind::Local,
+                Value::String(b) if b == "pg" => s.backend = BackendKind::Pg,
+                Value::String(b) => self.diags.push(
+                    Diagnostic::error(format!(
+                        "`backend` must be \"local\" or \"pg\", found \"{}\"",
+                        clip_value(b)
+                    ))
+                    .at(v.span),
+                ),
+                other => self.wrong_type("backend", "string", other, v.span.clone()),
+            }
+        }
+        if let Some((v, _)) = a.take("pg_schema") {
+            let span = v.span.clone();
+            if let Some(name) = self.path_setting("pg_schema", v) {
+                if is_identifier(&name) {
+                    s.pg_schema = name;
+                } else {
+                    self.diags.push(
+                        Diagnostic::error(format!(
+                            "`pg_schema` must be a plain PostgreSQL identifier (a lowercase letter or `_`, then up to 62 lowercase letters, digits or `_`), found \"{}\"",
+                            clip_value(&name)
+                        ))
+                        .at(span.clone()),
+                    );
+                }
+                pg_only.push(("pg_schema", span));
+            }
+        }
+        if let Some((v, _)) = a.take("workspace") {
+            let span = v.span.clone();
+            if let Some(name) = self.path_setting("workspace", v) {
+                if is_workspace(&name) {
+                    s.workspace = name;
+                } else {
+                    self.diags.push(
+                        Diagnostic::error(format!(
+                            "`workspace` must be 1 to 90 letters, digits, `-`, `_` or `.`, found \"{}\"",
+                            clip_value(&name)
+                        ))
+                        .at(span.clone()),
+                    );
+                }
+                pg_only.push(("workspace", span));
+            }
+        }
+        if s.backend == BackendKind::Local {
+            for (name, span) in pg_only {
+                self.diags.push(
+                    Diagnostic::error(format!("`{name}` applies to the pg backend only"))
+                        .at(span)
+                        .help("set `backend = \"pg\"` in this block, or remove the line"),
+                );
             }
         }
         if let Some((v, _)) = a.take("recipients") {
@@ -112,6 +205,20 @@ impl Lower<'_> {
             }
         }
     }
+}
+
+/// A name PostgreSQL takes unquoted: `[a-z_][a-z0-9_]{0,62}`.
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some('a'..='z' | '_'))
+        && s.len() <= 63
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
+}
+
+fn is_workspace(s: &str) -> bool {
+    (1..=90).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// Checks that a recipient string parses as an age or SSH recipient.

@@ -1,11 +1,21 @@
 //! The append-only audit log of apply.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::executor::Outcome;
 use crate::clock::rfc3339_now;
 use crate::config::Config;
+use crate::error::Result;
+use crate::pg::Pg;
 use crate::plan::{AccountChange, Plan};
+
+/// The SHA-256 of a plan's JSON: what the audit log and the state history
+/// name a plan by.
+pub fn plan_hash(plan: &Plan) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(plan.to_json().as_bytes()))
+}
 
 /// The append-only audit log, `.tether/audit.jsonl` in the config dir: who,
 /// when, host, plan hash, each action and its result; a failure's message
@@ -13,26 +23,41 @@ use crate::plan::{AccountChange, Plan};
 /// and the vendor's `code` and `request_id` when known. Never a secret:
 /// only addresses, actions and the already-scrubbed error texts are written.
 pub struct Audit {
-    path: PathBuf,
+    sink: Sink,
     plan_hash: String,
     who: String,
     host: String,
 }
 
+/// Where the lines go: `.tether/audit.jsonl`, or the `audit` table of the
+/// PostgreSQL workspace (the same fields as columns, and the line itself).
+enum Sink {
+    File(PathBuf),
+    Pg(Arc<Pg>),
+}
+
 impl Audit {
-    pub fn open(config: &Config, plan: &Plan) -> Audit {
-        use sha2::{Digest, Sha256};
-        Audit {
-            path: config.dir.join(".tether").join("audit.jsonl"),
-            plan_hash: hex::encode(Sha256::digest(plan.to_json().as_bytes())),
+    pub fn open(config: &Config, plan: &Plan) -> Result<Audit> {
+        let sink = match crate::ops::stores::backend(&config.settings)? {
+            None => Sink::File(crate::ops::stores::local_audit(&config.dir)),
+            Some(pg) => Sink::Pg(pg),
+        };
+        Ok(Audit {
+            sink,
+            plan_hash: plan_hash(plan),
             who: crate::state::lock::user_name(),
             host: crate::state::lock::hostname(),
-        }
+        })
+    }
+
+    /// The SHA-256 of the plan's JSON, as every line names it.
+    pub fn plan_hash(&self) -> &str {
+        &self.plan_hash
     }
 
     /// Appends one line per account, with one write and one sync for the batch.
     pub fn append(&self, entries: &[(&AccountChange, &Outcome)]) {
-        let mut text = String::new();
+        let mut lines = Vec::with_capacity(entries.len());
         for (c, outcome) in entries {
             let (result, error, problem) = match outcome {
                 Outcome::Done => ("ok", None, None),
@@ -64,12 +89,22 @@ impl Audit {
                     }
                 }
             }
-            text.push_str(&entry.to_string());
-            text.push('\n');
+            lines.push(entry.to_string());
         }
-        // 0600, never through a symlink, only to a regular file.
-        if let Err(e) = crate::fsutil::append(&self.path, text.as_bytes()) {
-            tracing::warn!(path = %self.path.display(), error = %e, "could not append to the audit log");
+        match &self.sink {
+            Sink::File(path) => {
+                let mut text = lines.join("\n");
+                text.push('\n');
+                // 0600, never through a symlink, only to a regular file.
+                if let Err(e) = crate::fsutil::append(path, text.as_bytes()) {
+                    tracing::warn!(path = %path.display(), error = %e, "could not append to the audit log");
+                }
+            }
+            Sink::Pg(pg) => {
+                if let Err(e) = pg.audit_append(lines) {
+                    tracing::warn!(error = %e, "could not append to the audit log");
+                }
+            }
         }
     }
 }

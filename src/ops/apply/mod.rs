@@ -141,7 +141,8 @@ pub fn perform(
     }
 
     let parallelism = opts.parallelism.max(1);
-    let audit = audit::Audit::open(&config, plan);
+    let audit = audit::Audit::open(&config, plan)?;
+    let plan_hash = audit.plan_hash().to_string();
     let config = Arc::new(config);
     let recorded = Arc::new(current.clone());
     let stop = Arc::new(AtomicBool::new(false));
@@ -187,7 +188,7 @@ pub fn perform(
                     told = true;
                     show(Event::Interrupted);
                 }
-                let results = record(batch, &state, held.state, held.state_guard);
+                let results = record(batch, &state, held.state, held.state_guard, &plan_hash);
                 let shown: Vec<Outcome> = batch
                     .iter()
                     .zip(&results)
@@ -395,6 +396,7 @@ fn record(
     state: &Mutex<State>,
     store: &crate::state::StateStore,
     guard: &crate::state::LockGuard,
+    plan_hash: &str,
 ) -> Vec<std::result::Result<(), Problem>> {
     let ok = vec![Ok(()); batch.len()];
     let done: Vec<&Finished<Option<AccountState>>> = batch
@@ -416,7 +418,7 @@ fn record(
             }
         }
     }
-    match store.write(&next, guard) {
+    match store.write_noting(&next, guard, Some(plan_hash)) {
         Ok(written) => {
             *st = written;
             ok
