@@ -52,7 +52,11 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus, Error> {
         m.versions - m.versions_copied,
         m.audit_lines,
         if m.audit_lines == 1 { "" } else { "s" },
-        if m.audit_copied || m.audit_lines == 0 { "" } else { " (already there)" },
+        if m.audit_copied || m.audit_lines == 0 {
+            ""
+        } else {
+            " (already there)"
+        },
         &m.digest[..16],
     );
     let now = cfg.settings.backend;

@@ -33,7 +33,10 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus, Error> {
         // The snapshot store's lock when its row has this ID, else the state's.
         let snapshots = lock::read_pg(&pg, lock::PG_SNAPSHOTS)?.is_some_and(|i| i.id == id);
         let (name, shown) = if snapshots {
-            (lock::PG_SNAPSHOTS, format!("the snapshot store of {}", pg.shown()))
+            (
+                lock::PG_SNAPSHOTS,
+                format!("the snapshot store of {}", pg.shown()),
+            )
         } else {
             (lock::PG_STATE, format!("the state of {}", pg.shown()))
         };

@@ -89,13 +89,16 @@ fn history(ctx: &Context, at: &Located, format: Format) -> Result<ExitStatus, Er
                 state: at.shown.display().to_string(),
                 versions: rows,
             };
-            let text = serde_json::to_string_pretty(&doc).map_err(|e| Error::Usage(e.to_string()))?;
+            let text =
+                serde_json::to_string_pretty(&doc).map_err(|e| Error::Usage(e.to_string()))?;
             ctx.printer.out(&format!("{text}\n"));
         }
         Format::Human if rows.is_empty() => ctx
             .printer
             .err(&format!("No state at {}.\n", at.shown.display())),
-        Format::Human => ctx.printer.out(&crate::render::documents::state_history_human(&rows)),
+        Format::Human => ctx
+            .printer
+            .out(&crate::render::documents::state_history_human(&rows)),
     }
     Ok(ExitStatus::Success)
 }

@@ -135,11 +135,13 @@ pub fn migrate(
     let dst_state = dst.state.lock(OP, lock_timeout)?;
     let _src_snap = src.snapshots.lock(OP, lock_timeout)?;
     let dst_snap = dst.snapshots.lock(OP, lock_timeout)?;
-    let refuse = |what: String| Error::Usage(format!(
-        "cannot migrate into {}: {what}; tether copies only into an empty backend (or finishes a \
+    let refuse = |what: String| {
+        Error::Usage(format!(
+            "cannot migrate into {}: {what}; tether copies only into an empty backend (or finishes a \
          copy that was interrupted) and changed nothing",
-        dst.name
-    ));
+            dst.name
+        ))
+    };
 
     // Everything that would stop the copy, before anything is written.
     let src_bytes = src.state.pull(None)?;

@@ -561,7 +561,10 @@ mod tests {
             "postgresql://u:p%40ss@db.example:6543/app?sslmode=verify-full&sslrootcert=%2Ftmp%2Fca.pem&application_name=x",
         )
         .unwrap();
-        assert_eq!(s, "postgresql://u:p%40ss@db.example:6543/app?application_name=x");
+        assert_eq!(
+            s,
+            "postgresql://u:p%40ss@db.example:6543/app?application_name=x"
+        );
         assert_eq!(extra["sslmode"], "verify-full");
         assert_eq!(extra["sslrootcert"], "/tmp/ca.pem");
         let r = resolved(&[(
@@ -586,7 +589,11 @@ mod tests {
             ]
         );
         assert!(key_values("host").unwrap_err().contains("no `=`"));
-        assert!(key_values("password='x").unwrap_err().contains("not closed"));
+        assert!(
+            key_values("password='x")
+                .unwrap_err()
+                .contains("not closed")
+        );
         let r = resolved(&[(
             "TETHER_PG_CONN_STR",
             "host=h password='a b\\'c' sslmode=require",
@@ -620,9 +627,12 @@ mod tests {
             .unwrap();
         assert!(e.contains("does not parse"), "{e}");
         assert!(!e.contains("hunter2"), "{e}");
-        let e = resolved(&[("TETHER_PG_CONN_STR", "host=h password=hunter2 sslmode=maybe")])
-            .err()
-            .unwrap();
+        let e = resolved(&[(
+            "TETHER_PG_CONN_STR",
+            "host=h password=hunter2 sslmode=maybe",
+        )])
+        .err()
+        .unwrap();
         assert!(e.contains("sslmode `maybe`"), "{e}");
         assert!(!e.contains("hunter2"), "{e}");
         let e = resolved(&[("TETHER_PG_CONN_STR", "host=h sslcert=/c.pem")])
@@ -638,8 +648,8 @@ mod tests {
         crate::fsutil::write_atomic(&p, b"not a certificate\n", None).unwrap();
         let conn = format!("host=h sslmode=verify-full sslrootcert={}", p.display());
         let e = resolved(&[("TETHER_PG_CONN_STR", conn.as_str())])
-        .err()
-        .unwrap();
+            .err()
+            .unwrap();
         assert!(e.contains("holds no certificate"), "{e}");
     }
 }

@@ -189,7 +189,9 @@ impl Drop for Session {
             let s = pg.schema();
             client
                 .execute(
-                    &format!("DELETE FROM {s}.locks WHERE workspace = $1 AND name = $2 AND id = $3"),
+                    &format!(
+                        "DELETE FROM {s}.locks WHERE workspace = $1 AND name = $2 AND id = $3"
+                    ),
                     &[&pg.target.workspace, &name, &id],
                 )
                 .await
@@ -207,11 +209,7 @@ impl Drop for Session {
     }
 }
 
-async fn read_row(
-    pg: &Pg,
-    client: &tokio_postgres::Client,
-    name: &str,
-) -> Result<Option<LockRow>> {
+async fn read_row(pg: &Pg, client: &tokio_postgres::Client, name: &str) -> Result<Option<LockRow>> {
     let s = pg.schema();
     let row = client
         .query_opt(

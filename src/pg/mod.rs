@@ -70,11 +70,18 @@ impl Pg {
     }
 
     fn connect(target: &Target) -> Result<Arc<Pg>> {
-        let resolved = conn::resolve(&conn::Environment::current()).map_err(|reason| {
-            Error::Backend {
-                backend: format!("pg backend (schema {}, workspace {})", target.schema, target.workspace),
-                reason,
-            }
+        Pg::open(target, &conn::Environment::current())
+    }
+
+    /// A connection of its own to `target`, from the variables of `env`
+    /// (not shared: for tests and tools that name their server).
+    pub fn open(target: &Target, env: &conn::Environment) -> Result<Arc<Pg>> {
+        let resolved = conn::resolve(env).map_err(|reason| Error::Backend {
+            backend: format!(
+                "pg backend (schema {}, workspace {})",
+                target.schema, target.workspace
+            ),
+            reason,
         })?;
         let conn::Resolved {
             config,
@@ -142,11 +149,7 @@ impl Pg {
 
     pub(crate) fn error(&self, reason: impl Into<String>) -> Error {
         Error::Backend {
-            backend: format!(
-                "pg backend {} at {}",
-                self.target.shown(),
-                self.server
-            ),
+            backend: format!("pg backend {} at {}", self.target.shown(), self.server),
             reason: reason.into(),
         }
     }

@@ -42,7 +42,9 @@ pub struct HistoryRow {
 pub enum Swap {
     Written,
     /// The workspace's current (serial, lineage) was not the expected one.
-    Changed { found: Option<(u64, String)> },
+    Changed {
+        found: Option<(u64, String)>,
+    },
 }
 
 fn sha256_hex(b: &[u8]) -> String {
@@ -212,7 +214,9 @@ impl Pg {
             let s = pg.schema();
             let rows = c
                 .query(
-                    &format!("SELECT id FROM {s}.snapshot_versions WHERE workspace = $1 ORDER BY id"),
+                    &format!(
+                        "SELECT id FROM {s}.snapshot_versions WHERE workspace = $1 ORDER BY id"
+                    ),
                     &[&pg.target.workspace],
                 )
                 .await
@@ -260,7 +264,11 @@ impl Pg {
     }
 
     /// The bytes of one pack segment, if it exists.
-    pub fn snapshot_segment(self: &Arc<Self>, version: u64, segment: u32) -> Result<Option<Vec<u8>>> {
+    pub fn snapshot_segment(
+        self: &Arc<Self>,
+        version: u64,
+        segment: u32,
+    ) -> Result<Option<Vec<u8>>> {
         let version = to_i64(version, "version")?;
         let segment = i32::try_from(segment).unwrap_or(i32::MAX);
         self.run(move |pg| async move {

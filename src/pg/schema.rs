@@ -138,13 +138,24 @@ pub fn ensure(pg: &Arc<Pg>) -> Result<()> {
             .map_err(|e| pg.failed("cannot read the schema version", &e))?;
         let at: i32 = row.get(0);
         check_newer(&pg, at)?;
-        for (i, step) in STEPS.iter().enumerate().skip(usize::try_from(at).unwrap_or(0)) {
+        for (i, step) in STEPS
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(at).unwrap_or(0))
+        {
             let version = i32::try_from(i + 1).unwrap_or(i32::MAX);
             tx.batch_execute(&step.replace("{s}", &s))
                 .await
-                .map_err(|e| pg.failed(&format!("cannot migrate the schema to version {version}"), &e))?;
+                .map_err(|e| {
+                    pg.failed(
+                        &format!("cannot migrate the schema to version {version}"),
+                        &e,
+                    )
+                })?;
             tx.execute(
-                &format!("INSERT INTO {s}.schema_version (version, tether_version) VALUES ($1, $2)"),
+                &format!(
+                    "INSERT INTO {s}.schema_version (version, tether_version) VALUES ($1, $2)"
+                ),
                 &[&version, &env!("CARGO_PKG_VERSION")],
             )
             .await
@@ -180,7 +191,10 @@ async fn current(pg: &Pg, c: &tokio_postgres::Client) -> Result<i32> {
         return Ok(0);
     }
     let row = c
-        .query_one(&format!("SELECT coalesce(max(version), 0) FROM {table}"), &[])
+        .query_one(
+            &format!("SELECT coalesce(max(version), 0) FROM {table}"),
+            &[],
+        )
         .await
         .map_err(|e| pg.failed("cannot read the schema version", &e))?;
     Ok(row.get(0))

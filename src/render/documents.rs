@@ -62,15 +62,30 @@ pub struct StateHistoryJson {
 pub fn state_history_human(rows: &[crate::state::HistoryRow]) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
-    let _ = writeln!(out, "SERIAL  WRITTEN               BY                        OPERATION       SHA-256");
+    let _ = writeln!(
+        out,
+        "SERIAL  WRITTEN               BY                        OPERATION       SHA-256"
+    );
     for r in rows {
-        let by = if r.who.is_empty() { "-" } else { r.who.as_str() };
-        let op = if r.operation.is_empty() { "-" } else { r.operation.as_str() };
+        let by = if r.who.is_empty() {
+            "-"
+        } else {
+            r.who.as_str()
+        };
+        let op = if r.operation.is_empty() {
+            "-"
+        } else {
+            r.operation.as_str()
+        };
         let _ = writeln!(
             out,
             "{:<7} {:<21} {:<25} {:<15} {}",
             r.serial,
-            if r.written_at.is_empty() { "-" } else { r.written_at.as_str() },
+            if r.written_at.is_empty() {
+                "-"
+            } else {
+                r.written_at.as_str()
+            },
             by,
             op,
             &r.sha256[..r.sha256.len().min(12)]

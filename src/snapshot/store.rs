@@ -1121,7 +1121,8 @@ pub(crate) fn partition_rows(m: &Manifest) -> crate::pg::rows::PartitionRows {
         p.kind.push(k.kind.clone());
         p.status.push(status_word(e.status).to_string());
         p.stale.push(e.stale);
-        p.resources.push(i64::try_from(e.resources).unwrap_or(i64::MAX));
+        p.resources
+            .push(i64::try_from(e.resources).unwrap_or(i64::MAX));
         p.hash.push(e.hash.clone());
         p.problem_kind
             .push(e.problem_kind.map(|k| k.as_str().to_string()));

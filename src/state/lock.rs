@@ -372,9 +372,7 @@ pub fn force_unlock_pg(
     };
     match crate::pg::lock::force_unlock(pg, name, id)? {
         Unlocked::Removed(row) => Ok(row.into()),
-        Unlocked::NoRow => Err(refuse(
-            "there is no lock row: it is not locked".into(),
-        )),
+        Unlocked::NoRow => Err(refuse("there is no lock row: it is not locked".into())),
         Unlocked::OtherId(info) => Err(refuse(format!(
             "lock ID `{id}` does not match the lock held, `{}` (by {}, pid {}, `{}` since {}); \
              force-unlock needs the exact ID",

@@ -267,9 +267,7 @@ impl StateStore {
             Medium::File => [self.path.clone(), self.backup_path()]
                 .into_iter()
                 .filter_map(|p| crate::fsutil::read_regular(&p, u64::MAX).ok())
-                .find(|b| {
-                    serde_json::from_slice::<State>(b).is_ok_and(|s| s.serial == serial)
-                }),
+                .find(|b| serde_json::from_slice::<State>(b).is_ok_and(|s| s.serial == serial)),
         };
         match bytes {
             Some(b) => Ok(Some(b)),

@@ -7,15 +7,46 @@ use tether_sim::Vendor as SimVendor;
 use crate::harness::{Output, Run};
 use crate::sim;
 
+pub(crate) use crate::pg::Backend;
+
 pub(crate) struct Env {
     pub sim: tether_sim::Sim,
     pub dir: tempfile::TempDir,
     pub key: String,
+    pub backend: Backend,
+    /// The PostgreSQL schema of this test (`backend = "pg"`).
+    pub schema: Option<String>,
+    /// The server (`TETHER_PG_CONN_STR` of every run).
+    pub pg_url: String,
 }
 
 impl Env {
     pub fn new(seed: u64) -> Env {
         Env::with(seed, 1, 3)
+    }
+
+    /// [`Env::new`] on `backend`.
+    pub fn new_on(backend: Backend, seed: u64) -> Env {
+        Env::on(backend, seed, 1, 3)
+    }
+
+    /// `accounts` per vendor with `resources` each, on `backend`: for the
+    /// pg backend, in a schema of this test's own.
+    pub fn on(backend: Backend, seed: u64, accounts: usize, resources: usize) -> Env {
+        let mut env = Env::with(seed, accounts, resources);
+        if backend == Backend::Pg {
+            let schema = crate::pg::fresh_schema();
+            let text = env.config().replacen(
+                "tether {\n",
+                &format!("tether {{\n  backend   = \"pg\"\n  pg_schema = \"{schema}\"\n"),
+                1,
+            );
+            env.set_config(&text);
+            env.schema = Some(schema);
+            env.pg_url = crate::pg::url();
+        }
+        env.backend = backend;
+        env
     }
 
     /// `accounts` per vendor with `resources` each.
@@ -31,7 +62,14 @@ impl Env {
         .unwrap();
         use age::secrecy::ExposeSecret;
         let key = id.to_string().expose_secret().to_string();
-        Env { sim, dir, key }
+        Env {
+            sim,
+            dir,
+            key,
+            backend: Backend::Local,
+            schema: None,
+            pg_url: crate::pg::url_if_any(),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -39,10 +77,16 @@ impl Env {
     }
 
     pub fn tether(&self, args: &[&str]) -> Output {
-        Run::new(self.path())
+        self.run(args).run()
+    }
+
+    /// `tether ARGS…` with the identity (and the pg connection), to adjust.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let run = Run::new(self.path())
             .args(args)
-            .env("TETHER_AGE_KEY", &self.key)
-            .run()
+            .env("TETHER_AGE_KEY", &self.key);
+        // The server even for a local config: `backend migrate` uses it.
+        run.env("TETHER_PG_CONN_STR", &self.pg_url)
     }
 
     /// `tether ARGS…` started in the background with the identity, output
@@ -52,6 +96,7 @@ impl Env {
             .current_dir(self.path())
             .args(args)
             .env("TETHER_AGE_KEY", &self.key)
+            .env("TETHER_PG_CONN_STR", &self.pg_url)
             .env("NO_COLOR", "1")
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
@@ -69,10 +114,48 @@ impl Env {
     }
 
     pub fn state(&self) -> serde_json::Value {
-        serde_json::from_str(
-            &std::fs::read_to_string(self.path().join("tether.state.json")).unwrap(),
-        )
-        .unwrap()
+        serde_json::from_str(&self.state_text().expect("a state")).unwrap()
+    }
+
+    /// The state document as stored, `None` when there is none.
+    pub fn state_text(&self) -> Option<String> {
+        match self.backend {
+            Backend::Local => std::fs::read_to_string(self.path().join("tether.state.json")).ok(),
+            Backend::Pg => {
+                let out = self.tether(&["state", "pull"]);
+                if out.code != 0 && out.stderr.contains("there is no state") {
+                    return None;
+                }
+                assert_eq!(out.code, 0, "state pull: {}", out.stderr);
+                Some(out.stdout)
+            }
+        }
+    }
+
+    /// The audit log's lines, oldest first.
+    pub fn audit_lines(&self) -> Vec<String> {
+        match self.backend {
+            Backend::Local => std::fs::read_to_string(self.path().join(".tether/audit.jsonl"))
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_string)
+                .collect(),
+            Backend::Pg => crate::pg::psql_at(
+                &self.pg_url,
+                &format!(
+                    "SELECT line FROM {}.audit ORDER BY seq",
+                    self.schema.as_deref().unwrap()
+                ),
+            ),
+        }
+    }
+
+    /// How lock messages name the state: the lock file, or the workspace.
+    pub fn state_lock_shown(&self) -> String {
+        match self.backend {
+            Backend::Local => "tether.state.json.lock".into(),
+            Backend::Pg => format!("pg:{}/default", self.schema.as_deref().unwrap()),
+        }
     }
 
     /// The address of the first account of a vendor in the written config.
@@ -84,9 +167,8 @@ impl Env {
     }
 }
 
-#[test]
-fn apply_creates_verifies_and_records_every_vendor() {
-    let env = Env::new(11);
+fn apply_creates_verifies_and_records_every_vendor(b: Backend) {
+    let env = Env::new_on(b, 11);
     let out = env.tether(&["apply", "--auto-approve"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     for v in ["aws", "alibaba", "azure", "hcs"] {
@@ -117,7 +199,7 @@ fn apply_creates_verifies_and_records_every_vendor() {
             .starts_with("-----BEGIN AGE ENCRYPTED FILE-----")
     );
     #[cfg(unix)]
-    {
+    if b == Backend::Local {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(env.path().join("tether.state.json"))
             .unwrap()
@@ -132,14 +214,14 @@ fn apply_creates_verifies_and_records_every_vendor() {
         summary.azure.accounts[0].application_secret.clone(),
         summary.hcs.accounts[0].password.clone(),
     ];
-    let audit = std::fs::read_to_string(env.path().join(".tether/audit.jsonl")).unwrap();
+    let audit = env.audit_lines().join("\n");
     assert_eq!(audit.lines().count(), 4);
     for line in audit.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         assert_eq!(v["result"], "ok");
         assert_eq!(v["plan_hash"].as_str().unwrap().len(), 64);
     }
-    let state_text = std::fs::read_to_string(env.path().join("tether.state.json")).unwrap();
+    let state_text = env.state_text().unwrap();
     for s in &secrets {
         assert!(!state_text.contains(s.as_str()) && !audit.contains(s.as_str()));
         assert!(!out.stdout.contains(s.as_str()) && !out.stderr.contains(s.as_str()));
@@ -149,9 +231,8 @@ fn apply_creates_verifies_and_records_every_vendor() {
     assert_eq!(plan.code, 0, "{}{}", plan.stdout, plan.stderr);
 }
 
-#[test]
-fn failures_are_per_account_and_the_rest_goes_on() {
-    let env = Env::new(12);
+fn failures_are_per_account_and_the_rest_goes_on(b: Backend) {
+    let env = Env::new_on(b, 12);
     assert_eq!(env.tether(&["apply", "--auto-approve"]).code, 0);
     let summary = env.sim.engine().summary();
     // A revoked AWS key, and an Alibaba account declared with the wrong main account id.
@@ -218,9 +299,8 @@ fn failures_are_per_account_and_the_rest_goes_on() {
     );
 }
 
-#[test]
-fn deletes_moves_and_stale_plans() {
-    let env = Env::new(13);
+fn deletes_moves_and_stale_plans(b: Backend) {
+    let env = Env::new_on(b, 13);
     assert_eq!(env.tether(&["apply", "--auto-approve"]).code, 0);
     let hcs = env.addr("hcs");
     let azure = env.addr("azure");
@@ -272,6 +352,16 @@ fn deletes_moves_and_stale_plans() {
     );
 }
 
+crate::both_backends!(
+    apply_creates_verifies_and_records_every_vendor,
+    failures_are_per_account_and_the_rest_goes_on,
+    deletes_moves_and_stale_plans,
+    refresh_reports_a_revoked_key_as_identity_drift,
+    a_killed_apply_leaves_finished_accounts_recorded_and_replans_the_rest,
+    a_rotated_key_is_set_planned_as_a_secret_change_and_applied,
+    every_vendor_through_replace_rename_update_and_delete,
+);
+
 #[test]
 fn a_second_apply_waits_or_exits_4() {
     let env = Env::new(14);
@@ -297,9 +387,8 @@ fn apply_without_a_terminal_needs_approval() {
     assert!(!env.path().join("tether.state.json").exists());
 }
 
-#[test]
-fn refresh_reports_a_revoked_key_as_identity_drift() {
-    let env = Env::new(16);
+fn refresh_reports_a_revoked_key_as_identity_drift(b: Backend) {
+    let env = Env::new_on(b, 16);
     assert_eq!(env.tether(&["apply", "--auto-approve"]).code, 0);
     let clean = env.tether(&["plan", "--refresh", "--detailed-exitcode"]);
     assert_eq!(clean.code, 0, "{}{}", clean.stdout, clean.stderr);
@@ -334,9 +423,8 @@ fn refresh_reports_a_revoked_key_as_identity_drift() {
     assert_eq!(out.code, 1);
 }
 
-#[test]
-fn a_killed_apply_leaves_finished_accounts_recorded_and_replans_the_rest() {
-    let env = Env::new(17);
+fn a_killed_apply_leaves_finished_accounts_recorded_and_replans_the_rest(b: Backend) {
+    let env = Env::new_on(b, 17);
     // Slow answers, one account at a time: the kill lands mid-way.
     env.sim
         .engine()
@@ -353,11 +441,12 @@ fn a_killed_apply_leaves_finished_accounts_recorded_and_replans_the_rest() {
     child.kill().unwrap();
     child.wait().unwrap();
 
-    let state_path = env.path().join("tether.state.json");
-    let recorded = if state_path.exists() {
-        env.state()["accounts"].as_object().unwrap().len()
-    } else {
-        0
+    let recorded = match env.state_text() {
+        Some(text) => serde_json::from_str::<serde_json::Value>(&text).unwrap()["accounts"]
+            .as_object()
+            .unwrap()
+            .len(),
+        None => 0,
     };
     assert!(recorded < 4, "the kill came too late to test anything");
     // The next plan shows exactly the remaining work.
@@ -394,9 +483,10 @@ fn a_killed_apply_leaves_finished_accounts_recorded_and_replans_the_rest() {
         out.stdout
     );
     assert!(
-        out.stderr.contains(
-            "warning: took over the state lock tether.state.json.lock left by a run that is gone:"
-        ),
+        out.stderr.contains(&format!(
+            "warning: took over the state lock {} left by a run that is gone:",
+            env.state_lock_shown()
+        )),
         "{}",
         out.stderr
     );
@@ -679,9 +769,8 @@ fn no_plaintext_secret_at_trace_level() {
     }
 }
 
-#[test]
-fn a_rotated_key_is_set_planned_as_a_secret_change_and_applied() {
-    let env = Env::new(19);
+fn a_rotated_key_is_set_planned_as_a_secret_change_and_applied(b: Backend) {
+    let env = Env::new_on(b, 19);
     assert_eq!(env.tether(&["apply", "--auto-approve"]).code, 0);
     let summary = env.sim.engine().summary();
     let old_key = summary.aws.accounts[0].access_key_id.clone();
@@ -740,9 +829,8 @@ fn block(text: &str, vendor: &str, name: &str) -> (std::ops::Range<usize>, Strin
 /// identity changes), a rename with `moved` that also updates tags and
 /// reuses the recorded secret (no secret in the config), and a delete.
 /// Then the state says exactly that and a new plan is empty.
-#[test]
-fn every_vendor_through_replace_rename_update_and_delete() {
-    let env = Env::with(21, 3, 0);
+fn every_vendor_through_replace_rename_update_and_delete(b: Backend) {
+    let env = Env::on(b, 21, 3, 0);
     let out = env.tether(&["apply", "--auto-approve"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("Apply complete: 12 succeeded."));

@@ -3,7 +3,7 @@
 
 use tether_sim::{AddResource, Vendor as SimVendor};
 
-use crate::apply::Env;
+use crate::apply::{Backend, Env};
 
 const VENDORS: [SimVendor; 4] = [
     SimVendor::Aws,
@@ -45,9 +45,8 @@ fn count(v: &serde_json::Value, field: &str, vendor: SimVendor) -> usize {
 /// Apply syncs every account into snapshot 1; a resource added, one
 /// deleted and one re-tagged per vendor are drift, found by `drift` and by
 /// the next sync's diff; after that sync there is no drift.
-#[test]
-fn drift_and_the_next_sync_find_added_removed_and_retagged_resources() {
-    let env = Env::with(31, 1, 24);
+fn drift_and_the_next_sync_find_added_removed_and_retagged_resources(b: Backend) {
+    let env = Env::on(b, 31, 1, 24);
     let out = env.tether(&["apply", "--auto-approve"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(
@@ -163,9 +162,8 @@ fn drift_and_the_next_sync_find_added_removed_and_retagged_resources() {
 
 /// A region the account can newly see is picked up by drift and sync
 /// (the config declares no regions), and `--record` saves what drift saw.
-#[test]
-fn a_new_region_is_found_and_drift_record_saves_a_version() {
-    let env = Env::with(32, 1, 8);
+fn a_new_region_is_found_and_drift_record_saves_a_version(b: Backend) {
+    let env = Env::on(b, 32, 1, 8);
     assert_eq!(env.tether(&["apply", "--auto-approve"]).code, 0);
     let e = env.sim.engine();
     let aws = crate::cloud::world_id(&env.sim, SimVendor::Aws, 0);
@@ -210,9 +208,8 @@ fn a_new_region_is_found_and_drift_record_saves_a_version() {
 /// its resources as stale, never as removed. A region that fails for good
 /// also gives exit 3 with stale resources. Injected 5xx and throttling are
 /// retried: every resource is still fetched.
-#[test]
-fn revoked_keys_failing_regions_and_flaky_vendors() {
-    let env = Env::with(33, 1, 24);
+fn revoked_keys_failing_regions_and_flaky_vendors(b: Backend) {
+    let env = Env::on(b, 33, 1, 24);
     assert_eq!(env.tether(&["apply", "--auto-approve"]).code, 0);
     let before = export(&env, "latest").len();
     let e = env.sim.engine();
@@ -308,9 +305,8 @@ fn revoked_keys_failing_regions_and_flaky_vendors() {
 
 /// Forgetting an account removes its resources from the next snapshot as
 /// "account removed", not as drift; `--no-sync` leaves snapshots alone.
-#[test]
-fn deleted_accounts_leave_the_snapshot_and_no_sync_skips_it() {
-    let env = Env::with(34, 1, 6);
+fn deleted_accounts_leave_the_snapshot_and_no_sync_skips_it(b: Backend) {
+    let env = Env::on(b, 34, 1, 6);
     let out = env.tether(&["apply", "--auto-approve", "--no-sync"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let out = env.tether(&["snapshot", "list"]);
@@ -347,9 +343,8 @@ fn deleted_accounts_leave_the_snapshot_and_no_sync_skips_it() {
 /// resources to the new address in the snapshots: drift sees no change, the
 /// next sync adds and removes nothing, and a diff across the rename shows
 /// no resource removed and added.
-#[test]
-fn renamed_accounts_keep_their_snapshot_history() {
-    let env = Env::with(35, 1, 8);
+fn renamed_accounts_keep_their_snapshot_history(b: Backend) {
+    let env = Env::on(b, 35, 1, 8);
     let out = env.tether(&["apply", "--auto-approve"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let aws = env.addr("aws");
@@ -442,3 +437,11 @@ fn renamed_accounts_keep_their_snapshot_history() {
 fn count_of(resources: &[serde_json::Value], account: &str) -> usize {
     resources.iter().filter(|r| r["account"] == account).count()
 }
+
+crate::both_backends!(
+    drift_and_the_next_sync_find_added_removed_and_retagged_resources,
+    a_new_region_is_found_and_drift_record_saves_a_version,
+    revoked_keys_failing_regions_and_flaky_vendors,
+    deleted_accounts_leave_the_snapshot_and_no_sync_skips_it,
+    renamed_accounts_keep_their_snapshot_history,
+);

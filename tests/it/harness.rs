@@ -84,7 +84,31 @@ impl Run {
     }
 }
 
+/// A run started in the background ([`Run::spawn`]).
+pub struct Running(std::process::Child);
+
+impl Running {
+    pub fn wait(self) -> Output {
+        let out = self.0.wait_with_output().expect("tether finishes");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
 impl Run {
+    /// Starts tether with no stdin and its output captured; [`Running::wait`]
+    /// gives the [`Output`].
+    pub fn spawn(mut self) -> Running {
+        self.cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        Running(self.cmd.spawn().expect("tether starts"))
+    }
+
     /// [`Run::run`] with no stdin, killing tether when it has not finished
     /// after `limit`: a hang fails the test (code -2) instead of stalling
     /// the run.

@@ -14,6 +14,7 @@ mod failures;
 mod hardening;
 mod harness;
 mod inventory;
+mod pg;
 mod plan;
 mod quickstart;
 mod robustness;

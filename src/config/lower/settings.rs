@@ -104,7 +104,6 @@ impl Lower<'_> {
                 );
             }
         }
-        let mut pg_only = Vec::new();
         if let Some((v, _)) = a.take("backend") {
             match &v.v {
                 Value::String(b) if b == "local" => s.backend = BackendKind::Local,
@@ -133,7 +132,6 @@ impl Lower<'_> {
                         .at(span.clone()),
                     );
                 }
-                pg_only.push(("pg_schema", span));
             }
         }
         if let Some((v, _)) = a.take("workspace") {
@@ -150,16 +148,6 @@ impl Lower<'_> {
                         .at(span.clone()),
                     );
                 }
-                pg_only.push(("workspace", span));
-            }
-        }
-        if s.backend == BackendKind::Local {
-            for (name, span) in pg_only {
-                self.diags.push(
-                    Diagnostic::error(format!("`{name}` applies to the pg backend only"))
-                        .at(span)
-                        .help("set `backend = \"pg\"` in this block, or remove the line"),
-                );
             }
         }
         if let Some((v, _)) = a.take("recipients") {
