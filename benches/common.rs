@@ -220,3 +220,55 @@ pub fn target(
     let secret = trust::clear(&account, opened, &trust, Purpose::Recorded).expect("trusted");
     tether::sync::Target { account, secret }
 }
+
+/// A state as apply would record it, with 1% of the accounts differing.
+#[allow(dead_code)]
+pub fn write_state(dir: &std::path::Path) -> usize {
+    let config = tether::config::load(dir).expect("the generated config is valid");
+    use tether::state::{AccountState, State, StoredSecret, VerifiedIdentity};
+    let mut state = State::new("8d0f0b1e-3c43-4b9e-a1a4-1d9f63f2b6a1".into());
+    let mut changed = 0;
+    for (i, (addr, account)) in config.accounts.iter().enumerate() {
+        let c = tether::secrets::decrypt::account_ciphertext(&config, account)
+            .unwrap()
+            .unwrap();
+        let mut attributes = tether::plan::attrs::of(account);
+        let mut ciphertext = tether::secrets::decrypt::to_armored(&c.bytes);
+        if i % 100 == 0 {
+            changed += 1;
+            if i % 200 == 0 {
+                attributes.insert("account_name".into(), serde_json::json!("renamed"));
+            } else {
+                ciphertext = ciphertext.replacen('A', "B", 1);
+            }
+        }
+        state.accounts.insert(
+            addr.clone(),
+            AccountState {
+                vendor: addr.vendor,
+                attributes,
+                secret: StoredSecret {
+                    attribute: c.origin.attribute.clone(),
+                    ciphertext,
+                    applied: None,
+                },
+                identity: VerifiedIdentity {
+                    account_id: account.vendor.identity_key().to_string(),
+                    principal: format!("principal-{i}"),
+                    scopes: vec![],
+                    verified_at: "2026-11-20T00:00:00Z".into(),
+                },
+                regions: account.regions.clone().unwrap_or_default(),
+                depends_on: account.depends_on.clone(),
+                applied_at: "2026-11-20T00:00:00Z".into(),
+                last_sync: None,
+            },
+        );
+    }
+    std::fs::write(
+        dir.join("tether.state.json"),
+        serde_json::to_string_pretty(&state).unwrap(),
+    )
+    .unwrap();
+    changed
+}

@@ -48,6 +48,7 @@ pub mod diag;
 pub mod error;
 pub mod fmt;
 pub mod fsutil;
+pub mod host;
 pub mod inventory;
 pub mod ops;
 pub mod pg;

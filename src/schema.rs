@@ -26,6 +26,10 @@ pub fn all() -> Vec<(&'static str, String)> {
             pretty(&schema_for!(crate::render::documents::StateShowJson)),
         ),
         (
+            "state-history.schema.json",
+            pretty(&schema_for!(crate::render::documents::StateHistoryJson)),
+        ),
+        (
             "snapshot.schema.json",
             pretty(&schema_for!(crate::snapshot::Manifest)),
         ),

@@ -170,7 +170,7 @@ pub fn resolve(env: &Environment) -> Result<Resolved, String> {
         let user = env
             .get("PGUSER")
             .map(str::to_string)
-            .unwrap_or_else(crate::state::lock::user_name);
+            .unwrap_or_else(crate::host::user_name);
         config.user(user);
     }
     if config.get_password().is_none()

@@ -533,41 +533,7 @@ pub fn pid_alive(pid: u32) -> bool {
     fsutil::pid_alive(pid)
 }
 
-/// This host's name.
-pub fn hostname() -> String {
-    #[cfg(unix)]
-    {
-        let name = rustix::system::uname()
-            .nodename()
-            .to_string_lossy()
-            .into_owned();
-        if !name.is_empty() {
-            return name;
-        }
-    }
-    std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into())
-}
-
-/// Who runs tether: `USER` or `LOGNAME`, else `uid<N>` (lock holders and
-/// the audit log name the same person).
-pub fn user_name() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(uid_name)
-}
-
-fn uid_name() -> String {
-    #[cfg(unix)]
-    {
-        format!("uid{}", rustix::process::getuid().as_raw())
-    }
-    #[cfg(not(unix))]
-    {
-        "unknown".into()
-    }
-}
+pub use crate::host::{hostname, user_name};
 
 #[cfg(all(test, unix))]
 #[allow(clippy::disallowed_methods)] // fixtures are written as they are

@@ -843,3 +843,25 @@ fn a_damaged_segment_row_is_refused_and_nothing_is_written() {
     assert_ne!(rows, ["0"]);
     let _ = Path::new(".");
 }
+
+#[test]
+fn backend_settings_are_checked_where_they_are_written() {
+    let dir = tempfile::tempdir().unwrap();
+    for (line, expected) in [
+        ("backend = \"s3\"", "`backend` must be \"local\" or \"pg\", found \"s3\""),
+        ("pg_schema = \"Bad-Name\"", "`pg_schema` must be a plain PostgreSQL identifier"),
+        ("workspace = \"a b\"", "`workspace` must be 1 to 90 letters"),
+        ("password = \"hunter2-canary\"", "`password` cannot be set in the config"),
+    ] {
+        std::fs::write(
+            dir.path().join("tether.hcl"),
+            format!("tether {{\n  {line}\n}}\n"),
+        )
+        .unwrap();
+        let out = crate::harness::tether(dir.path(), ["validate"]);
+        assert_eq!(out.code, 1, "{line}: {}", out.stdout);
+        assert!(out.stderr.contains(expected), "{line}: {}", out.stderr);
+        assert!(out.stderr.contains("tether.hcl:2:"), "{line}: {}", out.stderr);
+        assert!(!out.stderr.contains("hunter2-canary"), "{}", out.stderr);
+    }
+}

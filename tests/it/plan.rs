@@ -490,8 +490,8 @@ fn a_missing_state_beside_its_backup_is_an_error_not_a_plan_to_create_everything
     let out = f.plan(&[], true);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     for want in [
-        "tether.state.json: the state file is missing, but its backup ./tether.state.json.backup exists",
-        "cp ./tether.state.json.backup ./tether.state.json",
+        "tether.state.json: the state file is missing, but its backup tether.state.json.backup exists",
+        "cp tether.state.json.backup tether.state.json",
     ] {
         assert!(
             out.stderr.contains(want),
