@@ -328,7 +328,17 @@ fn every_example_workflow_is_yaml_and_calls_tether_as_it_exists() {
         .filter(|n| n.ends_with(".yml") || n.ends_with(".yaml"))
         .collect();
     names.sort();
-    assert_eq!(names, ["apply.yml", "drift.yml", "plan.yml"]);
+    assert_eq!(
+        names,
+        [
+            "apply-pg.yml",
+            "apply.yml",
+            "drift-pg.yml",
+            "drift.yml",
+            "plan-pg.yml",
+            "plan.yml"
+        ]
+    );
     for name in &names {
         let wf = workflow(name);
         assert!(str_of(&wf, "name").is_some(), "{name}: no name");
@@ -348,12 +358,18 @@ fn every_example_workflow_is_yaml_and_calls_tether_as_it_exists() {
 
 #[test]
 fn the_plan_workflow_posts_one_updated_comment_and_keeps_the_saved_plan() {
-    let wf = workflow("plan.yml");
+    for name in ["plan.yml", "plan-pg.yml"] {
+        plan_workflow(name);
+    }
+}
+
+fn plan_workflow(name: &str) {
+    let wf = workflow(name);
     assert!(
         triggers(&wf).get("pull_request").is_some(),
-        "plan.yml must run on pull requests"
+        "{name} must run on pull requests"
     );
-    let runs = workflow_invocations("plan.yml", &wf);
+    let runs = workflow_invocations(name, &wf);
     let plan = runs
         .iter()
         .find(|(path, _)| path == &["plan"])
@@ -379,7 +395,21 @@ fn the_plan_workflow_posts_one_updated_comment_and_keeps_the_saved_plan() {
 
 #[test]
 fn the_apply_workflow_applies_the_saved_plan_on_merge_to_main() {
-    let wf = workflow("apply.yml");
+    for (name, plan) in [("apply.yml", "plan.yml"), ("apply-pg.yml", "plan-pg.yml")] {
+        apply_workflow(name, plan);
+    }
+    // With pg, nothing goes back into git: no write permission, no push.
+    let text = std::fs::read_to_string(
+        crate::harness::repo().join("examples/github-actions/apply-pg.yml"),
+    )
+    .unwrap();
+    assert!(!text.contains("contents: write"), "apply-pg.yml writes to git");
+    assert!(!text.contains("git push"), "apply-pg.yml pushes");
+    assert!(text.contains("secrets.TETHER_PG_CONN_STR"), "the connection comes from a secret");
+}
+
+fn apply_workflow(name: &str, plan_name: &str) {
+    let wf = workflow(name);
     let on = triggers(&wf);
     let on_push_to_main = on
         .get("push")
@@ -392,13 +422,13 @@ fn the_apply_workflow_applies_the_saved_plan_on_merge_to_main() {
         .and_then(Value::as_sequence)
         .is_some_and(|t| t.iter().any(|t| t.as_str() == Some("closed")));
     assert!(on_push_to_main || on_merged_pr, "{on:?}");
-    let runs = workflow_invocations("apply.yml", &wf);
+    let runs = workflow_invocations(name, &wf);
     let applies: Vec<_> = runs.iter().filter(|(p, _)| p == &["apply"]).collect();
     assert_eq!(applies.len(), 1, "{runs:?}");
     let args = &applies[0].1;
     // A saved plan: a PLANFILE argument, the same name plan.yml saves.
-    let plan_wf = workflow("plan.yml");
-    let saved = workflow_invocations("plan.yml", &plan_wf)
+    let plan_wf = workflow(plan_name);
+    let saved = workflow_invocations(plan_name, &plan_wf)
         .into_iter()
         .find(|(p, _)| p == &["plan"])
         .and_then(|(_, a)| flag_value(&a, "--out").map(str::to_string))
@@ -416,15 +446,21 @@ fn the_apply_workflow_applies_the_saved_plan_on_merge_to_main() {
 
 #[test]
 fn the_drift_workflow_is_nightly_and_fails_on_drift_or_an_incomplete_check() {
-    let wf = workflow("drift.yml");
+    for name in ["drift.yml", "drift-pg.yml"] {
+        drift_workflow(name);
+    }
+}
+
+fn drift_workflow(name: &str) {
+    let wf = workflow(name);
     let cron = triggers(&wf)
         .get("schedule")
         .and_then(Value::as_sequence)
         .and_then(|s| s.first())
         .and_then(|s| str_of(s, "cron"))
-        .expect("drift.yml runs on a schedule");
+        .expect("the drift workflow runs on a schedule");
     assert_eq!(cron.split_whitespace().count(), 5, "cron `{cron}`");
-    let runs = workflow_invocations("drift.yml", &wf);
+    let runs = workflow_invocations(name, &wf);
     let (_, drift) = runs
         .iter()
         .find(|(p, _)| p == &["drift"])
