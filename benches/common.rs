@@ -239,7 +239,11 @@ pub fn write_state(dir: &std::path::Path) -> usize {
             if i % 200 == 0 {
                 attributes.insert("account_name".into(), serde_json::json!("renamed"));
             } else {
-                ciphertext = ciphertext.replacen('A', "B", 1);
+                // Another ciphertext: one character of the body changed (the
+                // armor lines stay as they are).
+                let at = ciphertext.find('\n').map_or(0, |i| i + 1);
+                let body = ciphertext[at..].replacen('A', "B", 1);
+                ciphertext = format!("{}{body}", &ciphertext[..at]);
             }
         }
         state.accounts.insert(

@@ -63,27 +63,60 @@ impl Bench {
         let t = Instant::now();
         let (ok, rss) = run_rusage(&mut self.cmd(dir, args));
         let wall = t.elapsed();
-        assert!(ok, "tether {args:?} in {} failed", dir.display());
+        if !ok {
+            let out = self.cmd(dir, args).output().unwrap();
+            panic!(
+                "tether {args:?} in {} failed: {}{}",
+                dir.display(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
         (wall, rss)
     }
 
     fn psql(&self, sql: &str) -> String {
         let out = Command::new("psql")
-            .args([self.url.as_str(), "-XqtA", "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .args([
+                self.url.as_str(),
+                "-XqtA",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                sql,
+            ])
             .output()
             .expect("psql runs");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     }
 }
 
 /// Adds the settings of `backend` to the config's `tether` block.
 fn select(dir: &Path, backend: &str, schema: &str) {
-    let path = dir.join("tether.hcl");
+    // The file that holds the `tether` block (tether.hcl, or the first of many).
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "hcl"))
+        .collect();
+    files.sort();
+    let path = files
+        .iter()
+        .find(|p| std::fs::read_to_string(p).unwrap().contains("tether {\n"))
+        .unwrap_or(&files[0])
+        .clone();
     let text = std::fs::read_to_string(&path).unwrap();
     let text = if text.contains("backend   = ") {
-        text.replace("backend   = \"local\"", &format!("backend   = \"{backend}\""))
-            .replace("backend   = \"pg\"", &format!("backend   = \"{backend}\""))
+        text.replace(
+            "backend   = \"local\"",
+            &format!("backend   = \"{backend}\""),
+        )
+        .replace("backend   = \"pg\"", &format!("backend   = \"{backend}\""))
     } else if text.contains("tether {\n") {
         text.replacen(
             "tether {\n",
@@ -197,7 +230,13 @@ fn apply(b: &mut Bench, dir: &Path) {
         "== apply: {} new accounts, 20 ms latency, --parallelism 50, --no-sync ({RUNS} runs each, medians)",
         PER_VENDOR * 4
     );
-    let args = ["apply", "--auto-approve", "--no-sync", "--parallelism", "50"];
+    let args = [
+        "apply",
+        "--auto-approve",
+        "--no-sync",
+        "--parallelism",
+        "50",
+    ];
     let mut local = Vec::new();
     let s0 = schema("apply");
     select(dir, "local", &s0);
@@ -215,6 +254,7 @@ fn apply(b: &mut Bench, dir: &Path) {
         // A fresh schema per run (every account new), migrated before the clock starts.
         let text = std::fs::read_to_string(dir.join("tether.hcl")).unwrap();
         let next = format!("{s0}_{run}");
+        // (the simulator's config keeps its `tether` block in tether.hcl)
         let text = text
             .lines()
             .map(|l| {
@@ -245,12 +285,24 @@ fn sync(b: &mut Bench, dir: &Path) {
     let total = env_num("PG_BENCH_SYNC_RESOURCES", 1_000_000);
     let per_vendor = 250;
     let per_account = total / (per_vendor * 4);
-    let sim = Sim::start(World::generate(1, per_vendor, per_account), Options::default())
-        .expect("the simulator starts");
+    let sim = Sim::start(
+        World::generate(1, per_vendor, per_account),
+        Options::default(),
+    )
+    .expect("the simulator starts");
     b.key = Some(sim_config(&sim, dir));
     let s = schema("sync");
     select(dir, "local", &s);
-    b.timed(dir, &["apply", "--auto-approve", "--no-sync", "--parallelism", "50"]);
+    b.timed(
+        dir,
+        &[
+            "apply",
+            "--auto-approve",
+            "--no-sync",
+            "--parallelism",
+            "50",
+        ],
+    );
     b.timed(dir, &["backend", "migrate", "--to", "pg"]);
     println!(
         "== sync: a first sync of {} resources, {} accounts, --parallelism 128 (one run each)",
@@ -282,12 +334,24 @@ fn size(b: &mut Bench, dir: &Path) {
     let total = env_num("PG_BENCH_CHURN_RESOURCES", 100_000);
     let per_vendor = 25;
     let per_account = total / (per_vendor * 4);
-    let sim = Sim::start(World::generate(3, per_vendor, per_account), Options::default())
-        .expect("the simulator starts");
+    let sim = Sim::start(
+        World::generate(3, per_vendor, per_account),
+        Options::default(),
+    )
+    .expect("the simulator starts");
     b.key = Some(sim_config(&sim, dir));
     let s = schema("size");
     select(dir, "pg", &s);
-    b.timed(dir, &["apply", "--auto-approve", "--no-sync", "--parallelism", "50"]);
+    b.timed(
+        dir,
+        &[
+            "apply",
+            "--auto-approve",
+            "--no-sync",
+            "--parallelism",
+            "50",
+        ],
+    );
     b.timed(dir, &["sync", "--parallelism", "64"]);
     let tables = || {
         b.psql(&format!(
@@ -298,7 +362,10 @@ fn size(b: &mut Bench, dir: &Path) {
     };
     let one = tables();
     // The ids of every resource, from the first version.
-    let out = b.cmd(dir, &["snapshot", "export", "--format", "json"]).output().unwrap();
+    let out = b
+        .cmd(dir, &["snapshot", "export", "--format", "json"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let ids: Vec<(String, String)> = doc["resources"]
@@ -307,7 +374,13 @@ fn size(b: &mut Bench, dir: &Path) {
         .iter()
         .map(|r| {
             (
-                r["account"].as_str().unwrap().split('.').next().unwrap().to_string(),
+                r["account"]
+                    .as_str()
+                    .unwrap()
+                    .split('.')
+                    .next()
+                    .unwrap()
+                    .to_string(),
                 r["id"].as_str().unwrap().to_string(),
             )
         })

@@ -284,7 +284,7 @@ fn rekey_cmd(ctx: &Context) -> Result<ExitStatus, Error> {
     let ids: Identities = identity::discover(&ctx.identities, &ctx.dir)?;
     // Once state exists, its secrets are re-encrypted in the same run, under its lock.
     let at = crate::ops::stores::locate(&ctx.dir, &config.settings)?;
-    let state_part = if at.store.path().exists() {
+    let state_part = if at.store.exists()? {
         let guard = at.store.lock("secrets rekey", ctx.lock_timeout)?;
         let state = at.store.read()?;
         state.map(|s| (guard, s))

@@ -325,14 +325,12 @@ impl Pg {
         })
     }
 
-    /// Commits version `id`: its manifest row and the per-partition rows,
-    /// in one transaction, under the snapshot lock.
+    /// Commits version `id` (its manifest row), under the snapshot lock.
     pub fn snapshot_commit(
         self: &Arc<Self>,
         id: u64,
         parent: Option<u64>,
         manifest: Vec<u8>,
-        partitions: PartitionRows,
         holding: &Holding,
     ) -> Result<()> {
         let id = to_i64(id, "version")?;
@@ -355,7 +353,6 @@ impl Pg {
             )
             .await
             .map_err(|e| pg.failed("cannot commit the snapshot version", &e))?;
-            insert_partitions(&pg, &tx, id, &partitions).await?;
             tx.commit()
                 .await
                 .map_err(|e| pg.failed("cannot commit the snapshot version", &e))?;
@@ -474,57 +471,6 @@ impl Contents {
     pub fn is_empty(&self) -> bool {
         self.serial.is_none() && self.versions == 0 && self.audit_lines == 0
     }
-}
-
-/// The per-partition rows of one version (`snapshot_partitions`), as
-/// columns.
-#[derive(Debug, Clone, Default)]
-pub struct PartitionRows {
-    pub account: Vec<String>,
-    pub region: Vec<String>,
-    pub kind: Vec<String>,
-    pub status: Vec<String>,
-    pub stale: Vec<bool>,
-    pub resources: Vec<i64>,
-    pub hash: Vec<Option<String>>,
-    pub problem_kind: Vec<Option<String>>,
-    pub code: Vec<Option<String>>,
-}
-
-async fn insert_partitions(
-    pg: &Pg,
-    tx: &tokio_postgres::Transaction<'_>,
-    version: i64,
-    p: &PartitionRows,
-) -> Result<()> {
-    if p.account.is_empty() {
-        return Ok(());
-    }
-    let s = pg.schema();
-    tx.execute(
-        &format!(
-            "INSERT INTO {s}.snapshot_partitions
-               (workspace, version, account, region, kind, status, stale, resources, hash, problem_kind, code)
-             SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bool[],
-                                          $8::bigint[], $9::text[], $10::text[], $11::text[])"
-        ),
-        &[
-            &pg.target.workspace,
-            &version,
-            &p.account,
-            &p.region,
-            &p.kind,
-            &p.status,
-            &p.stale,
-            &p.resources,
-            &p.hash,
-            &p.problem_kind,
-            &p.code,
-        ],
-    )
-    .await
-    .map_err(|e| pg.failed("cannot record the snapshot's partitions", &e))?;
-    Ok(())
 }
 
 async fn insert_audit<C: deadpool_postgres::GenericClient>(

@@ -130,12 +130,22 @@ impl Store {
                 _ => work.push((key, e)),
             }
         }
-        // The first damaged entry in manifest order: every entry before it is
-        // checked to the end, so the report does not depend on timing.
+        // Checked in the order the objects are stored (each pack segment is
+        // read once, and a mapped one sequentially); the first damaged
+        // entry in manifest order is reported, so the report does not
+        // depend on timing.
+        let mut order: Vec<usize> = (0..work.len()).collect();
+        order.sort_by_key(|&i| {
+            work[i]
+                .1
+                .object_ref()
+                .map(|r| (r.version, r.segment, r.offset))
+        });
         let failed = crate::cores::run(|| {
-            work.par_iter()
-                .enumerate()
-                .find_map_first(|(i, (_, e))| self.load_entry(e).err().map(|err| (i, err)))
+            order
+                .par_iter()
+                .filter_map(|&i| self.load_entry(work[i].1).err().map(|err| (i, err)))
+                .min_by_key(|(i, _)| *i)
         });
         match failed {
             None => Ok(()),

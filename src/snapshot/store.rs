@@ -96,7 +96,7 @@ impl std::ops::Deref for Segment {
 }
 
 /// Segments read from PostgreSQL kept at once (8 MiB each at most).
-const PG_SEGMENTS_KEPT: usize = 32;
+const PG_SEGMENTS_KEPT: usize = 64;
 
 #[derive(Default)]
 struct Cache {
@@ -729,9 +729,7 @@ impl Store {
             }
         }
         match (&self.medium, &holding) {
-            (Medium::Pg(pg), Some(h)) => {
-                pg.snapshot_commit(id, manifest.parent, bytes, partition_rows(&manifest), h)?
-            }
+            (Medium::Pg(pg), Some(h)) => pg.snapshot_commit(id, manifest.parent, bytes, h)?,
             _ => write_atomic(&self.manifest_path(id), &bytes, None)?,
         }
         Ok(())
@@ -1103,32 +1101,13 @@ impl Writer<'_> {
         bytes.push(b'\n');
         match (&self.store.medium, &self.holding) {
             (Medium::Pg(pg), Some(h)) => {
-                pg.snapshot_commit(self.id, self.parent, bytes, partition_rows(&m), h)?;
+                pg.snapshot_commit(self.id, self.parent, bytes, h)?;
             }
             _ => write_atomic(&self.store.manifest_path(self.id), &bytes, None)?,
         }
         self.committed = true;
         Ok(m)
     }
-}
-
-/// The per-partition rows of a version (`snapshot_partitions`).
-pub(crate) fn partition_rows(m: &Manifest) -> crate::pg::rows::PartitionRows {
-    let mut p = crate::pg::rows::PartitionRows::default();
-    for (k, e) in m.partitions() {
-        p.account.push(k.account.to_string());
-        p.region.push(k.region.clone());
-        p.kind.push(k.kind.clone());
-        p.status.push(status_word(e.status).to_string());
-        p.stale.push(e.stale);
-        p.resources
-            .push(i64::try_from(e.resources).unwrap_or(i64::MAX));
-        p.hash.push(e.hash.clone());
-        p.problem_kind
-            .push(e.problem_kind.map(|k| k.as_str().to_string()));
-        p.code.push(e.code.clone());
-    }
-    p
 }
 
 fn status_word(s: Status) -> &'static str {

@@ -403,9 +403,15 @@ fn the_apply_workflow_applies_the_saved_plan_on_merge_to_main() {
         crate::harness::repo().join("examples/github-actions/apply-pg.yml"),
     )
     .unwrap();
-    assert!(!text.contains("contents: write"), "apply-pg.yml writes to git");
+    assert!(
+        !text.contains("contents: write"),
+        "apply-pg.yml writes to git"
+    );
     assert!(!text.contains("git push"), "apply-pg.yml pushes");
-    assert!(text.contains("secrets.TETHER_PG_CONN_STR"), "the connection comes from a secret");
+    assert!(
+        text.contains("secrets.TETHER_PG_CONN_STR"),
+        "the connection comes from a secret"
+    );
 }
 
 fn apply_workflow(name: &str, plan_name: &str) {
