@@ -512,8 +512,7 @@ fn migration_local_to_pg_to_local_keeps_every_byte() {
     // As if the first run had died after version 3 (versions land whole, the
     // audit log and the state last): the next run copies only the rest.
     psql(&format!(
-        "DELETE FROM {schema}.snapshot_partitions WHERE version >= 4;
-         DELETE FROM {schema}.snapshot_versions WHERE id >= 4;
+        "DELETE FROM {schema}.snapshot_versions WHERE id >= 4;
          DELETE FROM {schema}.snapshot_segments WHERE version = 5;
          DELETE FROM {schema}.state_history; DELETE FROM {schema}.audit;
          UPDATE {schema}.workspaces SET serial = NULL, lineage = NULL"
