@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use tokio_postgres::types::ToSql;
+
 use super::lock::{Holding, check_held};
 use super::{Pg, to_i64, to_u64};
 use crate::error::Result;
@@ -55,75 +57,49 @@ fn sha256_hex(b: &[u8]) -> String {
 impl Pg {
     /// The current state document (the highest serial), if any.
     pub fn state_current(self: &Arc<Self>) -> Result<Option<Vec<u8>>> {
-        self.run(|pg| async move {
-            let c = pg.client().await?;
-            let s = pg.schema();
-            let row = c
-                .query_opt(
-                    &format!(
-                        "SELECT document FROM {s}.state_history WHERE workspace = $1
-                         ORDER BY serial DESC LIMIT 1"
-                    ),
-                    &[&pg.target.workspace],
-                )
-                .await
-                .map_err(|e| pg.failed("cannot read the state", &e))?;
-            Ok(row.map(|r| r.get(0)))
-        })
+        let rows = self.read(
+            "cannot read the state",
+            "SELECT document FROM {s}.state_history WHERE workspace = $1 ORDER BY serial DESC LIMIT 1",
+            vec![],
+        )?;
+        Ok(rows.first().map(|r| r.get(0)))
     }
 
     /// The state document of `serial`, if the history holds it.
     pub fn state_at(self: &Arc<Self>, serial: u64) -> Result<Option<Vec<u8>>> {
-        let serial = to_i64(serial, "serial")?;
-        self.run(move |pg| async move {
-            let c = pg.client().await?;
-            let s = pg.schema();
-            let row = c
-                .query_opt(
-                    &format!(
-                        "SELECT document FROM {s}.state_history WHERE workspace = $1 AND serial = $2"
-                    ),
-                    &[&pg.target.workspace, &serial],
-                )
-                .await
-                .map_err(|e| pg.failed("cannot read the state history", &e))?;
-            Ok(row.map(|r| r.get(0)))
-        })
+        let rows = self.read(
+            "cannot read the state history",
+            "SELECT document FROM {s}.state_history WHERE workspace = $1 AND serial = $2",
+            vec![Box::new(to_i64(serial, "serial")?)],
+        )?;
+        Ok(rows.first().map(|r| r.get(0)))
     }
 
     /// Every recorded serial, oldest first.
     pub fn state_history(self: &Arc<Self>) -> Result<Vec<HistoryRow>> {
-        self.run(|pg| async move {
-            let c = pg.client().await?;
-            let s = pg.schema();
-            let rows = c
-                .query(
-                    &format!(
-                        "SELECT serial, lineage, sha256, who, host, operation, plan_hash, tether_version,
-                                to_char(written_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
-                                octet_length(document)
-                         FROM {s}.state_history WHERE workspace = $1 ORDER BY serial"
-                    ),
-                    &[&pg.target.workspace],
-                )
-                .await
-                .map_err(|e| pg.failed("cannot read the state history", &e))?;
-            Ok(rows
-                .into_iter()
-                .map(|r| HistoryRow {
-                    serial: to_u64(r.get(0)),
-                    lineage: r.get(1),
-                    sha256: r.get(2),
-                    who: r.get(3),
-                    host: r.get(4),
-                    operation: r.get(5),
-                    plan_hash: r.get(6),
-                    tether_version: r.get(7),
-                    written_at: r.get(8),
-                    bytes: u64::try_from(r.get::<_, i32>(9)).unwrap_or(0),
-                })
-                .collect())
-        })
+        let rows = self.read(
+            "cannot read the state history",
+            "SELECT serial, lineage, sha256, who, host, operation, plan_hash, tether_version,
+                    to_char(written_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                    octet_length(document)
+             FROM {s}.state_history WHERE workspace = $1 ORDER BY serial",
+            vec![],
+        )?;
+        Ok(rows
+            .into_iter()
+            .map(|r| HistoryRow {
+                serial: to_u64(r.get(0)),
+                lineage: r.get(1),
+                sha256: r.get(2),
+                who: r.get(3),
+                host: r.get(4),
+                operation: r.get(5),
+                plan_hash: r.get(6),
+                tether_version: r.get(7),
+                written_at: r.get(8),
+                bytes: u64::try_from(r.get::<_, i32>(9)).unwrap_or(0),
+            })
+            .collect())
     }
 
     /// Records `new` when the workspace's current state is `expected`
@@ -209,58 +185,32 @@ impl Pg {
 
     /// Every committed snapshot version id, oldest first.
     pub fn snapshot_ids(self: &Arc<Self>) -> Result<Vec<u64>> {
-        self.run(|pg| async move {
-            let c = pg.client().await?;
-            let s = pg.schema();
-            let rows = c
-                .query(
-                    &format!(
-                        "SELECT id FROM {s}.snapshot_versions WHERE workspace = $1 ORDER BY id"
-                    ),
-                    &[&pg.target.workspace],
-                )
-                .await
-                .map_err(|e| pg.failed("cannot list the snapshot versions", &e))?;
-            Ok(rows.into_iter().map(|r| to_u64(r.get(0))).collect())
-        })
+        let rows = self.read(
+            "cannot list the snapshot versions",
+            "SELECT id FROM {s}.snapshot_versions WHERE workspace = $1 ORDER BY id",
+            vec![],
+        )?;
+        Ok(rows.into_iter().map(|r| to_u64(r.get(0))).collect())
     }
 
     /// The manifest bytes of version `id`, if it exists.
     pub fn snapshot_manifest(self: &Arc<Self>, id: u64) -> Result<Option<Vec<u8>>> {
-        let id = to_i64(id, "version")?;
-        self.run(move |pg| async move {
-            let c = pg.client().await?;
-            let s = pg.schema();
-            let row = c
-                .query_opt(
-                    &format!(
-                        "SELECT manifest FROM {s}.snapshot_versions WHERE workspace = $1 AND id = $2"
-                    ),
-                    &[&pg.target.workspace, &id],
-                )
-                .await
-                .map_err(|e| pg.failed("cannot read a snapshot manifest", &e))?;
-            Ok(row.map(|r| r.get(0)))
-        })
+        let rows = self.read(
+            "cannot read a snapshot manifest",
+            "SELECT manifest FROM {s}.snapshot_versions WHERE workspace = $1 AND id = $2",
+            vec![Box::new(to_i64(id, "version")?)],
+        )?;
+        Ok(rows.first().map(|r| r.get(0)))
     }
 
     /// Whether version `id` exists.
     pub fn snapshot_exists(self: &Arc<Self>, id: u64) -> Result<bool> {
-        let id = to_i64(id, "version")?;
-        self.run(move |pg| async move {
-            let c = pg.client().await?;
-            let s = pg.schema();
-            let row = c
-                .query_one(
-                    &format!(
-                        "SELECT EXISTS (SELECT 1 FROM {s}.snapshot_versions WHERE workspace = $1 AND id = $2)"
-                    ),
-                    &[&pg.target.workspace, &id],
-                )
-                .await
-                .map_err(|e| pg.failed("cannot read the snapshot versions", &e))?;
-            Ok(row.get(0))
-        })
+        let rows = self.read(
+            "cannot read the snapshot versions",
+            "SELECT 1 FROM {s}.snapshot_versions WHERE workspace = $1 AND id = $2",
+            vec![Box::new(to_i64(id, "version")?)],
+        )?;
+        Ok(!rows.is_empty())
     }
 
     /// The bytes of one pack segment, if it exists.
@@ -269,23 +219,15 @@ impl Pg {
         version: u64,
         segment: u32,
     ) -> Result<Option<Vec<u8>>> {
-        let version = to_i64(version, "version")?;
-        let segment = i32::try_from(segment).unwrap_or(i32::MAX);
-        self.run(move |pg| async move {
-            let c = pg.client().await?;
-            let s = pg.schema();
-            let row = c
-                .query_opt(
-                    &format!(
-                        "SELECT bytes FROM {s}.snapshot_segments
-                         WHERE workspace = $1 AND version = $2 AND segment = $3"
-                    ),
-                    &[&pg.target.workspace, &version, &segment],
-                )
-                .await
-                .map_err(|e| pg.failed("cannot read a snapshot pack", &e))?;
-            Ok(row.map(|r| r.get(0)))
-        })
+        let rows = self.read(
+            "cannot read a snapshot pack",
+            "SELECT bytes FROM {s}.snapshot_segments WHERE workspace = $1 AND version = $2 AND segment = $3",
+            vec![
+                Box::new(to_i64(version, "version")?),
+                Box::new(i32::try_from(segment).unwrap_or(i32::MAX)),
+            ],
+        )?;
+        Ok(rows.first().map(|r| r.get(0)))
     }
 
     /// Stores one pack segment of a version being written (invisible until
@@ -401,75 +343,42 @@ impl Pg {
 
     /// Every audit line of the workspace, oldest first.
     pub fn audit_lines(self: &Arc<Self>) -> Result<Vec<String>> {
-        self.run(|pg| async move {
-            let c = pg.client().await?;
-            let s = pg.schema();
-            let rows = c
-                .query(
-                    &format!("SELECT line FROM {s}.audit WHERE workspace = $1 ORDER BY seq"),
-                    &[&pg.target.workspace],
-                )
-                .await
-                .map_err(|e| pg.failed("cannot read the audit log", &e))?;
-            Ok(rows.into_iter().map(|r| r.get(0)).collect())
-        })
-    }
-
-    /// Whether the workspace holds anything: state, snapshots or audit.
-    pub fn workspace_contents(self: &Arc<Self>) -> Result<Contents> {
-        self.run(|pg| async move {
-            let c = pg.client().await?;
-            let s = pg.schema();
-            let r = c
-                .query_one(
-                    &format!(
-                        "SELECT (SELECT max(serial) FROM {s}.state_history WHERE workspace = $1),
-                                (SELECT count(*) FROM {s}.snapshot_versions WHERE workspace = $1),
-                                (SELECT count(*) FROM {s}.audit WHERE workspace = $1)"
-                    ),
-                    &[&pg.target.workspace],
-                )
-                .await
-                .map_err(|e| pg.failed("cannot read the workspace", &e))?;
-            Ok(Contents {
-                serial: r.get::<_, Option<i64>>(0).map(to_u64),
-                versions: to_u64(r.get(1)),
-                audit_lines: to_u64(r.get(2)),
-            })
-        })
+        let rows = self.read(
+            "cannot read the audit log",
+            "SELECT line FROM {s}.audit WHERE workspace = $1 ORDER BY seq",
+            vec![],
+        )?;
+        Ok(rows.into_iter().map(|r| r.get(0)).collect())
     }
 
     /// How many pack segments version `version` has.
     pub fn snapshot_segment_count(self: &Arc<Self>, version: u64) -> Result<u32> {
-        let version = to_i64(version, "version")?;
+        let rows = self.read(
+            "cannot read the snapshot packs",
+            "SELECT count(*) FROM {s}.snapshot_segments WHERE workspace = $1 AND version = $2",
+            vec![Box::new(to_i64(version, "version")?)],
+        )?;
+        Ok(rows
+            .first()
+            .map_or(0, |r| u32::try_from(r.get::<_, i64>(0)).unwrap_or(u32::MAX)))
+    }
+
+    /// The rows of one read of the workspace: `sql` names the schema `{s}`
+    /// and the workspace `$1`; `more` are `$2`, `$3`, ….
+    fn read(
+        self: &Arc<Self>,
+        doing: &'static str,
+        sql: &'static str,
+        more: Vec<Box<dyn ToSql + Sync + Send>>,
+    ) -> Result<Vec<tokio_postgres::Row>> {
         self.run(move |pg| async move {
             let c = pg.client().await?;
-            let s = pg.schema();
-            let row = c
-                .query_one(
-                    &format!(
-                        "SELECT count(*) FROM {s}.snapshot_segments WHERE workspace = $1 AND version = $2"
-                    ),
-                    &[&pg.target.workspace, &version],
-                )
+            let mut params: Vec<&(dyn ToSql + Sync)> = vec![&pg.target.workspace];
+            params.extend(more.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)));
+            c.query(&sql.replace("{s}", &pg.schema()), &params)
                 .await
-                .map_err(|e| pg.failed("cannot read the snapshot packs", &e))?;
-            Ok(u32::try_from(row.get::<_, i64>(0)).unwrap_or(u32::MAX))
+                .map_err(|e| pg.failed(doing, &e))
         })
-    }
-}
-
-/// What a workspace holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Contents {
-    pub serial: Option<u64>,
-    pub versions: u64,
-    pub audit_lines: u64,
-}
-
-impl Contents {
-    pub fn is_empty(&self) -> bool {
-        self.serial.is_none() && self.versions == 0 && self.audit_lines == 0
     }
 }
 
