@@ -13,7 +13,7 @@
 //! Needs a server: `TETHER_BENCH_PG_URL` (a libpq URI of a role that may
 //! create schemas), e.g. the one `scripts/pg-server start` prints. Each
 //! section works in a schema of its own. `PG_BENCH_ONLY=plan,apply,sync,size`
-//! picks sections.
+//! picks sections; `PG_BENCH_RUNS` the runs of plan and apply (7 and 3).
 //!
 //! Run: `TETHER_BENCH_PG_URL=… cargo bench --bench pg`.
 
@@ -167,16 +167,16 @@ fn main() {
 
 fn plan(b: &Bench, conf: &Path) {
     const ACCOUNTS: usize = 10_000;
-    const RUNS: usize = 7;
+    let runs = env_num("PG_BENCH_RUNS", 7);
     std::fs::create_dir_all(conf.join("secrets")).unwrap();
     generate(conf, ACCOUNTS, 100, false);
     let changed = write_state(conf);
     let s = schema("plan");
     select(conf, "local", &s);
-    println!("== plan: {ACCOUNTS} accounts, {changed} changed ({RUNS} runs each, medians)");
+    println!("== plan: {ACCOUNTS} accounts, {changed} changed ({runs} runs each, medians)");
     let mut local = Vec::new();
     let mut rss_l = 0;
-    for _ in 0..RUNS {
+    for _ in 0..runs {
         let (t, r) = b.timed(conf, &["plan"]);
         local.push(t);
         rss_l = rss_l.max(r);
@@ -185,7 +185,7 @@ fn plan(b: &Bench, conf: &Path) {
     select(conf, "pg", &s);
     let mut pg = Vec::new();
     let mut rss_p = 0;
-    for _ in 0..RUNS {
+    for _ in 0..runs {
         let (t, r) = b.timed(conf, &["plan"]);
         pg.push(t);
         rss_p = rss_p.max(r);
@@ -213,7 +213,7 @@ fn sim_config(sim: &Sim, dir: &Path) -> String {
 
 fn apply(b: &mut Bench, dir: &Path) {
     const PER_VENDOR: usize = 250;
-    const RUNS: usize = 3;
+    let runs = env_num("PG_BENCH_RUNS", 3);
     let sim = Sim::start(World::generate(42, PER_VENDOR, 0), Options::default())
         .expect("the simulator starts");
     sim.engine()
@@ -227,7 +227,7 @@ fn apply(b: &mut Bench, dir: &Path) {
         .unwrap();
     b.key = Some(sim_config(&sim, dir));
     println!(
-        "== apply: {} new accounts, 20 ms latency, --parallelism 50, --no-sync ({RUNS} runs each, medians)",
+        "== apply: {} new accounts, 20 ms latency, --parallelism 50, --no-sync ({runs} runs each, medians)",
         PER_VENDOR * 4
     );
     let args = [
@@ -240,7 +240,7 @@ fn apply(b: &mut Bench, dir: &Path) {
     let mut local = Vec::new();
     let s0 = schema("apply");
     select(dir, "local", &s0);
-    for _ in 0..RUNS {
+    for _ in 0..runs {
         for f in ["tether.state.json", "tether.state.json.backup", ".tether"] {
             let p = dir.join(f);
             let _ = std::fs::remove_file(&p);
@@ -250,7 +250,7 @@ fn apply(b: &mut Bench, dir: &Path) {
     }
     let mut pg = Vec::new();
     select(dir, "pg", &s0);
-    for run in 0..RUNS {
+    for run in 0..runs {
         // A fresh schema per run (every account new), migrated before the clock starts.
         let text = std::fs::read_to_string(dir.join("tether.hcl")).unwrap();
         let next = format!("{s0}_{run}");
