@@ -281,18 +281,26 @@ fn apply(b: &mut Bench, dir: &Path) {
     sim.stop();
 }
 
-fn sync(b: &mut Bench, dir: &Path) {
-    let total = env_num("PG_BENCH_SYNC_RESOURCES", 1_000_000);
-    let per_vendor = 250;
-    let per_account = total / (per_vendor * 4);
+/// A simulated world of `per_vendor` accounts per vendor with
+/// `per_account` resources each, its config on `backend` in a schema of
+/// `section`'s, and every account applied (no sync). Returns the schema.
+fn applied(
+    b: &mut Bench,
+    dir: &Path,
+    seed: u64,
+    per_vendor: usize,
+    per_account: usize,
+    section: &str,
+    backend: &str,
+) -> (Sim, String) {
     let sim = Sim::start(
-        World::generate(1, per_vendor, per_account),
+        World::generate(seed, per_vendor, per_account),
         Options::default(),
     )
     .expect("the simulator starts");
     b.key = Some(sim_config(&sim, dir));
-    let s = schema("sync");
-    select(dir, "local", &s);
+    let s = schema(section);
+    select(dir, backend, &s);
     b.timed(
         dir,
         &[
@@ -303,6 +311,14 @@ fn sync(b: &mut Bench, dir: &Path) {
             "50",
         ],
     );
+    (sim, s)
+}
+
+fn sync(b: &mut Bench, dir: &Path) {
+    let total = env_num("PG_BENCH_SYNC_RESOURCES", 1_000_000);
+    let per_vendor = 250;
+    let per_account = total / (per_vendor * 4);
+    let (sim, s) = applied(b, dir, 1, per_vendor, per_account, "sync", "local");
     b.timed(dir, &["backend", "migrate", "--to", "pg"]);
     println!(
         "== sync: a first sync of {} resources, {} accounts, --parallelism 128 (one run each)",
@@ -333,24 +349,14 @@ fn sync(b: &mut Bench, dir: &Path) {
 fn size(b: &mut Bench, dir: &Path) {
     let total = env_num("PG_BENCH_CHURN_RESOURCES", 100_000);
     let per_vendor = 25;
-    let per_account = total / (per_vendor * 4);
-    let sim = Sim::start(
-        World::generate(3, per_vendor, per_account),
-        Options::default(),
-    )
-    .expect("the simulator starts");
-    b.key = Some(sim_config(&sim, dir));
-    let s = schema("size");
-    select(dir, "pg", &s);
-    b.timed(
+    let (sim, s) = applied(
+        b,
         dir,
-        &[
-            "apply",
-            "--auto-approve",
-            "--no-sync",
-            "--parallelism",
-            "50",
-        ],
+        3,
+        per_vendor,
+        total / (per_vendor * 4),
+        "size",
+        "pg",
     );
     b.timed(dir, &["sync", "--parallelism", "64"]);
     let tables = || {

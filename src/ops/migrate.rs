@@ -159,8 +159,18 @@ pub fn migrate(
             crate::snapshot::id_ranges(&dst_ids)
         )));
     }
+    // The source is locked and only read: each of its digests is computed once.
+    let mut src_digests = std::collections::HashMap::new();
+    let mut src_digest = |id| -> Result<String> {
+        if let Some(d) = src_digests.get(&id) {
+            return Ok(String::clone(d));
+        }
+        let d = src.snapshots.stored_digest(id)?;
+        src_digests.insert(id, d.clone());
+        Ok(d)
+    };
     for &id in &dst_ids {
-        if dst.snapshots.stored_digest(id)? != src.snapshots.stored_digest(id)? {
+        if dst.snapshots.stored_digest(id)? != src_digest(id)? {
             return Err(refuse(format!(
                 "its snapshot version {id} differs from the source's"
             )));
@@ -209,7 +219,7 @@ pub fn migrate(
         )));
     }
     for &id in &src_ids {
-        let a = src.snapshots.stored_digest(id)?;
+        let a = src_digest(id)?;
         if dst.snapshots.stored_digest(id)? != a {
             return Err(Error::Usage(format!(
                 "snapshot version {id} in {} does not match the source's after the copy",

@@ -239,32 +239,19 @@ impl Pg {
         bytes: Vec<u8>,
         holding: &Holding,
     ) -> Result<()> {
-        let version = to_i64(version, "version")?;
-        let segment = i32::try_from(segment).unwrap_or(i32::MAX);
-        let holding = holding.clone();
-        self.run(move |pg| async move {
-            let mut c = pg.client().await?;
-            let s = pg.schema();
-            let tx = c
-                .transaction()
-                .await
-                .map_err(|e| pg.failed("cannot write a snapshot pack", &e))?;
-            check_held(&pg, &tx, &holding).await?;
-            tx.execute(
-                &format!(
-                    "INSERT INTO {s}.snapshot_segments (workspace, version, segment, bytes)
-                     VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (workspace, version, segment) DO UPDATE SET bytes = EXCLUDED.bytes"
-                ),
-                &[&pg.target.workspace, &version, &segment, &bytes],
-            )
-            .await
-            .map_err(|e| pg.failed("cannot write a snapshot pack", &e))?;
-            tx.commit()
-                .await
-                .map_err(|e| pg.failed("cannot write a snapshot pack", &e))?;
-            Ok(())
-        })
+        self.locked_write(
+            "cannot write a snapshot pack",
+            holding,
+            "INSERT INTO {s}.snapshot_segments (workspace, version, segment, bytes)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (workspace, version, segment) DO UPDATE SET bytes = EXCLUDED.bytes",
+            vec![
+                Box::new(to_i64(version, "version")?),
+                Box::new(i32::try_from(segment).unwrap_or(i32::MAX)),
+                Box::new(bytes),
+            ],
+        )
+        .map(|_| ())
     }
 
     /// Commits version `id` (its manifest row), under the snapshot lock.
@@ -275,62 +262,30 @@ impl Pg {
         manifest: Vec<u8>,
         holding: &Holding,
     ) -> Result<()> {
-        let id = to_i64(id, "version")?;
-        let parent = parent.map(|p| to_i64(p, "version")).transpose()?;
-        let holding = holding.clone();
-        self.run(move |pg| async move {
-            let mut c = pg.client().await?;
-            let s = pg.schema();
-            let ws = &pg.target.workspace;
-            let tx = c
-                .transaction()
-                .await
-                .map_err(|e| pg.failed("cannot commit the snapshot version", &e))?;
-            check_held(&pg, &tx, &holding).await?;
-            tx.execute(
-                &format!(
-                    "INSERT INTO {s}.snapshot_versions (workspace, id, parent, manifest) VALUES ($1, $2, $3, $4)"
-                ),
-                &[ws, &id, &parent, &manifest],
-            )
-            .await
-            .map_err(|e| pg.failed("cannot commit the snapshot version", &e))?;
-            tx.commit()
-                .await
-                .map_err(|e| pg.failed("cannot commit the snapshot version", &e))?;
-            Ok(())
-        })
+        self.locked_write(
+            "cannot commit the snapshot version",
+            holding,
+            "INSERT INTO {s}.snapshot_versions (workspace, id, parent, manifest) VALUES ($1, $2, $3, $4)",
+            vec![
+                Box::new(to_i64(id, "version")?),
+                Box::new(parent.map(|p| to_i64(p, "version")).transpose()?),
+                Box::new(manifest),
+            ],
+        )
+        .map(|_| ())
     }
 
     /// Removes the segments of versions at or after `from` that have no
     /// manifest: a writer that never committed left them.
     pub fn snapshot_remove_orphans(self: &Arc<Self>, from: u64, holding: &Holding) -> Result<u64> {
-        let from = to_i64(from, "version")?;
-        let holding = holding.clone();
-        self.run(move |pg| async move {
-            let mut c = pg.client().await?;
-            let s = pg.schema();
-            let tx = c
-                .transaction()
-                .await
-                .map_err(|e| pg.failed("cannot clean the snapshot store", &e))?;
-            check_held(&pg, &tx, &holding).await?;
-            let n = tx
-                .execute(
-                    &format!(
-                        "DELETE FROM {s}.snapshot_segments g WHERE g.workspace = $1 AND g.version >= $2
-                         AND NOT EXISTS (SELECT 1 FROM {s}.snapshot_versions v
-                                         WHERE v.workspace = g.workspace AND v.id = g.version)"
-                    ),
-                    &[&pg.target.workspace, &from],
-                )
-                .await
-                .map_err(|e| pg.failed("cannot clean the snapshot store", &e))?;
-            tx.commit()
-                .await
-                .map_err(|e| pg.failed("cannot clean the snapshot store", &e))?;
-            Ok(n)
-        })
+        self.locked_write(
+            "cannot clean the snapshot store",
+            holding,
+            "DELETE FROM {s}.snapshot_segments g WHERE g.workspace = $1 AND g.version >= $2
+             AND NOT EXISTS (SELECT 1 FROM {s}.snapshot_versions v
+                             WHERE v.workspace = g.workspace AND v.id = g.version)",
+            vec![Box::new(to_i64(from, "version")?)],
+        )
     }
 
     /// Appends audit lines (JSON objects, one per account), in order.
@@ -363,6 +318,30 @@ impl Pg {
             .map_or(0, |r| u32::try_from(r.get::<_, i64>(0)).unwrap_or(u32::MAX)))
     }
 
+    /// One statement of the workspace (`sql` as for [`Pg::read`]) in a
+    /// transaction of its own, only while this run holds the lock
+    /// `holding`. Returns the rows it changed.
+    fn locked_write(
+        self: &Arc<Self>,
+        doing: &'static str,
+        holding: &Holding,
+        sql: &'static str,
+        more: Vec<Box<dyn ToSql + Sync + Send>>,
+    ) -> Result<u64> {
+        let holding = holding.clone();
+        self.run(move |pg| async move {
+            let mut c = pg.client().await?;
+            let tx = c.transaction().await.map_err(|e| pg.failed(doing, &e))?;
+            check_held(&pg, &tx, &holding).await?;
+            let n = tx
+                .execute(&sql.replace("{s}", &pg.schema()), &params(&pg, &more))
+                .await
+                .map_err(|e| pg.failed(doing, &e))?;
+            tx.commit().await.map_err(|e| pg.failed(doing, &e))?;
+            Ok(n)
+        })
+    }
+
     /// The rows of one read of the workspace: `sql` names the schema `{s}`
     /// and the workspace `$1`; `more` are `$2`, `$3`, ….
     fn read(
@@ -373,13 +352,18 @@ impl Pg {
     ) -> Result<Vec<tokio_postgres::Row>> {
         self.run(move |pg| async move {
             let c = pg.client().await?;
-            let mut params: Vec<&(dyn ToSql + Sync)> = vec![&pg.target.workspace];
-            params.extend(more.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)));
-            c.query(&sql.replace("{s}", &pg.schema()), &params)
+            c.query(&sql.replace("{s}", &pg.schema()), &params(&pg, &more))
                 .await
                 .map_err(|e| pg.failed(doing, &e))
         })
     }
+}
+
+/// The workspace as `$1`, then `more`.
+fn params<'a>(pg: &'a Pg, more: &'a [Box<dyn ToSql + Sync + Send>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&pg.target.workspace];
+    params.extend(more.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)));
+    params
 }
 
 async fn insert_audit<C: deadpool_postgres::GenericClient>(
