@@ -9,7 +9,9 @@
 //! `verify-ca`); `verify-ca` (the chain checked against the roots);
 //! `verify-full` (the chain and the host name). The roots are the PEM file
 //! of `sslrootcert`, the system's with `sslrootcert=system`, and otherwise
-//! `~/.postgresql/root.crt` when it exists, else the system's.
+//! `~/.postgresql/root.crt` when it exists, else the system's. A relative
+//! `sslrootcert` is refused: it would be read from the working directory,
+//! which in CI is a checkout a pull request controls.
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -412,6 +414,14 @@ fn roots(root: Option<&str>) -> Result<rustls::RootCertStore, String> {
         .filter(|p| p.is_file());
     let file = match root {
         Some("system") => None,
+        Some(path) if std::path::Path::new(path).is_relative() => {
+            // Read from the working directory: in CI, the checkout a pull
+            // request controls, which could swap in a CA of its own.
+            return Err(format!(
+                "sslrootcert `{path}` is a relative path; give an absolute one (a relative path is \
+                 read from the working directory, which in CI is a checkout a pull request controls)"
+            ));
+        }
         Some(path) => Some(std::path::PathBuf::from(path)),
         None => default,
     };
@@ -639,6 +649,21 @@ mod tests {
             .err()
             .unwrap();
         assert!(e.contains("client certificate"), "{e}");
+    }
+
+    #[test]
+    fn a_relative_root_file_is_refused() {
+        for conn in [
+            "host=h sslmode=verify-full sslrootcert=ca.pem",
+            "postgresql://u@h/db?sslmode=verify-ca&sslrootcert=certs%2Fca.pem",
+        ] {
+            let e = resolved(&[("TETHER_PG_CONN_STR", conn)]).err().unwrap();
+            assert!(e.contains("is a relative path"), "{e}");
+        }
+        let e = resolved(&[("PGSSLMODE", "verify-full"), ("PGSSLROOTCERT", "ca.pem")])
+            .err()
+            .unwrap();
+        assert!(e.contains("is a relative path"), "{e}");
     }
 
     #[test]
