@@ -515,7 +515,13 @@ fn a_killed_sync_leaves_no_lock_that_needs_force_unlock() {
     let store_lock = env.path().join(".tether/snapshots/store.lock");
     let mut child = env.spawn(&["sync", "--parallelism", "1"]);
     let begun = std::time::Instant::now();
-    while !(state_lock.exists() && store_lock.exists()) {
+    // Held: both lock files there with their holder written in them (a
+    // file whose holder is not yet written is taken over without a word).
+    let held = || {
+        tether::state::lock::read(&env.path().join("tether.state.json")).is_some()
+            && tether::state::lock::read(&env.path().join(".tether/snapshots/store")).is_some()
+    };
+    while !held() {
         assert!(
             begun.elapsed() < std::time::Duration::from_secs(20),
             "sync never held both locks"
