@@ -11,7 +11,7 @@
 //!   version (target: under 1.5x).
 //!
 //! Needs a server: `TETHER_BENCH_PG_URL` (a libpq URI of a role that may
-//! create schemas), e.g. the one `scripts/pg-server start` prints. Each
+//! create schemas), e.g. the one `scripts/test --serve` prints. Each
 //! section works in a schema of its own. `PG_BENCH_ONLY=plan,apply,sync,size`
 //! picks sections; `PG_BENCH_RUNS` the runs of plan and apply (7 and 3).
 //!
@@ -139,7 +139,7 @@ fn ratio(pg: Duration, local: Duration) -> f64 {
 
 fn main() {
     let url = std::env::var("TETHER_BENCH_PG_URL").expect(
-        "TETHER_BENCH_PG_URL: a PostgreSQL server for the benchmark (scripts/pg-server start prints one)",
+        "TETHER_BENCH_PG_URL: a PostgreSQL server for the benchmark (scripts/test --serve prints one)",
     );
     let only = std::env::var("PG_BENCH_ONLY").unwrap_or_else(|_| "plan,apply,sync,size".into());
     let tether = release_binary();

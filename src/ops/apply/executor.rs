@@ -103,14 +103,19 @@ pub struct Finished<T> {
 }
 
 /// Runs `work` for every changing account of `plan`, at most `parallelism` at
-/// once, in dependency order. `record` is called in the caller's task with
-/// every account that has ended since the last call (one or more, in the
-/// order they ended), so the caller can write state once for all of them
-/// before anything that depends on them starts; it answers, per account,
-/// `Err(problem)` when recording failed (the account then counts as failed).
-/// Batching keeps the number of state writes low when many accounts end
-/// close together, without ever reporting an unrecorded account as done.
-pub async fn execute<W, Fut, R, T>(
+/// once, in dependency order. `record` is handed every account that has ended
+/// since the last batch was handed over (one or more, in the order they
+/// ended), so the caller can write state once for all of them; it answers,
+/// per account, `Err(problem)` when recording failed (the account then
+/// counts as failed).
+///
+/// One batch is being recorded at a time, and the walk goes on while it is:
+/// accounts whose prerequisites are recorded keep starting, and whatever ends
+/// meanwhile waits for the next batch. An account starts only after
+/// everything it depends on is recorded, and nothing is reported done before
+/// it is recorded. A slow state write therefore costs fewer, larger batches,
+/// not idle slots.
+pub async fn execute<W, Fut, R, RFut, T>(
     plan: &Plan,
     parallelism: usize,
     stop: Arc<AtomicBool>,
@@ -121,7 +126,8 @@ where
     W: Fn(AccountChange) -> Fut,
     Fut: Future<Output = Result<T, Problem>> + Send + 'static,
     T: Send + 'static,
-    R: FnMut(&[Finished<T>]) -> Vec<Result<(), Problem>>,
+    R: FnMut(Arc<[Finished<T>]>) -> RFut,
+    RFut: Future<Output = Vec<Result<(), Problem>>>,
 {
     let parallelism = parallelism.max(1);
     let mut pre = prerequisites(plan);
@@ -137,26 +143,13 @@ where
     let mut tasks: std::collections::HashMap<tokio::task::Id, AccountChange> =
         std::collections::HashMap::new();
     let mut report = Report::default();
-    // Accounts that ended without success: their dependents can never run.
+    // Accounts that ended without success (known as soon as they end, or
+    // when recording them failed): their dependents can never run.
     let mut unsuccessful: BTreeSet<Address> = BTreeSet::new();
-    let mut finish =
-        |report: &mut Report, unsuccessful: &mut BTreeSet<Address>, batch: Vec<Finished<T>>| {
-            if batch.is_empty() {
-                return;
-            }
-            let results = record(&batch);
-            for (i, f) in batch.into_iter().enumerate() {
-                let mut o = f.outcome;
-                // Recording can fail (the state cannot be written): the account has not completed.
-                if let Some(Err(why)) = results.get(i) {
-                    o = Outcome::Failed(why.clone());
-                }
-                if o != Outcome::Done {
-                    unsuccessful.insert(f.change.address.clone());
-                }
-                report.outcomes.push((f.change.address, f.change.action, o));
-            }
-        };
+    // Ended, not yet handed to `record`.
+    let mut pending: Vec<Finished<T>> = Vec::new();
+    // The batch being recorded, and its answer to come.
+    let mut writing: Option<Writing<T, RFut>> = None;
     loop {
         // Skip what can never run: a prerequisite ended without success.
         loop {
@@ -172,18 +165,20 @@ where
             if doomed.is_empty() {
                 break;
             }
-            let batch = doomed
-                .into_iter()
-                .map(|(a, p)| {
-                    waiting.remove(&a);
-                    Finished {
-                        change: changes[&a].clone(),
-                        outcome: Outcome::Skipped(p),
-                        payload: None,
-                    }
-                })
-                .collect();
-            finish(&mut report, &mut unsuccessful, batch);
+            for (a, p) in doomed {
+                waiting.remove(&a);
+                unsuccessful.insert(a.clone());
+                pending.push(Finished {
+                    change: changes[&a].clone(),
+                    outcome: Outcome::Skipped(p),
+                    payload: None,
+                });
+            }
+        }
+        if writing.is_none() && !pending.is_empty() {
+            let batch: Arc<[Finished<T>]> = std::mem::take(&mut pending).into();
+            let answer = Box::pin(record(batch.clone()));
+            writing = Some((batch, answer));
         }
         // Start what is ready, in address order.
         if !stop.load(Ordering::SeqCst) {
@@ -201,65 +196,103 @@ where
                 tasks.insert(handle.id(), c);
             }
         }
-        let Some(first) = running.join_next_with_id().await else {
+        if running.is_empty() && writing.is_none() {
+            // Nothing runs and nothing is being written: what still waits
+            // can only be what a stop kept from starting.
             break;
-        };
-        // Everything else that has ended by now is recorded with it.
-        let mut joined = vec![first];
-        while let Some(more) = running.try_join_next_with_id() {
-            joined.push(more);
         }
-        let batch: Vec<Finished<T>> = joined
-            .into_iter()
-            .filter_map(|j| {
-                let (id, result) = match j {
-                    Ok((id, result)) => (id, result),
-                    Err(e) => {
-                        // A panicking task is a bug; it fails that account
-                        // only, and the account is still reported, audited
-                        // and counted.
-                        tracing::error!(error = %e, "an apply task ended abnormally");
-                        let why = if e.is_panic() {
-                            "the apply of this account failed unexpectedly (a bug in tether: its task panicked); nothing was recorded for it"
-                        } else {
-                            "the apply of this account was cancelled; nothing was recorded for it"
-                        };
-                        (e.id(), Err(Problem::new(ProblemKind::Panic, why)))
+        tokio::select! {
+            Some(first) = running.join_next_with_id(), if !running.is_empty() => {
+                // Everything else that has ended by now goes with it.
+                let mut joined = vec![first];
+                while let Some(more) = running.try_join_next_with_id() {
+                    joined.push(more);
+                }
+                for j in joined {
+                    let Some(f) = ended(j, &mut tasks) else { continue };
+                    if f.outcome != Outcome::Done {
+                        unsuccessful.insert(f.change.address.clone());
                     }
-                };
-                let change = tasks.remove(&id)?;
-                Some(match result {
-                    Ok(t) => Finished {
-                        change,
-                        outcome: Outcome::Done,
-                        payload: Some(t),
-                    },
-                    Err(why) => Finished {
-                        change,
-                        outcome: Outcome::Failed(why),
-                        payload: None,
-                    },
-                })
-            })
-            .collect();
-        let ended: Vec<Address> = batch.iter().map(|f| f.change.address.clone()).collect();
-        finish(&mut report, &mut unsuccessful, batch);
-        for a in ended.iter().filter(|a| !unsuccessful.contains(*a)) {
-            for p in pre.values_mut() {
-                p.remove(a);
+                    pending.push(f);
+                }
+            }
+            results = async { writing.as_mut().expect("guarded").1.as_mut().await }, if writing.is_some() => {
+                let (batch, _) = writing.take().expect("guarded");
+                for (i, f) in batch.iter().enumerate() {
+                    let mut o = f.outcome.clone();
+                    // Recording can fail (the state cannot be written): the account has not completed.
+                    if let Some(Err(why)) = results.get(i) {
+                        o = Outcome::Failed(why.clone());
+                    }
+                    let addr = &f.change.address;
+                    if o == Outcome::Done {
+                        for p in pre.values_mut() {
+                            p.remove(addr);
+                        }
+                    } else {
+                        unsuccessful.insert(addr.clone());
+                    }
+                    report.outcomes.push((addr.clone(), f.change.action, o));
+                }
             }
         }
     }
-    let batch = std::mem::take(&mut waiting)
-        .into_iter()
-        .map(|a| Finished {
-            change: changes[&a].clone(),
-            outcome: Outcome::NotStarted,
-            payload: None,
-        })
-        .collect();
-    finish(&mut report, &mut unsuccessful, batch);
+    if !waiting.is_empty() {
+        let batch: Arc<[Finished<T>]> = std::mem::take(&mut waiting)
+            .into_iter()
+            .map(|a| Finished {
+                change: changes[&a].clone(),
+                outcome: Outcome::NotStarted,
+                payload: None,
+            })
+            .collect();
+        record(batch.clone()).await;
+        for f in batch.iter() {
+            report.outcomes.push((
+                f.change.address.clone(),
+                f.change.action,
+                Outcome::NotStarted,
+            ));
+        }
+    }
     report
+}
+
+/// A batch being recorded, and the answer to come.
+type Writing<T, F> = (Arc<[Finished<T>]>, std::pin::Pin<Box<F>>);
+
+/// The account a joined task was, with how it ended.
+fn ended<T>(
+    joined: Result<(tokio::task::Id, Result<T, Problem>), tokio::task::JoinError>,
+    tasks: &mut std::collections::HashMap<tokio::task::Id, AccountChange>,
+) -> Option<Finished<T>> {
+    let (id, result) = match joined {
+        Ok((id, result)) => (id, result),
+        Err(e) => {
+            // A panicking task is a bug; it fails that account only, and the
+            // account is still reported, audited and counted.
+            tracing::error!(error = %e, "an apply task ended abnormally");
+            let why = if e.is_panic() {
+                "the apply of this account failed unexpectedly (a bug in tether: its task panicked); nothing was recorded for it"
+            } else {
+                "the apply of this account was cancelled; nothing was recorded for it"
+            };
+            (e.id(), Err(Problem::new(ProblemKind::Panic, why)))
+        }
+    };
+    let change = tasks.remove(&id)?;
+    Some(match result {
+        Ok(t) => Finished {
+            change,
+            outcome: Outcome::Done,
+            payload: Some(t),
+        },
+        Err(why) => Finished {
+            change,
+            outcome: Outcome::Failed(why),
+            payload: None,
+        },
+    })
 }
 
 #[cfg(test)]
@@ -335,7 +368,7 @@ mod tests {
                     }
                 }
             },
-            |b: &[Finished<()>]| vec![Ok(()); b.len()],
+            |b: Arc<[Finished<()>]>| std::future::ready(vec![Ok(()); b.len()]),
         ));
         let started = started.lock().unwrap().clone();
         (report, started, peak.load(Ordering::SeqCst))
@@ -410,7 +443,7 @@ mod tests {
             2,
             Arc::new(AtomicBool::new(true)),
             |_| async { Ok(()) },
-            |b: &[Finished<()>]| vec![Ok(()); b.len()],
+            |b: Arc<[Finished<()>]>| std::future::ready(vec![Ok(()); b.len()]),
         ));
         assert_eq!(report.outcomes[0].2, Outcome::NotStarted);
     }
@@ -436,12 +469,12 @@ mod tests {
                 }
                 Ok(())
             },
-            |b: &[Finished<()>]| {
+            |b: Arc<[Finished<()>]>| {
                 recorded.lock().unwrap().extend(
                     b.iter()
                         .map(|f| (f.change.address.to_string(), f.outcome.clone())),
                 );
-                vec![Ok(()); b.len()]
+                std::future::ready(vec![Ok(()); b.len()])
             },
         ));
         assert!(report.failed(), "a panic must not end in success");
@@ -457,5 +490,73 @@ mod tests {
         assert!(matches!(app.1, Outcome::Skipped(_)), "{app:?}");
         let fine = recorded.iter().find(|(a, _)| a == "aws.fine").unwrap();
         assert_eq!(fine.1, Outcome::Done);
+    }
+
+    #[test]
+    fn work_goes_on_while_a_batch_is_recorded_but_dependents_wait_for_it() {
+        // parallelism 1: `aws.a` ends first; while its batch is being
+        // recorded, the independent `aws.b` must start (the answer for `aws.a`
+        // waits for that), and `aws.c`, which depends on `aws.a`, must not
+        // start before `aws.a` is recorded.
+        let p = plan(vec![
+            change("aws.a", Action::Create, &[]),
+            change("aws.b", Action::Create, &[]),
+            change("aws.c", Action::Create, &["aws.a"]),
+        ]);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let started = Arc::new(Mutex::new(Vec::<String>::new()));
+        let a_recorded = Arc::new(AtomicBool::new(false));
+        let batches = Arc::new(Mutex::new(Vec::<Vec<String>>::new()));
+        let report = rt.block_on(execute(
+            &p,
+            1,
+            Arc::new(AtomicBool::new(false)),
+            |c| {
+                let (started, a_recorded) = (started.clone(), a_recorded.clone());
+                async move {
+                    let name = c.address.to_string();
+                    if name == "aws.c" && !a_recorded.load(Ordering::SeqCst) {
+                        return Err(Problem::new(
+                            ProblemKind::Other,
+                            "started before aws.a was recorded",
+                        ));
+                    }
+                    started.lock().unwrap().push(name);
+                    Ok(())
+                }
+            },
+            |b: Arc<[Finished<()>]>| {
+                let names: Vec<String> = b.iter().map(|f| f.change.address.to_string()).collect();
+                batches.lock().unwrap().push(names.clone());
+                let (started, a_recorded) = (started.clone(), a_recorded.clone());
+                async move {
+                    if names.contains(&"aws.a".to_string()) {
+                        let mut waited = 0;
+                        while !started.lock().unwrap().contains(&"aws.b".to_string()) {
+                            waited += 1;
+                            assert!(
+                                waited < 500,
+                                "aws.b did not start while aws.a was being recorded"
+                            );
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        }
+                        a_recorded.store(true, Ordering::SeqCst);
+                    }
+                    vec![Ok(()); names.len()]
+                }
+            },
+        ));
+        assert!(!report.failed(), "{:?}", report.outcomes);
+        assert_eq!(*started.lock().unwrap(), ["aws.a", "aws.b", "aws.c"]);
+        let batches = batches.lock().unwrap();
+        assert_eq!(batches[0], ["aws.a"], "{batches:?}");
+        assert_eq!(
+            batches.concat().len(),
+            3,
+            "every account is recorded once: {batches:?}"
+        );
     }
 }

@@ -156,39 +156,22 @@ pub fn perform(
     );
 
     let rt = super::runtime()?;
-    let report = rt.block_on(async {
-        let watch = stop.clone();
-        let interrupted = Arc::new(AtomicBool::new(false));
-        let seen = interrupted.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                watch.store(true, Ordering::SeqCst);
-                seen.store(true, Ordering::SeqCst);
-            }
-        });
-        let mut told = false;
-        execute(
-            plan,
-            parallelism as usize,
-            stop.clone(),
-            |c: AccountChange| {
-                let with = With {
-                    config: config.clone(),
-                    recorded: recorded.clone(),
-                    ids: identities.clone(),
-                    conns: conns.clone(),
-                    ciphertexts: ciphertexts.clone(),
-                    recipients: recipients.clone(),
-                    trust: trust.clone(),
-                };
-                async move { apply_one(&c, &with).await }
-            },
-            |batch: &[Finished<Option<AccountState>>]| {
-                if !told && interrupted.load(Ordering::SeqCst) {
+    // Batches are recorded on a thread of their own, one at a time, so the
+    // walk goes on starting accounts while a write is in flight.
+    let (to_recorder, batches) = std::sync::mpsc::channel::<(
+        Arc<[Finished<Option<AccountState>>]>,
+        tokio::sync::oneshot::Sender<Vec<std::result::Result<(), Problem>>>,
+    )>();
+    let report = std::thread::scope(|scope| {
+        let (state, audit, plan_hash, stop) = (&state, &audit, &plan_hash, &stop);
+        scope.spawn(move || {
+            let mut told = false;
+            for (batch, answer) in batches {
+                if !told && stop.load(Ordering::SeqCst) {
                     told = true;
                     show(Event::Interrupted);
                 }
-                let results = record(batch, &state, held.state, held.state_guard, &plan_hash);
+                let results = record(&batch, state, held.state, held.state_guard, plan_hash);
                 let shown: Vec<Outcome> = batch
                     .iter()
                     .zip(&results)
@@ -199,15 +182,61 @@ pub fn perform(
                     .collect();
                 let entries: Vec<_> = batch.iter().map(|f| &f.change).zip(&shown).collect();
                 audit.append(&entries);
-                let st = state.lock().unwrap_or_else(|p| p.into_inner());
-                show(Event::Ended {
-                    entries: &entries,
-                    state: &st,
-                });
-                results
-            },
-        )
-        .await
+                {
+                    let st = state.lock().unwrap_or_else(|p| p.into_inner());
+                    show(Event::Ended {
+                        entries: &entries,
+                        state: &st,
+                    });
+                }
+                drop(entries);
+                let _ = answer.send(results);
+            }
+        });
+        rt.block_on(async {
+            let watch = stop.clone();
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    watch.store(true, Ordering::SeqCst);
+                }
+            });
+            execute(
+                plan,
+                parallelism as usize,
+                stop.clone(),
+                |c: AccountChange| {
+                    let with = With {
+                        config: config.clone(),
+                        recorded: recorded.clone(),
+                        ids: identities.clone(),
+                        conns: conns.clone(),
+                        ciphertexts: ciphertexts.clone(),
+                        recipients: recipients.clone(),
+                        trust: trust.clone(),
+                    };
+                    async move { apply_one(&c, &with).await }
+                },
+                move |batch: Arc<[Finished<Option<AccountState>>]>| {
+                    let n = batch.len();
+                    let (answer, answered) = tokio::sync::oneshot::channel();
+                    let sent = to_recorder.send((batch, answer)).is_ok();
+                    async move {
+                        match answered.await {
+                            Ok(results) if sent => results,
+                            // The recording thread is gone (it panicked): nothing it was handed is known recorded.
+                            _ => vec![
+                                Err(Problem::new(
+                                    ProblemKind::Panic,
+                                    "the state could not be written (a bug in tether: the recording thread ended); nothing was recorded for it",
+                                ));
+                                n
+                            ],
+                        }
+                    }
+                },
+            )
+            .await
+        })
     });
 
     // The accounts that changed are synced into a new snapshot; forgotten
