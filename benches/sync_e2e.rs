@@ -7,6 +7,9 @@
 //! Sizes: `SYNC_E2E_RESOURCES` (comma-separated totals, default
 //! `250000,1000000`), spread over `SYNC_E2E_ACCOUNTS` accounts per vendor
 //! (default 250). The fetch alone is `benches/sync.rs`.
+//! `SYNC_E2E_WRAP` (e.g. `heaptrack -o /tmp/sync`) is put before the
+//! `tether sync` command lines, to profile them (the figures are then the
+//! wrapper's).
 //!
 //! Run: `cargo bench --bench sync_e2e`.
 
@@ -60,8 +63,20 @@ fn main() {
             use age::secrecy::ExposeSecret;
             id.to_string().expose_secret().to_string()
         };
+        let wrap: Vec<String> = std::env::var("SYNC_E2E_WRAP")
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
         let tether_in = |args: &[&str]| {
-            let mut c = Command::new(&tether);
+            let wrapped = args[0] == "sync" && !wrap.is_empty();
+            let mut c = if wrapped {
+                let mut c = Command::new(&wrap[0]);
+                c.args(&wrap[1..]).arg(&tether);
+                c
+            } else {
+                Command::new(&tether)
+            };
             c.arg("-C")
                 .arg(&dir)
                 .args(args)
