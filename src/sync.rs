@@ -8,8 +8,10 @@
 //! (region, type) it lists; types outside a declared `resource_types` come
 //! out as [`Partition::skipped`]. Results stream out as [`Event`]s on a
 //! bounded channel as they finish, so the caller can write each partition
-//! and drop it: at most about `2 x parallelism` finished partitions wait in
-//! the channel, and at most `parallelism` are being fetched.
+//! and drop it: at most [`QUEUED`] finished partitions wait in the channel,
+//! and at most `parallelism` more are being fetched or wait to be queued (a
+//! caller slower than the fetch holds the fetch back). Memory is bounded by
+//! parallelism and the largest partition, not by the inventory.
 //!
 //! Concurrency and pacing:
 //! - `parallelism` bounds the units of work in flight across the run (an
@@ -199,6 +201,11 @@ impl Drop for Run {
     }
 }
 
+/// Finished partitions that may wait for the caller. Enough to keep a caller
+/// that writes as fast as the fetch busy; every one more is a whole
+/// partition in memory.
+pub const QUEUED: usize = 16;
+
 /// What every task of a run shares.
 struct Shared {
     conns: Connections,
@@ -220,7 +227,7 @@ impl Shared {
 pub fn start(targets: Vec<Target>, opts: SyncOptions) -> Result<Run, VendorError> {
     let parallelism = opts.parallelism.max(1);
     let conns = Connections::new(&opts.client)?;
-    let (tx, rx) = mpsc::channel(parallelism * 2);
+    let (tx, rx) = mpsc::channel(QUEUED);
     let progress = Arc::new(Progress::default());
     progress
         .accounts_total

@@ -95,14 +95,34 @@ impl std::ops::Deref for Segment {
     }
 }
 
-/// Segments read from PostgreSQL kept at once (8 MiB each at most).
-const PG_SEGMENTS_KEPT: usize = 64;
+/// Pack segments kept open at once (8 MiB each at most), the oldest let go
+/// first. Readers that go through many objects (the writer's integrity
+/// check, export) read them in the order they are stored, so a few suffice;
+/// each one kept is memory (a row read from PostgreSQL) or resident mapped
+/// pages (a file), so the bound is what keeps a large store's reads from
+/// growing the process with the store.
+const SEGMENTS_KEPT: usize = 16;
 
 #[derive(Default)]
 struct Cache {
     records: HashMap<ObjectRef, Arc<Records>>,
     order: VecDeque<ObjectRef>,
     packs: HashMap<(u64, u32), Arc<Segment>>,
+    /// The segments of `packs`, oldest first.
+    opened: VecDeque<(u64, u32)>,
+}
+
+impl Cache {
+    /// Keeps `m` as segment `at`, letting the oldest go beyond [`SEGMENTS_KEPT`].
+    fn keep_segment(&mut self, at: (u64, u32), m: Arc<Segment>) {
+        while self.opened.len() >= SEGMENTS_KEPT {
+            if let Some(old) = self.opened.pop_front() {
+                self.packs.remove(&old);
+            }
+        }
+        self.packs.insert(at, m);
+        self.opened.push_back(at);
+    }
 }
 
 impl Store {
@@ -568,18 +588,15 @@ impl Store {
                 .cache
                 .lock()
                 .map_err(|_| self.damaged(path(), "reader poisoned"))?;
-            let packs = &mut guard.packs;
-            match packs.get(&(r.version, r.segment)) {
+            let cache = &mut *guard;
+            match cache.packs.get(&(r.version, r.segment)) {
                 Some(m) => m.clone(),
                 None if matches!(self.medium, Medium::Pg(_)) => {
                     let bytes = self
                         .segment_bytes(r.version, r.segment)?
                         .ok_or_else(|| self.damaged(path(), "the pack is missing"))?;
                     let m = Arc::new(Segment::Bytes(bytes));
-                    if packs.len() >= PG_SEGMENTS_KEPT {
-                        packs.clear();
-                    }
-                    packs.insert((r.version, r.segment), m.clone());
+                    cache.keep_segment((r.version, r.segment), m.clone());
                     m
                 }
                 None => {
@@ -595,10 +612,7 @@ impl Store {
                     let m = Arc::new(Segment::Map(
                         unsafe { memmap2::Mmap::map(&f) }.map_err(|e| Error::io(&path, e))?,
                     ));
-                    if packs.len() > 256 {
-                        packs.clear();
-                    }
-                    packs.insert((r.version, r.segment), m.clone());
+                    cache.keep_segment((r.version, r.segment), m.clone());
                     m
                 }
             }
