@@ -115,10 +115,10 @@ struct Cache {
 impl Cache {
     /// Keeps `m` as segment `at`, letting the oldest go beyond [`SEGMENTS_KEPT`].
     fn keep_segment(&mut self, at: (u64, u32), m: Arc<Segment>) {
-        while self.opened.len() >= SEGMENTS_KEPT {
-            if let Some(old) = self.opened.pop_front() {
-                self.packs.remove(&old);
-            }
+        while self.opened.len() >= SEGMENTS_KEPT
+            && let Some(old) = self.opened.pop_front()
+        {
+            self.packs.remove(&old);
         }
         self.packs.insert(at, m);
         self.opened.push_back(at);

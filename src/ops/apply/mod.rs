@@ -182,14 +182,10 @@ pub fn perform(
                     .collect();
                 let entries: Vec<_> = batch.iter().map(|f| &f.change).zip(&shown).collect();
                 audit.append(&entries);
-                {
-                    let st = state.lock().unwrap_or_else(|p| p.into_inner());
-                    show(Event::Ended {
-                        entries: &entries,
-                        state: &st,
-                    });
-                }
-                drop(entries);
+                show(Event::Ended {
+                    entries: &entries,
+                    state: &state.lock().unwrap_or_else(|p| p.into_inner()),
+                });
                 let _ = answer.send(results);
             }
         });
@@ -219,12 +215,13 @@ pub fn perform(
                 move |batch: Arc<[Finished<Option<AccountState>>]>| {
                     let n = batch.len();
                     let (answer, answered) = tokio::sync::oneshot::channel();
-                    let sent = to_recorder.send((batch, answer)).is_ok();
+                    // Unsent, the answer's sender is dropped with the batch.
+                    let _ = to_recorder.send((batch, answer));
                     async move {
                         match answered.await {
-                            Ok(results) if sent => results,
+                            Ok(results) => results,
                             // The recording thread is gone (it panicked): nothing it was handed is known recorded.
-                            _ => vec![
+                            Err(_) => vec![
                                 Err(Problem::new(
                                     ProblemKind::Panic,
                                     "the state could not be written (a bug in tether: the recording thread ended); nothing was recorded for it",
