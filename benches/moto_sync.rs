@@ -86,7 +86,7 @@ fn main() {
                         if let tether::inventory::PartitionStatus::Failed { error } = &p.status {
                             eprintln!("{}: {error}", p.key);
                         }
-                        *counts.entry(p.key.kind.clone()).or_insert(0) += p.resources.len();
+                        *counts.entry(p.key.kind.clone()).or_insert(0) += p.len();
                     }
                     Event::AccountFailed { error, .. } => eprintln!("{error}"),
                     _ => {}

@@ -5,7 +5,11 @@
 //! Prints: write times and peak RSS, disk of the history against one full
 //! version (target < 1.5×), diff of identical versions (target < 50 ms) and
 //! of 1%-changed versions (target < 1 s), against `diff -u` of the two JSON
-//! exports. Figures, not pass/fail.
+//! exports. Then the same diffs as users run them: the release `tether`
+//! binary on a config of 1,000 accounts beside the store (`snapshot diff`,
+//! wall time and peak RSS from wait4), identical versions (target < 50 ms)
+//! and 1% changed (target: at least 10x faster than `diff -u` of the two
+//! sorted exports, timed in the same run). Figures, not pass/fail.
 //!
 //! `cargo bench --bench snapshot` (SNAPSHOT_BENCH_RESOURCES and
 //! SNAPSHOT_BENCH_ACCOUNTS to scale down at the same partition size).
@@ -268,7 +272,8 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000);
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("snapshots");
+    // Where the config below finds it (the default `snapshots` setting).
+    let dir = tmp.path().join(".tether/snapshots");
     let store = Store::open(&dir);
     let accounts: usize = std::env::var("SNAPSHOT_BENCH_ACCOUNTS")
         .ok()
@@ -370,6 +375,50 @@ fn main() {
             ms(t_u),
             t_u.as_secs_f64() / t_changed.as_secs_f64()
         );
+        binary_diffs(tmp.path(), [last, same, changed, v1], t_u);
     }
     println!("  peak RSS of the whole bench: {:.0} MB", peak_rss_mb());
+}
+
+/// `tether snapshot diff` as users run it: the release binary in a config
+/// directory of 1,000 accounts (inline age secrets) whose store is the one
+/// written above; `v` is [identical pair's older, its newer, 1% changed,
+/// the first version]; `t_u` is `diff -u` of the 1%-changed exports.
+fn binary_diffs(cfg: &Path, v: [u64; 4], t_u: Duration) {
+    let [old, same, changed, first] = v;
+    common::generate(cfg, 1000, 10, true);
+    let tether = common::release_binary();
+    let run = |a: u64, b: u64, format: &str, n: usize| {
+        let (a, b) = (a.to_string(), b.to_string());
+        let (times, rss) = common::measure(n, || {
+            let mut c = std::process::Command::new(&tether);
+            c.arg("-C")
+                .arg(cfg)
+                .args(["snapshot", "diff", &a, &b, "--format", format])
+                .env("NO_COLOR", "1");
+            c
+        });
+        (median(&times), rss as f64 / 1024.0)
+    };
+    let (t, rss) = run(old, same, "human", 11);
+    println!(
+        "  tether snapshot diff (binary), identical versions: median {:.1} ms, peak RSS {rss:.0} MB [target < 50 ms: {}]",
+        ms(t),
+        pass(t < Duration::from_millis(50))
+    );
+    for format in ["human", "json"] {
+        let (t, rss) = run(same, changed, format, 5);
+        let x = t_u.as_secs_f64() / t.as_secs_f64();
+        println!(
+            "  tether snapshot diff (binary), 1% changed, --format {format}: median {:.0} ms, peak RSS {rss:.0} MB; {x:.1}x faster than `diff -u` [target >= 10x: {}]",
+            ms(t),
+            pass(x >= 10.0)
+        );
+    }
+    let (t, rss) = run(first, changed, "human", 3);
+    println!(
+        "  tether snapshot diff (binary), first vs last (32 versions apart): median {:.0} ms, peak RSS {rss:.0} MB; {:.1}x faster than `diff -u` of adjacent versions",
+        ms(t),
+        t_u.as_secs_f64() / t.as_secs_f64()
+    );
 }

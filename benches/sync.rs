@@ -14,6 +14,14 @@
 //! default setting, then more requests in flight until CPU, not latency,
 //! sets the pace); the first run of all is a warm-up that also counts pages.
 //!
+//! At each level it then runs `tether sync` as a user does, the release
+//! binary on the config the simulator wrote (applied once first), each run
+//! a first sync into an empty snapshot store (the store written, the state
+//! updated), and prints its median wall time against the fetch alone at
+//! the same parallelism (target: within 1.5x) and against the bound
+//! (target at 10 and 32: within 1.25x), and the binary's peak RSS (wait4).
+//! `SYNC_BENCH_E2E=0` leaves that out.
+//!
 //! `cargo bench --bench sync` (env: `SYNC_BENCH_ACCOUNTS` per vendor,
 //! `SYNC_BENCH_RESOURCES` per account, `SYNC_BENCH_RUNS` per level,
 //! `SYNC_BENCH_PARALLELISM` (a comma-separated list), `SYNC_BENCH_LATENCY_MS`, `SYNC_BENCH_SIM_WORKERS`).
@@ -251,6 +259,10 @@ struct Level {
     times: Vec<std::time::Duration>,
     /// (tether, simulator) CPU seconds per run.
     cpu: Vec<(f64, f64)>,
+    /// `tether sync` (the binary, a first sync each run).
+    e2e: Vec<std::time::Duration>,
+    /// Its highest peak RSS (KiB).
+    e2e_rss: i64,
 }
 
 fn main() {
@@ -267,9 +279,37 @@ fn main() {
     let latency_ms = env("SYNC_BENCH_LATENCY_MS", 20);
     let workers = env("SYNC_BENCH_SIM_WORKERS", 2);
     let workers = workers.to_string();
-    let (mut child, summary): (_, Summary) =
-        common::spawn_sim(accounts, resources, &["--workers", &workers]);
+    let e2e = env("SYNC_BENCH_E2E", 1) == 1;
+    let dir = std::env::temp_dir().join(format!("tether-bench-sync-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let id = age::x25519::Identity::generate();
+    let (mut child, summary): (_, Summary) = common::spawn_sim(
+        accounts,
+        resources,
+        &[
+            "--workers",
+            &workers,
+            "--write-config",
+            dir.to_str().expect("a UTF-8 temp dir"),
+            "--recipient",
+            &id.to_public().to_string(),
+        ],
+    );
     let pid = child.id();
+    let key = {
+        use age::secrecy::ExposeSecret;
+        id.to_string().expose_secret().to_string()
+    };
+    let tether = common::release_binary();
+    let tether_in = |args: &[&str]| {
+        let mut c = Command::new(&tether);
+        c.arg("-C")
+            .arg(&dir)
+            .args(args)
+            .env("TETHER_AGE_KEY", &key)
+            .env("NO_COLOR", "1");
+        c
+    };
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -291,11 +331,14 @@ fn main() {
         let mut failed = 0u64;
         let mut pages = Pages::default();
         let mut first = true;
+        let mut applied = false;
         for &parallelism in &levels {
             let mut level = Level {
                 parallelism,
                 times: Vec::new(),
                 cpu: Vec::new(),
+                e2e: Vec::new(),
+                e2e_rss: 0,
             };
             // One extra run at the first level: the warm-up that counts pages.
             let extra = usize::from(first && runs > 1);
@@ -312,15 +355,15 @@ fn main() {
                 while let Some(e) = r.events.recv().await {
                     match e {
                         Event::Partition(p) => {
-                            if first {
-                                pages.add(&p);
-                            }
-                            n += p.resources.len() as u64;
+                            n += p.len() as u64;
                             if matches!(
                                 p.status,
                                 tether::inventory::PartitionStatus::Failed { .. }
                             ) {
                                 failed += 1;
+                            }
+                            if first {
+                                pages.add(&p.into_partition().expect("the records decode"));
                             }
                         }
                         Event::AccountFailed { account, error } => {
@@ -345,6 +388,37 @@ fn main() {
                 }
                 first = false;
                 fetched = n;
+            }
+            if e2e {
+                if !applied {
+                    let (ok, _) = common::run_rusage(&mut tether_in(&[
+                        "apply",
+                        "--auto-approve",
+                        "--no-sync",
+                        "--parallelism",
+                        "50",
+                    ]));
+                    assert!(ok, "apply works");
+                    applied = true;
+                }
+                let p = parallelism.to_string();
+                for run in 0..runs {
+                    // A first sync each time: what a new team runs.
+                    let _ = std::fs::remove_dir_all(dir.join(".tether/snapshots"));
+                    let t0 = Instant::now();
+                    let (ok, rss) =
+                        common::run_rusage(&mut tether_in(&["sync", "--parallelism", &p]));
+                    let d = t0.elapsed();
+                    assert!(ok, "tether sync works");
+                    eprintln!(
+                        "parallelism {parallelism}, tether sync run {}: {:.2} s, peak RSS {:.0} MB",
+                        run + 1,
+                        d.as_secs_f64(),
+                        rss as f64 / 1024.0
+                    );
+                    level.e2e.push(d);
+                    level.e2e_rss = level.e2e_rss.max(rss);
+                }
             }
             results.push(level);
         }
@@ -392,6 +466,31 @@ fn main() {
             cpu_med / cores as f64,
             median.as_secs_f64() / (cpu_med / cores as f64)
         );
+        if !level.e2e.is_empty() {
+            let e = common::median(&level.e2e).as_secs_f64();
+            let to_fetch = e / median.as_secs_f64();
+            let to_bound = e / bound;
+            let bound_target = if parallelism <= 32 {
+                format!(
+                    "; target <= 1.25x at this parallelism: {}",
+                    common::pass(to_bound <= 1.25)
+                )
+            } else {
+                String::new()
+            };
+            println!(
+                "    tether sync:    median {e:.2} s over {} runs ({}), first sync, store written; {to_fetch:.2}x the fetch alone (target <= 1.5x: {}), {to_bound:.2}x the bound{bound_target}; peak RSS {:.0} MB",
+                level.e2e.len(),
+                level
+                    .e2e
+                    .iter()
+                    .map(|t| format!("{:.2}", t.as_secs_f64()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                common::pass(to_fetch <= 1.5),
+                level.e2e_rss as f64 / 1024.0
+            );
+        }
     }
     let rss_mb = peak_rss_kib() as f64 / 1024.0;
     println!(
@@ -401,4 +500,5 @@ fn main() {
     println!("  failures:         {failed}");
     let _ = Command::new("kill").arg(pid.to_string()).status();
     let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
 }

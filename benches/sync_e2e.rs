@@ -8,7 +8,12 @@
 //!
 //! Sizes: `SYNC_E2E_RESOURCES` (comma-separated totals, default
 //! `250000,1000000`), spread over `SYNC_E2E_ACCOUNTS` accounts per vendor
-//! (default 250). The fetch alone is `benches/sync.rs`.
+//! (default 250); `SYNC_E2E_ACCOUNTS=1250 SYNC_E2E_RESOURCES=5000000` is
+//! 5M resources at the same 1,000 per account, so the partitions are the
+//! same size and only the inventory grows (memory should not).
+//! `SYNC_E2E_READS=0` leaves out the exports and the diff. The fetch alone,
+//! and `tether sync` at 20 ms latency against its bound, are
+//! `benches/sync.rs`.
 //! `SYNC_E2E_WRAP` (e.g. `heaptrack -o /tmp/sync`) is put before the
 //! `tether sync` command lines, to profile them (the figures are then the
 //! wrapper's).
@@ -108,6 +113,7 @@ fn main() {
                 rss as f64 / 1024.0
             );
         }
+        let reads = std::env::var("SYNC_E2E_READS").map_or(true, |v| v != "0");
         // What users run on the store the syncs wrote: exports of the
         // latest version (target under 300 MB peak at 1M) and the diff of
         // the two, which are identical (target under 50 ms), medians of 3.
@@ -125,6 +131,9 @@ fn main() {
                 &["snapshot", "diff", "previous", "latest"][..],
             ),
         ] {
+            if !reads {
+                break;
+            }
             let mut walls = Vec::new();
             let mut peak = 0;
             for _ in 0..3 {

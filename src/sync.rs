@@ -6,12 +6,15 @@
 //! runtime. Each account signs in ([`Session::open`]), resolves its regions
 //! (declared, or every region it can see), and fetches one partition per
 //! (region, type) it lists; types outside a declared `resource_types` come
-//! out as [`Partition::skipped`]. Results stream out as [`Event`]s on a
-//! bounded channel as they finish, so the caller can write each partition
-//! and drop it: at most [`QUEUED`] finished partitions wait in the channel,
-//! and at most `parallelism` more are being fetched or wait to be queued (a
-//! caller slower than the fetch holds the fetch back). Memory is bounded by
-//! parallelism and the largest partition, not by the inventory.
+//! out as skipped. Each resource is encoded into the partition's stored
+//! form ([`Records`]) as its page is read, so no partition of typed
+//! resources is ever held. Results stream out as [`Event`]s on a bounded
+//! channel as they finish, so the caller can write each partition and drop
+//! it: at most [`QUEUED`] finished partitions wait in the channel, and at
+//! most `parallelism` more are being fetched or wait to be queued (a
+//! fetch keeps its slot until its partition is queued, so a caller slower
+//! than the fetch holds the fetch back). Memory is bounded by parallelism
+//! and the largest partition, not by the inventory.
 //!
 //! Concurrency and pacing:
 //! - `parallelism` bounds the units of work in flight across the run (an
@@ -29,7 +32,7 @@
 //!
 //! Failures:
 //! - A partition that still fails after the retries is a
-//!   [`Partition::failed`] with the vendor's (scrubbed) error as a
+//!   failed [`Encoded`] partition with the vendor's (scrubbed) error as a
 //!   [`Problem`] (kind, code, request id), never an empty complete partition.
 //! - Credentials refused (at sign-in, discovery or in any partition) end the
 //!   account with one [`Event::AccountFailed`]; its remaining work is
@@ -46,12 +49,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
+use crate::cloud::list::Sink;
 use crate::cloud::{
     ClientOptions, Connections, ErrorKind, RateLimiter, Session, VendorError, resource_types,
 };
 use crate::config::{Account, Address};
-use crate::inventory::{Partition, PartitionKey};
+use crate::inventory::{PartitionKey, PartitionStatus, Resource};
 use crate::problem::{Problem, ProblemKind};
+use crate::snapshot::{Encoded, Records};
 use crate::trust::Cleared;
 
 /// One account to sync and its decrypted secret attribute, cleared for
@@ -126,8 +131,9 @@ pub enum Event {
         regions: Vec<String>,
         partitions: usize,
     },
-    /// One partition: complete, failed or skipped.
-    Partition(Partition),
+    /// One partition: complete (its records encoded as its pages
+    /// arrived), failed or skipped.
+    Partition(Encoded),
     /// The account could not be listed (credentials refused, or its regions
     /// could not be discovered); no more events come for it.
     AccountFailed {
@@ -373,37 +379,85 @@ async fn account(t: Target, sh: Arc<Shared>) {
     let mine = Arc::new(Semaphore::new(sh.per_account));
     let mut set = JoinSet::new();
     let mut keys: HashMap<tokio::task::Id, PartitionKey> = HashMap::new();
+    let sent = Arc::new(AtomicU64::new(0));
+    let fetching = fetch.len() as u64;
     for key in fetch {
-        let (sh2, session, mine) = (sh.clone(), session.clone(), mine.clone());
+        let (sh2, session, mine, sent) = (sh.clone(), session.clone(), mine.clone(), sent.clone());
         let k = key.clone();
         let h = set.spawn(async move {
+            // Both permits are held until the partition is queued: a fetch
+            // that finished but waits for the writer counts against the
+            // parallelism, so a slow writer holds the fetch back instead of
+            // finished partitions piling up.
             let _mine = mine.acquire().await;
             let _permit = sh2.gate.acquire().await;
-            let r = session.list(&sh2.conns, &sh2.limiter, &k).await;
-            (k, r)
+            let mut records = Records::default();
+            let mut unfit: Option<String> = None;
+            let mut put = |r: Resource| {
+                if unfit.is_none()
+                    && let Err(why) = records.push_resource(&k, &r)
+                {
+                    unfit = Some(why);
+                }
+            };
+            let listed = session
+                .list(&sh2.conns, &sh2.limiter, &k, &mut Sink::new(&mut put))
+                .await;
+            let partition = match (listed, unfit) {
+                (Err(e), _) if e.kind == ErrorKind::Auth => return Err(e),
+                (Err(e), _) => {
+                    drop(records);
+                    sh2.progress
+                        .partitions_failed
+                        .fetch_add(1, Ordering::Relaxed);
+                    Encoded::without_records(k, PartitionStatus::Failed { error: e.problem() })
+                }
+                (Ok(()), Some(why)) => {
+                    drop(records);
+                    sh2.progress
+                        .partitions_failed
+                        .fetch_add(1, Ordering::Relaxed);
+                    Encoded::without_records(
+                        k,
+                        PartitionStatus::Failed {
+                            error: Problem::new(
+                                ProblemKind::Other,
+                                format!(
+                                    "internal error: a listed resource cannot be stored: {why}"
+                                ),
+                            ),
+                        },
+                    )
+                }
+                (Ok(()), None) => Encoded::complete(k, records),
+            };
+            sh2.progress.partitions_done.fetch_add(1, Ordering::Relaxed);
+            sh2.progress
+                .resources
+                .fetch_add(partition.len() as u64, Ordering::Relaxed);
+            sh2.send(Event::Partition(partition)).await;
+            sent.fetch_add(1, Ordering::Relaxed);
+            Ok(())
         });
         keys.insert(h.id(), key);
     }
-    let mut remaining = keys.len() as u64;
     while let Some(joined) = set.join_next_with_id().await {
-        let partition = match joined {
-            Ok((id, (key, Ok(resources)))) => {
+        match joined {
+            Ok((id, Ok(()))) => {
                 keys.remove(&id);
-                Partition::new(key, resources)
             }
-            Ok((id, (key, Err(e)))) => {
+            Ok((id, Err(e))) => {
                 keys.remove(&id);
-                if e.kind == ErrorKind::Auth {
-                    set.abort_all();
-                    sh.progress
-                        .partitions_total
-                        .fetch_sub(remaining, Ordering::Relaxed);
-                    return fail(e).await;
-                }
+                // Credentials refused: the account ends here. Every task is
+                // stopped and waited for first, so no partition of the
+                // account is reported after its failure.
+                set.abort_all();
+                while set.join_next().await.is_some() {}
+                let reported = sent.load(Ordering::Relaxed);
                 sh.progress
-                    .partitions_failed
-                    .fetch_add(1, Ordering::Relaxed);
-                Partition::failed(key, e.problem())
+                    .partitions_total
+                    .fetch_sub(fetching.saturating_sub(reported), Ordering::Relaxed);
+                return fail(e).await;
             }
             Err(e) => {
                 let Some(key) = keys.remove(&e.id()) else {
@@ -412,21 +466,19 @@ async fn account(t: Target, sh: Arc<Shared>) {
                 sh.progress
                     .partitions_failed
                     .fetch_add(1, Ordering::Relaxed);
-                Partition::failed(
+                sh.progress.partitions_done.fetch_add(1, Ordering::Relaxed);
+                sh.send(Event::Partition(Encoded::without_records(
                     key,
-                    Problem::new(
-                        ProblemKind::Panic,
-                        "internal error: the listing task stopped",
-                    ),
-                )
+                    PartitionStatus::Failed {
+                        error: Problem::new(
+                            ProblemKind::Panic,
+                            "internal error: the listing task stopped",
+                        ),
+                    },
+                )))
+                .await;
             }
-        };
-        remaining -= 1;
-        sh.progress.partitions_done.fetch_add(1, Ordering::Relaxed);
-        sh.progress
-            .resources
-            .fetch_add(partition.resources.len() as u64, Ordering::Relaxed);
-        sh.send(Event::Partition(partition)).await;
+        }
     }
     sh.progress.accounts_done.fetch_add(1, Ordering::Relaxed);
     sh.send(Event::AccountDone { account: address }).await;
@@ -435,7 +487,7 @@ async fn account(t: Target, sh: Arc<Shared>) {
 /// The partitions of `account` over `regions`: those to fetch (interleaved
 /// by type, so buckets of different APIs work side by side), and those
 /// skipped because `resource_types` leaves their type out.
-fn plan(account: &Account, regions: &[String]) -> (Vec<PartitionKey>, Vec<Partition>) {
+fn plan(account: &Account, regions: &[String]) -> (Vec<PartitionKey>, Vec<Encoded>) {
     let vendor = account.vendor.vendor();
     let mut fetch = Vec::new();
     let mut skipped = Vec::new();
@@ -447,9 +499,14 @@ fn plan(account: &Account, regions: &[String]) -> (Vec<PartitionKey>, Vec<Partit
                 kind: ty.to_string(),
             };
             match &account.resource_types {
-                Some(wanted) if !wanted.iter().any(|w| w == ty) => skipped.push(
-                    Partition::skipped(key, "type not in the account's `resource_types`"),
-                ),
+                Some(wanted) if !wanted.iter().any(|w| w == ty) => {
+                    skipped.push(Encoded::without_records(
+                        key,
+                        PartitionStatus::Skipped {
+                            reason: "type not in the account's `resource_types`".into(),
+                        },
+                    ))
+                }
                 _ => fetch.push(key),
             }
         }

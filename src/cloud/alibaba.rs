@@ -14,10 +14,10 @@ use sha2::{Digest, Sha256};
 use crate::cloud::encode::percent_encode;
 use crate::cloud::error::{ErrorKind, VendorError};
 use crate::cloud::http::{self, Failure};
-use crate::cloud::list::{Connections, Ctx, MAX_PAGES, Record, too_many_pages, unreadable};
+use crate::cloud::list::{Connections, Ctx, MAX_PAGES, Record, Sink, too_many_pages, unreadable};
 use crate::cloud::{KeyCredentials, VendorApi};
 use crate::config::Vendor;
-use crate::inventory::{PartitionKey, Resource};
+use crate::inventory::PartitionKey;
 use crate::state::model::VerifiedIdentity;
 
 /// The public STS endpoint (central).
@@ -480,7 +480,8 @@ impl Lister {
         conns: &Connections,
         ctx: &Ctx<'_>,
         key: &PartitionKey,
-    ) -> Result<Vec<Resource>, VendorError> {
+        out: &mut Sink<'_>,
+    ) -> Result<(), VendorError> {
         let region = key.region.as_str();
         let (product, action, version, tokens) = match key.kind.as_str() {
             "instance" => ("ecs", "DescribeInstances", ECS_VERSION, true),
@@ -489,7 +490,6 @@ impl Lister {
             _ => ("vpc", "DescribeVSwitches", VPC_VERSION, false),
         };
         let base = self.base(product, Some(region));
-        let mut out = Vec::new();
         let mut token = String::new();
         for n in 1..=MAX_PAGES {
             let number = n.to_string();
@@ -529,12 +529,12 @@ impl Lister {
                         ));
                     }
                     Some(t) => token = t,
-                    None => return Ok(out),
+                    None => return Ok(()),
                 }
             } else {
                 let total = page.total_count.unwrap_or(0) as usize;
                 if got < 50 || n * 50 >= total {
-                    return Ok(out);
+                    return Ok(());
                 }
             }
         }

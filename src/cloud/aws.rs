@@ -18,10 +18,10 @@ use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
 use crate::cloud::error::{ErrorKind, VendorError};
 use crate::cloud::http::{self, ClientOptions, Failure};
-use crate::cloud::list::{Connections, Ctx, MAX_PAGES, Record, too_many_pages};
+use crate::cloud::list::{Connections, Ctx, MAX_PAGES, Record, Sink, too_many_pages};
 use crate::cloud::{KeyCredentials, VendorApi};
 use crate::config::Vendor;
-use crate::inventory::{PartitionKey, Resource};
+use crate::inventory::PartitionKey;
 use crate::state::model::{Scope, VerifiedIdentity};
 
 /// The region requests are signed for when the account declares none.
@@ -325,9 +325,9 @@ impl Lister {
         &self,
         ctx: &Ctx<'_>,
         key: &PartitionKey,
-    ) -> Result<Vec<Resource>, VendorError> {
+        out: &mut Sink<'_>,
+    ) -> Result<(), VendorError> {
         let ec2 = self.ec2(&key.region);
-        let mut out = Vec::new();
         let mut token: Option<String> = None;
         for _ in 0..MAX_PAGES {
             let t = token.clone();
@@ -459,7 +459,7 @@ impl Lister {
                     ));
                 }
                 Some(n) => token = Some(n),
-                None => return Ok(out),
+                None => return Ok(()),
             }
         }
         Err(too_many_pages(Vendor::Aws, &key.kind))

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use crate::cloud::encode::percent_encode;
 use crate::cloud::error::{ErrorKind, VendorError};
 use crate::cloud::http::{self, ClientOptions, Failure};
-use crate::cloud::list::{self, Connections, Ctx, Record, too_many_pages};
+use crate::cloud::list::{self, Connections, Ctx, Record, Sink, too_many_pages};
 use crate::cloud::{AzureCredentials, VendorApi};
 use crate::config::Vendor;
 use crate::inventory::{PartitionKey, Resource};
@@ -437,24 +437,32 @@ impl Lister {
         ctx: &Ctx<'_>,
         key: &PartitionKey,
         regions: Option<&[String]>,
-    ) -> Result<Vec<Resource>, VendorError> {
+        out: &mut Sink<'_>,
+    ) -> Result<(), VendorError> {
         let groups = key.kind == "resource_group";
-        // One request at a time: a partition is one unit of the run's
-        // parallelism, whatever number of subscriptions it spans.
-        let mut out = Vec::new();
-        for sub in &self.subscriptions {
-            out.extend(self.list_subscription(conns, ctx, key, sub, groups).await?);
-        }
-        if let Some(r) = regions {
-            let wanted: Vec<String> = r.iter().map(|x| normalize_location(x)).collect();
-            out.retain(|res| {
-                res.attributes
+        let wanted: Option<Vec<String>> =
+            regions.map(|r| r.iter().map(|x| normalize_location(x)).collect());
+        let mut keep = |res: Resource| {
+            let kept = match &wanted {
+                None => true,
+                Some(w) => res
+                    .attributes
                     .get("location")
                     .and_then(|l| l.as_str())
-                    .is_some_and(|l| wanted.contains(&normalize_location(l)))
-            });
+                    .is_some_and(|l| w.contains(&normalize_location(l))),
+            };
+            if kept {
+                out.push(res);
+            }
+        };
+        let mut kept = Sink::new(&mut keep);
+        // One request at a time: a partition is one unit of the run's
+        // parallelism, whatever number of subscriptions it spans.
+        for sub in &self.subscriptions {
+            self.list_subscription(conns, ctx, key, sub, groups, &mut kept)
+                .await?;
         }
-        Ok(out)
+        Ok(())
     }
 
     async fn list_subscription(
@@ -464,7 +472,8 @@ impl Lister {
         key: &PartitionKey,
         sub: &str,
         groups: bool,
-    ) -> Result<Vec<Resource>, VendorError> {
+        out: &mut Sink<'_>,
+    ) -> Result<(), VendorError> {
         let arm = self.arm.as_str();
         let (what, api) = if groups {
             ("resourcegroups", "arm:resourcegroups")
@@ -476,7 +485,6 @@ impl Lister {
             "{arm}/subscriptions/{}/{what}?api-version={RESOURCES_API}&%24top=1000",
             percent_encode(sub)
         ));
-        let mut out = Vec::new();
         let mut pages = 0;
         while let Some(url) = next.take() {
             pages += 1;
@@ -505,7 +513,7 @@ impl Lister {
             }
             next = page.next_link.filter(|l| !l.is_empty());
         }
-        Ok(out)
+        Ok(())
     }
 }
 

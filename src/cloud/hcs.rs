@@ -30,10 +30,10 @@ use serde_json::Value;
 use crate::cloud::encode::percent_encode;
 use crate::cloud::error::{ErrorKind, VendorError};
 use crate::cloud::http::{self, ClientOptions, Failure};
-use crate::cloud::list::{Connections, Ctx, MAX_PAGES, Record, too_many_pages, unreadable};
+use crate::cloud::list::{Connections, Ctx, MAX_PAGES, Record, Sink, too_many_pages, unreadable};
 use crate::cloud::{HcsCredentials, VendorApi};
 use crate::config::Vendor;
-use crate::inventory::{PartitionKey, Resource};
+use crate::inventory::PartitionKey;
 use crate::secrets::Secret;
 use crate::state::model::{Scope, VerifiedIdentity};
 
@@ -467,8 +467,8 @@ impl Lister {
         conns: &Connections,
         ctx: &Ctx<'_>,
         key: &PartitionKey,
-    ) -> Result<Vec<Resource>, VendorError> {
-        let mut out = Vec::new();
+        out: &mut Sink<'_>,
+    ) -> Result<(), VendorError> {
         let mut any = false;
         for (region, project, cell) in &self.projects {
             if *region != key.region {
@@ -476,7 +476,7 @@ impl Lister {
             }
             any = true;
             let token = self.project_token(conns, ctx, cell, project).await?;
-            self.list_project(conns, ctx, key, project, token, &mut out)
+            self.list_project(conns, ctx, key, project, token, out)
                 .await?;
         }
         if !any {
@@ -486,7 +486,7 @@ impl Lister {
                 format!("the account has no project in region `{}`", key.region),
             ));
         }
-        Ok(out)
+        Ok(())
     }
 
     async fn list_project(
@@ -496,7 +496,7 @@ impl Lister {
         key: &PartitionKey,
         project: &str,
         token: &Secret,
-        out: &mut Vec<Resource>,
+        out: &mut Sink<'_>,
     ) -> Result<(), VendorError> {
         let pid = percent_encode(project);
         if key.kind == "instance" {

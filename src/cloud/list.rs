@@ -178,6 +178,21 @@ pub(crate) fn unreadable(vendor: Vendor, what: &str, e: impl std::fmt::Display) 
 /// A bound on pages of one partition, against a server that never stops paging.
 pub(crate) const MAX_PAGES: usize = 100_000;
 
+/// Where a listing puts each resource as its page is read: the caller
+/// encodes it at once, so a partition being fetched holds its records in
+/// their stored form, never a whole partition of typed resources.
+pub struct Sink<'a>(&'a mut (dyn FnMut(Resource) + Send));
+
+impl<'a> Sink<'a> {
+    pub fn new(f: &'a mut (dyn FnMut(Resource) + Send)) -> Sink<'a> {
+        Sink(f)
+    }
+
+    pub fn push(&mut self, r: Resource) {
+        (self.0)(r)
+    }
+}
+
 pub(crate) fn too_many_pages(vendor: Vendor, what: &str) -> VendorError {
     VendorError::new(
         vendor,
@@ -311,13 +326,15 @@ impl Session {
     }
 
     /// Every resource of partition `key` (its account must be this
-    /// session's), all pages.
+    /// session's), all pages, each handed to `out` as its page is read.
+    /// On an error, what `out` was given is incomplete.
     pub async fn list(
         &self,
         conns: &Connections,
         limiter: &RateLimiter,
         key: &PartitionKey,
-    ) -> Result<Vec<Resource>, VendorError> {
+        out: &mut Sink<'_>,
+    ) -> Result<(), VendorError> {
         let ctx = self.ctx(limiter, &conns.opts);
         let out = if !resource_types(self.vendor).contains(&key.kind.as_str()) {
             Err(VendorError::new(
@@ -327,13 +344,13 @@ impl Session {
             ))
         } else {
             match &self.inner {
-                Inner::Aws(l) => l.list(&ctx, key).await,
-                Inner::Alibaba(l) => l.list(conns, &ctx, key).await,
+                Inner::Aws(l) => l.list(&ctx, key, out).await,
+                Inner::Alibaba(l) => l.list(conns, &ctx, key, out).await,
                 Inner::Azure(l) => {
-                    l.list(conns, &ctx, key, self.declared_regions.as_deref())
+                    l.list(conns, &ctx, key, self.declared_regions.as_deref(), out)
                         .await
                 }
-                Inner::Hcs(l) => l.list(conns, &ctx, key).await,
+                Inner::Hcs(l) => l.list(conns, &ctx, key, out).await,
             }
         };
         out.map_err(|e| finish(e, &self.address, &self.secret))

@@ -4,7 +4,7 @@
 //! Writes nothing unless asked to record, which saves the fetched inventory
 //! as a new snapshot version (never state).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use schemars::JsonSchema;
@@ -14,11 +14,13 @@ use super::verify::{Check, verify_recorded};
 use super::{Observer, Step};
 use crate::config::{Address, Config};
 use crate::error::{Error, Result};
-use crate::inventory::{Partition, PartitionKey};
+use crate::inventory::{PartitionKey, PartitionStatus};
 use crate::plan::{self, Action, IdentityDrift, PlanOptions};
 use crate::problem::Problem;
 use crate::secrets::identity::Identities;
-use crate::snapshot::{Diff, Live, Store, diff_scoped};
+use crate::snapshot::manifest::Status;
+use crate::snapshot::object::Hash;
+use crate::snapshot::{Diff, Live, Store, Writer, diff_scoped};
 use crate::state::State;
 use crate::sync::{Event, SyncOptions, Target};
 use crate::trust::Trust;
@@ -126,32 +128,56 @@ pub fn check(
     }
     let fetched: BTreeSet<Address> = targets.iter().map(|t| t.account.address.clone()).collect();
 
+    // The version compared with, and with `--record` the writer of the
+    // next one, both fixed before the fetch: partitions are compared and
+    // written as they arrive, so only the ones that drifted stay in memory.
+    let guard = match record_as {
+        Some(timeout) => Some(store.lock("drift --record", timeout)?),
+        None => None,
+    };
+    let latest = store.latest()?;
+    let stored = match latest {
+        Some(id) => Some(store.version(id)?),
+        None => None,
+    };
+    let mut writer = match &guard {
+        Some(g) => Some(store.writer(g, latest)?),
+        None => None,
+    };
+    let baseline: HashMap<PartitionKey, Hash> = stored
+        .as_ref()
+        .map(|v| {
+            v.manifest
+                .partitions()
+                .filter(|(_, e)| e.status == Status::Complete)
+                .filter_map(|(k, e)| Some((k, e.hash()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+
     // The live inventory of the accounts whose credentials verify.
-    let (partitions, mut unreadable) = fetch(targets, parallelism, observer)?;
+    let (live, mut unreadable) = fetch(targets, parallelism, observer, &baseline, writer.as_mut())?;
     let readable: BTreeSet<Address> = fetched
         .iter()
         .filter(|a| !unreadable.iter().any(|(u, _)| u == *a))
         .cloned()
         .collect();
-
-    let latest = store.latest()?;
-    // The fetch is copied only when it is also to be recorded.
-    let (live, to_record) = if record_as.is_some() {
-        (Live::new(partitions.clone())?, Some(partitions))
-    } else {
-        (Live::new(partitions)?, None)
-    };
-    let resources = match latest {
-        Some(id) => diff_scoped(&store.version(id)?, &live, Some(&readable))?,
+    let resources = match &stored {
+        Some(v) => diff_scoped(v, &live, Some(&readable))?,
         None => Diff::default(),
     };
     drop(live);
     // Accounts whose check could not complete are not read: their stored
     // partitions are failed in a recorded version, never dropped.
     unreadable.splice(0..0, not_checked);
-    let recorded = match (to_record, record_as) {
-        (Some(p), Some(timeout)) => Some(record(store, timeout, p, &unreadable)?),
-        _ => None,
+    let recorded = match writer {
+        Some(mut w) => {
+            for (account, problem) in &unreadable {
+                super::sync::mark_failed(&mut w, account, problem, &BTreeSet::new())?;
+            }
+            Some(w.commit()?.id)
+        }
+        None => None,
     };
     let unreadable: Vec<IdentityDrift> = unreadable
         .into_iter()
@@ -177,12 +203,18 @@ pub fn check(
 /// An account that could not be read, and why.
 type Unread = (Address, Problem);
 
-/// Fetches every target's inventory into memory.
+/// Fetches every target's inventory: each partition into `live` (its
+/// records dropped when `baseline`, the stored content hashes, holds the
+/// same) and, with `writer`, written as it arrives. A partition of an
+/// account that then fails stays as read (as `tether sync` keeps it); the
+/// caller marks the rest of that account failed.
 fn fetch(
     targets: Vec<Target>,
     parallelism: u32,
     observer: &dyn Observer,
-) -> Result<(Vec<Partition>, Vec<Unread>)> {
+    baseline: &HashMap<PartitionKey, Hash>,
+    mut writer: Option<&mut Writer<'_>>,
+) -> Result<(Live, Vec<Unread>)> {
     let rt = super::runtime()?;
     observer.step(Step::Started {
         accounts: targets.len() as u64,
@@ -191,22 +223,52 @@ fn fetch(
     let out = rt.block_on(async {
         let mut run = crate::sync::start(targets, opts)
             .map_err(|e| Error::Usage(format!("cannot start the fetch: {e}")))?;
-        let mut partitions = Vec::new();
+        let mut live = Live::default();
+        let mut seen: BTreeMap<Address, BTreeSet<PartitionKey>> = BTreeMap::new();
         let mut unreadable = Vec::new();
         while let Some(event) = run.events.recv().await {
             observer.step(Step::Progress(&run.progress.snapshot()));
             match event {
-                Event::Partition(p) => partitions.push(p),
+                Event::Partition(p) => {
+                    let stored = baseline.get(&p.key);
+                    match writer.as_deref_mut() {
+                        Some(w) => {
+                            seen.entry(p.key.account.clone())
+                                .or_default()
+                                .insert(p.key.clone());
+                            // The records are kept (a copy) only when they
+                            // differ from the stored ones.
+                            let hash =
+                                (p.status == PartitionStatus::Complete).then(|| p.records.hash());
+                            match hash {
+                                Some(h) if stored == Some(&h) => {
+                                    live.push_same(p.key.clone(), h, p.len() as u64);
+                                }
+                                _ => live.push(p.clone(), stored),
+                            }
+                            w.add_encoded(p)?;
+                        }
+                        None => live.push(p, stored),
+                    }
+                }
                 Event::AccountFailed { account, error } => {
                     let problem = error.problem();
                     observer.step(Step::Failed {
                         account: &account,
                         problem: &problem,
                     });
-                    partitions.retain(|p: &Partition| p.key.account != account);
+                    live.remove_account(&account);
+                    if let Some(w) = writer.as_deref_mut() {
+                        let done = seen.remove(&account).unwrap_or_default();
+                        super::sync::mark_failed(w, &account, &problem, &done)?;
+                    }
                     unreadable.push((account, problem));
                 }
                 Event::AccountDone { account } => {
+                    if let Some(w) = writer.as_deref_mut() {
+                        let done = seen.remove(&account).unwrap_or_default();
+                        w.keep_only(&account, &done);
+                    }
                     observer.step(Step::Fetched {
                         account: &account,
                         counts: None,
@@ -215,35 +277,8 @@ fn fetch(
                 _ => {}
             }
         }
-        Ok::<_, Error>((partitions, unreadable))
+        Ok::<_, Error>((live, unreadable))
     });
     observer.step(Step::Finished);
     out
-}
-
-/// `--record`: the fetched inventory as a new version (state untouched).
-fn record(
-    store: &Store,
-    lock_timeout: Duration,
-    partitions: Vec<Partition>,
-    unreadable: &[Unread],
-) -> Result<u64> {
-    let guard = store.lock("drift --record", lock_timeout)?;
-    let mut writer = store.writer(&guard, store.latest()?)?;
-    let mut seen: BTreeMap<Address, BTreeSet<PartitionKey>> = BTreeMap::new();
-    for p in partitions {
-        seen.entry(p.key.account.clone())
-            .or_default()
-            .insert(p.key.clone());
-        writer.add(p)?;
-    }
-    for (account, fetched) in &seen {
-        writer.keep_only(account, fetched);
-    }
-    for (account, problem) in unreadable {
-        for k in writer.keys_of(account) {
-            writer.add(Partition::failed(k, problem.clone()))?;
-        }
-    }
-    Ok(writer.commit()?.id)
 }

@@ -173,7 +173,7 @@ pub fn perform(
                 Event::Partition(p) => {
                     let entry = report.entry(p.key.account.clone()).or_default();
                     entry.partitions += 1;
-                    entry.resources += p.resources.len() as u64;
+                    entry.resources += p.len() as u64;
                     if let PartitionStatus::Failed { error } = &p.status {
                         entry.failed.push((p.key.clone(), error.clone()));
                     }
@@ -181,7 +181,7 @@ pub fn perform(
                         .entry(p.key.account.clone())
                         .or_default()
                         .insert(p.key.clone());
-                    writer.add(p)?;
+                    writer.add_encoded(p)?;
                 }
                 Event::AccountFailed { account, error } => {
                     let problem = error.problem();
@@ -346,7 +346,7 @@ impl<'a> RenameInSnapshots<'a> {
 /// reported this time) is failed, keeping its resources as stale. An
 /// account never listed before gets one failed placeholder partition, so
 /// the version says it could not be read.
-fn mark_failed(
+pub(super) fn mark_failed(
     writer: &mut crate::snapshot::Writer<'_>,
     account: &Address,
     error: &Problem,

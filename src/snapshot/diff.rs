@@ -20,6 +20,7 @@ use rayon::prelude::*;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use super::encoded::Encoded;
 use super::manifest::PartitionEntry;
 use super::object::{self, Hash, Records};
 use super::store::Version;
@@ -100,52 +101,139 @@ fn entry<'v>(v: &'v Version<'_>, p: &PartitionInfo) -> Result<&'v PartitionEntry
 }
 
 /// A fetch held in memory (what `drift` compares with the latest version).
+///
+/// Built partition by partition as the fetch goes ([`Live::push`]): a
+/// complete partition whose content hash equals the stored one's (the
+/// common case) keeps only its key, hash and count, since the diff skips
+/// equal hashes without reading either side. So a drift run holds the
+/// partitions that drifted, not the inventory.
+#[derive(Default)]
 pub struct Live {
-    parts: Vec<(PartitionKey, PartitionStatus, Arc<Records>, Hash)>,
+    parts: Vec<LivePart>,
+    /// Where each key is in `parts`.
+    at: std::collections::HashMap<PartitionKey, usize>,
+}
+
+struct LivePart {
+    key: PartitionKey,
+    status: PartitionStatus,
+    /// `None` once dropped as equal to the stored content.
+    records: Option<Arc<Records>>,
+    hash: Hash,
+    resources: u64,
 }
 
 impl Live {
     /// Encodes the partitions (the resources are dropped once encoded).
     pub fn new(partitions: Vec<Partition>) -> Result<Live> {
-        let mut parts = Vec::with_capacity(partitions.len());
+        let encoded = partitions
+            .into_iter()
+            .map(Encoded::from_partition)
+            .collect::<std::result::Result<Vec<_>, String>>()
+            .map_err(|reason| Error::Snapshot { reason })?;
+        Ok(Live::from_encoded(encoded))
+    }
+
+    /// Partitions as the fetch hands them over, every one kept.
+    pub fn from_encoded(partitions: Vec<Encoded>) -> Live {
+        let mut live = Live::default();
         for p in partitions {
-            let recs = if p.status == PartitionStatus::Complete {
-                Records::from_resources(&p.key, &p.resources)
-                    .map_err(|reason| Error::Snapshot { reason })?
-            } else {
-                Records::default()
-            };
-            let h = recs.hash();
-            parts.push((p.key, p.status, Arc::new(recs), h));
+            live.push(p, None);
         }
-        parts.sort_by(|a, b| a.0.cmp(&b.0));
-        parts.dedup_by(|a, b| a.0 == b.0);
-        Ok(Live { parts })
+        live
+    }
+
+    /// Adds a fetched partition (the first of a key is kept, as a fetch
+    /// reports each key once).
+    /// With `stored`, the content hash the other side holds for its key:
+    /// when equal, the records are dropped.
+    pub fn push(&mut self, p: Encoded, stored: Option<&Hash>) {
+        let complete = p.status == PartitionStatus::Complete;
+        let recs = if complete {
+            p.records
+        } else {
+            Records::default()
+        };
+        let hash = recs.hash();
+        let resources = recs.len() as u64;
+        let records = if complete && stored == Some(&hash) {
+            None
+        } else {
+            Some(Arc::new(recs))
+        };
+        if self.at.contains_key(&p.key) {
+            return;
+        }
+        self.at.insert(p.key.clone(), self.parts.len());
+        self.parts.push(LivePart {
+            key: p.key,
+            status: p.status,
+            records,
+            hash,
+            resources,
+        });
+    }
+
+    /// Adds a complete partition already known to hold the stored content
+    /// (`hash`, `resources` of it), without its records.
+    pub fn push_same(&mut self, key: PartitionKey, hash: Hash, resources: u64) {
+        if self.at.contains_key(&key) {
+            return;
+        }
+        self.at.insert(key.clone(), self.parts.len());
+        self.parts.push(LivePart {
+            key,
+            status: PartitionStatus::Complete,
+            records: None,
+            hash,
+            resources,
+        });
+    }
+
+    /// Drops every partition of `account` (it could not be read after all).
+    pub fn remove_account(&mut self, account: &Address) {
+        self.parts.retain(|x| &x.key.account != account);
+        self.at = self
+            .parts
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (x.key.clone(), i))
+            .collect();
     }
 }
 
 impl PartitionSource for Live {
     fn partitions(&self) -> Vec<PartitionInfo> {
-        self.parts
-            .iter()
-            .enumerate()
-            .map(|(slot, (key, status, recs, h))| PartitionInfo {
-                key: key.clone(),
-                status: status.clone(),
-                stale: false,
-                resources: recs.len() as u64,
-                hash: (*status == PartitionStatus::Complete).then_some(*h),
-                slot,
+        let mut order: Vec<usize> = (0..self.parts.len()).collect();
+        order.sort_by(|&a, &b| self.parts[a].key.cmp(&self.parts[b].key));
+        order
+            .into_iter()
+            .map(|slot| {
+                let x = &self.parts[slot];
+                PartitionInfo {
+                    key: x.key.clone(),
+                    status: x.status.clone(),
+                    stale: false,
+                    resources: x.resources,
+                    hash: (x.status == PartitionStatus::Complete).then_some(x.hash),
+                    slot,
+                }
             })
             .collect()
     }
 
     fn load(&self, p: &PartitionInfo) -> Result<Arc<Records>> {
-        Ok(self
-            .parts
-            .get(p.slot)
-            .map(|x| x.2.clone())
-            .unwrap_or_default())
+        match self.parts.get(p.slot).map(|x| &x.records) {
+            Some(Some(r)) => Ok(r.clone()),
+            // Never an empty partition in its place: that would read as
+            // every resource removed.
+            _ => Err(Error::Snapshot {
+                reason: format!(
+                    "internal error: the live records of partition {} were not kept",
+                    p.key
+                ),
+            }),
+        }
     }
 }
 

@@ -4,6 +4,8 @@
 //! - [`store`]: [`Store`] (layout, reading, `latest`/`previous`/`~N`),
 //!   [`Writer`] (streaming: partitions in one by one, manifest last), the
 //!   writer lock.
+//! - [`encoded`]: [`Encoded`], a fetched partition in the store's encoding,
+//!   what the fetch hands to the writer.
 //! - [`object`]: canonical record encoding, content hashes, full and delta
 //!   objects.
 //! - [`manifest`]: the per-version JSON document (`schemas/snapshot.schema.json`).
@@ -15,6 +17,7 @@
 //!   source seen under the newer names for a diff.
 
 pub mod diff;
+pub mod encoded;
 mod integrity;
 pub mod manifest;
 pub mod object;
@@ -22,6 +25,7 @@ pub mod rename;
 pub mod store;
 
 pub use diff::{Diff, Live, PartitionInfo, PartitionSource, diff, diff_scoped};
+pub use encoded::Encoded;
 pub use manifest::{Manifest, PartitionEntry, Renamed};
 pub use object::{Record, Records};
 pub use rename::Renaming;

@@ -37,13 +37,12 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use super::encoded::Encoded;
 use super::manifest::{
     AccountEntry, MANIFEST_FORMAT_VERSION, MANIFEST_FORMATS_READ, Manifest, PartitionEntry,
     Renamed, Status,
 };
-use super::object::{
-    self, Hash, MAX_DEPTH, Object, ObjectRef, Records, delta_object, full_object, hash_of,
-};
+use super::object::{self, Hash, MAX_DEPTH, Object, ObjectRef, Records, delta_object, full_object};
 use crate::config::Address;
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
@@ -95,25 +94,37 @@ impl std::ops::Deref for Segment {
     }
 }
 
-/// Pack segments kept open at once (8 MiB each at most), the oldest let go
-/// first. Readers that go through many objects (the writer's integrity
-/// check, export) read them in the order they are stored, so a few suffice;
-/// each one kept is memory (a row read from PostgreSQL) or resident mapped
-/// pages (a file), so the bound is what keeps a large store's reads from
-/// growing the process with the store.
-const SEGMENTS_KEPT: usize = 16;
+/// Pack segments kept open at once (8 MiB each at most), the least recently
+/// used let go first. Readers that go through many objects (the writer's
+/// integrity check, export) read them in the order they are stored, so a
+/// few suffice: one per reading thread, and the segments of the delta bases
+/// they come back to; each one kept is memory (a row read from PostgreSQL)
+/// or resident mapped pages (a file), so the bound is what keeps a large
+/// store's reads from growing the process with the store.
+const SEGMENTS_KEPT: usize = 6;
 
 #[derive(Default)]
 struct Cache {
     records: HashMap<ObjectRef, Arc<Records>>,
     order: VecDeque<ObjectRef>,
     packs: HashMap<(u64, u32), Arc<Segment>>,
-    /// The segments of `packs`, oldest first.
+    /// The segments of `packs`, least recently used first.
     opened: VecDeque<(u64, u32)>,
 }
 
 impl Cache {
-    /// Keeps `m` as segment `at`, letting the oldest go beyond [`SEGMENTS_KEPT`].
+    /// Marks segment `at` as the most recently used.
+    fn touch_segment(&mut self, at: (u64, u32)) {
+        if self.opened.back() != Some(&at)
+            && let Some(i) = self.opened.iter().position(|o| *o == at)
+        {
+            self.opened.remove(i);
+            self.opened.push_back(at);
+        }
+    }
+
+    /// Keeps `m` as segment `at`, letting the least recently used go beyond
+    /// [`SEGMENTS_KEPT`].
     fn keep_segment(&mut self, at: (u64, u32), m: Arc<Segment>) {
         while self.opened.len() >= SEGMENTS_KEPT
             && let Some(old) = self.opened.pop_front()
@@ -589,8 +600,11 @@ impl Store {
                 .lock()
                 .map_err(|_| self.damaged(path(), "reader poisoned"))?;
             let cache = &mut *guard;
-            match cache.packs.get(&(r.version, r.segment)) {
-                Some(m) => m.clone(),
+            match cache.packs.get(&(r.version, r.segment)).cloned() {
+                Some(m) => {
+                    cache.touch_segment((r.version, r.segment));
+                    m
+                }
                 None if matches!(self.medium, Medium::Pg(_)) => {
                     let bytes = self
                         .segment_bytes(r.version, r.segment)?
@@ -873,13 +887,20 @@ impl Writer<'_> {
         self.id
     }
 
-    /// Adds one fetched partition; its resources are encoded, stored if new,
-    /// and dropped. Only key, hash, status and counts stay in memory.
+    /// Adds one partition of typed resources (tests, tools): encoded, then
+    /// as [`Writer::add_encoded`].
     pub fn add(&mut self, p: Partition) -> Result<Stored> {
-        let Partition {
+        let e = Encoded::from_partition(p).map_err(|reason| Error::Snapshot { reason })?;
+        self.add_encoded(e)
+    }
+
+    /// Adds one fetched partition; its records are stored if new, and
+    /// dropped. Only key, hash, status and counts stay in memory.
+    pub fn add_encoded(&mut self, p: Encoded) -> Result<Stored> {
+        let Encoded {
             key,
             status,
-            resources,
+            records,
         } = p;
         self.synced.insert(key.account.clone());
         self.removed.remove(&key.account);
@@ -900,7 +921,7 @@ impl Writer<'_> {
         };
         e.set_status(&status);
         let stored = match status {
-            PartitionStatus::Complete => self.store_content(&key, &resources, prev, &mut e)?,
+            PartitionStatus::Complete => self.store_content(&key, records, prev, &mut e)?,
             PartitionStatus::Failed { .. } => {
                 if let Some(prev) = prev.filter(|p| p.resources > 0) {
                     e.resources = prev.resources;
@@ -921,14 +942,11 @@ impl Writer<'_> {
     fn store_content(
         &mut self,
         key: &PartitionKey,
-        resources: &[Resource],
+        recs: Records,
         prev: Option<PartitionEntry>,
         e: &mut PartitionEntry,
     ) -> Result<Stored> {
-        let recs =
-            Records::from_resources(key, resources).map_err(|reason| Error::Snapshot { reason })?;
-        let body = recs.body();
-        let hash = hash_of(&body);
+        let hash = recs.hash();
         e.resources = recs.len() as u64;
         if recs.is_empty() {
             e.set_object(None, Some(&hash));
@@ -939,6 +957,7 @@ impl Writer<'_> {
             e.depth = depth;
             return Ok(Stored::Reused);
         }
+        let body = recs.frames();
         let full_len = body.len() + 1;
         let mut delta = None;
         if let Some(prev) = prev.filter(|_| !self.added.contains(key))
@@ -961,11 +980,12 @@ impl Writer<'_> {
                 }
             }
         }
-        drop(recs);
         let (bytes, depth, kind) = match delta {
             Some((d, depth)) => (d, depth, Stored::Delta),
             None => (full_object(&body), 0, Stored::Full),
         };
+        drop(body);
+        drop(recs);
         let r = self.append(&bytes)?;
         self.known.insert(hash, (r, depth));
         e.set_object(Some(r), Some(&hash));

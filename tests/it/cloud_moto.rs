@@ -356,6 +356,7 @@ async fn moto_listing_matches_what_ec2_describes() {
     for e in events {
         match e {
             tether::sync::Event::Partition(p) => {
+                let p = p.into_partition().expect("the records decode");
                 assert_eq!(p.key.region, region);
                 got.insert(p.key.kind.clone(), p);
             }

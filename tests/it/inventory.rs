@@ -123,6 +123,7 @@ async fn run(targets: Vec<Target>, o: SyncOptions) -> Outcome {
                 out.regions.insert(account, regions);
             }
             Event::Partition(p) => {
+                let p = p.into_partition().expect("the records decode");
                 let ids: Vec<String> = p.resources.iter().map(|r| r.id.clone()).collect();
                 for r in &p.resources {
                     assert_eq!(r.address, Resource::address_of(&p.key, &r.id));

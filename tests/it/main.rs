@@ -26,6 +26,7 @@ mod sim_crate;
 mod snapshot;
 mod state;
 mod store_damage;
+mod streaming;
 mod sync_report;
 mod tidy;
 mod trust;

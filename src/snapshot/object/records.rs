@@ -148,11 +148,37 @@ impl Records {
     pub fn from_resources(key: &PartitionKey, resources: &[Resource]) -> Result<Records, String> {
         let mut out = Records::default();
         for r in resources {
-            check_belongs(key, r)?;
-            out.push(r.id.as_bytes(), &encode_resource(r))?;
+            out.push_resource(key, r)?;
         }
-        out.sort_dedup();
+        out.finish();
         Ok(out)
+    }
+
+    /// Appends the record of `r`, a resource of partition `key`, in any
+    /// order: the way a partition is built as its pages arrive, each
+    /// resource encoded and dropped. [`Records::finish`] orders them.
+    pub fn push_resource(&mut self, key: &PartitionKey, r: &Resource) -> Result<(), String> {
+        check_belongs(key, r)?;
+        self.push(r.id.as_bytes(), &encode_resource(r))
+    }
+
+    /// Orders the records pushed by id (of equal ids the first pushed is
+    /// kept) and packs the buffer to exactly their frames, in order, with no
+    /// spare capacity: what stays in memory until the partition is stored.
+    pub fn finish(&mut self) {
+        self.sort_dedup();
+        self.compact();
+        self.buf.shrink_to_fit();
+        self.spans.shrink_to_fit();
+    }
+
+    /// The framed records, borrowed when the buffer is exactly them (as
+    /// [`Records::finish`] leaves it), copied otherwise.
+    pub fn frames(&self) -> std::borrow::Cow<'_, [u8]> {
+        if self.is_compact() {
+            return std::borrow::Cow::Borrowed(&self.buf);
+        }
+        std::borrow::Cow::Owned(self.body())
     }
 
     /// The index of the first record whose id is not below `id`.
