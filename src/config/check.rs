@@ -10,6 +10,30 @@ use super::suggest::did_you_mean;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::diag::{Sources, Span};
 
+/// The settings: at most one block across all files (the defaults when
+/// there is none).
+pub(super) fn one_settings(
+    settings: Vec<(Settings, Span)>,
+    sources: &Sources,
+    diags: &mut Diagnostics,
+) -> Settings {
+    let mut settings_iter = settings.into_iter();
+    let first_settings = settings_iter.next();
+    for (_, span) in settings_iter {
+        let first = first_settings
+            .as_ref()
+            .map(|(_, s)| sources.location(s))
+            .unwrap_or_else(|| "?".into());
+        diags.push(
+            Diagnostic::error("duplicate `tether` settings block")
+                .at(span)
+                .detail(format!("the first one is at {first}"))
+                .help("keep one `tether { … }` block and merge the settings into it"),
+        );
+    }
+    first_settings.map(|(s, _)| s).unwrap_or_default()
+}
+
 pub(super) fn finish(
     dir: &Path,
     lowered: Lowered,
@@ -28,19 +52,7 @@ pub(super) fn finish(
             .unwrap_or_else(|| "?".into())
     };
 
-    // Settings: at most one block across all files.
-    let mut settings_iter = settings.into_iter();
-    let first_settings = settings_iter.next();
-    for (_, span) in settings_iter {
-        let first = first_settings.as_ref().map(|(_, s)| s.clone());
-        diags.push(
-            Diagnostic::error("duplicate `tether` settings block")
-                .at(span)
-                .detail(format!("the first one is at {}", at(&first)))
-                .help("keep one `tether { … }` block and merge the settings into it"),
-        );
-    }
-    let settings = first_settings.map(|(s, _)| s).unwrap_or_default();
+    let settings = one_settings(settings, sources, diags);
 
     // Accounts: unique addresses (checked on every declared block, valid or not).
     let mut decl: BTreeMap<&Address, &Declared> = BTreeMap::new();

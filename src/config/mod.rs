@@ -62,7 +62,7 @@ pub fn analyze_sources(dir: &Path, sources: Sources) -> Analysis {
             config: None,
         };
     }
-    let lowered = lower_all(dir, &sources, &mut diagnostics);
+    let lowered = lower_all(dir, &sources, lower::Scope::All, &mut diagnostics);
     let config = check::finish(dir, lowered, &sources, &mut diagnostics);
     diagnostics.sort();
     let config = if diagnostics.has_errors() {
@@ -79,13 +79,18 @@ pub fn analyze_sources(dir: &Path, sources: Sources) -> Analysis {
 
 /// Lowers every file, in parallel across cores; results are merged in file
 /// order, so the outcome is the same as a sequential run.
-fn lower_all(dir: &Path, sources: &Sources, diagnostics: &mut Diagnostics) -> lower::Lowered {
+fn lower_all(
+    dir: &Path,
+    sources: &Sources,
+    scope: lower::Scope,
+    diagnostics: &mut Diagnostics,
+) -> lower::Lowered {
     let one = |id: FileId, file: &SourceFile| {
         let mut l = lower::Lowered::default();
         let mut d = Diagnostics::default();
         match files::decode_problem(file, id) {
             Some(p) => d.push(p),
-            None => lower::lower_file(dir, id, file, &mut l, &mut d),
+            None => lower::lower_file(dir, id, file, scope, &mut l, &mut d),
         }
         (l, d)
     };
@@ -98,6 +103,35 @@ fn lower_all(dir: &Path, sources: &Sources, diagnostics: &mut Diagnostics) -> lo
         diagnostics.0.extend(d.0);
     }
     all
+}
+
+/// The settings of the config in `dir`, for commands that read nothing else
+/// of it (`snapshot list | show | diff | export`): every file is read and
+/// parsed, so a file that cannot be read or a syntax error anywhere is still
+/// an error, but only the `tether` block is checked; account blocks and
+/// their ciphertexts are not (a large config costs its parse, not its
+/// validation). Fails with every diagnostic ([`Error::Config`]).
+pub fn load_settings(dir: &Path) -> Result<Settings> {
+    let sources = files::read_dir(dir)?;
+    let mut diagnostics = Diagnostics::default();
+    if sources.is_empty() {
+        // The same error as every other command's.
+        let a = analyze_sources(dir, sources);
+        return Err(Error::Config {
+            sources: Box::new(a.sources),
+            diagnostics: a.diagnostics,
+        });
+    }
+    let lowered = lower_all(dir, &sources, lower::Scope::Settings, &mut diagnostics);
+    let settings = check::one_settings(lowered.settings, &sources, &mut diagnostics);
+    if diagnostics.has_errors() {
+        diagnostics.sort();
+        return Err(Error::Config {
+            sources: Box::new(sources),
+            diagnostics,
+        });
+    }
+    Ok(settings)
 }
 
 /// Loads a valid config or fails with every diagnostic ([`Error::Config`]).

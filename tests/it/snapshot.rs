@@ -387,6 +387,42 @@ fn cli_errors_exit_1_and_write_nothing() {
     assert_eq!(now, after);
 }
 
+/// The snapshot commands read only the settings: an account block with
+/// errors does not stop them (they send and decrypt nothing), but a syntax
+/// error anywhere, or a bad `tether` block, does, with its location, and
+/// the store the settings name is the one read.
+#[test]
+fn snapshot_commands_read_only_the_settings_of_the_config() {
+    let dir = config_dir();
+    let d = dir.path();
+    three_versions(d);
+    let list = ok(d, &["snapshot", "list"]);
+    std::fs::write(
+        d.join("accounts.hcl"),
+        "account \"aws\" \"broken\" {\n  main_account_id = \"12\"\n}\n",
+    )
+    .unwrap();
+    let o = tether(d, ["validate"]);
+    assert_eq!(o.code, 1, "the account block is invalid: {}", o.stdout);
+    assert_eq!(ok(d, &["snapshot", "list"]), list);
+    ok(d, &["snapshot", "diff", "1", "3"]);
+
+    std::fs::write(d.join("accounts.hcl"), "account \"aws\" \"broken\" {\n").unwrap();
+    let o = tether(d, ["snapshot", "list"]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("accounts.hcl:"), "{}", o.stderr);
+    std::fs::remove_file(d.join("accounts.hcl")).unwrap();
+
+    std::fs::write(d.join("tether.hcl"), "tether {\n  snapshots = 7\n}\n").unwrap();
+    let o = tether(d, ["snapshot", "list"]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("tether.hcl:2:"), "{}", o.stderr);
+    std::fs::write(d.join("tether.hcl"), "tether {\n  snapshots = \"elsewhere\"\n}\n").unwrap();
+    let o = tether(d, ["snapshot", "list"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.contains("No snapshot versions"), "{}", o.stderr);
+}
+
 /// `tests/fixtures/snapshot-v1`: a store as a build that wrote manifest
 /// format 1 left it (messages only: a partition's own failure with the
 /// address in front, an account's without).

@@ -61,10 +61,21 @@ impl Lowered {
 
 const TOP_BLOCKS: &[&str] = &["tether", "account", "moved"];
 
+/// What of a file is lowered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Scope {
+    /// Every block.
+    All,
+    /// The `tether` settings block only (account and `moved` blocks are
+    /// parsed, never checked): for commands that read nothing else.
+    Settings,
+}
+
 pub(super) fn lower_file(
     dir: &Path,
     id: FileId,
     file: &SourceFile,
+    scope: Scope,
     out: &mut Lowered,
     diags: &mut Diagnostics,
 ) {
@@ -101,6 +112,7 @@ pub(super) fn lower_file(
             }
             Structure::Block(b) => match b.ident.as_str() {
                 "tether" => l.settings(b, out),
+                "account" | "moved" if scope == Scope::Settings => {}
                 "account" => l.account(b, out),
                 "moved" => l.moved(b, out),
                 other => {
