@@ -11,7 +11,7 @@ use clap::Subcommand;
 use super::{Context, ExitStatus};
 use crate::config::{self, Address};
 use crate::error::Error;
-use crate::render::snapshot::{self as render, PartitionShow, ResourceShow, VersionSummary};
+use crate::render::snapshot::{self as render, PartitionShow, VersionSummary};
 use crate::snapshot::{Renaming, Store, diff};
 
 #[derive(Debug, clap::Args)]
@@ -85,8 +85,9 @@ pub enum SnapshotCommand {
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus, Error> {
-    let cfg = config::load(&ctx.dir)?;
-    let store = crate::ops::stores::snapshots(&ctx.dir, &cfg.settings)?;
+    // Only the settings: where the store is.
+    let settings = config::load_settings(&ctx.dir)?;
+    let store = crate::ops::stores::snapshots(&ctx.dir, &settings)?;
     match args.command {
         SnapshotCommand::List { format } => list(ctx, &store, format),
         SnapshotCommand::Show {
@@ -169,6 +170,9 @@ impl Filter {
     }
 }
 
+/// Printed as the version is read: the summary and the partitions first
+/// (from the manifest), then the resources a partition at a time, so
+/// memory does not grow with the version.
 fn show(
     ctx: &Context,
     store: &Store,
@@ -176,22 +180,13 @@ fn show(
     filter: &Filter,
     format: ListFormat,
 ) -> Result<ExitStatus, Error> {
+    use crate::inventory::PartitionStatus;
     let v = store.version(store.resolve(id)?)?;
     let mut partitions = Vec::new();
-    let mut resources = Vec::new();
     for (key, e) in v.manifest.partitions() {
         if !filter.partition(&key) {
             continue;
         }
-        for r in v.resources(&key, e)? {
-            if filter.resource(&r) {
-                resources.push(ResourceShow {
-                    resource: r,
-                    stale: e.stale,
-                });
-            }
-        }
-        use crate::inventory::PartitionStatus;
         let (status, detail, error) = match e.partition_status() {
             PartitionStatus::Complete => ("complete", None, None),
             PartitionStatus::Failed { error } => {
@@ -214,18 +209,36 @@ fn show(
         });
     }
     let summary = VersionSummary::of(&v.manifest);
-    match format {
-        ListFormat::Json => ctx.printer.out(&json(&render::ShowJson {
-            format_version: render::FORMAT_VERSION,
-            version: summary,
-            partitions,
-            resources,
-        })?),
-        ListFormat::Human => {
-            ctx.printer
-                .out(&render::show_human(&summary, &partitions, &resources))
+    let mut chunk = match format {
+        ListFormat::Json => render::show_json_head(&summary, &partitions),
+        ListFormat::Human => render::show_human_head(&summary, &partitions),
+    };
+    drop(partitions);
+    let mut shown = 0;
+    for (key, e) in v.manifest.partitions() {
+        if !filter.partition(&key) {
+            continue;
+        }
+        for r in v.resources(&key, e)? {
+            if !filter.resource(&r) {
+                continue;
+            }
+            match format {
+                ListFormat::Json => render::show_json_resource(&mut chunk, &r, e.stale, shown == 0),
+                ListFormat::Human => render::show_human_resource(&mut chunk, &r, e.stale),
+            }
+            shown += 1;
+        }
+        if chunk.len() > 1 << 20 {
+            ctx.printer.out(&chunk);
+            chunk.clear();
         }
     }
+    match format {
+        ListFormat::Json => render::show_json_tail(&mut chunk, shown),
+        ListFormat::Human => render::show_human_tail(&mut chunk, shown),
+    }
+    ctx.printer.out(&chunk);
     Ok(ExitStatus::Success)
 }
 

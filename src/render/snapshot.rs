@@ -352,7 +352,7 @@ pub struct ListJson {
     pub versions: Vec<VersionSummary>,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct VersionSummary {
     pub id: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -455,7 +455,11 @@ pub struct ResourceShow {
     pub stale: bool,
 }
 
-pub fn show_human(v: &VersionSummary, partitions: &[PartitionShow], rs: &[ResourceShow]) -> String {
+/// `snapshot show` (human) before its resources: the summary and the
+/// partitions that are not complete. The resources follow, a line each
+/// ([`show_human_resource`]), then [`show_human_tail`]; so a version of
+/// any size is printed as it is read.
+pub fn show_human_head(v: &VersionSummary, partitions: &[PartitionShow]) -> String {
     let mut s = format!(
         "Snapshot {} ({}){}\n  content hash {}\n  {} resources in {} partitions",
         v.id,
@@ -497,26 +501,90 @@ pub fn show_human(v: &VersionSummary, partitions: &[PartitionShow], rs: &[Resour
         }
     }
     s.push('\n');
-    for r in rs {
-        let res = &r.resource;
-        let _ = write!(s, "{}", res.address);
-        if let Some(n) = &res.name {
-            let _ = write!(s, "  name={n:?}");
-        }
-        if let Some(st) = &res.status {
-            let _ = write!(s, "  status={st}");
-        }
-        if !res.tags.is_empty() {
-            let tags: Vec<String> = res.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            let _ = write!(s, "  tags: {}", tags.join(","));
-        }
-        if r.stale {
-            s.push_str("  (stale)");
-        }
-        s.push('\n');
-    }
-    let _ = writeln!(s, "\n{} resource{} shown.", rs.len(), plural(rs.len()));
     s
+}
+
+/// One resource line of `snapshot show` (human).
+pub fn show_human_resource(s: &mut String, res: &Resource, stale: bool) {
+    let _ = write!(s, "{}", res.address);
+    if let Some(n) = &res.name {
+        let _ = write!(s, "  name={n:?}");
+    }
+    if let Some(st) = &res.status {
+        let _ = write!(s, "  status={st}");
+    }
+    if !res.tags.is_empty() {
+        let tags: Vec<String> = res.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let _ = write!(s, "  tags: {}", tags.join(","));
+    }
+    if stale {
+        s.push_str("  (stale)");
+    }
+    s.push('\n');
+}
+
+/// The end of `snapshot show` (human): how many resources were shown.
+pub fn show_human_tail(s: &mut String, shown: usize) {
+    let _ = writeln!(s, "\n{} resource{} shown.", shown, plural(shown));
+}
+
+/// `snapshot show --format json` up to its resources: the document of
+/// [`ShowJson`] as `serde_json` pretty-prints it, open at the `resources`
+/// array. Each resource follows ([`show_json_resource`]), then
+/// [`show_json_tail`]; the whole is byte for byte the pretty-printed
+/// [`ShowJson`], without holding the resources.
+pub fn show_json_head(version: &VersionSummary, partitions: &[PartitionShow]) -> String {
+    #[derive(Serialize)]
+    struct Head<'a> {
+        format_version: &'static str,
+        version: &'a VersionSummary,
+        partitions: &'a [PartitionShow],
+        resources: [(); 0],
+    }
+    let mut s = serde_json::to_string_pretty(&Head {
+        format_version: FORMAT_VERSION,
+        version,
+        partitions,
+        resources: [],
+    })
+    .unwrap_or_default();
+    // `…"resources": []\n}` without its `]\n}`.
+    s.truncate(s.len().saturating_sub(3));
+    s
+}
+
+/// One resource of `snapshot show --format json` (`first` has no comma
+/// before it): pretty-printed one level into the `resources` array.
+pub fn show_json_resource(s: &mut String, res: &Resource, stale: bool, first: bool) {
+    if !first {
+        s.push(',');
+    }
+    let one = serde_json::to_string_pretty(&ResourceShowRef {
+        resource: res,
+        stale,
+    })
+    .unwrap_or_default();
+    // JSON strings hold no raw line breaks: every line is the document's.
+    for line in one.lines() {
+        s.push_str("\n    ");
+        s.push_str(line);
+    }
+}
+
+/// The end of `snapshot show --format json`, after `shown` resources.
+pub fn show_json_tail(s: &mut String, shown: usize) {
+    if shown > 0 {
+        s.push_str("\n  ");
+    }
+    s.push_str("]\n}\n");
+}
+
+/// [`ResourceShow`] of a borrowed resource.
+#[derive(Serialize)]
+struct ResourceShowRef<'a> {
+    #[serde(flatten)]
+    resource: &'a Resource,
+    stale: bool,
 }
 
 /// The CSV header of `snapshot export --format csv`.
@@ -575,11 +643,90 @@ pub fn export_json_line(out: &mut String, r: &Resource, stale: bool, first: bool
     if !first {
         out.push_str(",\n");
     }
-    let v = ResourceShow {
-        resource: r.clone(),
-        stale,
-    };
+    let v = ResourceShowRef { resource: r, stale };
     out.push_str(&serde_json::to_string(&v).unwrap_or_default());
 }
 
 pub const EXPORT_JSON_TAIL: &str = "\n]}\n";
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn resource(n: usize) -> Resource {
+        let account: crate::config::Address = "aws.prod".parse().expect("an address");
+        Resource {
+            address: format!("aws.prod/eu-west-1/instance/i-{n}"),
+            account,
+            region: "eu-west-1".into(),
+            kind: "instance".into(),
+            native_type: "AWS::EC2::Instance".into(),
+            id: format!("i-{n}"),
+            name: (n % 2 == 0).then(|| format!("web \"{n}\"\nline")),
+            status: Some("running".into()),
+            tags: BTreeMap::from([("owner".to_string(), format!("team-{n}"))]),
+            attributes: BTreeMap::from([(
+                "nested".to_string(),
+                serde_json::json!({"a": [1, {"b": null}], "c": "x\ty"}),
+            )]),
+        }
+    }
+
+    /// The streamed JSON of `snapshot show` is the pretty-printed document,
+    /// byte for byte, for no, one and several resources.
+    #[test]
+    fn streamed_show_json_is_the_pretty_printed_document() {
+        let version = VersionSummary {
+            id: 3,
+            parent: Some(2),
+            time: "2026-01-01T00:00:00Z".into(),
+            content_hash: "ab".repeat(32),
+            resources: 5,
+            stale_resources: 1,
+            accounts: 1,
+            partitions: 1,
+            incomplete: 0,
+            synced_accounts: vec!["aws.prod".into()],
+            removed_accounts: Vec::new(),
+        };
+        let part = || PartitionShow {
+            account: "aws.prod".into(),
+            region: "eu-west-1".into(),
+            kind: "instance".into(),
+            status: "complete".into(),
+            detail: None,
+            problem_kind: None,
+            code: None,
+            request_id: None,
+            stale: false,
+            resources: 5,
+            hash: Some("cd".repeat(32)),
+        };
+        for n in [0, 1, 4] {
+            let rs: Vec<Resource> = (0..n).map(resource).collect();
+            let mut whole = serde_json::to_string_pretty(&ShowJson {
+                format_version: FORMAT_VERSION,
+                version: version.clone(),
+                partitions: vec![part()],
+                resources: rs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| ResourceShow {
+                        resource: r.clone(),
+                        stale: i == 1,
+                    })
+                    .collect(),
+            })
+            .expect("serializes");
+            whole.push('\n');
+            let mut streamed = show_json_head(&version, &[part()]);
+            for (i, r) in rs.iter().enumerate() {
+                show_json_resource(&mut streamed, r, i == 1, i == 0);
+            }
+            show_json_tail(&mut streamed, rs.len());
+            assert_eq!(streamed, whole, "{n} resources");
+        }
+    }
+}
