@@ -52,6 +52,19 @@ pub struct Manifest {
     pub accounts: Vec<AccountEntry>,
 }
 
+/// What a walk along the parents reads of a manifest (`renames_between`):
+/// the parser skips the partitions without building them, so a walk over
+/// many versions costs a scan of each manifest, not its model.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ManifestHead {
+    pub format_version: u32,
+    pub id: u64,
+    #[serde(default)]
+    pub parent: Option<u64>,
+    #[serde(default)]
+    pub renamed_accounts: Vec<Renamed>,
+}
+
 /// One account renamed in a version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use super::diff::{PartitionInfo, PartitionSource};
 use super::object::Records;
-use super::store::{Store, VersionId};
+use super::store::{Store, Version, VersionId};
 use crate::config::Address;
 use crate::error::{Error, Result};
 
@@ -57,6 +57,12 @@ impl PartitionSource for Renaming<'_> {
             None
         }
     }
+
+    /// The stored version behind it: slots and objects are the inner
+    /// source's, so a delta is still read straight against its base.
+    fn version(&self) -> Option<&Version<'_>> {
+        self.inner.version()
+    }
 }
 
 impl Store {
@@ -77,7 +83,7 @@ impl Store {
         let mut at = Some(new);
         let mut child = None;
         while let Some(id) = at.filter(|&id| id > old) {
-            let m = match (self.manifest(id), child) {
+            let m = match (self.manifest_head(id), child) {
                 (Err(Error::SnapshotUnknown { .. }), Some(c)) => {
                     return Err(self.missing_parent(c, id));
                 }

@@ -39,8 +39,8 @@ use sha2::{Digest, Sha256};
 
 use super::encoded::Encoded;
 use super::manifest::{
-    AccountEntry, MANIFEST_FORMAT_VERSION, MANIFEST_FORMATS_READ, Manifest, PartitionEntry,
-    Renamed, Status,
+    AccountEntry, MANIFEST_FORMAT_VERSION, MANIFEST_FORMATS_READ, Manifest, ManifestHead,
+    PartitionEntry, Renamed, Status,
 };
 use super::object::{self, Hash, MAX_DEPTH, Object, ObjectRef, Records, delta_object, full_object};
 use crate::config::Address;
@@ -94,45 +94,111 @@ impl std::ops::Deref for Segment {
     }
 }
 
-/// Pack segments kept open at once (8 MiB each at most), the least recently
-/// used let go first. Readers that go through many objects (the writer's
-/// integrity check, export) read them in the order they are stored, so a
-/// few suffice: one per reading thread, and the segments of the delta bases
-/// they come back to; each one kept is memory (a row read from PostgreSQL)
-/// or resident mapped pages (a file), so the bound is what keeps a large
-/// store's reads from growing the process with the store.
-const SEGMENTS_KEPT: usize = 6;
+/// What the open pack segments may hold resident, in bytes, the least
+/// recently used segment let go first beyond it. A segment read from
+/// PostgreSQL is all resident (its bytes are in memory); a mapped file is
+/// resident only in the pages read, so it counts the pages of the objects
+/// read from it (an upper bound: a page read twice counts twice, up to the
+/// segment's size). So a walk down delta chains, a few small objects in
+/// each of many versions' segments, keeps every segment of the chain open
+/// (reopening one costs an open, a map and an unmap per object read),
+/// while a reader that goes through whole segments (the writer's integrity
+/// check, export) holds a few at a time: a large store's reads do not grow
+/// the process with the store.
+const RESIDENT_BUDGET: u64 = 96 << 20;
+
+/// Segments kept open at most, however little of them is resident (each
+/// mapping is address space and a kernel mapping entry).
+const SEGMENTS_OPEN: usize = 512;
+
+/// The page size counted for a read of a mapped segment.
+const PAGE: u64 = 4096;
 
 #[derive(Default)]
 struct Cache {
     records: HashMap<ObjectRef, Arc<Records>>,
     order: VecDeque<ObjectRef>,
-    packs: HashMap<(u64, u32), Arc<Segment>>,
-    /// The segments of `packs`, least recently used first.
-    opened: VecDeque<(u64, u32)>,
+    /// Each open segment, with the bytes of it counted as resident and the
+    /// tick of its last use.
+    packs: HashMap<(u64, u32), OpenSegment>,
+    /// The segments of `packs` by the tick they were put there or used
+    /// (stale entries, whose tick is no longer the segment's, are skipped).
+    opened: VecDeque<((u64, u32), u64)>,
+    /// The sum of the segments' resident bytes.
+    resident: u64,
+    tick: u64,
+}
+
+struct OpenSegment {
+    segment: Arc<Segment>,
+    resident: u64,
+    used: u64,
 }
 
 impl Cache {
-    /// Marks segment `at` as the most recently used.
-    fn touch_segment(&mut self, at: (u64, u32)) {
-        if self.opened.back() != Some(&at)
-            && let Some(i) = self.opened.iter().position(|o| *o == at)
-        {
-            self.opened.remove(i);
-            self.opened.push_back(at);
-        }
+    /// Segment `at` if open, counting the read of `len` bytes at `offset`
+    /// and marking it the most recently used.
+    fn segment(&mut self, at: (u64, u32), offset: u64, len: u32) -> Option<Arc<Segment>> {
+        self.tick += 1;
+        let tick = self.tick;
+        let open = self.packs.get_mut(&at)?;
+        let read = Self::pages(offset, len);
+        let grown = (open.resident + read).min(open.segment.len() as u64);
+        self.resident += grown - open.resident;
+        open.resident = grown;
+        open.used = tick;
+        let segment = open.segment.clone();
+        self.opened.push_back((at, tick));
+        self.evict();
+        Some(segment)
     }
 
-    /// Keeps `m` as segment `at`, letting the least recently used go beyond
-    /// [`SEGMENTS_KEPT`].
-    fn keep_segment(&mut self, at: (u64, u32), m: Arc<Segment>) {
-        while self.opened.len() >= SEGMENTS_KEPT
-            && let Some(old) = self.opened.pop_front()
-        {
-            self.packs.remove(&old);
+    /// The bytes of whole pages that a read of `len` bytes at `offset` touches.
+    fn pages(offset: u64, len: u32) -> u64 {
+        let end = offset.saturating_add(u64::from(len));
+        (end.div_ceil(PAGE) - offset / PAGE) * PAGE
+    }
+
+    /// Keeps `m` as segment `at`, with a read of `len` bytes at `offset`.
+    fn keep_segment(&mut self, at: (u64, u32), m: Arc<Segment>, offset: u64, len: u32) {
+        self.tick += 1;
+        let resident = match &*m {
+            Segment::Bytes(b) => b.len() as u64,
+            Segment::Map(map) => Self::pages(offset, len).min(map.len() as u64),
+        };
+        if let Some(old) = self.packs.insert(
+            at,
+            OpenSegment {
+                segment: m,
+                resident,
+                used: self.tick,
+            },
+        ) {
+            self.resident -= old.resident;
         }
-        self.packs.insert(at, m);
-        self.opened.push_back(at);
+        self.resident += resident;
+        self.opened.push_back((at, self.tick));
+        self.evict();
+    }
+
+    /// Lets the least recently used segments go beyond the budget (the one
+    /// used last always stays).
+    fn evict(&mut self) {
+        while self.packs.len() > 1
+            && (self.resident > RESIDENT_BUDGET || self.packs.len() > SEGMENTS_OPEN)
+            && let Some((at, tick)) = self.opened.pop_front()
+        {
+            if self.packs.get(&at).is_some_and(|o| o.used == tick)
+                && let Some(old) = self.packs.remove(&at)
+            {
+                self.resident -= old.resident;
+            }
+        }
+        // Stale entries are dropped before the queue outgrows the segments.
+        if self.opened.len() > 4 * self.packs.len() + 64 {
+            let packs = &self.packs;
+            self.opened.retain(|(at, tick)| packs.get(at).is_some_and(|o| o.used == *tick));
+        }
     }
 }
 
@@ -299,40 +365,64 @@ impl Store {
 
     /// The manifest of version `id`.
     pub fn manifest(&self, id: VersionId) -> Result<Manifest> {
-        let path = self.manifest_path(id);
-        let unknown = || Error::SnapshotUnknown {
+        let m: Manifest = self.read_manifest(id)?;
+        self.check_manifest(id, m.format_version, m.id, m.parent)?;
+        Ok(m)
+    }
+
+    /// The head of version `id`'s manifest (its partitions skipped, not
+    /// built), with the same checks as [`Store::manifest`].
+    pub fn manifest_head(&self, id: VersionId) -> Result<ManifestHead> {
+        let m: ManifestHead = self.read_manifest(id)?;
+        self.check_manifest(id, m.format_version, m.id, m.parent)?;
+        Ok(m)
+    }
+
+    fn read_manifest<T: serde::de::DeserializeOwned>(&self, id: VersionId) -> Result<T> {
+        let bytes = self.manifest_bytes(id)?.ok_or_else(|| Error::SnapshotUnknown {
             id: id.to_string(),
             reason: "no such version".into(),
-        };
-        let bytes = match self.manifest_bytes(id)? {
-            Some(b) => b,
-            None => return Err(unknown()),
-        };
-        let m: Manifest = serde_json::from_slice(&bytes)
-            .map_err(|e| self.damaged(&path, format!("not a snapshot manifest: {e}")))?;
-        if !MANIFEST_FORMATS_READ.contains(&m.format_version) {
+        })?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            self.damaged(
+                self.manifest_path(id),
+                format!("not a snapshot manifest: {e}"),
+            )
+        })
+    }
+
+    /// What every manifest read checks: a format this build reads, the id
+    /// the file is named for, and its own link (the parent is an earlier
+    /// version that exists). With every manifest read so, a walk along
+    /// parents always ends, at the first version without one or at the
+    /// first broken link.
+    fn check_manifest(
+        &self,
+        id: VersionId,
+        format_version: u32,
+        holds: u64,
+        parent: Option<VersionId>,
+    ) -> Result<()> {
+        let path = self.manifest_path(id);
+        if !MANIFEST_FORMATS_READ.contains(&format_version) {
             return Err(self.damaged(
                 &path,
                 format!(
-                    "manifest format_version {} (this build reads {})",
-                    m.format_version,
+                    "manifest format_version {format_version} (this build reads {})",
                     MANIFEST_FORMATS_READ.map(|v| v.to_string()).join(" and ")
                 ),
             ));
         }
-        if m.id != id {
-            return Err(self.damaged(&path, format!("the file holds version {}", m.id)));
+        if holds != id {
+            return Err(self.damaged(&path, format!("the file holds version {holds}")));
         }
-        // Its own link: the parent is an earlier version that exists. With
-        // every manifest read so, a walk along parents always ends, at the
-        // first version without one or at the first broken link.
-        if let Some(p) = m.parent {
+        if let Some(p) = parent {
             self.check_link(id, p)?;
             if !self.manifest_exists(p)? {
                 return Err(self.missing_parent(id, p));
             }
         }
-        Ok(m)
+        Ok(())
     }
 
     /// The bytes of version `id`'s manifest, `None` when it does not exist.
@@ -505,16 +595,23 @@ impl Store {
             }
             return Ok(base);
         }
-        // Only the object asked for is kept: intermediate states are moved
-        // from one delta to the next, not copied.
-        while let Some((at, map, range)) = chain.pop() {
+        // The deltas, oldest first, applied in one pass: only the object
+        // asked for is built, never the states in between.
+        chain.reverse();
+        let mut deltas = Vec::with_capacity(chain.len());
+        for (at, map, range) in &chain {
             let damaged = |e| self.damaged(self.pack_path(at.version, at.segment), e);
-            let Object::Delta { ops, .. } = object::parse_object(&map[range]).map_err(damaged)?
+            let Object::Delta { ops, .. } = object::parse_object(&map[range.clone()]).map_err(damaged)?
             else {
                 return Err(damaged("not a delta object".into()));
             };
-            base = object::apply_delta(base, &ops).map_err(damaged)?;
+            deltas.push(ops);
         }
+        let ops: Vec<&[object::Op<'_>]> = deltas.iter().map(Vec::as_slice).collect();
+        base = object::apply_chain(base, &ops).map_err(|(n, e)| {
+            let at = chain[n.min(chain.len() - 1)].0;
+            self.damaged(self.pack_path(at.version, at.segment), e)
+        })?;
         let base = Arc::new(base);
         self.remember(r, &base);
         Ok(base)
@@ -600,17 +697,14 @@ impl Store {
                 .lock()
                 .map_err(|_| self.damaged(path(), "reader poisoned"))?;
             let cache = &mut *guard;
-            match cache.packs.get(&(r.version, r.segment)).cloned() {
-                Some(m) => {
-                    cache.touch_segment((r.version, r.segment));
-                    m
-                }
+            match cache.segment((r.version, r.segment), r.offset, r.len) {
+                Some(m) => m,
                 None if matches!(self.medium, Medium::Pg(_)) => {
                     let bytes = self
                         .segment_bytes(r.version, r.segment)?
                         .ok_or_else(|| self.damaged(path(), "the pack is missing"))?;
                     let m = Arc::new(Segment::Bytes(bytes));
-                    cache.keep_segment((r.version, r.segment), m.clone());
+                    cache.keep_segment((r.version, r.segment), m.clone(), r.offset, r.len);
                     m
                 }
                 None => {
@@ -626,7 +720,7 @@ impl Store {
                     let m = Arc::new(Segment::Map(
                         unsafe { memmap2::Mmap::map(&f) }.map_err(|e| Error::io(&path, e))?,
                     ));
-                    cache.keep_segment((r.version, r.segment), m.clone());
+                    cache.keep_segment((r.version, r.segment), m.clone(), r.offset, r.len);
                     m
                 }
             }

@@ -200,3 +200,78 @@ pub fn apply_delta(base: Records, ops: &[Op<'_>]) -> Result<Records, String> {
     }
     Ok(recs)
 }
+
+/// Applies a chain of deltas, oldest first, to the base records in one pass:
+/// the records no operation names stay where they are, and each record
+/// that some do gets its operations in chain order. The outcome is that of
+/// [`apply_delta`] once per delta, with the same errors for a delta whose
+/// operations are out of order or name a record its own base does not
+/// hold, at a cost of the base plus the operations, not of the base times
+/// the chain's length. An error comes with the place in `chain` of the
+/// delta at fault.
+pub fn apply_chain(base: Records, chain: &[&[Op<'_>]]) -> Result<Records, (usize, String)> {
+    match chain {
+        [] => return Ok(base),
+        [one] => return apply_delta(base, one).map_err(|e| (0, e)),
+        _ => {}
+    }
+    // Every operation with the place of its delta in the chain, by id and
+    // then chain order.
+    let mut ops: Vec<(usize, &Op<'_>)> = Vec::with_capacity(chain.iter().map(|d| d.len()).sum());
+    for (n, delta) in chain.iter().enumerate() {
+        if delta.windows(2).any(|w| w[0].id() >= w[1].id()) {
+            return Err((n, "delta operations out of order".into()));
+        }
+        ops.extend(delta.iter().map(|op| (n, op)));
+    }
+    ops.sort_by(|a, b| a.1.id().cmp(b.1.id()).then(a.0.cmp(&b.0)));
+    let Records { mut buf, spans } = base;
+    let mut out: Vec<Span> = Vec::with_capacity(spans.len() + ops.len());
+    let mut a = spans.into_iter().peekable();
+    let mut k = 0;
+    while k < ops.len() {
+        let id = ops[k].1.id();
+        let end = k + ops[k..].iter().take_while(|(_, op)| op.id() == id).count();
+        while let Some(s) = a.next_if(|s| &buf[s.id_range()] < id) {
+            out.push(s);
+        }
+        let here = a.next_if(|s| &buf[s.id_range()] == id);
+        // The record as each delta of its operations leaves it.
+        let mut now: Option<Cow<'_, [u8]>> = here.map(|s| Cow::Owned(buf[s.json_range()].to_vec()));
+        for &(n, op) in &ops[k..end] {
+            now = match (op, now) {
+                (Op::Remove(_), Some(_)) => None,
+                (Op::Insert(_, json), _) => Some(Cow::Borrowed(*json)),
+                (Op::Patch(_, p), Some(old)) => {
+                    Some(Cow::Owned(apply_patch(&old, p).map_err(|e| (n, e))?))
+                }
+                _ => {
+                    return Err((
+                        n,
+                        format!(
+                            "delta names `{}`, which its base does not hold",
+                            String::from_utf8_lossy(id)
+                        ),
+                    ));
+                }
+            };
+        }
+        match (now, here) {
+            // Named, and left as it was: the frame stays where it is.
+            (Some(json), Some(s)) if *json == buf[s.json_range()] => out.push(s),
+            (Some(json), _) => {
+                let n = ops[end - 1].0;
+                out.push(push_frame(&mut buf, id, &json).map_err(|e| (n, e))?);
+            }
+            (None, _) => {}
+        }
+        k = end;
+    }
+    out.extend(a);
+    let mut recs = Records { buf, spans: out };
+    let live: usize = recs.spans.iter().map(|s| s.frame_range().len()).sum();
+    if recs.buf.len() > 2 * live {
+        recs.compact();
+    }
+    Ok(recs)
+}

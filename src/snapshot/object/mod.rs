@@ -29,7 +29,7 @@ mod patch;
 mod record;
 mod records;
 
-pub use delta::{Change, apply_delta, delta_changes, delta_object};
+pub use delta::{Change, apply_chain, apply_delta, delta_changes, delta_object};
 pub use format::{Object, ObjectRef, Op, delta_base, full_object, parse_object};
 pub use hash::{Hash, hash_of, hex, parse_hex};
 pub use record::{check_belongs, decode_resource, encode_resource};
@@ -141,6 +141,7 @@ pub(crate) mod tests {
             len: 0,
         };
         let mut state = Records::default();
+        let mut deltas: Vec<Vec<u8>> = Vec::new();
         for _ in 0..60 {
             for _ in 0..rng.below(6) {
                 match rng.below(5) {
@@ -168,11 +169,77 @@ pub(crate) mod tests {
                 panic!("a delta")
             };
             state = apply_delta(state, &ops).unwrap();
+            deltas.push(d);
+            // The whole chain so far in one pass: the same records.
+            let parsed: Vec<Vec<Op<'_>>> = deltas
+                .iter()
+                .map(|d| match parse_object(d).unwrap() {
+                    Object::Delta { ops, .. } => ops,
+                    Object::Full(_) => panic!("a delta"),
+                })
+                .collect();
+            let chain: Vec<&[Op<'_>]> = parsed.iter().map(Vec::as_slice).collect();
+            let once = apply_chain(Records::default(), &chain).unwrap();
+            assert_eq!(once, new, "after {} deltas", chain.len());
+            assert_eq!(once.hash(), new.hash());
             assert_eq!(state, new);
             assert_eq!(state.hash(), new.hash());
             assert_eq!(state.hash(), hash_of(&state.body()));
             assert_eq!(Records::parse_body(&state.body()).unwrap(), new);
         }
         assert!(next > 50 && state.len() > 20, "{next} {}", state.len());
+    }
+
+    /// A chain with a bad delta fails as applying it alone would, naming
+    /// that delta: a removal of a record its base does not hold, and
+    /// operations out of order.
+    #[test]
+    fn a_chain_names_the_delta_at_fault() {
+        let frame = |ops: &[(u8, &str, &str)]| {
+            let mut o = vec![b'D'];
+            o.extend_from_slice(&[0; 26]);
+            for (op, id, json) in ops {
+                o.push(*op);
+                format::put_bytes(&mut o, id.as_bytes());
+                if *op != b'R' {
+                    format::put_bytes(&mut o, json.as_bytes());
+                }
+            }
+            o
+        };
+        fn parse(d: &[u8]) -> Vec<Op<'_>> {
+            match parse_object(d).unwrap() {
+                Object::Delta { ops, .. } => ops,
+                Object::Full(_) => panic!("a delta"),
+            }
+        }
+        let add = frame(&[(b'I', "a", "{}"), (b'I', "b", "{}")]);
+        let drop_c = frame(&[(b'R', "c", "")]);
+        let backwards = frame(&[(b'I', "d", "{}"), (b'I', "c", "{}")]);
+        let ok = frame(&[(b'R', "a", "")]);
+        for (deltas, at, why) in [
+            (vec![&add, &ok, &drop_c], 2, "does not hold"),
+            (vec![&add, &backwards, &ok], 1, "out of order"),
+        ] {
+            let parsed: Vec<Vec<Op<'_>>> = deltas.iter().map(|d| parse(d)).collect();
+            let chain: Vec<&[Op<'_>]> = parsed.iter().map(Vec::as_slice).collect();
+            let (n, e) = apply_chain(Records::default(), &chain).unwrap_err();
+            assert_eq!(n, at, "{e}");
+            assert!(e.contains(why), "{e}");
+            let mut state = Records::default();
+            let mut failed = None;
+            for (i, ops) in chain.iter().enumerate() {
+                match apply_delta(state.clone(), ops) {
+                    Ok(s) => state = s,
+                    Err(e) => {
+                        failed = Some((i, e));
+                        break;
+                    }
+                }
+            }
+            let (i, e1) = failed.expect("one delta at a time fails too");
+            assert_eq!(i, at);
+            assert!(e1.contains(why), "{e1}");
+        }
     }
 }
