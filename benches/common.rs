@@ -35,6 +35,68 @@ pub fn measure(n: usize, make: impl Fn() -> Command) -> (Vec<Duration>, i64) {
     (times, peak)
 }
 
+/// The variable that makes a bench binary run one command and report it
+/// (see [`wrap_if_asked`]).
+const WRAP: &str = "TETHER_BENCH_WAIT4";
+
+/// A child's wait4 peak RSS starts from its parent's at the fork (Linux
+/// carries the high-water mark over fork and exec), so a bench that holds a
+/// large world would see its own size in every figure. [`run_isolated`]
+/// runs the command from a fresh, small copy of the bench binary instead;
+/// that copy calls this first thing in `main`, runs the command, prints
+/// `<ok> <peak KiB>` and exits.
+pub fn wrap_if_asked() {
+    if std::env::var_os(WRAP).is_none() {
+        return;
+    }
+    let mut args = std::env::args_os().skip(1);
+    let program = args.next().expect("a program to run");
+    let mut c = Command::new(program);
+    c.args(args).env_remove(WRAP);
+    let t = Instant::now();
+    let (ok, rss) = run_rusage(&mut c);
+    println!("{} {rss} {}", u8::from(ok), t.elapsed().as_nanos());
+    std::process::exit(0);
+}
+
+/// [`run_rusage`] of `c` through a fresh copy of this bench binary (see
+/// [`wrap_if_asked`]): the peak RSS is the command's own, and so is the
+/// wall time (from its spawn to its reaping, timed by the copy).
+pub fn run_isolated(c: &Command) -> (bool, i64, Duration) {
+    let mut w = Command::new(std::env::current_exe().expect("the bench binary"));
+    w.env(WRAP, "1").arg(c.get_program()).args(c.get_args());
+    if let Some(d) = c.get_current_dir() {
+        w.current_dir(d);
+    }
+    for (k, v) in c.get_envs() {
+        match v {
+            Some(v) => w.env(k, v),
+            None => w.env_remove(k),
+        };
+    }
+    let out = w.stderr(Stdio::inherit()).output().expect("the bench binary runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut words = text.split_whitespace();
+    let ok = words.next() == Some("1");
+    let rss = words.next().and_then(|r| r.parse().ok()).expect("a peak RSS");
+    let wall = words.next().and_then(|r| r.parse().ok()).expect("a wall time");
+    (ok, rss, Duration::from_nanos(wall))
+}
+
+/// [`measure`] with each run through [`run_isolated`].
+pub fn measure_isolated(n: usize, make: impl Fn() -> Command) -> (Vec<Duration>, i64) {
+    let mut times = Vec::with_capacity(n);
+    let mut peak = 0;
+    for _ in 0..n {
+        let c = make();
+        let (ok, rss, wall) = run_isolated(&c);
+        times.push(wall);
+        assert!(ok, "{c:?} failed");
+        peak = peak.max(rss);
+    }
+    (times, peak)
+}
+
 pub fn run(c: &mut Command) -> (bool, i64) {
     run_rusage(c)
 }

@@ -12,7 +12,9 @@
 //! sorted exports, timed in the same run). Figures, not pass/fail.
 //!
 //! `cargo bench --bench snapshot` (SNAPSHOT_BENCH_RESOURCES and
-//! SNAPSHOT_BENCH_ACCOUNTS to scale down at the same partition size).
+//! SNAPSHOT_BENCH_ACCOUNTS to scale down at the same partition size;
+//! SNAPSHOT_BENCH_KEEP=1 leaves the config and store in place and prints
+//! where, for profiling `tether snapshot diff` on them).
 
 // Fixtures and figures are written and printed as they are: the library's
 // write and output rules (clippy.toml) are not the harness's.
@@ -267,6 +269,7 @@ fn time_diff(dir: &Path, a: u64, b: u64, runs: usize) -> (Duration, Duration, us
 }
 
 fn main() {
+    common::wrap_if_asked();
     let total: usize = std::env::var("SNAPSHOT_BENCH_RESOURCES")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -378,6 +381,13 @@ fn main() {
         binary_diffs(tmp.path(), [last, same, changed, v1], t_u);
     }
     println!("  peak RSS of the whole bench: {:.0} MB", peak_rss_mb());
+    if std::env::var_os("SNAPSHOT_BENCH_KEEP").is_some() {
+        let kept = tmp.keep();
+        println!(
+            "  kept: {} (versions {v1} first, {same} and {changed} 1% apart)",
+            kept.display()
+        );
+    }
 }
 
 /// `tether snapshot diff` as users run it: the release binary in a config
@@ -390,7 +400,7 @@ fn binary_diffs(cfg: &Path, v: [u64; 4], t_u: Duration) {
     let tether = common::release_binary();
     let run = |a: u64, b: u64, format: &str, n: usize| {
         let (a, b) = (a.to_string(), b.to_string());
-        let (times, rss) = common::measure(n, || {
+        let (times, rss) = common::measure_isolated(n, || {
             let mut c = std::process::Command::new(&tether);
             c.arg("-C")
                 .arg(cfg)

@@ -266,6 +266,7 @@ struct Level {
 }
 
 fn main() {
+    common::wrap_if_asked();
     let accounts = env("SYNC_BENCH_ACCOUNTS", 250);
     let resources = env("SYNC_BENCH_RESOURCES", 1000);
     let runs = env("SYNC_BENCH_RUNS", 3) as usize;
@@ -405,10 +406,10 @@ fn main() {
                 for run in 0..runs {
                     // A first sync each time: what a new team runs.
                     let _ = std::fs::remove_dir_all(dir.join(".tether/snapshots"));
-                    let t0 = Instant::now();
-                    let (ok, rss) =
-                        common::run_rusage(&mut tether_in(&["sync", "--parallelism", &p]));
-                    let d = t0.elapsed();
+                    // From a fresh copy of this bench: its peak RSS is the
+                    // sync's own, not floored by this process's fetches.
+                    let (ok, rss, d) =
+                        common::run_isolated(&tether_in(&["sync", "--parallelism", &p]));
                     assert!(ok, "tether sync works");
                     eprintln!(
                         "parallelism {parallelism}, tether sync run {}: {:.2} s, peak RSS {:.0} MB",
