@@ -250,7 +250,19 @@ fn diff_cmd(
     format: DiffFormat,
 ) -> Result<ExitStatus, Error> {
     let (a, b) = (store.resolve(from)?, store.resolve(to)?);
-    let (va, vb) = (store.version(a)?, store.version(b)?);
+    // The two manifests are read side by side: for versions whose content
+    // is the same, reading them is the whole diff.
+    let (va, vb) = std::thread::scope(|s| {
+        let older = s.spawn(|| store.version(a));
+        let newer = store.version(b);
+        let older = older.join().unwrap_or_else(|_| {
+            Err(Error::Snapshot {
+                reason: "a manifest reader stopped".into(),
+            })
+        });
+        (older, newer)
+    });
+    let (va, vb) = (va?, vb?);
     // Accounts renamed in between are compared under their names in `b`.
     let renames = store.renames_between(a, b)?;
     let noted: Vec<String> = renames

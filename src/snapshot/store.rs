@@ -56,8 +56,12 @@ use crate::state::lock;
 pub const SEGMENT_BYTES: usize = 8 << 20;
 
 /// Materialized partitions kept for reuse (a diff of consecutive versions
-/// reads the parent's object, then the child's delta on top of it).
+/// reads the parent's object, then the child's delta on top of it): at
+/// most this many, holding at most [`CACHE_BYTES`] (a partition of large
+/// resources is a megabyte; a count alone would let a reader of such
+/// partitions, an export, hold hundreds of them).
 const CACHE_ENTRIES: usize = 256;
+const CACHE_BYTES: usize = 32 << 20;
 
 /// A version id: 1, 2, 3, …
 pub type VersionId = u64;
@@ -105,19 +109,23 @@ impl std::ops::Deref for Segment {
 /// while a reader that goes through whole segments (the writer's integrity
 /// check, export) holds a few at a time: a large store's reads do not grow
 /// the process with the store.
-const RESIDENT_BUDGET: u64 = 96 << 20;
+const RESIDENT_BUDGET: u64 = 64 << 20;
 
 /// Segments kept open at most, however little of them is resident (each
 /// mapping is address space and a kernel mapping entry).
 const SEGMENTS_OPEN: usize = 512;
 
-/// The page size counted for a read of a mapped segment.
-const PAGE: u64 = 4096;
+/// What a read of a mapped segment counts as resident: the aligned blocks
+/// of this size that it touches (the kernel maps the pages around a faulted
+/// one, 64 KiB by default, so a read of a few bytes makes more resident).
+const PAGE: u64 = 64 << 10;
 
 #[derive(Default)]
 struct Cache {
     records: HashMap<ObjectRef, Arc<Records>>,
     order: VecDeque<ObjectRef>,
+    /// The sum of the records' buffers.
+    record_bytes: usize,
     /// Each open segment, with the bytes of it counted as resident and the
     /// tick of its last use.
     packs: HashMap<(u64, u32), OpenSegment>,
@@ -153,7 +161,8 @@ impl Cache {
         Some(segment)
     }
 
-    /// The bytes of whole pages that a read of `len` bytes at `offset` touches.
+    /// The bytes of the whole blocks ([`PAGE`]) that a read of `len` bytes
+    /// at `offset` touches.
     fn pages(offset: u64, len: u32) -> u64 {
         let end = offset.saturating_add(u64::from(len));
         (end.div_ceil(PAGE) - offset / PAGE) * PAGE
@@ -559,7 +568,10 @@ impl Store {
 
     fn forget(&self, r: ObjectRef) {
         if let Ok(mut c) = self.cache.lock() {
-            c.records.remove(&r);
+            if let Some(old) = c.records.remove(&r) {
+                c.record_bytes -= old.heap_bytes();
+                c.order.retain(|o| *o != r);
+            }
         }
     }
 
@@ -673,12 +685,19 @@ impl Store {
 
     fn remember(&self, r: ObjectRef, recs: &Arc<Records>) {
         if let Ok(mut c) = self.cache.lock() {
-            if c.records.insert(r, recs.clone()).is_none() {
-                c.order.push_back(r);
+            let bytes = recs.heap_bytes();
+            if bytes > CACHE_BYTES / 4 {
+                return;
             }
-            while c.order.len() > CACHE_ENTRIES {
-                if let Some(old) = c.order.pop_front() {
-                    c.records.remove(&old);
+            match c.records.insert(r, recs.clone()) {
+                Some(old) => c.record_bytes -= old.heap_bytes(),
+                None => c.order.push_back(r),
+            }
+            c.record_bytes += bytes;
+            while c.order.len() > CACHE_ENTRIES || c.record_bytes > CACHE_BYTES {
+                let Some(old) = c.order.pop_front() else { break };
+                if let Some(gone) = c.records.remove(&old) {
+                    c.record_bytes -= gone.heap_bytes();
                 }
             }
         }

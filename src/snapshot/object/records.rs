@@ -67,6 +67,11 @@ impl Records {
         self.spans.is_empty()
     }
 
+    /// The memory it holds: its buffer and index.
+    pub fn heap_bytes(&self) -> usize {
+        self.buf.capacity() + self.spans.capacity() * std::mem::size_of::<Span>()
+    }
+
     pub(super) fn id_at(&self, i: usize) -> &[u8] {
         &self.buf[self.spans[i].id_range()]
     }
