@@ -216,7 +216,7 @@ pub const QUEUED: usize = 16;
 struct Shared {
     conns: Connections,
     limiter: RateLimiter,
-    gate: Semaphore,
+    gate: Arc<Semaphore>,
     per_account: usize,
     progress: Arc<Progress>,
     tx: mpsc::Sender<Event>,
@@ -250,22 +250,42 @@ pub fn start(targets: Vec<Target>, opts: SyncOptions) -> Result<Run, VendorError
         } else {
             RateLimiter::unlimited()
         },
-        gate: Semaphore::new(parallelism),
+        gate: Arc::new(Semaphore::new(parallelism)),
         per_account,
         progress: progress.clone(),
         tx,
     });
+    // Accounts under way at once: enough to keep every unit of work busy
+    // (an account has a dozen partitions or more), few enough that what an
+    // account holds while it is under way (its session, its clients, its
+    // queued partitions) is bounded by the parallelism, not by the number
+    // of accounts.
+    let open = Arc::new(Semaphore::new(parallelism.saturating_mul(2).max(4)));
     let task = tokio::spawn(async move {
         let mut set = JoinSet::new();
         // Which account each task is: one that panics still ends its
         // account, with every partition it did not report failed.
         let mut accounts: HashMap<tokio::task::Id, Address> = HashMap::new();
-        for t in targets {
-            let address = t.account.address.clone();
-            let h = set.spawn(account(t, shared.clone()));
-            accounts.insert(h.id(), address);
-        }
-        while let Some(r) = set.join_next_with_id().await {
+        let mut pending = targets.into_iter();
+        loop {
+            let more = pending.len() > 0;
+            let r = tokio::select! {
+                biased;
+                Some(r) = set.join_next_with_id(), if !set.is_empty() => r,
+                Ok(slot) = open.clone().acquire_owned(), if more => {
+                    if let Some(t) = pending.next() {
+                        let address = t.account.address.clone();
+                        let sh = shared.clone();
+                        let h = set.spawn(async move {
+                            let _slot = slot;
+                            account(t, sh).await
+                        });
+                        accounts.insert(h.id(), address);
+                    }
+                    continue;
+                }
+                else => break,
+            };
             match r {
                 Ok((id, ())) => {
                     accounts.remove(&id);
@@ -381,67 +401,30 @@ async fn account(t: Target, sh: Arc<Shared>) {
     let mut keys: HashMap<tokio::task::Id, PartitionKey> = HashMap::new();
     let sent = Arc::new(AtomicU64::new(0));
     let fetching = fetch.len() as u64;
-    for key in fetch {
-        let (sh2, session, mine, sent) = (sh.clone(), session.clone(), mine.clone(), sent.clone());
-        let k = key.clone();
-        let h = set.spawn(async move {
-            // Both permits are held until the partition is queued: a fetch
-            // that finished but waits for the writer counts against the
-            // parallelism, so a slow writer holds the fetch back instead of
-            // finished partitions piling up.
-            let _mine = mine.acquire().await;
-            let _permit = sh2.gate.acquire().await;
-            let mut records = Records::default();
-            let mut unfit: Option<String> = None;
-            let mut put = |r: Resource| {
-                if unfit.is_none()
-                    && let Err(why) = records.push_resource(&k, &r)
-                {
-                    unfit = Some(why);
+    // A partition's task is spawned once it holds both permits (the
+    // account's and the run's): only the fetches under way exist as tasks,
+    // never one per partition waiting its turn.
+    let mut pending = fetch.into_iter();
+    loop {
+        let more = pending.len() > 0;
+        let joined = tokio::select! {
+            biased;
+            Some(joined) = set.join_next_with_id(), if !set.is_empty() => joined,
+            Some(permits) = permits(&mine, &sh.gate), if more => {
+                if let Some(key) = pending.next() {
+                    let h = set.spawn(fetch_partition(
+                        key.clone(),
+                        permits,
+                        sh.clone(),
+                        session.clone(),
+                        sent.clone(),
+                    ));
+                    keys.insert(h.id(), key);
                 }
-            };
-            let listed = session
-                .list(&sh2.conns, &sh2.limiter, &k, &mut Sink::new(&mut put))
-                .await;
-            let partition = match (listed, unfit) {
-                (Err(e), _) if e.kind == ErrorKind::Auth => return Err(e),
-                (Err(e), _) => {
-                    drop(records);
-                    sh2.progress
-                        .partitions_failed
-                        .fetch_add(1, Ordering::Relaxed);
-                    Encoded::without_records(k, PartitionStatus::Failed { error: e.problem() })
-                }
-                (Ok(()), Some(why)) => {
-                    drop(records);
-                    sh2.progress
-                        .partitions_failed
-                        .fetch_add(1, Ordering::Relaxed);
-                    Encoded::without_records(
-                        k,
-                        PartitionStatus::Failed {
-                            error: Problem::new(
-                                ProblemKind::Other,
-                                format!(
-                                    "internal error: a listed resource cannot be stored: {why}"
-                                ),
-                            ),
-                        },
-                    )
-                }
-                (Ok(()), None) => Encoded::complete(k, records),
-            };
-            sh2.progress.partitions_done.fetch_add(1, Ordering::Relaxed);
-            sh2.progress
-                .resources
-                .fetch_add(partition.len() as u64, Ordering::Relaxed);
-            sh2.send(Event::Partition(partition)).await;
-            sent.fetch_add(1, Ordering::Relaxed);
-            Ok(())
-        });
-        keys.insert(h.id(), key);
-    }
-    while let Some(joined) = set.join_next_with_id().await {
+                continue;
+            }
+            else => break,
+        };
         match joined {
             Ok((id, Ok(()))) => {
                 keys.remove(&id);
@@ -482,6 +465,80 @@ async fn account(t: Target, sh: Arc<Shared>) {
     }
     sh.progress.accounts_done.fetch_add(1, Ordering::Relaxed);
     sh.send(Event::AccountDone { account: address }).await;
+}
+
+/// Both permits of one partition fetch: the account's and the run's.
+type Permits = (
+    tokio::sync::OwnedSemaphorePermit,
+    tokio::sync::OwnedSemaphorePermit,
+);
+
+/// Waits for the account's permit, then the run's; `None` if either
+/// semaphore was closed (never: they live as long as the run).
+async fn permits(mine: &Arc<Semaphore>, gate: &Arc<Semaphore>) -> Option<Permits> {
+    let mine = mine.clone().acquire_owned().await.ok()?;
+    let gate = gate.clone().acquire_owned().await.ok()?;
+    Some((mine, gate))
+}
+
+/// Fetches one partition, encoding each resource as its page is read, and
+/// queues it. Both permits are held until the partition is queued: a fetch
+/// that finished but waits for the writer counts against the parallelism,
+/// so a slow writer holds the fetch back instead of finished partitions
+/// piling up. Refused credentials come back as the error (the account
+/// ends); any other failure is a failed partition.
+async fn fetch_partition(
+    key: PartitionKey,
+    _permits: Permits,
+    sh: Arc<Shared>,
+    session: Arc<Session>,
+    sent: Arc<AtomicU64>,
+) -> Result<(), VendorError> {
+    let mut records = Records::default();
+    let mut unfit: Option<String> = None;
+    let mut put = |r: Resource| {
+        if unfit.is_none()
+            && let Err(why) = records.push_resource(&key, &r)
+        {
+            unfit = Some(why);
+        }
+    };
+    let listed = session
+        .list(&sh.conns, &sh.limiter, &key, &mut Sink::new(&mut put))
+        .await;
+    let partition = match (listed, unfit) {
+        (Err(e), _) if e.kind == ErrorKind::Auth => return Err(e),
+        (Err(e), _) => {
+            drop(records);
+            sh.progress
+                .partitions_failed
+                .fetch_add(1, Ordering::Relaxed);
+            Encoded::without_records(key, PartitionStatus::Failed { error: e.problem() })
+        }
+        (Ok(()), Some(why)) => {
+            drop(records);
+            sh.progress
+                .partitions_failed
+                .fetch_add(1, Ordering::Relaxed);
+            Encoded::without_records(
+                key,
+                PartitionStatus::Failed {
+                    error: Problem::new(
+                        ProblemKind::Other,
+                        format!("internal error: a listed resource cannot be stored: {why}"),
+                    ),
+                },
+            )
+        }
+        (Ok(()), None) => Encoded::complete(key, records),
+    };
+    sh.progress.partitions_done.fetch_add(1, Ordering::Relaxed);
+    sh.progress
+        .resources
+        .fetch_add(partition.len() as u64, Ordering::Relaxed);
+    sh.send(Event::Partition(partition)).await;
+    sent.fetch_add(1, Ordering::Relaxed);
+    Ok(())
 }
 
 /// The partitions of `account` over `regions`: those to fetch (interleaved

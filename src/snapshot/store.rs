@@ -206,7 +206,8 @@ impl Cache {
         // Stale entries are dropped before the queue outgrows the segments.
         if self.opened.len() > 4 * self.packs.len() + 64 {
             let packs = &self.packs;
-            self.opened.retain(|(at, tick)| packs.get(at).is_some_and(|o| o.used == *tick));
+            self.opened
+                .retain(|(at, tick)| packs.get(at).is_some_and(|o| o.used == *tick));
         }
     }
 }
@@ -388,10 +389,12 @@ impl Store {
     }
 
     fn read_manifest<T: serde::de::DeserializeOwned>(&self, id: VersionId) -> Result<T> {
-        let bytes = self.manifest_bytes(id)?.ok_or_else(|| Error::SnapshotUnknown {
-            id: id.to_string(),
-            reason: "no such version".into(),
-        })?;
+        let bytes = self
+            .manifest_bytes(id)?
+            .ok_or_else(|| Error::SnapshotUnknown {
+                id: id.to_string(),
+                reason: "no such version".into(),
+            })?;
         serde_json::from_slice(&bytes).map_err(|e| {
             self.damaged(
                 self.manifest_path(id),
@@ -613,7 +616,8 @@ impl Store {
         let mut deltas = Vec::with_capacity(chain.len());
         for (at, map, range) in &chain {
             let damaged = |e| self.damaged(self.pack_path(at.version, at.segment), e);
-            let Object::Delta { ops, .. } = object::parse_object(&map[range.clone()]).map_err(damaged)?
+            let Object::Delta { ops, .. } =
+                object::parse_object(&map[range.clone()]).map_err(damaged)?
             else {
                 return Err(damaged("not a delta object".into()));
             };
@@ -695,7 +699,9 @@ impl Store {
             }
             c.record_bytes += bytes;
             while c.order.len() > CACHE_ENTRIES || c.record_bytes > CACHE_BYTES {
-                let Some(old) = c.order.pop_front() else { break };
+                let Some(old) = c.order.pop_front() else {
+                    break;
+                };
                 if let Some(gone) = c.records.remove(&old) {
                     c.record_bytes -= gone.heap_bytes();
                 }
