@@ -27,8 +27,11 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
-    let config = config::load(&ctx.dir)?;
-    let at = crate::ops::stores::locate(&ctx.dir, &config.settings)?;
+    // The config must be valid, but sync reads only its settings (the
+    // accounts come from state): the rest, its sources and every account,
+    // is let go before the run instead of being held through it.
+    let settings = config::load(&ctx.dir)?.settings;
+    let at = crate::ops::stores::locate(&ctx.dir, &settings)?;
     let guard = at.store.lock("sync", ctx.lock_timeout)?;
     let Some(state) = at.store.read()? else {
         return Err(Error::Usage(
@@ -47,8 +50,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     let ids = identity::discover(&ctx.identities, &ctx.dir)?;
-    let parallelism = args.parallelism.unwrap_or(config.settings.parallelism);
-    let snapshots = crate::ops::stores::snapshots(&ctx.dir, &config.settings)?;
+    let parallelism = args.parallelism.unwrap_or(settings.parallelism);
+    let snapshots = crate::ops::stores::snapshots(&ctx.dir, &settings)?;
     let snapshot_guard = snapshots.lock("sync", ctx.lock_timeout)?;
     let report = perform(
         &Stores {
