@@ -74,12 +74,21 @@ pub fn run_isolated(c: &Command) -> (bool, i64, Duration) {
             None => w.env_remove(k),
         };
     }
-    let out = w.stderr(Stdio::inherit()).output().expect("the bench binary runs");
+    let out = w
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("the bench binary runs");
     let text = String::from_utf8_lossy(&out.stdout);
     let mut words = text.split_whitespace();
     let ok = words.next() == Some("1");
-    let rss = words.next().and_then(|r| r.parse().ok()).expect("a peak RSS");
-    let wall = words.next().and_then(|r| r.parse().ok()).expect("a wall time");
+    let rss = words
+        .next()
+        .and_then(|r| r.parse().ok())
+        .expect("a peak RSS");
+    let wall = words
+        .next()
+        .and_then(|r| r.parse().ok())
+        .expect("a wall time");
     (ok, rss, Duration::from_nanos(wall))
 }
 
@@ -96,6 +105,16 @@ pub fn measure_isolated(n: usize, make: impl Fn() -> Command) -> (Vec<Duration>,
     }
     (times, peak)
 }
+
+/// The apply that records a simulated world's accounts before a bench
+/// syncs them (no sync of its own).
+pub const APPLY: &[&str] = &[
+    "apply",
+    "--auto-approve",
+    "--no-sync",
+    "--parallelism",
+    "50",
+];
 
 pub fn run(c: &mut Command) -> (bool, i64) {
     run_rusage(c)

@@ -392,13 +392,7 @@ fn main() {
             }
             if e2e {
                 if !applied {
-                    let (ok, _) = common::run_rusage(&mut tether_in(&[
-                        "apply",
-                        "--auto-approve",
-                        "--no-sync",
-                        "--parallelism",
-                        "50",
-                    ]));
+                    let (ok, _) = common::run_rusage(&mut tether_in(common::APPLY));
                     assert!(ok, "apply works");
                     applied = true;
                 }

@@ -93,13 +93,7 @@ fn main() {
                 .env("NO_COLOR", "1");
             c
         };
-        let (ok, _) = run_rusage(&mut tether_in(&[
-            "apply",
-            "--auto-approve",
-            "--no-sync",
-            "--parallelism",
-            "50",
-        ]));
+        let (ok, _) = run_rusage(&mut tether_in(common::APPLY));
         assert!(ok, "apply works");
         let resources = per_account * per_vendor * 4;
         for run in ["first (empty store)", "repeat (nothing changed)"] {

@@ -256,11 +256,12 @@ pub fn start(targets: Vec<Target>, opts: SyncOptions) -> Result<Run, VendorError
         tx,
     });
     // Accounts under way at once: enough to keep every unit of work busy
-    // (an account has a dozen partitions or more), few enough that what an
-    // account holds while it is under way (its session, its clients, its
-    // queued partitions) is bounded by the parallelism, not by the number
-    // of accounts.
-    let open = Arc::new(Semaphore::new(parallelism.saturating_mul(2).max(4)));
+    // (an account has a dozen partitions or more, each under rate limits
+    // of its own), few enough that what an account holds while it is under
+    // way (its session and clients, tens of kilobytes) is bounded by the
+    // parallelism, not by the number of accounts. Its partitions become
+    // tasks only as they start.
+    let open = Arc::new(Semaphore::new(parallelism.saturating_mul(2).max(16)));
     let task = tokio::spawn(async move {
         let mut set = JoinSet::new();
         // Which account each task is: one that panics still ends its

@@ -417,7 +417,11 @@ fn snapshot_commands_read_only_the_settings_of_the_config() {
     let o = tether(d, ["snapshot", "list"]);
     assert_eq!(o.code, 1);
     assert!(o.stderr.contains("tether.hcl:2:"), "{}", o.stderr);
-    std::fs::write(d.join("tether.hcl"), "tether {\n  snapshots = \"elsewhere\"\n}\n").unwrap();
+    std::fs::write(
+        d.join("tether.hcl"),
+        "tether {\n  snapshots = \"elsewhere\"\n}\n",
+    )
+    .unwrap();
     let o = tether(d, ["snapshot", "list"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(o.stderr.contains("No snapshot versions"), "{}", o.stderr);
