@@ -606,6 +606,44 @@ mod tests {
         Target { account, secret }
     }
 
+    /// However many accounts a run has, at most `2 x parallelism` (at
+    /// least 16) are under way at once: an account starts only when one
+    /// before it has ended, and every account ends.
+    #[test]
+    fn accounts_under_way_are_bounded_by_the_parallelism() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let opts = SyncOptions {
+            client: ClientOptions {
+                max_attempts: 1,
+                ..ClientOptions::default()
+            },
+            parallelism: 1,
+            ..SyncOptions::default()
+        };
+        let targets: Vec<Target> = (0..60).map(|i| target(&format!("a{i:02}"))).collect();
+        let events = rt.block_on(collect(targets, opts)).unwrap();
+        let (mut open, mut most, mut ended) = (0usize, 0usize, 0usize);
+        for e in &events {
+            match e {
+                Event::AccountStarted { .. } => {
+                    open += 1;
+                    most = most.max(open);
+                }
+                Event::AccountFailed { .. } | Event::AccountDone { .. } => {
+                    open -= 1;
+                    ended += 1;
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(ended, 60, "every account ends: {events:?}");
+        assert!(most <= 16, "{most} accounts under way at once");
+        assert!(most > 1, "accounts still run side by side");
+    }
+
     #[test]
     fn a_panicking_account_task_ends_its_account_as_failed() {
         let rt = tokio::runtime::Builder::new_current_thread()
