@@ -606,11 +606,9 @@ mod tests {
         Target { account, secret }
     }
 
-    /// However many accounts a run has, at most `2 x parallelism` (at
-    /// least 16) are under way at once: an account starts only when one
-    /// before it has ended, and every account ends.
-    #[test]
-    fn accounts_under_way_are_bounded_by_the_parallelism() {
+    /// Every event of a run of `targets` (one attempt per request) at
+    /// `parallelism`, on a runtime of its own.
+    fn events_of(targets: Vec<Target>, parallelism: usize) -> Vec<Event> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -620,11 +618,19 @@ mod tests {
                 max_attempts: 1,
                 ..ClientOptions::default()
             },
-            parallelism: 1,
+            parallelism,
             ..SyncOptions::default()
         };
+        rt.block_on(collect(targets, opts)).unwrap()
+    }
+
+    /// However many accounts a run has, at most `2 x parallelism` (at
+    /// least 16) are under way at once: an account starts only when one
+    /// before it has ended, and every account ends.
+    #[test]
+    fn accounts_under_way_are_bounded_by_the_parallelism() {
         let targets: Vec<Target> = (0..60).map(|i| target(&format!("a{i:02}"))).collect();
-        let events = rt.block_on(collect(targets, opts)).unwrap();
+        let events = events_of(targets, 1);
         let (mut open, mut most, mut ended) = (0usize, 0usize, 0usize);
         for e in &events {
             match e {
@@ -646,20 +652,10 @@ mod tests {
 
     #[test]
     fn a_panicking_account_task_ends_its_account_as_failed() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let opts = SyncOptions {
-            client: ClientOptions {
-                max_attempts: 1,
-                ..ClientOptions::default()
-            },
-            ..SyncOptions::default()
-        };
-        let events = rt
-            .block_on(collect(vec![target(PANICS), target("fine")], opts))
-            .unwrap();
+        let events = events_of(
+            vec![target(PANICS), target("fine")],
+            SyncOptions::default().parallelism,
+        );
         let failed: Vec<&Address> = events
             .iter()
             .filter_map(|e| match e {
