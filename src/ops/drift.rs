@@ -14,7 +14,7 @@ use super::verify::{Check, verify_recorded};
 use super::{Observer, Step};
 use crate::config::{Address, Config};
 use crate::error::{Error, Result};
-use crate::inventory::{PartitionKey, PartitionStatus};
+use crate::inventory::PartitionKey;
 use crate::plan::{self, Action, IdentityDrift, PlanOptions};
 use crate::problem::Problem;
 use crate::secrets::identity::Identities;
@@ -230,25 +230,14 @@ fn fetch(
             observer.step(Step::Progress(&run.progress.snapshot()));
             match event {
                 Event::Partition(p) => {
-                    let stored = baseline.get(&p.key);
-                    match writer.as_deref_mut() {
-                        Some(w) => {
-                            seen.entry(p.key.account.clone())
-                                .or_default()
-                                .insert(p.key.clone());
-                            // The records are kept (a copy) only when they
-                            // differ from the stored ones.
-                            let hash =
-                                (p.status == PartitionStatus::Complete).then(|| p.records.hash());
-                            match hash {
-                                Some(h) if stored == Some(&h) => {
-                                    live.push_same(p.key.clone(), h, p.len() as u64);
-                                }
-                                _ => live.push(p.clone(), stored),
-                            }
-                            w.add_encoded(p)?;
-                        }
-                        None => live.push(p, stored),
+                    // Its records are kept only when they differ from the
+                    // stored ones.
+                    live.push(&p, baseline.get(&p.key));
+                    if let Some(w) = writer.as_deref_mut() {
+                        seen.entry(p.key.account.clone())
+                            .or_default()
+                            .insert(p.key.clone());
+                        w.add_encoded(p)?;
                     }
                 }
                 Event::AccountFailed { account, error } => {

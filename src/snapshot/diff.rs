@@ -137,56 +137,36 @@ impl Live {
     /// Partitions as the fetch hands them over, every one kept.
     pub fn from_encoded(partitions: Vec<Encoded>) -> Live {
         let mut live = Live::default();
-        for p in partitions {
+        for p in &partitions {
             live.push(p, None);
         }
         live
     }
 
     /// Adds a fetched partition (the first of a key is kept, as a fetch
-    /// reports each key once).
-    /// With `stored`, the content hash the other side holds for its key:
-    /// when equal, the records are dropped.
-    pub fn push(&mut self, p: Encoded, stored: Option<&Hash>) {
-        let complete = p.status == PartitionStatus::Complete;
-        let recs = if complete {
-            p.records
-        } else {
-            Records::default()
-        };
-        let hash = recs.hash();
-        let resources = recs.len() as u64;
-        let records = if complete && stored == Some(&hash) {
-            None
-        } else {
-            Some(Arc::new(recs))
-        };
+    /// reports each key once). With `stored`, the content hash the other
+    /// side holds for its key: when equal, only key, hash and count are
+    /// kept; otherwise its records are copied in.
+    pub fn push(&mut self, p: &Encoded, stored: Option<&Hash>) {
         if self.at.contains_key(&p.key) {
             return;
         }
+        let complete = p.status == PartitionStatus::Complete;
+        let hash = p.hash();
+        let records = if complete && stored == Some(&hash) {
+            None
+        } else if complete {
+            Some(Arc::new(p.records().clone()))
+        } else {
+            Some(Arc::new(Records::default()))
+        };
         self.at.insert(p.key.clone(), self.parts.len());
         self.parts.push(LivePart {
-            key: p.key,
-            status: p.status,
+            key: p.key.clone(),
+            status: p.status.clone(),
             records,
             hash,
-            resources,
-        });
-    }
-
-    /// Adds a complete partition already known to hold the stored content
-    /// (`hash`, `resources` of it), without its records.
-    pub fn push_same(&mut self, key: PartitionKey, hash: Hash, resources: u64) {
-        if self.at.contains_key(&key) {
-            return;
-        }
-        self.at.insert(key.clone(), self.parts.len());
-        self.parts.push(LivePart {
-            key,
-            status: PartitionStatus::Complete,
-            records: None,
-            hash,
-            resources,
+            resources: p.len() as u64,
         });
     }
 

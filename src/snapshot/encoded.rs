@@ -7,16 +7,20 @@
 //! canonical JSON is a few hundred bytes, where the typed resource is a
 //! dozen allocations.
 
-use super::object::{Records, decode_resource};
+use super::object::{Hash, Records, decode_resource};
 use crate::inventory::{Partition, PartitionKey, PartitionStatus, Resource};
 
-/// One partition's outcome, its records encoded (empty unless complete).
+/// One partition's outcome, its records encoded (empty unless complete)
+/// and their content hash, computed once where the partition is built (a
+/// fetch task) for everything downstream: the writer, drift's comparison
+/// with the stored hashes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Encoded {
     pub key: PartitionKey,
     pub status: PartitionStatus,
     /// Sorted by id, unique ids ([`Records::finish`]).
-    pub records: Records,
+    records: Records,
+    hash: Hash,
 }
 
 impl Encoded {
@@ -25,20 +29,22 @@ impl Encoded {
     /// one), as [`Partition::new`] does.
     pub fn complete(key: PartitionKey, mut records: Records) -> Encoded {
         records.finish();
+        Encoded::new(key, PartitionStatus::Complete, records)
+    }
+
+    fn new(key: PartitionKey, status: PartitionStatus, records: Records) -> Encoded {
+        let hash = records.hash();
         Encoded {
             key,
-            status: PartitionStatus::Complete,
+            status,
             records,
+            hash,
         }
     }
 
     /// A failed or skipped partition: no records.
     pub fn without_records(key: PartitionKey, status: PartitionStatus) -> Encoded {
-        Encoded {
-            key,
-            status,
-            records: Records::default(),
-        }
+        Encoded::new(key, status, Records::default())
     }
 
     /// Encodes a partition of typed resources; an error names a resource
@@ -49,11 +55,22 @@ impl Encoded {
         } else {
             Records::default()
         };
-        Ok(Encoded {
-            key: p.key,
-            status: p.status,
-            records,
-        })
+        Ok(Encoded::new(p.key, p.status, records))
+    }
+
+    /// The records, sorted by id.
+    pub fn records(&self) -> &Records {
+        &self.records
+    }
+
+    /// The content hash of [`Encoded::records`].
+    pub fn hash(&self) -> Hash {
+        self.hash
+    }
+
+    /// Key, status, records and their hash.
+    pub fn into_parts(self) -> (PartitionKey, PartitionStatus, Records, Hash) {
+        (self.key, self.status, self.records, self.hash)
     }
 
     /// How many resources it holds.

@@ -129,9 +129,6 @@ struct Cache {
     /// Each open segment, with the bytes of it counted as resident and the
     /// tick of its last use.
     packs: HashMap<(u64, u32), OpenSegment>,
-    /// The segments of `packs` by the tick they were put there or used
-    /// (stale entries, whose tick is no longer the segment's, are skipped).
-    opened: VecDeque<((u64, u32), u64)>,
     /// The sum of the segments' resident bytes.
     resident: u64,
     tick: u64,
@@ -156,8 +153,7 @@ impl Cache {
         open.resident = grown;
         open.used = tick;
         let segment = open.segment.clone();
-        self.opened.push_back((at, tick));
-        self.evict();
+        self.evict(at);
         Some(segment)
     }
 
@@ -186,28 +182,27 @@ impl Cache {
             self.resident -= old.resident;
         }
         self.resident += resident;
-        self.opened.push_back((at, self.tick));
-        self.evict();
+        self.evict(at);
     }
 
-    /// Lets the least recently used segments go beyond the budget (the one
-    /// used last always stays).
-    fn evict(&mut self) {
-        while self.packs.len() > 1
-            && (self.resident > RESIDENT_BUDGET || self.packs.len() > SEGMENTS_OPEN)
-            && let Some((at, tick)) = self.opened.pop_front()
-        {
-            if self.packs.get(&at).is_some_and(|o| o.used == tick)
-                && let Some(old) = self.packs.remove(&at)
-            {
-                self.resident -= old.resident;
+    /// Lets the least recently used segments go beyond the budget; `used`,
+    /// the one just read, always stays. Eviction is rare (a chain walk stays
+    /// within the budget; a reader of whole segments lets one go per
+    /// segment read), so the oldest is found by a scan of the open ones.
+    fn evict(&mut self, used: (u64, u32)) {
+        while self.resident > RESIDENT_BUDGET || self.packs.len() > SEGMENTS_OPEN {
+            let Some(old) = self
+                .packs
+                .iter()
+                .filter(|(at, _)| **at != used)
+                .min_by_key(|(_, o)| o.used)
+                .map(|(at, _)| *at)
+            else {
+                break;
+            };
+            if let Some(gone) = self.packs.remove(&old) {
+                self.resident -= gone.resident;
             }
-        }
-        // Stale entries are dropped before the queue outgrows the segments.
-        if self.opened.len() > 4 * self.packs.len() + 64 {
-            let packs = &self.packs;
-            self.opened
-                .retain(|(at, tick)| packs.get(at).is_some_and(|o| o.used == *tick));
         }
     }
 }
@@ -1016,11 +1011,7 @@ impl Writer<'_> {
     /// Adds one fetched partition; its records are stored if new, and
     /// dropped. Only key, hash, status and counts stay in memory.
     pub fn add_encoded(&mut self, p: Encoded) -> Result<Stored> {
-        let Encoded {
-            key,
-            status,
-            records,
-        } = p;
+        let (key, status, records, hash) = p.into_parts();
         self.synced.insert(key.account.clone());
         self.removed.remove(&key.account);
         let prev = self.entries.get(&key).cloned();
@@ -1040,7 +1031,7 @@ impl Writer<'_> {
         };
         e.set_status(&status);
         let stored = match status {
-            PartitionStatus::Complete => self.store_content(&key, records, prev, &mut e)?,
+            PartitionStatus::Complete => self.store_content(&key, records, hash, prev, &mut e)?,
             PartitionStatus::Failed { .. } => {
                 if let Some(prev) = prev.filter(|p| p.resources > 0) {
                     e.resources = prev.resources;
@@ -1062,10 +1053,10 @@ impl Writer<'_> {
         &mut self,
         key: &PartitionKey,
         recs: Records,
+        hash: Hash,
         prev: Option<PartitionEntry>,
         e: &mut PartitionEntry,
     ) -> Result<Stored> {
-        let hash = recs.hash();
         e.resources = recs.len() as u64;
         if recs.is_empty() {
             e.set_object(None, Some(&hash));

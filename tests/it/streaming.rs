@@ -226,12 +226,12 @@ fn partitions_built_as_pages_arrive_are_the_partitions_of_their_resources() {
             let pages = streamed(&p, &mut rng);
             assert_eq!(pages, whole, "seed {seed}, {}", p.key);
             assert_eq!(
-                pages.records.frames(),
-                whole.records.frames(),
+                pages.records().frames(),
+                whole.records().frames(),
                 "seed {seed}, {}: the stored bytes",
                 p.key
             );
-            assert_eq!(pages.records.hash(), whole.records.hash());
+            assert_eq!(pages.records().hash(), whole.records().hash());
             assert_eq!(pages.resources().unwrap(), p.resources, "seed {seed}");
         }
     }
@@ -318,7 +318,7 @@ fn drift_that_drops_unchanged_partitions_reports_the_diff_of_the_whole_fetch() {
         let mut lean = Live::default();
         for p in live_parts {
             let stored = baseline.get(&p.key);
-            lean.push(p, stored);
+            lean.push(&p, stored);
         }
         let scope: BTreeSet<Address> = world.keys.iter().map(|k| k.account.clone()).collect();
         let a = diff_scoped(&stored, &whole, Some(&scope)).unwrap();
