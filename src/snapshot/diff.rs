@@ -479,7 +479,7 @@ fn compare_partition(
         && std::ptr::eq(va.store(), vb.store())
         && let Some(()) = vb
             .store()
-            .delta_pair(entry(va, x)?, entry(vb, y)?, |_, changes| {
+            .delta_pair(entry(va, x)?, entry(vb, y)?, |changes| {
                 compare_changes(&y.key, &changes, d)
             })?
     {
@@ -691,12 +691,145 @@ mod tests {
                 let want = diff(&Slow(&va), &Slow(&vb)).unwrap();
                 assert_eq!(diff(&va, &vb).unwrap(), want, "{a} -> {b}");
                 for ((_, ea), (_, eb)) in va.manifest.partitions().zip(vb.manifest.partitions()) {
-                    if store.delta_pair(ea, eb, |_, _| Ok(())).unwrap().is_some() {
+                    if store.delta_pair(ea, eb, |_| Ok(())).unwrap().is_some() {
                         fast += 1;
                     }
                 }
             }
         }
         assert!(fast > 30, "{fast} partitions through their delta");
+    }
+
+    fn aws_key(account: &str, region: &str) -> PartitionKey {
+        PartitionKey {
+            account: account.parse().unwrap(),
+            region: region.into(),
+            kind: "instance".into(),
+        }
+    }
+
+    /// A byte flipped in any object a diff of adjacent versions opens (the
+    /// newer delta, a delta under it, the full object at the bottom, even in
+    /// a record no delta names) is damage naming its pack, never a diff.
+    #[test]
+    #[allow(clippy::disallowed_methods)] // damage is written as it is
+    fn a_flipped_byte_under_an_adjacent_diff_is_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path());
+        let lock = store.lock("test", Duration::ZERO).unwrap();
+        let mut rng = Rng(5);
+        let k = aws_key("aws.a", "us-east-1");
+        let mut part: BTreeMap<String, Resource> = (0..50)
+            .map(|i| {
+                let id = format!("i-{i:04}");
+                (id.clone(), rekey(&resource(&mut rng, &id), &k))
+            })
+            .collect();
+        for v in 0..3 {
+            if v > 0 {
+                let id = format!("i-{:04}", 10 * v);
+                part.get_mut(&id).unwrap().name = Some(format!("renamed in {v}"));
+            }
+            let mut w = store.writer(&lock, store.latest().unwrap()).unwrap();
+            w.add(Partition::new(k.clone(), part.values().cloned().collect()))
+                .unwrap();
+            w.commit().unwrap();
+        }
+        drop(lock);
+        let refs: Vec<crate::snapshot::object::ObjectRef> = (1..=3)
+            .map(|v| {
+                let v = store.version(v).unwrap();
+                v.entry(0).unwrap().object_ref().unwrap()
+            })
+            .collect();
+        let pack = |r: &crate::snapshot::object::ObjectRef| {
+            dir.path()
+                .join(format!("packs/{:08}-{:04}.pack", r.version, r.segment))
+        };
+        let good = diff(&store.version(2).unwrap(), &store.version(3).unwrap()).unwrap();
+        assert_eq!(good.changed.len(), 1, "{good:?}");
+        // The newer delta, the delta under it, and the full object's last
+        // record (the deltas name records 10 and 20, not 49).
+        for (r, at) in [
+            (refs[2], refs[2].len as u64 / 2),
+            (refs[1], refs[1].len as u64 / 2),
+            (refs[0], refs[0].len as u64 - 20),
+        ] {
+            let path = pack(&r);
+            let bytes = std::fs::read(&path).unwrap();
+            let mut bad = bytes.clone();
+            bad[(r.offset + at) as usize] ^= 0x20;
+            std::fs::write(&path, &bad).unwrap();
+            // A fresh store: nothing cached from the good read.
+            let store = Store::open(dir.path());
+            let err = diff(&store.version(2).unwrap(), &store.version(3).unwrap()).unwrap_err();
+            let text = err.to_string();
+            assert!(matches!(err, Error::SnapshotDamaged { .. }), "{text}");
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(text.contains(&name) && text.contains("checksum"), "{text}");
+            std::fs::write(&path, &bytes).unwrap();
+        }
+        let store = Store::open(dir.path());
+        assert_eq!(
+            diff(&store.version(2).unwrap(), &store.version(3).unwrap()).unwrap(),
+            good
+        );
+    }
+
+    /// A store written before objects had checksums: a version added to it
+    /// rests its deltas on unchecked objects, and the diff through them
+    /// (built and checked by content hash) is the diff of the whole records.
+    #[test]
+    #[allow(clippy::disallowed_methods)] // fixtures are copied as they are
+    fn adjacent_diffs_on_objects_without_checksums_use_the_content_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let fixture =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/snapshot-v1");
+        for sub in ["packs", "versions"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+            for f in std::fs::read_dir(fixture.join(sub)).unwrap() {
+                let f = f.unwrap();
+                std::fs::copy(f.path(), dir.path().join(sub).join(f.file_name())).unwrap();
+            }
+        }
+        let store = Store::open(dir.path());
+        let v2 = store.version(2).unwrap();
+        let info = v2
+            .partitions()
+            .into_iter()
+            .find(|p| p.key == aws_key("aws.a", "us-east-1") && is_complete(p))
+            .unwrap();
+        let slot = info.slot;
+        let old = v2.entry(slot).unwrap().object_ref().unwrap();
+        let pack = std::fs::read(
+            dir.path()
+                .join(format!("packs/{:08}-0000.pack", old.version)),
+        )
+        .unwrap();
+        let at = old.offset as usize;
+        assert!(!crate::snapshot::object::is_checked(
+            &pack[at..at + old.len as usize]
+        ));
+        let recs = v2.load(&info).unwrap();
+        let mut rs: Vec<Resource> = recs
+            .iter()
+            .map(|r| decode(&info.key, r.json).unwrap())
+            .collect();
+        rs[0].name = Some("renamed".into());
+        drop(v2);
+        let lock = store.lock("test", Duration::ZERO).unwrap();
+        let mut w = store.writer(&lock, Some(2)).unwrap();
+        assert_eq!(
+            w.add(Partition::new(info.key.clone(), rs)).unwrap(),
+            crate::snapshot::Stored::Delta
+        );
+        w.commit().unwrap();
+        drop(lock);
+        let (v2, v3) = (store.version(2).unwrap(), store.version(3).unwrap());
+        let want = diff(&Slow(&v2), &Slow(&v3)).unwrap();
+        assert_eq!(want.changed.len(), 1, "{want:?}");
+        assert_eq!(diff(&v2, &v3).unwrap(), want);
+        let (ea, eb) = (v2.entry(slot).unwrap(), v3.entry(slot).unwrap());
+        assert!(store.delta_pair(ea, eb, |_| Ok(())).unwrap().is_some());
     }
 }

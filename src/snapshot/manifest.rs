@@ -1,11 +1,14 @@
 //! The manifest: one small JSON document per version, written last
 //! (`schemas/snapshot.schema.json`).
 //!
-//! Formats: 2 (written) adds the failure's `kind`, `code` and `request_id`
-//! to a failed partition; 1 (read) has the message only. A store holds
-//! manifests of both once a build that writes 2 adds to an older store, and
-//! nothing is rewritten: a format 1 partition reads as a problem of unknown
-//! kind.
+//! Formats: 3 (written) is 2 whose new objects end with a checksum (kinds
+//! `f` and `d`, see `object::format`), so a build that reads only 1 and 2
+//! refuses the version instead of calling its packs damaged; 2 (read) adds
+//! the failure's `kind`, `code` and `request_id` to a failed partition; 1
+//! (read) has the message only. A store holds manifests of every format
+//! once a newer build adds to an older store, and nothing is rewritten: a
+//! format 1 partition reads as a problem of unknown kind, and objects
+//! without a checksum are read as before.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -16,10 +19,10 @@ use crate::inventory::{PartitionKey, PartitionStatus};
 use crate::problem::{Problem, ProblemKind};
 
 /// The manifest format this build writes.
-pub const MANIFEST_FORMAT_VERSION: u32 = 2;
+pub const MANIFEST_FORMAT_VERSION: u32 = 3;
 
 /// Every manifest format this build reads.
-pub const MANIFEST_FORMATS_READ: [u32; 2] = [1, MANIFEST_FORMAT_VERSION];
+pub const MANIFEST_FORMATS_READ: [u32; 3] = [1, 2, MANIFEST_FORMAT_VERSION];
 
 /// One snapshot version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -82,6 +82,9 @@ enum Medium {
     Pg(Arc<Pg>),
 }
 
+/// An object of a chain: where it is, its segment and its byte range there.
+type Located = (ObjectRef, Arc<Segment>, std::ops::Range<usize>);
+
 /// The bytes of one pack segment: mapped from its file, or read from its row.
 enum Segment {
     Map(memmap2::Mmap),
@@ -514,16 +517,21 @@ impl Store {
     }
 
     /// When `eb`'s object is a delta straight on `ea`'s object (adjacent
-    /// versions): `ea`'s records and what the delta changes in them, both
-    /// checked against their content hashes, handed to `f`; `eb`'s records
-    /// are never built. The hash they share (the frames before the first
-    /// record the delta names) is computed once. `Ok(None)` when the objects
-    /// are not related so.
+    /// versions): what the delta changes in `ea`'s records, handed to `f`;
+    /// neither side's records are built. `Ok(None)` when the objects are not
+    /// related so.
+    ///
+    /// When every object read carries a checksum (see `object::format`),
+    /// the records the delta names are looked up through `ea`'s chain and
+    /// each object opened is checked by its checksum. Otherwise (objects of
+    /// an older store) `ea`'s records are built and both sides are checked
+    /// against their content hashes, whose shared part (the frames before
+    /// the first record the delta names) is computed once.
     pub(crate) fn delta_pair<T>(
         &self,
         ea: &PartitionEntry,
         eb: &PartitionEntry,
-        f: impl FnOnce(&Records, Vec<object::Change<'_>>) -> Result<T>,
+        f: impl FnOnce(Vec<object::Change<'_>>) -> Result<T>,
     ) -> Result<Option<T>> {
         let (Some(ra), Some(rb), Some(ha), Some(hb)) =
             (ea.object_ref(), eb.object_ref(), ea.hash(), eb.hash())
@@ -539,13 +547,73 @@ impl Store {
         let Object::Delta { ops, .. } = object::parse_object(bytes).map_err(damaged_b)? else {
             return Ok(None);
         };
+        if object::is_checked(bytes) {
+            let chain = self.chain_below(rb, ra)?;
+            if chain
+                .iter()
+                .all(|(_, map, range)| object::is_checked(&map[range.clone()]))
+            {
+                let olds = self.lookup(&chain, &ops)?;
+                let changes = object::chain_changes(&ops, &olds).map_err(damaged_b)?;
+                return f(changes).map(Some);
+            }
+        }
         let a = self.load_ref(ra)?;
         let from = ops.first().map_or(a.len(), |op| a.position(op.id()));
         let (shared, got) = a.hash_split(from);
         self.check(ra, &got, &ha)?;
         let (got, changes) = object::delta_changes(&a, &ops, shared, from).map_err(damaged_b)?;
         self.check(rb, &got, &hb)?;
-        f(&a, changes).map(Some)
+        f(changes).map(Some)
+    }
+
+    /// The objects of the chain from `top` down to its full object, newest
+    /// first, where they sit; `r` is the object whose chain it is (for
+    /// errors). Reads only each object's header.
+    fn chain_below(&self, r: ObjectRef, top: ObjectRef) -> Result<Vec<Located>> {
+        let mut chain = Vec::new();
+        let mut at = top;
+        loop {
+            let (map, range) = self.object_bytes(at)?;
+            let base = object::delta_base(&map[range.clone()])
+                .map_err(|e| self.damaged(self.pack_path(at.version, at.segment), e))?;
+            chain.push((at, map, range));
+            match base {
+                None => return Ok(chain),
+                Some(base) => {
+                    self.chain_step(r, at, base, chain.len())?;
+                    at = base;
+                }
+            }
+        }
+    }
+
+    /// The records `ops` name as the object at the top of `chain` holds
+    /// them, read down the chain only as far as they are settled.
+    fn lookup<'c>(
+        &self,
+        chain: &'c [Located],
+        ops: &[object::Op<'c>],
+    ) -> Result<Vec<Option<std::borrow::Cow<'c, [u8]>>>> {
+        let damaged = |at: ObjectRef, e| self.damaged(self.pack_path(at.version, at.segment), e);
+        let mut look = object::Lookup::of(ops).map_err(|e| damaged(chain[0].0, e))?;
+        let mut last = chain[0].0;
+        for (at, map, range) in chain {
+            if !look.pending() {
+                break;
+            }
+            last = *at;
+            let bytes = &map[range.clone()];
+            let step = match object::full_body(bytes).map_err(|e| damaged(*at, e))? {
+                Some(body) => look.full(body),
+                None => match object::parse_object(bytes).map_err(|e| damaged(*at, e))? {
+                    Object::Delta { ops, .. } => look.delta(&ops),
+                    Object::Full(_) => Err("not a delta object".into()),
+                },
+            };
+            step.map_err(|e| damaged(*at, e))?;
+        }
+        look.finish().map_err(|e| damaged(last, e))
     }
 
     /// Damage unless the records read at `r` hash to `want`.

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use sha2::{Digest, Sha256};
 
-use super::format::{ObjectRef, Op, put_bytes};
+use super::format::{ObjectRef, Op, put_bytes, seal};
 use super::hash::Hash;
 use super::patch::{apply_patch, patch};
 use super::records::{Records, Span, push_frame};
@@ -92,7 +92,7 @@ pub fn delta_object(
     new: &Records,
     full_len: usize,
 ) -> Option<Vec<u8>> {
-    let mut o = vec![b'D'];
+    let mut o = vec![b'd'];
     o.extend_from_slice(&base_ref.version.to_le_bytes());
     o.extend_from_slice(&base_ref.segment.to_le_bytes());
     o.extend_from_slice(&base_ref.offset.to_le_bytes());
@@ -143,6 +143,7 @@ pub fn delta_object(
             return None;
         }
     }
+    seal(&mut o);
     Some(o)
 }
 

@@ -1,6 +1,13 @@
-//! The bytes of an object in a pack: `F` + the framed records, or `D` + the
-//! base it rests on, its chain depth and the operations; [`ObjectRef`] says
-//! where one sits. Parsing checks every length against the buffer.
+//! The bytes of an object in a pack: `f` + the framed records, or `d` + the
+//! base it rests on, its chain depth and the operations, each followed by
+//! its checksum (the XXH3-64 of the bytes before it, little-endian).
+//! [`ObjectRef`] says where one sits. Parsing checks the checksum and every
+//! length against the buffer.
+//!
+//! Objects written before checksums (`F` and `D`, the same without the
+//! checksum) are still read; what only a checksum makes safe (reading a
+//! delta's changes without building and hashing its whole content, see
+//! [`is_checked`]) falls back to the content hash for them.
 
 use super::records::Records;
 
@@ -23,6 +30,7 @@ pub enum Object<'a> {
     },
 }
 
+#[derive(Clone, Copy)]
 pub enum Op<'a> {
     /// The id of a record removed.
     Remove(&'a [u8]),
@@ -40,11 +48,49 @@ impl<'a> Op<'a> {
     }
 }
 
+/// Bytes of the checksum that ends an object of kind `f` or `d`.
+pub const SUM_LEN: usize = 8;
+
 pub fn full_object(body: &[u8]) -> Vec<u8> {
-    let mut o = Vec::with_capacity(body.len() + 1);
-    o.push(b'F');
+    let mut o = Vec::with_capacity(body.len() + 1 + SUM_LEN);
+    o.push(b'f');
     o.extend_from_slice(body);
+    seal(&mut o);
     o
+}
+
+/// Ends the object `o` with its checksum.
+pub(super) fn seal(o: &mut Vec<u8>) {
+    let sum = xxhash_rust::xxh3::xxh3_64(o);
+    o.extend_from_slice(&sum.to_le_bytes());
+}
+
+/// Whether the object carries a checksum (kinds `f` and `d`).
+pub fn is_checked(bytes: &[u8]) -> bool {
+    matches!(bytes.first(), Some(b'f' | b'd'))
+}
+
+/// The object's kind and content after the kind byte, its checksum
+/// checked and cut off when it has one.
+fn open(bytes: &[u8]) -> Result<(u8, &[u8]), String> {
+    let (&kind, rest) = bytes.split_first().ok_or("empty object")?;
+    match kind {
+        b'F' | b'D' => Ok((kind.to_ascii_lowercase(), rest)),
+        b'f' | b'd' => {
+            let at = bytes
+                .len()
+                .checked_sub(SUM_LEN)
+                .filter(|&at| at >= 1)
+                .ok_or("object is truncated")?;
+            let (body, sum) = bytes.split_at(at);
+            let want = u64::from_le_bytes(sum.try_into().map_err(|_| "object is truncated")?);
+            if xxhash_rust::xxh3::xxh3_64(body) != want {
+                return Err("the object does not match its checksum".into());
+            }
+            Ok((kind, &body[1..]))
+        }
+        other => Err(format!("unknown object kind {other:#x}")),
+    }
 }
 
 /// The base a delta object names, without reading its operations; `None`
@@ -52,8 +98,8 @@ pub fn full_object(body: &[u8]) -> Vec<u8> {
 pub fn delta_base(bytes: &[u8]) -> Result<Option<ObjectRef>, String> {
     let (&kind, mut rest) = bytes.split_first().ok_or("empty object")?;
     match kind {
-        b'F' => Ok(None),
-        b'D' => Ok(Some(ObjectRef {
+        b'F' | b'f' => Ok(None),
+        b'D' | b'd' => Ok(Some(ObjectRef {
             version: u64::from_le_bytes(take_n(&mut rest)?),
             segment: u32::from_le_bytes(take_n(&mut rest)?),
             offset: u64::from_le_bytes(take_n(&mut rest)?),
@@ -63,11 +109,20 @@ pub fn delta_base(bytes: &[u8]) -> Result<Option<ObjectRef>, String> {
     }
 }
 
+/// The framed records of a full object, its checksum checked (when it has
+/// one); `None` for a delta.
+pub fn full_body(bytes: &[u8]) -> Result<Option<&[u8]>, String> {
+    match open(bytes)? {
+        (b'f', body) => Ok(Some(body)),
+        _ => Ok(None),
+    }
+}
+
 pub fn parse_object(bytes: &[u8]) -> Result<Object<'_>, String> {
-    let (&kind, mut rest) = bytes.split_first().ok_or("empty object")?;
+    let (kind, mut rest) = open(bytes)?;
     match kind {
-        b'F' => Ok(Object::Full(Records::parse_body(rest)?)),
-        b'D' => {
+        b'f' => Ok(Object::Full(Records::parse_body(rest)?)),
+        b'd' => {
             let version = u64::from_le_bytes(take_n(&mut rest)?);
             let segment = u32::from_le_bytes(take_n(&mut rest)?);
             let offset = u64::from_le_bytes(take_n(&mut rest)?);

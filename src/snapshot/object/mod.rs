@@ -6,12 +6,17 @@
 //! records ([`Records::body`]): the same resources always give the same
 //! bytes and the same hash.
 //!
-//! An *object* is how content sits in a pack: either `F` + the framed
-//! records (full), or `D` + a reference to a base object + operations
-//! (remove an id, insert a record, patch a record's top-level fields). A
-//! delta is always against the object of the same partition in the parent
-//! version, so a chain is that partition's history; chains are bounded by
-//! [`MAX_DEPTH`].
+//! An *object* is how content sits in a pack: either `f` + the framed
+//! records (full), or `d` + a reference to a base object + operations
+//! (remove an id, insert a record, patch a record's top-level fields), each
+//! ending with a checksum of its bytes. A delta is always against the object
+//! of the same partition in the parent version, so a chain is that
+//! partition's history; chains are bounded by [`MAX_DEPTH`].
+//!
+//! Two checks, for two reads: a read that builds a partition's records
+//! checks them against the content hash; a read of a few records through a
+//! chain (a diff of adjacent versions) checks the checksum of every object
+//! it opens, which costs a small fraction of hashing the whole content.
 //!
 //! Decoding never panics: every length is checked against the buffer, and a
 //! short or malformed object is an error the store reports as damage.
@@ -19,9 +24,11 @@
 //! One concept a file: `record.rs` (one resource's canonical JSON),
 //! `records.rs` ([`Records`], a partition's framed records), `hash.rs`
 //! (content hashes), `format.rs` (the bytes of full and delta objects),
-//! `delta.rs` (building, applying and reading deltas), `patch.rs` (top-level
-//! field patches). Everything public is re-exported here.
+//! `delta.rs` (building, applying and reading deltas), `chain.rs` (a few
+//! records read through a delta chain), `patch.rs` (top-level field
+//! patches). Everything public is re-exported here.
 
+mod chain;
 mod delta;
 mod format;
 mod hash;
@@ -29,8 +36,11 @@ mod patch;
 mod record;
 mod records;
 
+pub use chain::{Lookup, changes as chain_changes};
 pub use delta::{Change, apply_chain, apply_delta, delta_changes, delta_object};
-pub use format::{Object, ObjectRef, Op, delta_base, full_object, parse_object};
+pub use format::{
+    Object, ObjectRef, Op, delta_base, full_body, full_object, is_checked, parse_object,
+};
 pub use hash::{Hash, hash_of, hex, parse_hex};
 pub use record::{check_belongs, decode_resource, encode_resource};
 pub use records::{Record, Records, merge_order};
