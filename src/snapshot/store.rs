@@ -42,7 +42,7 @@ use super::manifest::{
     AccountEntry, MANIFEST_FORMAT_VERSION, MANIFEST_FORMATS_READ, Manifest, ManifestHead,
     PartitionEntry, Renamed, Status,
 };
-use super::object::{self, Hash, MAX_DEPTH, Object, ObjectRef, Records, delta_object, full_object};
+use super::object::{self, Hash, MAX_DEPTH, Object, ObjectRef, Records, delta_object};
 use crate::config::Address;
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
@@ -1136,7 +1136,7 @@ impl Writer<'_> {
             return Ok(Stored::Reused);
         }
         let body = recs.frames();
-        let full_len = body.len() + 1;
+        let full_len = object::full_len(&body);
         let mut delta = None;
         if let Some(prev) = prev.filter(|_| !self.added.contains(key))
             && let (Some(pr), Some(ph)) = (prev.object_ref(), prev.hash())
@@ -1158,33 +1158,48 @@ impl Writer<'_> {
                 }
             }
         }
-        let (bytes, depth, kind) = match delta {
-            Some((d, depth)) => (d, depth, Stored::Delta),
-            None => (full_object(&body), 0, Stored::Full),
+        let (r, depth, kind) = match delta {
+            Some((d, depth)) => (
+                self.append(d.len(), |buf| buf.extend_from_slice(&d))?,
+                depth,
+                Stored::Delta,
+            ),
+            None => (
+                self.append(full_len, |buf| object::put_full_object(buf, &body))?,
+                0,
+                Stored::Full,
+            ),
         };
         drop(body);
         drop(recs);
-        let r = self.append(&bytes)?;
         self.known.insert(hash, (r, depth));
         e.set_object(Some(r), Some(&hash));
         e.depth = depth;
         Ok(kind)
     }
 
-    fn append(&mut self, bytes: &[u8]) -> Result<ObjectRef> {
-        if !self.buf.is_empty() && self.buf.len() + bytes.len() > SEGMENT_BYTES {
+    /// Appends an object of `len` bytes, which `put` writes at the end of
+    /// the segment being filled (full objects go there straight from the
+    /// records, never through a buffer of their own).
+    fn append(&mut self, len: usize, put: impl FnOnce(&mut Vec<u8>)) -> Result<ObjectRef> {
+        if !self.buf.is_empty() && self.buf.len() + len > SEGMENT_BYTES {
             self.flush()?;
         }
-        let len = u32::try_from(bytes.len()).map_err(|_| Error::Snapshot {
+        let len32 = u32::try_from(len).map_err(|_| Error::Snapshot {
             reason: "a partition larger than 4 GiB cannot be stored".into(),
         })?;
         let r = ObjectRef {
             version: self.id,
             segment: self.segment,
             offset: self.buf.len() as u64,
-            len,
+            len: len32,
         };
-        self.buf.extend_from_slice(bytes);
+        put(&mut self.buf);
+        if self.buf.len() - r.offset as usize != len {
+            return Err(Error::Snapshot {
+                reason: "internal error: an object's bytes differ from its length".into(),
+            });
+        }
         Ok(r)
     }
 
