@@ -14,7 +14,7 @@
 //! default setting, then more requests in flight until CPU, not latency,
 //! sets the pace); the first run of all is a warm-up that also counts pages.
 //!
-//! At each level it then runs `tether sync` as a user does, the release
+//! After each timed fetch it runs `tether sync` as a user does, the release
 //! binary on the config the simulator wrote (applied once first), each run
 //! a first sync into an empty snapshot store (the store written, the state
 //! updated), and prints its median wall time against the fetch alone at
@@ -383,21 +383,23 @@ fn main() {
                 );
                 // The first run counts pages for the bound; its CPU
                 // includes that bookkeeping, so it is not timed.
-                if !first || runs == 1 {
+                let timed = !first || runs == 1;
+                if timed {
                     level.times.push(d);
                     level.cpu.push((c, sc));
                 }
                 first = false;
                 fetched = n;
-            }
-            if e2e {
-                if !applied {
-                    let (ok, _) = common::run_rusage(&mut tether_in(common::APPLY));
-                    assert!(ok, "apply works");
-                    applied = true;
-                }
-                let p = parallelism.to_string();
-                for run in 0..runs {
+                // `tether sync` right after each timed fetch: the two see
+                // the same machine and simulator (both drift over a bench
+                // on this shared 2-core machine).
+                if e2e && timed {
+                    if !applied {
+                        let (ok, _) = common::run_rusage(&mut tether_in(common::APPLY));
+                        assert!(ok, "apply works");
+                        applied = true;
+                    }
+                    let p = parallelism.to_string();
                     // A first sync each time: what a new team runs.
                     let _ = std::fs::remove_dir_all(dir.join(".tether/snapshots"));
                     // From a fresh copy of this bench: its peak RSS is the
@@ -407,7 +409,7 @@ fn main() {
                     assert!(ok, "tether sync works");
                     eprintln!(
                         "parallelism {parallelism}, tether sync run {}: {:.2} s, peak RSS {:.0} MB",
-                        run + 1,
+                        level.e2e.len() + 1,
                         d.as_secs_f64(),
                         rss as f64 / 1024.0
                     );

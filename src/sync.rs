@@ -11,17 +11,22 @@
 //! resources is ever held. Results stream out as [`Event`]s on a bounded
 //! channel as they finish, so the caller can write each partition and drop
 //! it: at most [`QUEUED`] finished partitions wait in the channel, and at
-//! most `parallelism` more are being fetched or wait to be queued (a
+//! most 1.5 x `parallelism` more are being fetched or wait to be queued (a
 //! fetch keeps its slot until its partition is queued, so a caller slower
 //! than the fetch holds the fetch back). Memory is bounded by parallelism
 //! and the largest partition, not by the inventory.
 //!
 //! Concurrency and pacing:
-//! - `parallelism` bounds the units of work in flight across the run (an
-//!   account's sign-in or region discovery, or one partition's fetch; each
-//!   has at most one request in flight). One account holds at most half of
-//!   them when there are several accounts, so a slow or throttled account
-//!   never takes every slot.
+//! - `parallelism` bounds the requests in flight across the run: a request
+//!   holds its place from its token to its answer (the [`RateLimiter`]'s
+//!   in-flight bound), token fetches included.
+//! - 1.5 x `parallelism` bounds the units of work under way (an account's
+//!   sign-in or region discovery, or one partition's fetch; each has at
+//!   most one request in flight), so one partition's CPU work (encoding and
+//!   hashing a page's records, waiting for the writer) overlaps others'
+//!   waits on the network. One account holds at most half of them when
+//!   there are several accounts, so a slow or throttled account never takes
+//!   every slot.
 //! - Every request waits for a token of its (vendor, account, region, API)
 //!   bucket in one [`RateLimiter`] at the vendors' published limits (see
 //!   [`crate::cloud::published_rate`]); throttling answers slow the bucket
@@ -238,10 +243,15 @@ pub fn start(targets: Vec<Target>, opts: SyncOptions) -> Result<Run, VendorError
     progress
         .accounts_total
         .store(targets.len() as u64, Ordering::Relaxed);
+    // Units of work under way: more than requests in flight, so that one
+    // partition's CPU work (decoding a page, encoding and hashing its
+    // records, waiting for the writer) overlaps others' waits on the
+    // network, and the requests in flight stay at `parallelism`.
+    let slots = parallelism + parallelism.div_ceil(2);
     let per_account = if targets.len() > 1 {
-        parallelism.div_ceil(2)
+        slots.div_ceil(2)
     } else {
-        parallelism
+        slots
     };
     let shared = Arc::new(Shared {
         conns,
@@ -249,8 +259,9 @@ pub fn start(targets: Vec<Target>, opts: SyncOptions) -> Result<Run, VendorError
             RateLimiter::new()
         } else {
             RateLimiter::unlimited()
-        },
-        gate: Arc::new(Semaphore::new(parallelism)),
+        }
+        .in_flight(parallelism),
+        gate: Arc::new(Semaphore::new(slots)),
         per_account,
         progress: progress.clone(),
         tx,

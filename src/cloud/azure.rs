@@ -359,7 +359,10 @@ impl Lister {
             "{login}/{}/oauth2/v2.0/token",
             percent_encode(creds.tenant_id)
         );
-        let (token, lifetime) = fetch_token(&conns.web, &token_url, creds, ctx.opts).await?;
+        let (token, lifetime) = {
+            let _in_flight = ctx.in_flight().await;
+            fetch_token(&conns.web, &token_url, creds, ctx.opts).await?
+        };
         let bearer = token.expose_str().unwrap_or_default();
         let mut subscriptions = Vec::new();
         let key = ctx.key(creds.tenant_id, "subscriptions");
@@ -400,11 +403,7 @@ impl Lister {
     }
 
     /// The current token, fetched again when it is near its expiry.
-    async fn bearer(
-        &self,
-        conns: &Connections,
-        opts: &ClientOptions,
-    ) -> Result<Secret, VendorError> {
+    async fn bearer(&self, conns: &Connections, ctx: &Ctx<'_>) -> Result<Secret, VendorError> {
         let current = || {
             let h = self.held.lock().unwrap_or_else(|p| p.into_inner());
             (std::time::Instant::now() < h.refresh_at)
@@ -422,7 +421,10 @@ impl Lister {
             application_id: &self.application_id,
             application_secret: self.application_secret.expose_str().unwrap_or_default(),
         };
-        let (token, lifetime) = fetch_token(&conns.web, &self.token_url, &creds, opts).await?;
+        let (token, lifetime) = {
+            let _in_flight = ctx.in_flight().await;
+            fetch_token(&conns.web, &self.token_url, &creds, ctx.opts).await?
+        };
         tracing::debug!("ARM token refreshed ahead of its expiry");
         let out = Secret::from_slice(token.expose());
         *self.held.lock().unwrap_or_else(|p| p.into_inner()) = Held::new(token, lifetime);
@@ -498,7 +500,7 @@ impl Lister {
                     format!("ARM sent a nextLink off {arm}"),
                 ));
             }
-            let token = self.bearer(conns, ctx.opts).await?;
+            let token = self.bearer(conns, ctx).await?;
             let bearer = token.expose_str().unwrap_or_default();
             let page: ListPage = ctx
                 .call(&bucket, api, || {

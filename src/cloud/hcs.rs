@@ -378,8 +378,10 @@ impl Lister {
         let iam = endpoint.clone().unwrap_or_else(|| iam_url(creds.endpoint));
         let token_url = format!("{iam}/v3/auth/tokens?nocatalog=true");
         let scope = serde_json::json!({"domain": {"name": creds.account}});
-        let (token, TokenInfo { user, .. }) =
-            fetch_token(&conns.web, &token_url, creds, &scope, ctx.opts).await?;
+        let (token, TokenInfo { user, .. }) = {
+            let _in_flight = ctx.in_flight().await;
+            fetch_token(&conns.web, &token_url, creds, &scope, ctx.opts).await?
+        };
         if user.domain.name != creds.account || user.domain.id.is_empty() {
             return Err(VendorError::new(
                 Vendor::Hcs,
@@ -455,6 +457,7 @@ impl Lister {
             };
             let token_url = format!("{}/v3/auth/tokens?nocatalog=true", self.iam);
             let scope = serde_json::json!({"project": {"id": project}});
+            let _in_flight = ctx.in_flight().await;
             fetch_token(&conns.web, &token_url, &creds, &scope, ctx.opts)
                 .await
                 .map(|(t, _)| t)

@@ -344,6 +344,9 @@ pub struct RateLimiter {
     buckets: Mutex<HashMap<BucketKey, Bucket>>,
     /// Off: no pacing at all (a test's choice; vendors' throttling still applies).
     disabled: bool,
+    /// At most this many requests in flight at once, when set (see
+    /// [`RateLimiter::in_flight`]).
+    in_flight: Option<tokio::sync::Semaphore>,
 }
 
 impl RateLimiter {
@@ -356,7 +359,17 @@ impl RateLimiter {
         RateLimiter {
             buckets: Mutex::default(),
             disabled: true,
+            in_flight: None,
         }
+    }
+
+    /// Also holds every request until fewer than `n` are in flight (a
+    /// run's `parallelism`): a request is in flight from its token to its
+    /// answer, so the work around it (encoding what it listed, waiting for
+    /// the writer) never keeps another from going out.
+    pub fn in_flight(mut self, n: usize) -> RateLimiter {
+        self.in_flight = Some(tokio::sync::Semaphore::new(n.max(1)));
+        self
     }
 
     fn with<T>(&self, key: &BucketKey, f: impl FnOnce(&mut Bucket, Instant) -> T) -> T {
@@ -382,8 +395,25 @@ impl RateLimiter {
         f(b, now)
     }
 
-    /// Waits for a token of `key`'s bucket.
-    pub async fn acquire(&self, key: &BucketKey) {
+    /// Waits for a token of `key`'s bucket, then for a place among the
+    /// requests in flight; the request is in flight while the returned
+    /// permit lives.
+    pub async fn acquire(&self, key: &BucketKey) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.pace(key).await;
+        self.in_flight_permit().await
+    }
+
+    /// A place among the requests in flight (when they are bounded), for a
+    /// request outside the buckets (a token fetch).
+    pub async fn in_flight_permit(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        match &self.in_flight {
+            // Never closed: it lives as long as the limiter.
+            Some(s) => s.acquire().await.ok(),
+            None => None,
+        }
+    }
+
+    async fn pace(&self, key: &BucketKey) {
         if self.disabled {
             return;
         }

@@ -88,6 +88,13 @@ impl Ctx<'_> {
         }
     }
 
+    /// A place among the run's requests in flight, for a request that is
+    /// not made through [`Ctx::call`] (a token fetch); never taken around
+    /// a `call`, which takes its own.
+    pub async fn in_flight(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.limiter.in_flight_permit().await
+    }
+
     /// One paced request with retries: waits for a token of `key` before
     /// every attempt, tells the limiter about throttling and success.
     pub async fn call<T, F, Fut>(&self, key: &BucketKey, what: &str, f: F) -> Result<T, VendorError>
@@ -96,8 +103,10 @@ impl Ctx<'_> {
         Fut: Future<Output = Result<T, Failure>>,
     {
         http::retry(self.opts, self.vendor, what, |_| async {
-            self.limiter.acquire(key).await;
-            match f().await {
+            let in_flight = self.limiter.acquire(key).await;
+            let answer = f().await;
+            drop(in_flight);
+            match answer {
                 Ok(v) => {
                     self.limiter.succeeded(key);
                     Ok(v)
