@@ -11,8 +11,10 @@ use clap::Subcommand;
 use super::{Context, ExitStatus};
 use crate::config::{self, Address};
 use crate::error::Error;
+use crate::inventory::Resource;
 use crate::render::snapshot::{self as render, PartitionShow, VersionSummary};
-use crate::snapshot::{Renaming, Store, diff};
+use crate::snapshot::diff::Changed;
+use crate::snapshot::{Renaming, Store, diff, diff_each};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -269,20 +271,269 @@ fn diff_cmd(
         .iter()
         .map(|(from, to)| format!("{from} is {to} in snapshot {b}: compared under that name.\n"))
         .collect();
-    let d = diff(&Renaming::new(&va, renames), &vb)?;
+    let older = Renaming::new(&va, renames);
     let with_notes = |text: String| match text.split_once("\n\n") {
         Some((head, rest)) if !noted.is_empty() => {
             format!("{head}\n\n{}\n{rest}", noted.concat())
         }
         _ => text,
     };
-    let text = match format {
-        DiffFormat::Human => with_notes(render::diff_human(a, b, &d)),
-        DiffFormat::Json => json(&render::DiffJson::new(a, b, &d))?,
-        DiffFormat::Markdown => with_notes(render::diff_markdown(a, b, &d, render::DEFAULT_BUDGET)),
-    };
-    ctx.printer.out(&text);
+    // The resources go to temp files as they are found and are printed
+    // from there: what the diff holds at once is a few partitions' worth.
+    let mut spill = Spill::new()?;
+    let outline = diff_each(&older, &vb, None, |part| spill.take(part))?;
+    if !spill.ordered() {
+        // A region or type holding a `/`: the lists are sorted in memory.
+        drop(spill);
+        let d = diff(&older, &vb)?;
+        let text = match format {
+            DiffFormat::Human => with_notes(render::diff_human(a, b, &d)),
+            DiffFormat::Json => json(&render::DiffJson::new(a, b, &d))?,
+            DiffFormat::Markdown => {
+                with_notes(render::diff_markdown(a, b, &d, render::DEFAULT_BUDGET))
+            }
+        };
+        ctx.printer.out(&text);
+        return Ok(ExitStatus::Success);
+    }
+    let counts = spill.counts();
+    let Spill {
+        added,
+        removed,
+        changed,
+    } = spill;
+    let mut out = Chunks::new(ctx);
+    match format {
+        DiffFormat::Human => {
+            out.push(&render::diff_human_head(a, b));
+            if !noted.is_empty() {
+                out.push(&noted.concat());
+                out.push("\n");
+            }
+            added.each(|r: Resource| {
+                out.push(&render::diff_human_added(&r));
+                Ok(())
+            })?;
+            changed.each(|c: Changed| {
+                out.push(&render::diff_human_changed(&c));
+                Ok(())
+            })?;
+            removed.each(|r: Resource| {
+                out.push(&render::diff_human_removed(&r));
+                Ok(())
+            })?;
+            let blank = out.ends_blank();
+            out.push(&render::diff_human_tail(&outline, counts, blank));
+        }
+        DiffFormat::Json => {
+            let bad = |reason: String| Error::Snapshot { reason };
+            let [head, after_added, after_removed, tail] =
+                render::diff_json_frame(a, b, &outline, counts).map_err(bad)?;
+            out.push(&head);
+            out.list(added, |buf, r: &Resource, first| {
+                render::diff_json_item(buf, r, first)
+            })?;
+            out.push(&after_added);
+            out.list(removed, |buf, r: &Resource, first| {
+                render::diff_json_item(buf, r, first)
+            })?;
+            out.push(&after_removed);
+            out.list(changed, |buf, c: &Changed, first| {
+                render::diff_json_item(buf, c, first)
+            })?;
+            out.push(&tail);
+        }
+        DiffFormat::Markdown => {
+            let mut blocks = render::MarkdownBlocks::new(render::DEFAULT_BUDGET);
+            added.each(|r: Resource| {
+                blocks.added(&r);
+                Ok(())
+            })?;
+            changed.each(|c: Changed| {
+                blocks.changed(&c);
+                Ok(())
+            })?;
+            removed.each(|r: Resource| {
+                blocks.removed(&r);
+                Ok(())
+            })?;
+            out.push(&with_notes(render::diff_markdown_with(
+                a, b, &outline, counts, blocks,
+            )));
+        }
+    }
+    out.finish();
     Ok(ExitStatus::Success)
+}
+
+/// Output printed a megabyte at a time, knowing whether what was printed
+/// so far ends with a blank line.
+struct Chunks<'c> {
+    ctx: &'c Context,
+    buf: String,
+    /// Line breaks that end what was printed (0, 1, or 2 for two or more).
+    breaks: u8,
+}
+
+impl<'c> Chunks<'c> {
+    fn new(ctx: &'c Context) -> Chunks<'c> {
+        Chunks {
+            ctx,
+            buf: String::new(),
+            breaks: 0,
+        }
+    }
+
+    fn push(&mut self, text: &str) {
+        self.buf.push_str(text);
+        if self.buf.len() > 1 << 20 {
+            self.flush();
+        }
+    }
+
+    /// A list of [`render::diff_json_frame`]: its items, then its end.
+    fn list<T: serde::de::DeserializeOwned>(
+        &mut self,
+        list: SpillList,
+        item: impl Fn(&mut String, &T, bool) -> Result<(), String>,
+    ) -> Result<(), Error> {
+        let mut n = 0;
+        list.each(|v: T| {
+            item(&mut self.buf, &v, n == 0).map_err(|reason| Error::Snapshot { reason })?;
+            n += 1;
+            if self.buf.len() > 1 << 20 {
+                self.flush();
+            }
+            Ok(())
+        })?;
+        render::diff_json_close(&mut self.buf, n);
+        Ok(())
+    }
+
+    fn ends_blank(&self) -> bool {
+        breaks_after(self.breaks, &self.buf) >= 2
+    }
+
+    fn flush(&mut self) {
+        if self.buf.is_empty() {
+            return;
+        }
+        self.breaks = breaks_after(self.breaks, &self.buf);
+        self.ctx.printer.out(&self.buf);
+        self.buf.clear();
+    }
+
+    fn finish(mut self) {
+        self.flush();
+    }
+}
+
+/// The line breaks ending `before` + `text`, counted up to 2, where
+/// `before` ended with `breaks` of them.
+fn breaks_after(breaks: u8, text: &str) -> u8 {
+    let own = text.bytes().rev().take_while(|&c| c == b'\n').count();
+    if own == text.len() {
+        (usize::from(breaks) + own).min(2) as u8
+    } else {
+        own.min(2) as u8
+    }
+}
+
+/// A diff's resources as it is computed: one unnamed temp file per list,
+/// a JSON line per resource, read back once when they are printed.
+struct Spill {
+    added: SpillList,
+    removed: SpillList,
+    changed: SpillList,
+}
+
+impl Spill {
+    fn new() -> Result<Spill, Error> {
+        Ok(Spill {
+            added: SpillList::new()?,
+            removed: SpillList::new()?,
+            changed: SpillList::new()?,
+        })
+    }
+
+    /// One partition's part of the diff, in address order.
+    fn take(&mut self, part: crate::snapshot::Diff) -> Result<(), Error> {
+        for r in &part.added {
+            self.added.put(&r.address, r)?;
+        }
+        for r in &part.removed {
+            self.removed.put(&r.address, r)?;
+        }
+        for c in &part.changed {
+            self.changed.put(&c.address, c)?;
+        }
+        Ok(())
+    }
+
+    /// Whether every list came in address order.
+    fn ordered(&self) -> bool {
+        self.added.ordered && self.removed.ordered && self.changed.ordered
+    }
+
+    fn counts(&self) -> render::Counts {
+        render::Counts {
+            added: self.added.n,
+            removed: self.removed.n,
+            changed: self.changed.n,
+        }
+    }
+}
+
+struct SpillList {
+    file: std::io::BufWriter<std::fs::File>,
+    n: usize,
+    last: Option<String>,
+    ordered: bool,
+}
+
+impl SpillList {
+    fn new() -> Result<SpillList, Error> {
+        // Unlinked from the start, owner-only: it goes when the run ends.
+        let file = tempfile::tempfile().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+        Ok(SpillList {
+            file: std::io::BufWriter::with_capacity(1 << 16, file),
+            n: 0,
+            last: None,
+            ordered: true,
+        })
+    }
+
+    fn put<T: serde::Serialize>(&mut self, address: &str, v: &T) -> Result<(), Error> {
+        use std::io::Write as _;
+        if self.last.as_deref().is_some_and(|l| l >= address) {
+            self.ordered = false;
+        }
+        self.last = Some(address.to_string());
+        let fail = |e: std::io::Error| Error::io(std::env::temp_dir(), e);
+        serde_json::to_writer(&mut self.file, v).map_err(|e| fail(e.into()))?;
+        self.file.write_all(b"\n").map_err(fail)?;
+        self.n += 1;
+        Ok(())
+    }
+
+    /// Each item, in the order they were put.
+    fn each<T: serde::de::DeserializeOwned>(
+        self,
+        mut f: impl FnMut(T) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        use std::io::{BufRead as _, Seek as _};
+        let fail = |e: std::io::Error| Error::io(std::env::temp_dir(), e);
+        let mut file = self.file.into_inner().map_err(|e| fail(e.into_error()))?;
+        file.seek(std::io::SeekFrom::Start(0)).map_err(fail)?;
+        for line in std::io::BufReader::with_capacity(1 << 16, file).lines() {
+            let line = line.map_err(fail)?;
+            let v = serde_json::from_str(&line).map_err(|e| Error::Snapshot {
+                reason: format!("a diff's temp file does not read back: {e}"),
+            })?;
+            f(v)?;
+        }
+        Ok(())
+    }
 }
 
 fn export(

@@ -60,10 +60,38 @@ impl<'a> DiffJson<'a> {
 }
 
 pub fn summary(d: &Diff) -> DiffSummary {
+    summary_with(d, Counts::of(d))
+}
+
+/// The lengths of a diff's three lists of resources, for a diff whose
+/// resources are printed as they come rather than held.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub added: usize,
+    pub removed: usize,
+    pub changed: usize,
+}
+
+impl Counts {
+    pub fn of(d: &Diff) -> Counts {
+        Counts {
+            added: d.added.len(),
+            removed: d.removed.len(),
+            changed: d.changed.len(),
+        }
+    }
+
+    fn any(&self) -> bool {
+        self.added + self.removed + self.changed > 0
+    }
+}
+
+/// The summary of `d` whose lists hold `n` resources.
+fn summary_with(d: &Diff, n: Counts) -> DiffSummary {
     DiffSummary {
-        added: d.added.len(),
-        removed: d.removed.len(),
-        changed: d.changed.len(),
+        added: n.added,
+        removed: n.removed,
+        changed: n.changed,
         accounts_removed: d.accounts_removed.len(),
         not_compared: d.not_compared.len(),
     }
@@ -71,14 +99,16 @@ pub fn summary(d: &Diff) -> DiffSummary {
 
 /// One line per fact: `3 added, 1 changed, 2 removed; …`.
 pub fn summary_line(d: &Diff) -> String {
-    if d.is_empty() && d.not_compared.is_empty() {
+    summary_line_with(d, Counts::of(d))
+}
+
+fn summary_line_with(d: &Diff, n: Counts) -> String {
+    if !n.any() && d.accounts_removed.is_empty() && d.not_compared.is_empty() {
         return "No changes.".into();
     }
     let mut s = format!(
         "{} added, {} changed, {} removed",
-        d.added.len(),
-        d.changed.len(),
-        d.removed.len()
+        n.added, n.changed, n.removed
     );
     if !d.accounts_removed.is_empty() {
         let n: u64 = d.accounts_removed.iter().map(|a| a.resources).sum();
@@ -195,18 +225,53 @@ fn changed_block(c: &Changed, pad: &str) -> String {
 
 /// Human diff, Terraform-like: `+` added, `~` changed, `-` removed.
 pub fn diff_human(from: u64, to: u64, d: &Diff) -> String {
-    let mut s = format!("Snapshot {from} -> {to}\n\n");
+    let mut s = diff_human_head(from, to);
     for r in &d.added {
-        let _ = writeln!(s, "  {}", resource_line('+', r));
+        s.push_str(&diff_human_added(r));
     }
     for c in &d.changed {
-        s.push_str(&changed_block(c, "  "));
+        s.push_str(&diff_human_changed(c));
     }
     for r in &d.removed {
-        let _ = writeln!(s, "  {}", resource_line('-', r));
+        s.push_str(&diff_human_removed(r));
     }
+    let blank = s.ends_with("\n\n");
+    s.push_str(&diff_human_tail(d, Counts::of(d), blank));
+    s
+}
+
+/// What [`diff_human`] prints first.
+pub fn diff_human_head(from: u64, to: u64) -> String {
+    format!("Snapshot {from} -> {to}\n\n")
+}
+
+/// One added resource of [`diff_human`].
+pub fn diff_human_added(r: &Resource) -> String {
+    format!("  {}\n", resource_line('+', r))
+}
+
+/// One changed resource of [`diff_human`].
+pub fn diff_human_changed(c: &Changed) -> String {
+    changed_block(c, "  ")
+}
+
+/// One removed resource of [`diff_human`].
+pub fn diff_human_removed(r: &Resource) -> String {
+    format!("  {}\n", resource_line('-', r))
+}
+
+/// What [`diff_human`] prints after the resources (accounts removed,
+/// partitions not compared, the summary line) for a diff whose lists hold
+/// `n` resources; `blank`: what was printed before ends with a blank line.
+pub fn diff_human_tail(d: &Diff, counts: Counts, blank: bool) -> String {
+    let mut s = String::new();
     let gap = |s: &mut String| {
-        if !s.ends_with("\n\n") {
+        let ends_blank = if s.is_empty() {
+            blank
+        } else {
+            s.ends_with("\n\n")
+        };
+        if !ends_blank {
             s.push('\n');
         }
     };
@@ -245,30 +310,147 @@ pub fn diff_human(from: u64, to: u64, d: &Diff) -> String {
         }
     }
     gap(&mut s);
-    let _ = writeln!(s, "{}", summary_line(d));
+    let _ = writeln!(s, "{}", summary_line_with(d, counts));
     s
+}
+
+/// `tether snapshot diff --format json` around its three lists, for a diff
+/// whose resources are printed as they come: the pretty-printed
+/// [`DiffJson`] of `outline` (whose lists are empty) with `counts` in its
+/// summary, cut where each list's items go. The document is `frame[0]`,
+/// the added items, `frame[1]`, the removed items, `frame[2]`, the changed
+/// items, `frame[3]`; each list is written by [`diff_json_item`] and
+/// [`diff_json_close`]. The bytes are those of the whole document.
+pub fn diff_json_frame(
+    from: u64,
+    to: u64,
+    outline: &Diff,
+    counts: Counts,
+) -> Result<[String; 4], String> {
+    let doc = DiffJson {
+        format_version: FORMAT_VERSION,
+        from,
+        to,
+        summary: summary_with(outline, counts),
+        diff: outline,
+    };
+    let mut text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
+    text.push('\n');
+    let mut frame: [String; 4] = Default::default();
+    let mut rest = text.as_str();
+    for (i, key) in ["added", "removed", "changed"].iter().enumerate() {
+        // A top-level key: a string value never holds a raw line break.
+        let marker = format!("\n  \"{key}\": []");
+        let at = rest
+            .find(&marker)
+            .ok_or_else(|| format!("no `{key}` list in the diff document"))?;
+        let open = at + marker.len() - 1;
+        frame[i] = rest[..open].to_string();
+        rest = &rest[open + 1..];
+    }
+    frame[3] = rest.to_string();
+    Ok(frame)
+}
+
+/// One item of a list of [`diff_json_frame`] (`first`: the list's first).
+pub fn diff_json_item<T: Serialize>(out: &mut String, v: &T, first: bool) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(v).map_err(|e| e.to_string())?;
+    out.push_str(if first { "\n" } else { ",\n" });
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str("    ");
+        out.push_str(line);
+    }
+    Ok(())
+}
+
+/// Closes a list of [`diff_json_frame`] that got `n` items.
+pub fn diff_json_close(out: &mut String, n: usize) {
+    out.push_str(if n > 0 { "\n  ]" } else { "]" });
 }
 
 /// Markdown for a pull request: summary table first, details per account in
 /// `<details>`, within `budget` characters, the cut said plainly.
 pub fn diff_markdown(from: u64, to: u64, d: &Diff, budget: usize) -> String {
+    let mut blocks = MarkdownBlocks::new(budget);
+    for r in &d.added {
+        blocks.added(r);
+    }
+    for c in &d.changed {
+        blocks.changed(c);
+    }
+    for r in &d.removed {
+        blocks.removed(r);
+    }
+    diff_markdown_with(from, to, d, Counts::of(d), blocks)
+}
+
+/// The per-account details of [`diff_markdown`], fed a resource at a time
+/// (every added one, then every changed one, then every removed one). An
+/// account's text stops growing once it is over the budget: such a block
+/// is never shown, so what it holds is bounded by accounts x budget.
+pub struct MarkdownBlocks {
+    blocks: std::collections::BTreeMap<String, String>,
+    budget: usize,
+}
+
+impl MarkdownBlocks {
+    pub fn new(budget: usize) -> MarkdownBlocks {
+        MarkdownBlocks {
+            blocks: Default::default(),
+            budget,
+        }
+    }
+
+    fn push(&mut self, account: &crate::config::Address, text: &str) {
+        let b = self.blocks.entry(account.to_string()).or_default();
+        if b.len() <= self.budget {
+            b.push_str(text);
+        }
+    }
+
+    pub fn added(&mut self, r: &Resource) {
+        self.push(&r.account, &format!("{}\n", resource_line('+', r)));
+    }
+
+    pub fn changed(&mut self, c: &Changed) {
+        self.push(&c.account, &changed_block(c, ""));
+    }
+
+    pub fn removed(&mut self, r: &Resource) {
+        self.push(&r.account, &format!("{}\n", resource_line('-', r)));
+    }
+}
+
+/// [`diff_markdown`] of `d`, whose lists hold `counts` resources and whose
+/// details are `blocks`.
+pub fn diff_markdown_with(
+    from: u64,
+    to: u64,
+    d: &Diff,
+    counts: Counts,
+    blocks: MarkdownBlocks,
+) -> String {
+    let budget = blocks.budget;
     let mut head = format!("{MARKER}\n### tether snapshot diff `{from}` → `{to}`\n\n");
-    if d.is_empty() && d.not_compared.is_empty() {
+    if !counts.any() && d.accounts_removed.is_empty() && d.not_compared.is_empty() {
         head.push_str("**No changes.**\n");
         return head;
     }
     head.push_str("| change | resources |\n|---|---:|\n");
     let gone: u64 = d.accounts_removed.iter().map(|a| a.resources).sum();
-    let _ = writeln!(head, "| added | {} |", d.added.len());
-    let _ = writeln!(head, "| changed | {} |", d.changed.len());
-    let _ = writeln!(head, "| removed | {} |", d.removed.len());
+    let _ = writeln!(head, "| added | {} |", counts.added);
+    let _ = writeln!(head, "| changed | {} |", counts.changed);
+    let _ = writeln!(head, "| removed | {} |", counts.removed);
     let _ = writeln!(head, "| account removed | {gone} |");
     head.push('\n');
-    if !d.removed.is_empty() {
+    if counts.removed > 0 {
         let _ = writeln!(
             head,
             "> [!WARNING]\n> **Removed ({}):** resources gone from partitions read completely on both sides.\n",
-            d.removed.len()
+            counts.removed
         );
     }
     if !d.accounts_removed.is_empty() {
@@ -309,31 +491,11 @@ pub fn diff_markdown(from: u64, to: u64, d: &Diff, budget: usize) -> String {
         }
         head.push('\n');
     }
-    let _ = writeln!(head, "**{}**\n", summary_line(d));
+    let _ = writeln!(head, "**{}**\n", summary_line_with(d, counts));
 
     // One block per account, in address order.
-    let mut blocks: std::collections::BTreeMap<String, String> = Default::default();
-    for r in &d.added {
-        let _ = writeln!(
-            blocks.entry(r.account.to_string()).or_default(),
-            "{}",
-            resource_line('+', r)
-        );
-    }
-    for c in &d.changed {
-        blocks
-            .entry(c.account.to_string())
-            .or_default()
-            .push_str(&changed_block(c, ""));
-    }
-    for r in &d.removed {
-        let _ = writeln!(
-            blocks.entry(r.account.to_string()).or_default(),
-            "{}",
-            resource_line('-', r)
-        );
-    }
     let blocks: Vec<(String, String)> = blocks
+        .blocks
         .into_iter()
         .map(|(account, text)| (format!("<code>{account}</code>"), text))
         .collect();
@@ -727,6 +889,79 @@ mod tests {
             }
             show_json_tail(&mut streamed, rs.len());
             assert_eq!(streamed, whole, "{n} resources");
+        }
+    }
+
+    /// The streamed JSON of `snapshot diff` is the pretty-printed document,
+    /// byte for byte, for lists of no, one and several items (a field
+    /// changed to or from `null` included), and its lines read back as the
+    /// items they were.
+    #[test]
+    fn streamed_diff_json_is_the_pretty_printed_document() {
+        use crate::snapshot::diff::AccountRemoved;
+        let changed = |n: usize| Changed {
+            address: format!("aws.prod/eu-west-1/instance/i-{n}"),
+            account: "aws.prod".parse().expect("an address"),
+            region: "eu-west-1".into(),
+            kind: "instance".into(),
+            id: format!("i-{n}"),
+            fields: vec![
+                FieldChange {
+                    path: "attributes.x".into(),
+                    before: Some(serde_json::Value::Null),
+                    after: Some(serde_json::json!({"a": [n]})),
+                },
+                FieldChange {
+                    path: "tags.owner".into(),
+                    before: None,
+                    after: Some(serde_json::json!("x")),
+                },
+            ],
+        };
+        for (na, nr, nc) in [(0, 0, 0), (1, 0, 2), (3, 1, 0), (0, 4, 1)] {
+            let d = Diff {
+                added: (0..na).map(resource).collect(),
+                removed: (10..10 + nr).map(resource).collect(),
+                changed: (0..nc).map(changed).collect(),
+                accounts_removed: vec![AccountRemoved {
+                    account: "aws.old".parse().expect("an address"),
+                    resources: 3,
+                }],
+                not_compared: Vec::new(),
+                partitions_unchanged: 4,
+                partitions_compared: 2,
+            };
+            let mut want = serde_json::to_string_pretty(&DiffJson::new(1, 2, &d)).unwrap();
+            want.push('\n');
+            let outline = Diff {
+                added: Vec::new(),
+                removed: Vec::new(),
+                changed: Vec::new(),
+                ..d.clone()
+            };
+            let [head, after_added, after_removed, tail] =
+                diff_json_frame(1, 2, &outline, Counts::of(&d)).unwrap();
+            let mut got = head;
+            for (i, r) in d.added.iter().enumerate() {
+                diff_json_item(&mut got, r, i == 0).unwrap();
+            }
+            diff_json_close(&mut got, d.added.len());
+            got.push_str(&after_added);
+            for (i, r) in d.removed.iter().enumerate() {
+                diff_json_item(&mut got, r, i == 0).unwrap();
+            }
+            diff_json_close(&mut got, d.removed.len());
+            got.push_str(&after_removed);
+            for (i, c) in d.changed.iter().enumerate() {
+                diff_json_item(&mut got, c, i == 0).unwrap();
+            }
+            diff_json_close(&mut got, d.changed.len());
+            got.push_str(&tail);
+            assert_eq!(got, want, "{na} {nr} {nc}");
+            for c in &d.changed {
+                let line = serde_json::to_string(c).unwrap();
+                assert_eq!(&serde_json::from_str::<Changed>(&line).unwrap(), c);
+            }
         }
     }
 }

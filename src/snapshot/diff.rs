@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::encoded::Encoded;
 use super::manifest::PartitionEntry;
@@ -247,7 +247,7 @@ impl Diff {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Changed {
     pub address: String,
     pub account: Address,
@@ -260,15 +260,31 @@ pub struct Changed {
     pub fields: Vec<FieldChange>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FieldChange {
     pub path: String,
     /// Absent when the field was added.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub before: Option<serde_json::Value>,
     /// Absent when the field was removed.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub after: Option<serde_json::Value>,
+}
+
+/// A value that is there, `null` included (a field whose value is `null`
+/// is not a field that is absent).
+fn present<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -314,6 +330,57 @@ pub fn diff_scoped(
     b: &dyn PartitionSource,
     scope: Option<&BTreeSet<Address>>,
 ) -> Result<Diff> {
+    let mut parts = Diff::default();
+    let mut d = diff_each(a, b, scope, |p| {
+        parts.added.extend(p.added);
+        parts.removed.extend(p.removed);
+        parts.changed.extend(p.changed);
+        Ok(())
+    })?;
+    d.added = parts.added;
+    d.removed = parts.removed;
+    d.changed = parts.changed;
+    // Already in address order but for partition keys holding a `/`;
+    // a sort of sorted lists costs one pass.
+    d.added.sort_by(|p, q| p.address.cmp(&q.address));
+    d.removed.sort_by(|p, q| p.address.cmp(&q.address));
+    d.changed.sort_by(|p, q| p.address.cmp(&q.address));
+    Ok(d)
+}
+
+/// One partition's work: its resources all removed, all added, or compared.
+enum Job<'p> {
+    Removed(&'p PartitionInfo),
+    Added(&'p PartitionInfo),
+    Compare(&'p PartitionInfo, &'p PartitionInfo),
+}
+
+impl Job<'_> {
+    fn key(&self) -> &PartitionKey {
+        match self {
+            Job::Removed(p) | Job::Added(p) | Job::Compare(_, p) => &p.key,
+        }
+    }
+}
+
+/// Partitions whose resources are compared at once: enough for every core,
+/// few enough that what they found is all a diff holds before `each` takes
+/// it.
+const BATCH: usize = 32;
+
+/// [`diff_scoped`] that hands the resources added, removed and changed to
+/// `each` a partition at a time, in address order (partitions in the order
+/// of their addresses' prefix `account/region/type/`, resources in id
+/// order; a region or type holding a `/` may break it, which
+/// [`diff_scoped`] sorts out), and returns the rest: accounts removed,
+/// partitions not compared, and the counts. What it holds at once is a few
+/// partitions' differences, never the whole diff.
+pub fn diff_each(
+    a: &dyn PartitionSource,
+    b: &dyn PartitionSource,
+    scope: Option<&BTreeSet<Address>>,
+    mut each: impl FnMut(Diff) -> Result<()>,
+) -> Result<Diff> {
     // Two complete versions with the same content: nothing to read.
     if let (None, Some(ha), Some(hb)) =
         (scope, a.complete_content_hash(), b.complete_content_hash())
@@ -331,7 +398,7 @@ pub fn diff_scoped(
     let accounts_b: BTreeSet<&Address> = pb.iter().map(|p| &p.key.account).collect();
     let mut d = Diff::default();
     let mut gone: BTreeMap<Address, u64> = BTreeMap::new();
-    let mut work: Vec<(&PartitionInfo, &PartitionInfo)> = Vec::new();
+    let mut jobs: Vec<Job<'_>> = Vec::new();
     let (mut i, mut j) = (0, 0);
     while i < pa.len() || j < pb.len() {
         let ord = object::merge_order(pa.get(i), pb.get(j), |p| &p.key);
@@ -342,10 +409,7 @@ pub fn diff_scoped(
                 if !accounts_b.contains(&x.key.account) {
                     *gone.entry(x.key.account.clone()).or_default() += x.resources;
                 } else if is_complete(x) {
-                    let recs = a.load(x)?;
-                    for r in recs.iter() {
-                        d.removed.push(decode(&x.key, r.json)?);
-                    }
+                    jobs.push(Job::Removed(x));
                 } else {
                     d.not_compared.push(not_compared(&x.key, Some(x), None));
                 }
@@ -354,10 +418,7 @@ pub fn diff_scoped(
                 let y = &pb[j];
                 j += 1;
                 if is_complete(y) {
-                    let recs = b.load(y)?;
-                    for r in recs.iter() {
-                        d.added.push(decode(&y.key, r.json)?);
-                    }
+                    jobs.push(Job::Added(y));
                 } else {
                     d.not_compared.push(not_compared(&y.key, None, Some(y)));
                 }
@@ -371,46 +432,59 @@ pub fn diff_scoped(
                 } else if x.hash == y.hash {
                     d.partitions_unchanged += 1;
                 } else {
-                    work.push((x, y));
+                    d.partitions_compared += 1;
+                    jobs.push(Job::Compare(x, y));
                 }
             }
         }
     }
-    // Partitions whose content differs: read and compared on every core,
-    // each worker taking the next partition (their sizes vary, and so does
-    // what else the machine runs). Results come back in partition order, so
-    // the first failure in that order is the one reported.
-    d.partitions_compared = work.len() as u64;
-    let parts: Vec<Result<Diff>> = crate::cores::run(|| {
-        work.par_iter()
-            .with_max_len(1)
-            .map(|(x, y)| {
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    let mut d = Diff::default();
-                    compare_partition(a, b, x, y, &mut d)?;
-                    Ok(d)
-                }))
-                .unwrap_or_else(|_| {
-                    Err(Error::Snapshot {
-                        reason: "a diff worker stopped".into(),
+    // In address order: `aws.a-b/…` sorts before `aws.a/…`, though the
+    // key `aws.a` sorts before `aws.a-b`.
+    let prefix = |k: &PartitionKey| format!("{}/{}/{}/", k.account, k.region, k.kind);
+    jobs.sort_by_cached_key(|j| prefix(j.key()));
+    // A batch of partitions is read and compared on every core, each worker
+    // taking the next partition (their sizes vary, and so does what else
+    // the machine runs). Results come back in partition order, so the first
+    // failure in that order is the one reported.
+    for batch in jobs.chunks(BATCH) {
+        let parts: Vec<Result<Diff>> = crate::cores::run(|| {
+            batch
+                .par_iter()
+                .with_max_len(1)
+                .map(|job| {
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        let mut d = Diff::default();
+                        match job {
+                            Job::Removed(x) => {
+                                for r in a.load(x)?.iter() {
+                                    d.removed.push(decode(&x.key, r.json)?);
+                                }
+                            }
+                            Job::Added(y) => {
+                                for r in b.load(y)?.iter() {
+                                    d.added.push(decode(&y.key, r.json)?);
+                                }
+                            }
+                            Job::Compare(x, y) => compare_partition(a, b, x, y, &mut d)?,
+                        }
+                        Ok(d)
+                    }))
+                    .unwrap_or_else(|_| {
+                        Err(Error::Snapshot {
+                            reason: "a diff worker stopped".into(),
+                        })
                     })
                 })
-            })
-            .collect()
-    });
-    for p in parts {
-        let p = p?;
-        d.added.extend(p.added);
-        d.removed.extend(p.removed);
-        d.changed.extend(p.changed);
+                .collect()
+        });
+        for p in parts {
+            each(p?)?;
+        }
     }
     d.accounts_removed = gone
         .into_iter()
         .map(|(account, resources)| AccountRemoved { account, resources })
         .collect();
-    d.added.sort_by(|p, q| p.address.cmp(&q.address));
-    d.removed.sort_by(|p, q| p.address.cmp(&q.address));
-    d.changed.sort_by(|p, q| p.address.cmp(&q.address));
     Ok(d)
 }
 

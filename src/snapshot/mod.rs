@@ -24,7 +24,7 @@ pub mod object;
 pub mod rename;
 pub mod store;
 
-pub use diff::{Diff, Live, PartitionInfo, PartitionSource, diff, diff_scoped};
+pub use diff::{Diff, Live, PartitionInfo, PartitionSource, diff, diff_each, diff_scoped};
 pub use encoded::Encoded;
 pub use manifest::{Manifest, PartitionEntry, Renamed};
 pub use object::{Record, Records};

@@ -336,3 +336,149 @@ fn drift_that_drops_unchanged_partitions_reports_the_diff_of_the_whole_fetch() {
     }
     assert!(compared > 0, "some partitions changed");
 }
+
+/// `tether snapshot diff` prints the resources it finds through temp files,
+/// a partition at a time, in the bytes of the whole diff rendered at once,
+/// in every format. The accounts' names sort unlike their addresses
+/// (`aws.a` before `aws.a-b`, but `aws.a-b/…` before `aws.a/…`), one
+/// account is removed and one partition fails.
+#[test]
+fn diffs_printed_as_found_are_the_diffs_rendered_whole() {
+    use tether::render::snapshot as render;
+    let mut keys = Vec::new();
+    for account in ["aws.a", "aws.a-b", "aws.a_c", "azure.z"] {
+        for region in ["eu-west-1", "us-east-1"] {
+            for kind in ["instance", "vpc"] {
+                keys.push(PartitionKey {
+                    account: account.parse().unwrap(),
+                    region: region.into(),
+                    kind: kind.into(),
+                });
+            }
+        }
+    }
+    for seed in 0..4 {
+        let mut rng = Rng(300 + seed);
+        let dir = crate::snapshot::config_dir();
+        let store = crate::snapshot::store_of(dir.path());
+        let guard = store.lock("test", std::time::Duration::ZERO).unwrap();
+        let mut next = 0;
+        let mut world: Vec<BTreeMap<u64, u64>> = keys
+            .iter()
+            .map(|_| {
+                (0..5 + rng.below(30))
+                    .map(|_| {
+                        next += 1;
+                        (next, rng.next() % 1000)
+                    })
+                    .collect()
+            })
+            .collect();
+        let write = |world: &[BTreeMap<u64, u64>], failed: Option<usize>, gone: Option<&str>| {
+            let mut w = store.writer(&guard, store.latest().unwrap()).unwrap();
+            for (i, (k, part)) in keys.iter().zip(world).enumerate() {
+                if gone.is_some_and(|g| k.account.to_string() == g) {
+                    continue;
+                }
+                if failed == Some(i) {
+                    let p = Problem::new(ProblemKind::Throttled, "Rate exceeded");
+                    w.add(Partition::failed(k.clone(), p)).unwrap();
+                    continue;
+                }
+                let rs = part.iter().map(|(&n, &v)| resource(k, n, v)).collect();
+                w.add(Partition::new(k.clone(), rs)).unwrap();
+            }
+            if let Some(g) = gone {
+                w.remove_account(&g.parse().unwrap());
+            }
+            w.commit_at(T).unwrap().id
+        };
+        let v1 = write(&world, None, None);
+        let before = world.clone();
+        for part in &mut world {
+            let ids: Vec<u64> = part.keys().copied().collect();
+            for n in ids {
+                match rng.below(10) {
+                    0 => {
+                        part.remove(&n);
+                    }
+                    1 | 2 => {
+                        part.insert(n, rng.next() % 1000);
+                    }
+                    _ => {}
+                }
+            }
+            for _ in 0..rng.below(4) {
+                next += 1;
+                part.insert(next, rng.next() % 1000);
+            }
+        }
+        let failed = rng.below(keys.len() - 4);
+        let v2 = write(&world, Some(failed), Some("azure.z"));
+        drop(guard);
+        let d = diff(&store.version(v1).unwrap(), &store.version(v2).unwrap()).unwrap();
+        assert!(
+            !d.added.is_empty() && !d.removed.is_empty() && !d.changed.is_empty(),
+            "seed {seed}: {d:?}"
+        );
+        assert_eq!(d.accounts_removed.len(), 1);
+        assert_eq!(d.not_compared.len(), 1);
+        let ab = d
+            .changed
+            .iter()
+            .position(|c| c.address.starts_with("aws.a-b/"));
+        let a = d
+            .changed
+            .iter()
+            .position(|c| c.address.starts_with("aws.a/"));
+        assert!(ab.is_some() && a.is_some() && ab < a, "seed {seed}");
+        let (from, to) = (v1.to_string(), v2.to_string());
+        let args = |format: &'static str| ["snapshot", "diff", &from, &to, "--format", format];
+        let mut json = serde_json::to_string_pretty(&render::DiffJson::new(v1, v2, &d)).unwrap();
+        json.push('\n');
+        for (format, want) in [
+            ("human", render::diff_human(v1, v2, &d)),
+            ("json", json),
+            (
+                "markdown",
+                render::diff_markdown(v1, v2, &d, render::DEFAULT_BUDGET),
+            ),
+        ] {
+            let out = crate::harness::tether(dir.path(), args(format));
+            assert_eq!(out.code, 0, "{}", out.stderr);
+            assert!(
+                out.stdout == want,
+                "seed {seed}, {format}:\n{}\n---\n{want}",
+                out.stdout
+            );
+        }
+        // The export, printed a partition at a time, is the world as
+        // written: the failed partition's resources kept from v1, stale.
+        let out = crate::harness::tether(
+            dir.path(),
+            ["snapshot", "export", to.as_str(), "--format", "json"],
+        );
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        let mut got: BTreeMap<String, (Resource, bool)> = BTreeMap::new();
+        for r in doc["resources"].as_array().unwrap() {
+            let mut r = r.clone();
+            let stale = r.as_object_mut().unwrap().remove("stale") == Some(true.into());
+            let r: Resource = serde_json::from_value(r).unwrap();
+            got.insert(r.address.clone(), (r, stale));
+        }
+        let mut want: BTreeMap<String, (Resource, bool)> = BTreeMap::new();
+        for (i, k) in keys
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| k.account.to_string() != "azure.z")
+        {
+            let part = if i == failed { &before[i] } else { &world[i] };
+            for (&n, &v) in part {
+                let r = resource(k, n, v);
+                want.insert(r.address.clone(), (r, i == failed));
+            }
+        }
+        assert!(got == want, "seed {seed}: the export is not the world");
+    }
+}
