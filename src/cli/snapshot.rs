@@ -280,7 +280,7 @@ fn diff_cmd(
     };
     // The resources go to temp files as they are found and are printed
     // from there: what the diff holds at once is a few partitions' worth.
-    let mut spill = Spill::new()?;
+    let mut spill = Spill::new();
     let outline = diff_each(&older, &vb, None, |part| spill.take(part))?;
     if !spill.ordered() {
         // A region or type holding a `/`: the lists are sorted in memory.
@@ -392,9 +392,9 @@ impl<'c> Chunks<'c> {
     }
 
     /// A list of [`render::diff_json_frame`]: its items, then its end.
-    fn list<T: serde::de::DeserializeOwned>(
+    fn list<T: serde::Serialize + serde::de::DeserializeOwned>(
         &mut self,
-        list: SpillList,
+        list: SpillList<T>,
         item: impl Fn(&mut String, &T, bool) -> Result<(), String>,
     ) -> Result<(), Error> {
         let mut n = 0;
@@ -439,33 +439,45 @@ fn breaks_after(breaks: u8, text: &str) -> u8 {
     }
 }
 
-/// A diff's resources as it is computed: one unnamed temp file per list,
-/// a JSON line per resource, read back once when they are printed.
+/// Resources a diff holds in memory before it moves them to temp files: a
+/// diff of adjacent versions (thousands of changes) never touches the disk,
+/// one of distant versions holds at most this many.
+const HELD: usize = 20_000;
+
+/// A diff's resources as it is computed, in memory up to [`HELD`], then in
+/// one unnamed temp file per list (a JSON line per resource), read back
+/// once when they are printed.
 struct Spill {
-    added: SpillList,
-    removed: SpillList,
-    changed: SpillList,
+    added: SpillList<Resource>,
+    removed: SpillList<Resource>,
+    changed: SpillList<Changed>,
 }
 
 impl Spill {
-    fn new() -> Result<Spill, Error> {
-        Ok(Spill {
-            added: SpillList::new()?,
-            removed: SpillList::new()?,
-            changed: SpillList::new()?,
-        })
+    fn new() -> Spill {
+        Spill {
+            added: SpillList::default(),
+            removed: SpillList::default(),
+            changed: SpillList::default(),
+        }
     }
 
     /// One partition's part of the diff, in address order.
     fn take(&mut self, part: crate::snapshot::Diff) -> Result<(), Error> {
-        for r in &part.added {
-            self.added.put(&r.address, r)?;
+        for r in part.added {
+            self.added.put(r.address.clone(), r)?;
         }
-        for r in &part.removed {
-            self.removed.put(&r.address, r)?;
+        for r in part.removed {
+            self.removed.put(r.address.clone(), r)?;
         }
-        for c in &part.changed {
-            self.changed.put(&c.address, c)?;
+        for c in part.changed {
+            self.changed.put(c.address.clone(), c)?;
+        }
+        let held = self.added.held.len() + self.removed.held.len() + self.changed.held.len();
+        if held > HELD {
+            self.added.spill()?;
+            self.removed.spill()?;
+            self.changed.spill()?;
         }
         Ok(())
     }
@@ -484,52 +496,77 @@ impl Spill {
     }
 }
 
-struct SpillList {
-    file: std::io::BufWriter<std::fs::File>,
+struct SpillList<T> {
+    held: Vec<T>,
+    /// Where what was held went, once there was too much of it.
+    file: Option<std::io::BufWriter<std::fs::File>>,
     n: usize,
     last: Option<String>,
     ordered: bool,
 }
 
-impl SpillList {
-    fn new() -> Result<SpillList, Error> {
-        // Unlinked from the start, owner-only: it goes when the run ends.
-        let file = tempfile::tempfile().map_err(|e| Error::io(std::env::temp_dir(), e))?;
-        Ok(SpillList {
-            file: std::io::BufWriter::with_capacity(1 << 16, file),
+impl<T> Default for SpillList<T> {
+    fn default() -> Self {
+        SpillList {
+            held: Vec::new(),
+            file: None,
             n: 0,
             last: None,
             ordered: true,
-        })
+        }
     }
+}
 
-    fn put<T: serde::Serialize>(&mut self, address: &str, v: &T) -> Result<(), Error> {
-        use std::io::Write as _;
-        if self.last.as_deref().is_some_and(|l| l >= address) {
+fn temp_failed(e: std::io::Error) -> Error {
+    Error::io(std::env::temp_dir(), e)
+}
+
+impl<T: serde::Serialize + serde::de::DeserializeOwned> SpillList<T> {
+    fn put(&mut self, address: String, v: T) -> Result<(), Error> {
+        if self.last.as_ref().is_some_and(|l| *l >= address) {
             self.ordered = false;
         }
-        self.last = Some(address.to_string());
-        let fail = |e: std::io::Error| Error::io(std::env::temp_dir(), e);
-        serde_json::to_writer(&mut self.file, v).map_err(|e| fail(e.into()))?;
-        self.file.write_all(b"\n").map_err(fail)?;
+        self.last = Some(address);
+        self.held.push(v);
         self.n += 1;
         Ok(())
     }
 
+    /// Moves what is held to the temp file (made at the first call).
+    fn spill(&mut self) -> Result<(), Error> {
+        use std::io::Write as _;
+        let file = match &mut self.file {
+            Some(f) => f,
+            None => {
+                // Unlinked from the start, owner-only: it goes with the run.
+                let f = tempfile::tempfile().map_err(temp_failed)?;
+                self.file
+                    .insert(std::io::BufWriter::with_capacity(1 << 16, f))
+            }
+        };
+        for v in self.held.drain(..) {
+            serde_json::to_writer(&mut *file, &v).map_err(|e| temp_failed(e.into()))?;
+            file.write_all(b"\n").map_err(temp_failed)?;
+        }
+        Ok(())
+    }
+
     /// Each item, in the order they were put.
-    fn each<T: serde::de::DeserializeOwned>(
-        self,
-        mut f: impl FnMut(T) -> Result<(), Error>,
-    ) -> Result<(), Error> {
+    fn each(self, mut f: impl FnMut(T) -> Result<(), Error>) -> Result<(), Error> {
         use std::io::{BufRead as _, Seek as _};
-        let fail = |e: std::io::Error| Error::io(std::env::temp_dir(), e);
-        let mut file = self.file.into_inner().map_err(|e| fail(e.into_error()))?;
-        file.seek(std::io::SeekFrom::Start(0)).map_err(fail)?;
-        for line in std::io::BufReader::with_capacity(1 << 16, file).lines() {
-            let line = line.map_err(fail)?;
-            let v = serde_json::from_str(&line).map_err(|e| Error::Snapshot {
-                reason: format!("a diff's temp file does not read back: {e}"),
-            })?;
+        if let Some(file) = self.file {
+            let mut file = file.into_inner().map_err(|e| temp_failed(e.into_error()))?;
+            file.seek(std::io::SeekFrom::Start(0))
+                .map_err(temp_failed)?;
+            for line in std::io::BufReader::with_capacity(1 << 16, file).lines() {
+                let line = line.map_err(temp_failed)?;
+                let v = serde_json::from_str(&line).map_err(|e| Error::Snapshot {
+                    reason: format!("a diff's temp file does not read back: {e}"),
+                })?;
+                f(v)?;
+            }
+        }
+        for v in self.held {
             f(v)?;
         }
         Ok(())
@@ -576,4 +613,88 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String, Error> {
     })?;
     let _ = writeln!(s);
     Ok(s)
+}
+
+#[cfg(test)]
+mod spill_tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::snapshot::diff::FieldChange;
+
+    fn changed(n: usize) -> Changed {
+        Changed {
+            address: format!("aws.a/eu-west-1/instance/i-{n:05}"),
+            account: "aws.a".parse().expect("an address"),
+            region: "eu-west-1".into(),
+            kind: "instance".into(),
+            id: format!("i-{n:05}"),
+            fields: vec![FieldChange {
+                path: "attributes.x".into(),
+                before: Some(serde_json::Value::Null),
+                after: (n % 2 == 0).then(|| serde_json::json!({"n": n, "s": "é\n\"q\""})),
+            }],
+        }
+    }
+
+    fn resource(n: usize) -> Resource {
+        Resource {
+            address: format!("aws.a/eu-west-1/instance/i-{n:05}"),
+            account: "aws.a".parse().expect("an address"),
+            region: "eu-west-1".into(),
+            kind: "instance".into(),
+            native_type: "AWS::EC2::Instance".into(),
+            id: format!("i-{n:05}"),
+            name: (n % 3 == 0).then(|| format!("web {n}")),
+            status: None,
+            tags: BTreeMap::from([("owner".to_string(), "x".to_string())]),
+            attributes: BTreeMap::from([("n".to_string(), serde_json::json!(n as f64 / 4.0))]),
+        }
+    }
+
+    /// Past what it holds, a diff's list goes to its temp file, and reads
+    /// back whole, in order, the held tail after the spilled head.
+    #[test]
+    fn a_spilled_diff_reads_back_in_order() {
+        let mut spill = Spill::new();
+        let mut n = 0;
+        for part in 0..5 {
+            let mut d = crate::snapshot::Diff::default();
+            for _ in 0..HELD / 3 + 7 * part {
+                d.added.push(resource(n));
+                d.changed.push(changed(n));
+                n += 1;
+            }
+            spill.take(d).unwrap();
+        }
+        assert!(spill.added.file.is_some() && !spill.added.held.is_empty());
+        assert!(spill.ordered());
+        assert_eq!(spill.counts().added, n);
+        assert_eq!(spill.counts().changed, n);
+        let Spill {
+            added, changed: ch, ..
+        } = spill;
+        let mut i = 0;
+        added
+            .each(|r| {
+                assert_eq!(r, resource(i));
+                i += 1;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(i, n);
+        let mut i = 0;
+        ch.each(|c| {
+            assert_eq!(c, changed(i));
+            i += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(i, n);
+        // Out of order is noticed (the caller then sorts in memory).
+        let mut l: SpillList<Resource> = SpillList::default();
+        l.put(resource(2).address, resource(2)).unwrap();
+        l.put(resource(1).address, resource(1)).unwrap();
+        assert!(!l.ordered);
+    }
 }

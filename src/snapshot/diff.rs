@@ -363,10 +363,10 @@ impl Job<'_> {
     }
 }
 
-/// Partitions whose resources are compared at once: enough for every core,
-/// few enough that what they found is all a diff holds before `each` takes
-/// it.
-const BATCH: usize = 32;
+/// Partitions whose resources are compared at once: enough for every core
+/// to stay busy between batches, few enough that what they found is all a
+/// diff holds before `each` takes it.
+const BATCH: usize = 256;
 
 /// [`diff_scoped`] that hands the resources added, removed and changed to
 /// `each` a partition at a time, in address order (partitions in the order
@@ -379,7 +379,7 @@ pub fn diff_each(
     a: &dyn PartitionSource,
     b: &dyn PartitionSource,
     scope: Option<&BTreeSet<Address>>,
-    mut each: impl FnMut(Diff) -> Result<()>,
+    mut each: impl FnMut(Diff) -> Result<()> + Send,
 ) -> Result<Diff> {
     // Two complete versions with the same content: nothing to read.
     if let (None, Some(ha), Some(hb)) =
@@ -442,13 +442,14 @@ pub fn diff_each(
     // key `aws.a` sorts before `aws.a-b`.
     let prefix = |k: &PartitionKey| format!("{}/{}/{}/", k.account, k.region, k.kind);
     jobs.sort_by_cached_key(|j| prefix(j.key()));
-    // A batch of partitions is read and compared on every core, each worker
-    // taking the next partition (their sizes vary, and so does what else
-    // the machine runs). Results come back in partition order, so the first
-    // failure in that order is the one reported.
-    for batch in jobs.chunks(BATCH) {
-        let parts: Vec<Result<Diff>> = crate::cores::run(|| {
-            batch
+    // A batch of partitions is read and compared on every core (one pool
+    // for the whole diff), each worker taking the next partition (their
+    // sizes vary, and so does what else the machine runs). Results come
+    // back in partition order, so the first failure in that order is the
+    // one reported.
+    crate::cores::run(|| {
+        for batch in jobs.chunks(BATCH) {
+            let parts: Vec<Result<Diff>> = batch
                 .par_iter()
                 .with_max_len(1)
                 .map(|job| {
@@ -475,12 +476,13 @@ pub fn diff_each(
                         })
                     })
                 })
-                .collect()
-        });
-        for p in parts {
-            each(p?)?;
+                .collect();
+            for p in parts {
+                each(p?)?;
+            }
         }
-    }
+        Ok::<(), Error>(())
+    })?;
     d.accounts_removed = gone
         .into_iter()
         .map(|(account, resources)| AccountRemoved { account, resources })
