@@ -669,6 +669,7 @@ pub fn field_changes(a: &Resource, b: &Resource) -> Vec<FieldChange> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // damage and fixtures are written as they are
 mod tests {
     use std::collections::BTreeMap;
     use std::time::Duration;
@@ -788,7 +789,6 @@ mod tests {
     /// newer delta, a delta under it, the full object at the bottom, even in
     /// a record no delta names) is damage naming its pack, never a diff.
     #[test]
-    #[allow(clippy::disallowed_methods)] // damage is written as it is
     fn a_flipped_byte_under_an_adjacent_diff_is_damage() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path());
@@ -856,7 +856,6 @@ mod tests {
     /// rests its deltas on unchecked objects, and the diff through them
     /// (built and checked by content hash) is the diff of the whole records.
     #[test]
-    #[allow(clippy::disallowed_methods)] // fixtures are copied as they are
     fn adjacent_diffs_on_objects_without_checksums_use_the_content_hash() {
         let dir = tempfile::tempdir().unwrap();
         let fixture =
