@@ -404,11 +404,13 @@ fn main() {
                     let _ = std::fs::remove_dir_all(dir.join(".tether/snapshots"));
                     // From a fresh copy of this bench: its peak RSS is the
                     // sync's own, not floored by this process's fetches.
+                    let (b0, s0) = (own_cpu(), cpu_of(pid));
                     let (ok, rss, d) =
                         common::run_isolated(&tether_in(&["sync", "--parallelism", &p]));
                     assert!(ok, "tether sync works");
+                    let (bc, sc) = (own_cpu() - b0, cpu_of(pid) - s0);
                     eprintln!(
-                        "parallelism {parallelism}, tether sync run {}: {:.2} s, peak RSS {:.0} MB",
+                        "parallelism {parallelism}, tether sync run {}: {:.2} s, peak RSS {:.0} MB; CPU meanwhile: simulator {sc:.2} s, this bench {bc:.2} s",
                         level.e2e.len() + 1,
                         d.as_secs_f64(),
                         rss as f64 / 1024.0
