@@ -90,6 +90,15 @@ fn cpu_of(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) / hz
 }
 
+/// Durations as `1.23, 4.56` (seconds).
+fn seconds(times: &[std::time::Duration]) -> String {
+    times
+        .iter()
+        .map(|t| format!("{:.2}", t.as_secs_f64()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn targets(s: &Summary) -> Vec<Target> {
     let mut out = Vec::new();
     let base = |address: Address, vendor: VendorAccount, endpoint: &str| Account {
@@ -439,12 +448,7 @@ fn main() {
             "    wall time:      median {:.2} s over {} runs ({})",
             median.as_secs_f64(),
             level.times.len(),
-            level
-                .times
-                .iter()
-                .map(|t| format!("{:.2}", t.as_secs_f64()))
-                .collect::<Vec<_>>()
-                .join(", ")
+            seconds(&level.times)
         );
         println!(
             "    lower bound:    {bound:.2} s ({requests} requests x {latency_ms} ms / {parallelism} in flight; longest per-account chain {chain:.2} s)"
@@ -480,12 +484,7 @@ fn main() {
             println!(
                 "    tether sync:    median {e:.2} s over {} runs ({}), first sync, store written; {to_fetch:.2}x the fetch alone (target <= 1.5x: {}), {to_bound:.2}x the bound{bound_target}; peak RSS {:.0} MB",
                 level.e2e.len(),
-                level
-                    .e2e
-                    .iter()
-                    .map(|t| format!("{:.2}", t.as_secs_f64()))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                seconds(&level.e2e),
                 common::pass(to_fetch <= 1.5),
                 level.e2e_rss as f64 / 1024.0
             );

@@ -330,17 +330,11 @@ fn diff_cmd(
             let [head, after_added, after_removed, tail] =
                 render::diff_json_frame(a, b, &outline, counts).map_err(bad)?;
             out.push(&head);
-            out.list(added, |buf, r: &Resource, first| {
-                render::diff_json_item(buf, r, first)
-            })?;
+            out.list(added)?;
             out.push(&after_added);
-            out.list(removed, |buf, r: &Resource, first| {
-                render::diff_json_item(buf, r, first)
-            })?;
+            out.list(removed)?;
             out.push(&after_removed);
-            out.list(changed, |buf, c: &Changed, first| {
-                render::diff_json_item(buf, c, first)
-            })?;
+            out.list(changed)?;
             out.push(&tail);
         }
         DiffFormat::Markdown => {
@@ -395,11 +389,11 @@ impl<'c> Chunks<'c> {
     fn list<T: serde::Serialize + serde::de::DeserializeOwned>(
         &mut self,
         list: SpillList<T>,
-        item: impl Fn(&mut String, &T, bool) -> Result<(), String>,
     ) -> Result<(), Error> {
         let mut n = 0;
         list.each(|v: T| {
-            item(&mut self.buf, &v, n == 0).map_err(|reason| Error::Snapshot { reason })?;
+            render::diff_json_item(&mut self.buf, &v, n == 0)
+                .map_err(|reason| Error::Snapshot { reason })?;
             n += 1;
             if self.buf.len() > 1 << 20 {
                 self.flush();
@@ -465,13 +459,13 @@ impl Spill {
     /// One partition's part of the diff, in address order.
     fn take(&mut self, part: crate::snapshot::Diff) -> Result<(), Error> {
         for r in part.added {
-            self.added.put(r.address.clone(), r)?;
+            self.added.put(r.address.clone(), r);
         }
         for r in part.removed {
-            self.removed.put(r.address.clone(), r)?;
+            self.removed.put(r.address.clone(), r);
         }
         for c in part.changed {
-            self.changed.put(c.address.clone(), c)?;
+            self.changed.put(c.address.clone(), c);
         }
         let held = self.added.held.len() + self.removed.held.len() + self.changed.held.len();
         if held > HELD {
@@ -522,14 +516,13 @@ fn temp_failed(e: std::io::Error) -> Error {
 }
 
 impl<T: serde::Serialize + serde::de::DeserializeOwned> SpillList<T> {
-    fn put(&mut self, address: String, v: T) -> Result<(), Error> {
+    fn put(&mut self, address: String, v: T) {
         if self.last.as_ref().is_some_and(|l| *l >= address) {
             self.ordered = false;
         }
         self.last = Some(address);
         self.held.push(v);
         self.n += 1;
-        Ok(())
     }
 
     /// Moves what is held to the temp file (made at the first call).
@@ -693,8 +686,8 @@ mod spill_tests {
         assert_eq!(i, n);
         // Out of order is noticed (the caller then sorts in memory).
         let mut l: SpillList<Resource> = SpillList::default();
-        l.put(resource(2).address, resource(2)).unwrap();
-        l.put(resource(1).address, resource(1)).unwrap();
+        l.put(resource(2).address, resource(2));
+        l.put(resource(1).address, resource(1));
         assert!(!l.ordered);
     }
 }

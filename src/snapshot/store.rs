@@ -386,13 +386,18 @@ impl Store {
         Ok(m)
     }
 
-    fn read_manifest<T: serde::de::DeserializeOwned>(&self, id: VersionId) -> Result<T> {
-        let bytes = self
-            .manifest_bytes(id)?
+    /// The bytes of version `id`'s manifest; an unknown version when there
+    /// are none.
+    fn stored_manifest(&self, id: VersionId) -> Result<Vec<u8>> {
+        self.manifest_bytes(id)?
             .ok_or_else(|| Error::SnapshotUnknown {
                 id: id.to_string(),
                 reason: "no such version".into(),
-            })?;
+            })
+    }
+
+    fn read_manifest<T: serde::de::DeserializeOwned>(&self, id: VersionId) -> Result<T> {
+        let bytes = self.stored_manifest(id)?;
         serde_json::from_slice(&bytes).map_err(|e| {
             self.damaged(
                 self.manifest_path(id),
@@ -548,7 +553,7 @@ impl Store {
             return Ok(None);
         };
         if object::is_checked(bytes) {
-            let chain = self.chain_below(rb, ra)?;
+            let chain = self.chain_below(rb, ra, 1)?;
             if chain
                 .iter()
                 .all(|(_, map, range)| object::is_checked(&map[range.clone()]))
@@ -569,8 +574,9 @@ impl Store {
 
     /// The objects of the chain from `top` down to its full object, newest
     /// first, where they sit; `r` is the object whose chain it is (for
-    /// errors). Reads only each object's header.
-    fn chain_below(&self, r: ObjectRef, top: ObjectRef) -> Result<Vec<Located>> {
+    /// errors), `above` the deltas between `r` and `top`. Reads only each
+    /// object's header.
+    fn chain_below(&self, r: ObjectRef, top: ObjectRef, above: usize) -> Result<Vec<Located>> {
         let mut chain = Vec::new();
         let mut at = top;
         loop {
@@ -581,7 +587,7 @@ impl Store {
             match base {
                 None => return Ok(chain),
                 Some(base) => {
-                    self.chain_step(r, at, base, chain.len())?;
+                    self.chain_step(r, at, base, above + chain.len() - 1)?;
                     at = base;
                 }
             }
@@ -731,19 +737,9 @@ impl Store {
     /// from the objects' headers; what the writer extends, whatever depth a
     /// manifest claims.
     fn chain_depth(&self, r: ObjectRef) -> Result<u16> {
-        let mut at = r;
-        let mut deltas = 0;
-        loop {
-            let (map, range) = self.object_bytes(at)?;
-            let base = object::delta_base(&map[range])
-                .map_err(|e| self.damaged(self.pack_path(at.version, at.segment), e))?;
-            let Some(base) = base else {
-                return Ok(deltas);
-            };
-            self.chain_step(r, at, base, usize::from(deltas))?;
-            deltas += 1;
-            at = base;
-        }
+        let objects = self.chain_below(r, r, 0)?.len();
+        // At most MAX_DEPTH deltas and the full object (`chain_step`).
+        Ok(u16::try_from(objects - 1).unwrap_or(MAX_DEPTH))
     }
 
     fn cached(&self, r: ObjectRef) -> Option<Arc<Records>> {
@@ -950,12 +946,7 @@ impl Store {
     /// give the same digest.
     pub fn stored_digest(&self, id: VersionId) -> Result<String> {
         let mut h = Sha256::new();
-        let m = self
-            .manifest_bytes(id)?
-            .ok_or_else(|| Error::SnapshotUnknown {
-                id: id.to_string(),
-                reason: "no such version".into(),
-            })?;
+        let m = self.stored_manifest(id)?;
         h.update((m.len() as u64).to_be_bytes());
         h.update(&m);
         for seg in 0..self.segment_count(id)? {

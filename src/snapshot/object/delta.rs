@@ -143,7 +143,7 @@ pub fn delta_object(
             return None;
         }
     }
-    seal(&mut o);
+    seal(&mut o, 0);
     Some(o)
 }
 

@@ -51,32 +51,24 @@ impl<'a> Op<'a> {
 /// Bytes of the checksum that ends an object of kind `f` or `d`.
 pub const SUM_LEN: usize = 8;
 
-pub fn full_object(body: &[u8]) -> Vec<u8> {
-    let mut o = Vec::with_capacity(full_len(body));
-    put_full_object(&mut o, body);
-    o
-}
-
 /// The length of the full object of `body`.
 pub fn full_len(body: &[u8]) -> usize {
     1 + body.len() + SUM_LEN
 }
 
-/// Appends the full object of `body` to `buf` (a pack being written): the
-/// same bytes as [`full_object`], without building them apart first.
+/// Appends the full object of `body` to `buf` (a pack being written).
 pub fn put_full_object(buf: &mut Vec<u8>, body: &[u8]) {
     let at = buf.len();
     buf.reserve(full_len(body));
     buf.push(b'f');
     buf.extend_from_slice(body);
-    let sum = xxhash_rust::xxh3::xxh3_64(&buf[at..]);
-    buf.extend_from_slice(&sum.to_le_bytes());
+    seal(buf, at);
 }
 
-/// Ends the object `o` with its checksum.
-pub(super) fn seal(o: &mut Vec<u8>) {
-    let sum = xxhash_rust::xxh3::xxh3_64(o);
-    o.extend_from_slice(&sum.to_le_bytes());
+/// Ends the object that starts at `at` in `buf` with its checksum.
+pub(super) fn seal(buf: &mut Vec<u8>, at: usize) {
+    let sum = xxhash_rust::xxh3::xxh3_64(&buf[at..]);
+    buf.extend_from_slice(&sum.to_le_bytes());
 }
 
 /// Whether the object carries a checksum (kinds `f` and `d`).

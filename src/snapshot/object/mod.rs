@@ -39,7 +39,7 @@ mod records;
 pub use chain::{Lookup, changes as chain_changes};
 pub use delta::{Change, apply_chain, apply_delta, delta_changes, delta_object};
 pub use format::{
-    Object, ObjectRef, Op, delta_base, full_body, full_len, full_object, is_checked, parse_object,
+    Object, ObjectRef, Op, delta_base, full_body, full_len, is_checked, parse_object,
     put_full_object,
 };
 pub use hash::{Hash, hash_of, hex, parse_hex};
