@@ -85,7 +85,7 @@ pub struct AccountEntry {
 }
 
 /// One (account, region, type) of a version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PartitionEntry {
     pub region: String,

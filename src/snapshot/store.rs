@@ -857,10 +857,16 @@ impl Store {
         let mut known = HashMap::new();
         if let Some(m) = &parent {
             for (k, e) in m.partitions() {
-                if let (Some(h), Some(r)) = (e.hash(), e.object_ref()) {
-                    known.insert(h, (r, e.depth));
+                let slot = Slot::carried(e).ok_or_else(|| {
+                    self.damaged(
+                        self.manifest_path(m.id),
+                        format!("partition {k} has a malformed content hash or object"),
+                    )
+                })?;
+                if let (Some(h), Some(r)) = (slot.hash, slot.object) {
+                    known.insert(h, (r, slot.depth));
                 }
-                entries.insert(k, e.clone());
+                entries.insert(k, slot);
             }
         }
         if let Medium::Files = self.medium {
@@ -874,7 +880,6 @@ impl Store {
             parent: parent.map(|m| m.id),
             entries,
             known,
-            added: BTreeSet::new(),
             synced: BTreeSet::new(),
             removed: BTreeSet::new(),
             renamed: Vec::new(),
@@ -1001,10 +1006,9 @@ pub struct Writer<'a> {
     holding: Option<crate::pg::lock::Holding>,
     id: VersionId,
     parent: Option<VersionId>,
-    entries: BTreeMap<PartitionKey, PartitionEntry>,
+    entries: BTreeMap<PartitionKey, Slot>,
     /// Content hash -> object already stored (parent's and this version's).
     known: HashMap<Hash, (ObjectRef, u16)>,
-    added: BTreeSet<PartitionKey>,
     synced: BTreeSet<Address>,
     removed: BTreeSet<Address>,
     renamed: Vec<Renamed>,
@@ -1043,6 +1047,110 @@ impl Drop for Writer<'_> {
     }
 }
 
+/// One partition of the version being written, as the writer holds it
+/// until the manifest: an entry without the region and type its key
+/// already holds, its hash as bytes, and whether this run added it (a
+/// partition carried over from the parent was not). A first sync of
+/// 40,000 partitions holds a third of what their entries would take.
+#[derive(Debug, Clone)]
+struct Slot {
+    resources: u64,
+    hash: Option<Hash>,
+    object: Option<ObjectRef>,
+    depth: u16,
+    stale: bool,
+    added: bool,
+    /// Complete when `None`.
+    trouble: Option<Box<Trouble>>,
+}
+
+/// A failed or skipped partition's status and what the manifest says of it.
+#[derive(Debug, Clone)]
+struct Trouble {
+    status: Status,
+    detail: Option<String>,
+    problem_kind: Option<crate::problem::ProblemKind>,
+    code: Option<String>,
+    request_id: Option<String>,
+}
+
+impl Trouble {
+    fn of(s: &PartitionStatus) -> Option<Box<Trouble>> {
+        let t = match s {
+            PartitionStatus::Complete => return None,
+            PartitionStatus::Failed { error } => Trouble {
+                status: Status::Failed,
+                detail: Some(error.message.clone()),
+                problem_kind: error.kind,
+                code: error.code.clone(),
+                request_id: error.request_id.clone(),
+            },
+            PartitionStatus::Skipped { reason } => Trouble {
+                status: Status::Skipped,
+                detail: Some(reason.clone()),
+                problem_kind: None,
+                code: None,
+                request_id: None,
+            },
+        };
+        Some(Box::new(t))
+    }
+}
+
+impl Slot {
+    /// A parent's partition, carried over; `None` when its hash or object
+    /// reference does not parse (a damaged manifest).
+    fn carried(e: &PartitionEntry) -> Option<Slot> {
+        let hash = match &e.hash {
+            Some(_) => Some(e.hash()?),
+            None => None,
+        };
+        let object = match e.object {
+            Some(_) => Some(e.object_ref()?),
+            None => None,
+        };
+        let trouble = (e.status != Status::Complete).then(|| {
+            Box::new(Trouble {
+                status: e.status,
+                detail: e.detail.clone(),
+                problem_kind: e.problem_kind,
+                code: e.code.clone(),
+                request_id: e.request_id.clone(),
+            })
+        });
+        Some(Slot {
+            resources: e.resources,
+            hash,
+            object,
+            depth: e.depth,
+            stale: e.stale,
+            added: false,
+            trouble,
+        })
+    }
+
+    /// The manifest's entry.
+    fn entry(self, region: String, kind: String) -> PartitionEntry {
+        let mut e = PartitionEntry {
+            region,
+            kind,
+            resources: self.resources,
+            stale: self.stale,
+            depth: self.depth,
+            ..PartitionEntry::default()
+        };
+        e.set_object(self.object, self.hash.as_ref());
+        if let Some(t) = self.trouble {
+            e.status = t.status;
+            e.detail = t.detail;
+            e.problem_kind = t.problem_kind;
+            e.code = t.code;
+            e.request_id = t.request_id;
+        }
+        e
+    }
+}
+
 /// What [`Writer::add`] did with a partition's content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stored {
@@ -1074,21 +1182,15 @@ impl Writer<'_> {
         self.synced.insert(key.account.clone());
         self.removed.remove(&key.account);
         let prev = self.entries.get(&key).cloned();
-        let mut e = PartitionEntry {
-            region: key.region.clone(),
-            kind: key.kind.clone(),
-            status: Status::Complete,
-            detail: None,
-            problem_kind: None,
-            code: None,
-            request_id: None,
-            stale: false,
+        let mut e = Slot {
             resources: 0,
             hash: None,
             object: None,
             depth: 0,
+            stale: false,
+            added: true,
+            trouble: Trouble::of(&status),
         };
-        e.set_status(&status);
         let stored = match status {
             PartitionStatus::Complete => self.store_content(&key, records, hash, prev, &mut e)?,
             PartitionStatus::Failed { .. } => {
@@ -1103,7 +1205,6 @@ impl Writer<'_> {
             }
             PartitionStatus::Skipped { .. } => Stored::Nothing,
         };
-        self.added.insert(key.clone());
         self.entries.insert(key, e);
         Ok(stored)
     }
@@ -1113,24 +1214,24 @@ impl Writer<'_> {
         key: &PartitionKey,
         recs: Records,
         hash: Hash,
-        prev: Option<PartitionEntry>,
-        e: &mut PartitionEntry,
+        prev: Option<Slot>,
+        e: &mut Slot,
     ) -> Result<Stored> {
         e.resources = recs.len() as u64;
+        e.hash = Some(hash);
         if recs.is_empty() {
-            e.set_object(None, Some(&hash));
             return Ok(Stored::Nothing);
         }
         if let Some(&(r, depth)) = self.known.get(&hash) {
-            e.set_object(Some(r), Some(&hash));
+            e.object = Some(r);
             e.depth = depth;
             return Ok(Stored::Reused);
         }
         let body = recs.frames();
         let full_len = object::full_len(&body);
         let mut delta = None;
-        if let Some(prev) = prev.filter(|_| !self.added.contains(key))
-            && let (Some(pr), Some(ph)) = (prev.object_ref(), prev.hash())
+        if let Some(prev) = prev.filter(|p| !p.added)
+            && let (Some(pr), Some(ph)) = (prev.object, prev.hash)
         {
             // The chain as stored, not the depth the manifest claims.
             let base = match self.store.chain_depth(pr) {
@@ -1164,7 +1265,7 @@ impl Writer<'_> {
         drop(body);
         drop(recs);
         self.known.insert(hash, (r, depth));
-        e.set_object(Some(r), Some(&hash));
+        e.object = Some(r);
         e.depth = depth;
         Ok(kind)
     }
@@ -1226,8 +1327,6 @@ impl Writer<'_> {
     pub fn keep_only(&mut self, account: &Address, fetched: &BTreeSet<PartitionKey>) {
         self.entries
             .retain(|k, _| &k.account != account || fetched.contains(k));
-        self.added
-            .retain(|k| &k.account != account || fetched.contains(k));
     }
 
     /// Carries `from`'s partitions over to `to` (an account renamed in
@@ -1240,7 +1339,6 @@ impl Writer<'_> {
             return 0;
         }
         self.entries.retain(|k, _| &k.account != to);
-        self.added.retain(|k| &k.account != to);
         for k in &keys {
             if let Some(e) = self.entries.remove(k) {
                 let moved = PartitionKey {
@@ -1248,9 +1346,6 @@ impl Writer<'_> {
                     region: k.region.clone(),
                     kind: k.kind.clone(),
                 };
-                if self.added.remove(k) {
-                    self.added.insert(moved.clone());
-                }
                 self.entries.insert(moved, e);
             }
         }
@@ -1268,7 +1363,6 @@ impl Writer<'_> {
     /// Drops every partition of `account` ("account removed").
     pub fn remove_account(&mut self, account: &Address) {
         self.entries.retain(|k, _| &k.account != account);
-        self.added.retain(|k| &k.account != account);
         self.synced.remove(account);
         self.removed.insert(account.clone());
     }
@@ -1285,18 +1379,26 @@ impl Writer<'_> {
         let mut h = Sha256::new();
         let mut accounts: Vec<AccountEntry> = Vec::new();
         let mut total = 0;
-        for (k, e) in std::mem::take(&mut self.entries) {
+        for (k, slot) in std::mem::take(&mut self.entries) {
             h.update(format!(
                 "{k}\t{}\t{}\t{}\n",
-                status_word(e.status),
-                e.stale,
-                e.hash.as_deref().unwrap_or("-")
+                status_word(slot.trouble.as_ref().map_or(Status::Complete, |t| t.status)),
+                slot.stale,
+                slot.hash
+                    .as_ref()
+                    .map_or_else(|| "-".to_string(), object::hex)
             ));
-            total += e.resources;
+            total += slot.resources;
+            let PartitionKey {
+                account,
+                region,
+                kind,
+            } = k;
+            let e = slot.entry(region, kind);
             match accounts.last_mut() {
-                Some(a) if a.account == k.account => a.partitions.push(e),
+                Some(a) if a.account == account => a.partitions.push(e),
                 _ => accounts.push(AccountEntry {
-                    account: k.account,
+                    account,
                     partitions: vec![e],
                 }),
             }
