@@ -290,6 +290,10 @@ pub fn start(targets: Vec<Target>, opts: SyncOptions) -> Result<Run, VendorError
                         let sh = shared.clone();
                         let h = set.spawn(async move {
                             let _slot = slot;
+                            // However the account ends (a panic too), its
+                            // rate-limit buckets go: a run of 10,000 accounts
+                            // holds those of the accounts under way.
+                            let _buckets = ForgetBuckets(sh.clone(), t.account.address.clone());
                             account(t, sh).await
                         });
                         accounts.insert(h.id(), address);
@@ -347,6 +351,15 @@ pub async fn collect(targets: Vec<Target>, opts: SyncOptions) -> Result<Vec<Even
         out.push(e);
     }
     Ok(out)
+}
+
+/// Drops an account's rate-limit buckets when its sync ends.
+struct ForgetBuckets(Arc<Shared>, Address);
+
+impl Drop for ForgetBuckets {
+    fn drop(&mut self) {
+        self.0.limiter.forget(self.1.vendor, &self.1.to_string());
+    }
 }
 
 /// One account's whole sync.

@@ -395,6 +395,13 @@ impl RateLimiter {
         f(b, now)
     }
 
+    /// Drops every bucket of `account` (its sync has ended; a bucket made
+    /// again later starts full, as a new one does).
+    pub fn forget(&self, vendor: Vendor, account: &str) {
+        let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|k, _| k.vendor != vendor || &*k.account != account);
+    }
+
     /// Waits for a token of `key`'s bucket, then for a place among the
     /// requests in flight; the request is in flight while the returned
     /// permit lives.
@@ -552,5 +559,30 @@ mod tests {
         let mut m = "bad secret wJal/rXU+tn= or wJal%2FrXU%2Btn%3D".to_string();
         scrub(&mut m, &s);
         assert_eq!(m, "bad secret (sensitive) or (sensitive)");
+    }
+
+    #[test]
+    fn an_account_forgotten_loses_its_buckets_only() {
+        let l = RateLimiter::new();
+        let key = |account: &str, vendor| BucketKey {
+            vendor,
+            account: std::sync::Arc::from(account),
+            scope: std::sync::Arc::from("us-east-1"),
+            api: "DescribeVpcs",
+        };
+        let (a, b, c) = (
+            key("aws.a", Vendor::Aws),
+            key("aws.b", Vendor::Aws),
+            key("aws.a", Vendor::Alibaba),
+        );
+        for k in [&a, &b, &c] {
+            l.throttled(k, None);
+        }
+        l.forget(Vendor::Aws, "aws.a");
+        let map = l.buckets.lock().unwrap();
+        assert!(!map.contains_key(&a));
+        assert!(map.contains_key(&b) && map.contains_key(&c));
+        // What is left is as it was: the throttled rate.
+        assert!(map[&b].rate < map[&b].max.per_sec);
     }
 }
