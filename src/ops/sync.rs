@@ -89,7 +89,7 @@ impl AccountReport {
 /// in state, and returns the state as written.
 pub fn perform(
     stores: &Stores<'_>,
-    mut state: State,
+    state: State,
     accounts: &[Address],
     ids: Option<&Identities>,
     trust: &Trust,
@@ -141,6 +141,11 @@ pub fn perform(
             removed.push((a.clone(), *n));
         }
     }
+    // The state is read again to record the sync (under the lock this run
+    // holds, it is the same document): the 1.5 KB an account takes in it
+    // is not held while the fetch runs.
+    let (lineage, serial) = (state.lineage.clone(), state.serial);
+    drop(state);
 
     let rt = super::runtime()?;
     let opts = SyncOptions::fetch(parallelism);
@@ -262,6 +267,16 @@ pub fn perform(
     }
 
     // State: when each account was last synced, and the regions it resolved.
+    let mut state = match stores.state.read_expecting(&lineage)? {
+        Some(s) if s.serial == serial => s,
+        other => {
+            return Err(Error::StateChanged {
+                path: stores.state.path().to_path_buf(),
+                expected: serial,
+                found: other.map_or(0, |s| s.serial),
+            });
+        }
+    };
     let at = crate::clock::rfc3339_now();
     for (a, r) in &report {
         if let Some(s) = state.accounts.get_mut(a) {
