@@ -56,6 +56,7 @@ fn main() {
                 regions: Some(regions.clone()),
                 resource_types: None,
                 tags: BTreeMap::new(),
+                enabled: true,
                 depends_on: Vec::new(),
                 api_endpoint: Some(url.trim_end_matches('/').to_string()),
                 span: None,

@@ -107,6 +107,7 @@ fn targets(s: &Summary) -> Vec<Target> {
         regions: None,
         resource_types: None,
         tags: BTreeMap::new(),
+        enabled: true,
         depends_on: Vec::new(),
         api_endpoint: Some(endpoint.to_string()),
         span: None,

@@ -618,6 +618,7 @@ mod tests {
             regions: Some(vec!["us-east-1".into()]),
             resource_types: Some(Vec::new()),
             tags: Default::default(),
+            enabled: true,
             depends_on: Vec::new(),
             // Nothing listens here: the account that does not panic fails
             // fast as unreachable, without leaving this machine.

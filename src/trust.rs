@@ -303,6 +303,7 @@ mod tests {
             regions: None,
             resource_types: None,
             tags: Default::default(),
+            enabled: true,
             depends_on: Vec::new(),
             api_endpoint: endpoint.map(str::to_string),
             span: None,

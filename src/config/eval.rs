@@ -21,7 +21,7 @@ pub(super) struct Spanned<T> {
 #[derive(Debug, Clone)]
 pub(super) enum Value {
     Null,
-    Bool,
+    Bool(bool),
     Number(String),
     String(String),
     List(Vec<Spanned<Value>>),
@@ -37,7 +37,7 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Null => "null",
-            Value::Bool => "bool",
+            Value::Bool(_) => "bool",
             Value::Number(_) => "number",
             Value::String(_) => "string",
             Value::List(_) => "list",
@@ -63,7 +63,7 @@ impl Eval<'_> {
         let span = self.span_of(expr.span());
         let v = match expr {
             Expression::Null(_) => Value::Null,
-            Expression::Bool(_) => Value::Bool,
+            Expression::Bool(b) => Value::Bool(*b.value()),
             Expression::Number(n) => Value::Number(n.value().to_string()),
             Expression::String(s) => Value::String(s.value().clone()),
             Expression::StringTemplate(t) => Value::String(self.template(t, &span, diags)?),

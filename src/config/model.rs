@@ -333,10 +333,18 @@ pub struct Account {
     pub depends_on: Vec<Address>,
     /// Replaces every service endpoint of the vendor (simulator, private deployment).
     pub api_endpoint: Option<String>,
+    /// `enabled = false`: kept in state with its secret, skipped by sync and
+    /// drift (its resources stay in the snapshot, stale).
+    #[serde(skip_serializing_if = "is_true")]
+    pub enabled: bool,
     /// Span of the block header (`account "aws" "prod"`).
     #[serde(skip)]
     #[schemars(skip)]
     pub span: Option<Span>,
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// A `moved { from = …, to = … }` block.

@@ -48,6 +48,9 @@ pub struct DriftReport {
     pub config: Vec<ConfigDrift>,
     /// Accounts whose inventory could not be fetched (not drift by itself).
     pub unreadable: Vec<plan::IdentityDrift>,
+    /// Accounts with `enabled = false` in state: neither checked nor read;
+    /// their stored resources are not compared (never reported removed).
+    pub disabled: Vec<Address>,
     /// Live inventory against the latest snapshot.
     pub resources: Diff,
 }
@@ -104,10 +107,11 @@ pub fn check(
 
     // Credentials, as the vendor consoles' key status check sees them: with
     // the account and secret recorded in state, never the config's endpoint.
-    let checks: Vec<(&Address, &crate::state::AccountState)> = accounts
+    let (checks, disabled): (Vec<_>, Vec<_>) = accounts
         .iter()
         .filter_map(|a| Some((a, state.accounts.get(a)?)))
-        .collect();
+        .partition(|(_, s)| s.enabled());
+    let disabled: Vec<Address> = disabled.into_iter().map(|(a, _)| a.clone()).collect();
     let results = verify_recorded(&checks, ids, trust, parallelism)?;
     let mut credentials = Vec::new();
     let mut not_checked = Vec::new();
@@ -175,6 +179,9 @@ pub fn check(
             for (account, problem) in &unreadable {
                 super::sync::mark_failed(&mut w, account, problem, &BTreeSet::new())?;
             }
+            for account in &disabled {
+                w.disable_account(account);
+            }
             Some(w.commit()?.id)
         }
         None => None,
@@ -195,6 +202,7 @@ pub fn check(
         credentials,
         config: config_drift,
         unreadable,
+        disabled,
         resources,
     };
     Ok(report)

@@ -66,8 +66,11 @@ pub struct AccountReport {
     pub added: u64,
     pub changed: u64,
     pub removed: u64,
-    /// Resources carried from the previous version because their fetch failed.
+    /// Resources carried from the previous version because their fetch
+    /// failed or the account is disabled.
     pub stale: u64,
+    /// `enabled = false` in state: not fetched, its resources kept stale.
+    pub disabled: bool,
 }
 
 impl SyncReport {
@@ -104,6 +107,10 @@ pub fn perform(
             continue;
         };
         let entry = report.entry(a.clone()).or_default();
+        if !recorded.enabled() {
+            entry.disabled = true;
+            continue;
+        }
         let Some(ids) = ids else {
             entry.error = Some(Problem::new(
                 ProblemKind::Decrypt,
@@ -134,6 +141,9 @@ pub fn perform(
             .collect(),
         None => BTreeMap::new(),
     };
+    for (a, _) in report.iter().filter(|(_, r)| r.disabled) {
+        writer.disable_account(a);
+    }
     let mut removed = Vec::new();
     for (a, n) in &parent_accounts {
         if !state.accounts.contains_key(a) {
@@ -228,7 +238,7 @@ pub fn perform(
                 .filter(|p| p.stale)
                 .map(|p| p.resources)
                 .sum();
-            if parent.is_none() && r.error.is_none() {
+            if parent.is_none() && r.error.is_none() && !r.disabled {
                 r.added = a
                     .partitions
                     .iter()
@@ -241,7 +251,7 @@ pub fn perform(
     if let Some(p) = parent {
         let scope: BTreeSet<Address> = report
             .iter()
-            .filter(|(_, r)| r.error.is_none())
+            .filter(|(_, r)| r.error.is_none() && !r.disabled)
             .map(|(a, _)| a.clone())
             .collect();
         let d = diff_scoped(
@@ -280,7 +290,7 @@ pub fn perform(
     let at = crate::clock::rfc3339_now();
     for (a, r) in &report {
         if let Some(s) = state.accounts.get_mut(a) {
-            if r.error.is_none() {
+            if r.error.is_none() && !r.disabled {
                 s.last_sync = Some(LastSync {
                     snapshot: manifest.id,
                     at: at.clone(),

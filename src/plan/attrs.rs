@@ -42,6 +42,9 @@ pub fn of(account: &Account) -> BTreeMap<String, Value> {
     if let Some(e) = &account.api_endpoint {
         m.insert("api_endpoint".into(), json!(e));
     }
+    if !account.enabled {
+        m.insert("enabled".into(), json!(false));
+    }
     if !account.depends_on.is_empty() {
         let deps: Vec<String> = account.depends_on.iter().map(ToString::to_string).collect();
         m.insert("depends_on".into(), json!(deps));

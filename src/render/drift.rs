@@ -58,6 +58,16 @@ pub fn human(r: &DriftReport, accounts: usize) -> String {
         }
         s.push('\n');
     }
+    if !r.disabled.is_empty() {
+        s.push_str(
+            "Disabled (`enabled = false`), not checked:
+",
+        );
+        for a in &r.disabled {
+            let _ = writeln!(s, "  - {a}");
+        }
+        s.push('\n');
+    }
     if let Some(id) = r.snapshot {
         let body = snaprender::diff_human(id, 0, &r.resources);
         let body = body.split_once('\n').map_or("", |(_, rest)| rest);
@@ -143,6 +153,9 @@ pub fn markdown(r: &DriftReport, budget: usize) -> String {
             "- :grey_question: `{}` could not be read: {}",
             u.address, u.problem
         );
+    }
+    for a in &r.disabled {
+        let _ = writeln!(head, "- `{a}` is disabled (`enabled = false`): not checked");
     }
     if let Some(id) = r.snapshot {
         if !r.resources.is_empty() || !r.resources.not_compared.is_empty() {

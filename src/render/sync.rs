@@ -78,6 +78,13 @@ fn summary(s: &mut String, r: &SyncReport) {
         t.failed_accounts,
         {
             let mut notes = Vec::new();
+            if t.disabled_accounts > 0 {
+                notes.push(format!(
+                    "{} account{} disabled",
+                    t.disabled_accounts,
+                    if t.disabled_accounts == 1 { "" } else { "s" }
+                ));
+            }
             if t.failed_partitions > 0 {
                 notes.push(format!(
                     "{} partition{} failed",
@@ -133,6 +140,14 @@ fn account_lines(s: &mut String, accounts: &[(&Address, &AccountReport)]) {
         .unwrap_or(0);
     for (addr, a) in accounts {
         let name = format!("{:width$}", addr.to_string());
+        if a.disabled {
+            let _ = writeln!(
+                s,
+                "  {name}  disabled (`enabled = false`): not synced; {} resources kept from the previous version, marked stale",
+                a.stale
+            );
+            continue;
+        }
         match &a.error {
             Some(e) => {
                 let _ = writeln!(s, "  {name}  FAILED: {e}");
@@ -191,6 +206,8 @@ pub struct Totals {
     pub changed_accounts: u64,
     /// Accounts that could not be listed, or with a failed partition.
     pub failed_accounts: u64,
+    /// Accounts with `enabled = false`: not synced.
+    pub disabled_accounts: u64,
     pub resources: u64,
     pub partitions: u64,
     pub failed_partitions: u64,
@@ -206,7 +223,9 @@ impl Totals {
         let mut t = Totals::default();
         for a in r.accounts.values() {
             t.accounts += 1;
-            if a.failed_any() {
+            if a.disabled {
+                t.disabled_accounts += 1;
+            } else if a.failed_any() {
                 t.failed_accounts += 1;
             } else if has_changed(a) {
                 t.changed_accounts += 1;
@@ -229,8 +248,8 @@ impl Totals {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct AccountJson {
     pub address: String,
-    /// `ok`, `changed`, `failed` (not listed at all) or `partial` (some
-    /// partitions failed).
+    /// `ok`, `changed`, `failed` (not listed at all), `partial` (some
+    /// partitions failed) or `disabled` (`enabled = false`, not synced).
     pub status: &'static str,
     pub resources: u64,
     pub partitions: u64,
@@ -276,7 +295,9 @@ pub fn json(r: &SyncReport) -> String {
             .iter()
             .map(|(addr, a)| AccountJson {
                 address: addr.to_string(),
-                status: if a.error.is_some() {
+                status: if a.disabled {
+                    "disabled"
+                } else if a.error.is_some() {
                     "failed"
                 } else if !a.failed.is_empty() {
                     "partial"

@@ -1151,6 +1151,9 @@ impl Slot {
     }
 }
 
+/// Why a disabled account's partitions were not fetched.
+pub const DISABLED: &str = "the account is disabled (`enabled = false`)";
+
 /// What [`Writer::add`] did with a partition's content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stored {
@@ -1358,6 +1361,27 @@ impl Writer<'_> {
             to: to.clone(),
         });
         keys.len()
+    }
+
+    /// Keeps `account`'s partitions from the parent, each marked skipped
+    /// ("the account is disabled") and its resources stale: a disabled
+    /// account is not fetched, and its resources are never reported removed.
+    pub fn disable_account(&mut self, account: &Address) {
+        for (_, slot) in self
+            .entries
+            .iter_mut()
+            .filter(|(k, _)| &k.account == account)
+        {
+            slot.stale = slot.resources > 0;
+            slot.added = true;
+            slot.trouble = Some(Box::new(Trouble {
+                status: Status::Skipped,
+                detail: Some(DISABLED.to_string()),
+                problem_kind: None,
+                code: None,
+                request_id: None,
+            }));
+        }
     }
 
     /// Drops every partition of `account` ("account removed").

@@ -118,6 +118,11 @@ pub struct AccountState {
 }
 
 impl AccountState {
+    /// `enabled = false` was applied: sync and drift skip the account.
+    pub fn enabled(&self) -> bool {
+        self.attributes.get("enabled") != Some(&serde_json::Value::Bool(false))
+    }
+
     /// The account as it was applied, in the config's model, with the
     /// stored ciphertext as its (inline) secret: what sync and drift
     /// authenticate with, so they need the state alone. Fails only on a
@@ -198,6 +203,7 @@ impl AccountState {
                 .and_then(|v| serde_json::from_value(v.clone()).ok())
                 .unwrap_or_default(),
             depends_on: self.depends_on.clone(),
+            enabled: self.enabled(),
             api_endpoint: self
                 .attributes
                 .get("api_endpoint")

@@ -80,6 +80,7 @@ pub(crate) fn account(sim: &Sim, v: Vendor, i: usize) -> (Account, Secret) {
         regions: None,
         resource_types: None,
         tags: BTreeMap::new(),
+        enabled: true,
         depends_on: Vec::new(),
         api_endpoint: Some(endpoint),
         span: None,

@@ -47,6 +47,7 @@ fn account(url: &str, key: &str) -> Account {
         regions: Some(vec!["us-east-1".into()]),
         resource_types: None,
         tags: BTreeMap::new(),
+        enabled: true,
         depends_on: Vec::new(),
         api_endpoint: Some(url.to_string()),
         span: None,

@@ -434,6 +434,108 @@ fn renamed_accounts_keep_their_snapshot_history(b: Backend) {
     assert!(d["removed"].as_array().unwrap().is_empty(), "{d:#}");
 }
 
+/// `enabled = false` is applied without a call to the vendor (the key may
+/// be revoked, as here); sync and drift then skip the account, whose
+/// resources stay in the snapshot as stale, never removed; enabling it
+/// again verifies the key, and a revoked one fails the apply.
+fn a_disabled_account_is_kept_stale_and_skipped(b: Backend) {
+    let env = Env::on(b, 36, 1, 6);
+    assert_eq!(env.tether(&["apply", "--auto-approve"]).code, 0);
+    let before = export(&env, "latest");
+    let ali = env.addr("alibaba");
+    let e = env.sim.engine();
+    e.revoke(
+        SimVendor::Alibaba,
+        &crate::cloud::world_id(&env.sim, SimVendor::Alibaba, 0),
+    )
+    .unwrap();
+    let enabled = env.config();
+    let at = enabled.find("account \"alibaba\"").unwrap();
+    let open = at + enabled[at..].find('\n').unwrap() + 1;
+    let mut disabled = enabled.clone();
+    disabled.insert_str(open, "  enabled = false\n");
+    env.set_config(&disabled);
+    assert_eq!(env.tether(&["validate"]).code, 0);
+
+    let out = env.tether(&["plan", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let plan = json(&out);
+    let change = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == ali.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(change["action"], "update", "{change:#}");
+    let attr = change["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "enabled")
+        .unwrap();
+    assert_eq!(attr["after"], false, "{change:#}");
+
+    // Disabling calls no vendor: the revoked key does not stop it.
+    let out = env.tether(&["apply", "--auto-approve"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        env.state()["accounts"][&ali]["attributes"]["enabled"],
+        false
+    );
+    let out = env.tether(&["sync"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(&format!(
+            "{ali}  disabled (`enabled = false`): not synced; 6 resources kept"
+        )),
+        "{}",
+        out.stdout
+    );
+    let out = env.tether(&["sync", "--json"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let report = json(&out);
+    let mine = report["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["address"] == ali.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(mine["status"], "disabled", "{report:#}");
+    assert_eq!(report["totals"]["disabled_accounts"], 1, "{report:#}");
+    assert_eq!(report["complete"], true, "{report:#}");
+    let now = export(&env, "latest");
+    assert_eq!(now.len(), before.len(), "nothing is removed");
+    let stale: Vec<_> = now.iter().filter(|r| r["stale"] == true).collect();
+    assert_eq!(stale.len(), 6);
+    assert!(stale.iter().all(|r| r["account"] == ali.as_str()));
+    let d = json(&env.tether(&["snapshot", "diff", "1", "latest", "--format", "json"]));
+    assert!(d["removed"].as_array().unwrap().is_empty(), "{d:#}");
+
+    let out = env.tether(&["drift", "--detailed-exitcode", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let report = json(&out);
+    assert_eq!(report["disabled"][0], ali.as_str(), "{report:#}");
+    assert!(report["credentials"].as_array().unwrap().is_empty());
+    let out = env.tether(&["drift"]);
+    assert!(
+        out.stdout
+            .contains("Disabled (`enabled = false`), not checked:"),
+        "{}",
+        out.stdout
+    );
+
+    // Enabling it again verifies the key: revoked, the apply fails.
+    env.set_config(&enabled);
+    let out = env.tether(&["apply", "--auto-approve"]);
+    assert_ne!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        env.state()["accounts"][&ali]["attributes"]["enabled"],
+        false
+    );
+}
+
 fn count_of(resources: &[serde_json::Value], account: &str) -> usize {
     resources.iter().filter(|r| r["account"] == account).count()
 }
@@ -444,4 +546,5 @@ crate::both_backends!(
     revoked_keys_failing_regions_and_flaky_vendors,
     deleted_accounts_leave_the_snapshot_and_no_sync_skips_it,
     renamed_accounts_keep_their_snapshot_history,
+    a_disabled_account_is_kept_stale_and_skipped,
 );

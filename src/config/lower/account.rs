@@ -141,6 +141,7 @@ impl Lower<'_> {
             regions: common.regions,
             resource_types: common.resource_types,
             tags: common.tags,
+            enabled: common.enabled,
             depends_on: common.depends_on.into_iter().map(|(a, _)| a).collect(),
             api_endpoint: common.api_endpoint,
             span: Some(header),

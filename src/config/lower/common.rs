@@ -1,6 +1,6 @@
 //! The attributes every account block takes, whatever its vendor:
 //! `regions`, `resource_types`, `tags`, `depends_on` (references to other
-//! accounts) and `api_endpoint`.
+//! accounts), `api_endpoint` and `enabled`.
 
 use std::collections::BTreeMap;
 
@@ -17,6 +17,7 @@ pub(super) const COMMON_ATTRS: &[&str] = &[
     "tags",
     "depends_on",
     "api_endpoint",
+    "enabled",
 ];
 
 impl Lower<'_> {
@@ -217,19 +218,42 @@ impl Lower<'_> {
                 }
             }
         }
+        if let Some((v, _)) = a.take("enabled") {
+            match v.v {
+                Value::Bool(b) => c.enabled = b,
+                other => {
+                    ok = false;
+                    self.wrong_type("enabled", "bool", &other, v.span);
+                }
+            }
+        }
         c.ok = ok;
         c
     }
 }
 
-#[derive(Default)]
 pub(super) struct Common {
     pub(super) regions: Option<Vec<String>>,
     pub(super) resource_types: Option<Vec<String>>,
     pub(super) tags: BTreeMap<String, String>,
     pub(super) depends_on: Vec<(Address, Span)>,
     pub(super) api_endpoint: Option<String>,
+    pub(super) enabled: bool,
     pub(super) ok: bool,
+}
+
+impl Default for Common {
+    fn default() -> Common {
+        Common {
+            regions: None,
+            resource_types: None,
+            tags: BTreeMap::new(),
+            depends_on: Vec::new(),
+            api_endpoint: None,
+            enabled: true,
+            ok: false,
+        }
+    }
 }
 
 fn check_url(s: &str) -> Result<(), String> {
