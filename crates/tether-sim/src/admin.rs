@@ -4,6 +4,60 @@
 //!
 //! `account` is the world's identifier: `main_account_id` (AWS, Alibaba),
 //! `tenant_id` (Azure) or the HCS login `account`.
+//!
+//! Routes: `GET /admin/world`, `POST /admin/resources`,
+//! `GET|PATCH|DELETE /admin/resources/{vendor}/{id}`, `POST /admin/regions`,
+//! `POST /admin/credentials/{revoke,rotate,hygiene}`,
+//! `POST /admin/tokens/expire`, `GET|PUT /admin/faults`,
+//! `GET /admin/stats`, `POST /admin/stats/reset`.
+//!
+//! # Credential hygiene
+//!
+//! `POST /admin/credentials/hygiene` ([`Engine::set_hygiene`]) sets what the
+//! vendors' credential-hygiene APIs answer for one account; every field but
+//! `vendor` and `account` is optional and only the fields given change
+//! (a body with just those two answers the current state):
+//!
+//! ```json
+//! {"vendor": "aws", "account": "123456789012",
+//!  "root": false,
+//!  "key_created": "2026-01-01T00:00:00Z",
+//!  "key_last_used": "2026-11-30T00:00:00Z",
+//!  "secret_expires": "2027-01-01T00:00:00Z",
+//!  "deny": ["ListAccessKeys", "DescribeInstances"]}
+//! ```
+//!
+//! - `root`: the key is the root's (AWS `arn:aws:iam::N:root`, Alibaba
+//!   main account, HCS user in the `admin` group). Default: `true` for
+//!   Alibaba, `false` for the others.
+//! - `key_created`: access key (Azure: application secret) creation.
+//!   Default: world creation minus 30 days.
+//! - `key_last_used`: last use, `null` for never. Default: world creation
+//!   minus 1 day.
+//! - `secret_expires`: Azure secret `endDateTime`, HCS
+//!   `password_expires_at`. Default: world creation plus 365 days.
+//! - `deny`: API names the key may not call, replacing the whole set
+//!   (default empty). A denied call, once authenticated, answers the
+//!   vendor's permission error before faults and throttling apply. The
+//!   names ([`deniable`]; an unknown name is refused with 400):
+//!   - aws: `GetCallerIdentity`, `DescribeRegions`, `DescribeInstances`,
+//!     `DescribeVpcs`, `DescribeSubnets`, `DescribeSecurityGroups`,
+//!     `ListAccessKeys`, `GetAccessKeyLastUsed`
+//!   - alibaba: `GetCallerIdentity`, `DescribeRegions`,
+//!     `DescribeInstances`, `DescribeSecurityGroups`, `DescribeVpcs`,
+//!     `DescribeVSwitches`, `ListAccessKeys`, `GetAccessKeyLastUsed`
+//!   - azure: `subscriptions`, `resourcegroups`, `resources`,
+//!     `applications`
+//!   - hcs: `KeystoneListAuthProjects`, `KeystoneListProjects`,
+//!     `ListServersDetails`, `ListVpcs`, `ListSubnets`,
+//!     `ListPermanentAccessKeys`, `ShowAccessKeyLastUsed`,
+//!     `ListGroupsForUser`
+//!
+//! The answer (200) is the account's whole state with the same field names,
+//! times in RFC 3339 and `key_last_used` `null` when never used. An unknown
+//! account answers 404, an unknown vendor or field 400, as the other calls.
+//! A rotation gives the account a key created now and never used (and an
+//! Azure secret or HCS password expiring in 365 days).
 
 use std::collections::BTreeMap;
 
@@ -12,7 +66,7 @@ use serde::{Deserialize, Serialize};
 use crate::faults::{Faults, FaultsUpdate};
 use crate::http::{Req, Resp};
 use crate::server::Engine;
-use crate::world::{ResourceView, Rotated, Vendor, WorldError};
+use crate::world::{Hygiene, HygieneUpdate, ResourceView, Rotated, Vendor, WorldError};
 
 /// `POST /admin/resources`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -122,6 +176,33 @@ impl Engine {
         self.write().expire_tokens(v, account, now)
     }
 
+    /// The credential-hygiene state of an account.
+    pub fn hygiene(&self, v: Vendor, account: &str) -> Result<Hygiene, WorldError> {
+        self.world
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .hygiene(v, account)
+    }
+
+    /// Changes the credential-hygiene state of an account (only the fields
+    /// given) and answers the new state. `deny` names must be among the
+    /// vendor's [`deniable`] names.
+    pub fn set_hygiene(&self, u: &HygieneUpdate) -> Result<Hygiene, WorldError> {
+        if let Some(d) = &u.deny {
+            let names = deniable(u.vendor);
+            if let Some(bad) = d.iter().find(|n| !names.contains(&n.as_str())) {
+                return Err(WorldError::Invalid(
+                    u.vendor,
+                    format!(
+                        "`{bad}` is not an API name that can be denied (expected one of: {})",
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
+        self.write().set_hygiene(u)
+    }
+
     /// Sets the faults of one vendor or, with `"*"`, of all.
     pub fn set_faults(&self, u: &FaultsUpdate) -> Result<(), AdminError> {
         let f = &u.faults;
@@ -153,6 +234,17 @@ impl Engine {
             .into_iter()
             .map(|v| (v, self.faults.get(v)))
             .collect()
+    }
+}
+
+/// The API names `deny` accepts for a vendor: the names each vendor module
+/// passes to the fault layer for its calls.
+pub fn deniable(v: Vendor) -> &'static [&'static str] {
+    match v {
+        Vendor::Aws => crate::aws::DENIABLE,
+        Vendor::Alibaba => crate::alibaba::DENIABLE,
+        Vendor::Azure => crate::azure::DENIABLE,
+        Vendor::Hcs => crate::hcs::DENIABLE,
     }
 }
 
@@ -209,6 +301,10 @@ fn route(e: &Engine, req: &Req) -> Result<Resp, Resp> {
         ("POST", "/admin/credentials/rotate") => {
             let r: AccountRef = body(req)?;
             Resp::json(200, &e.rotate(r.vendor, &r.account).map_err(world_error)?)
+        }
+        ("POST", "/admin/credentials/hygiene") => {
+            let u: HygieneUpdate = body(req)?;
+            Resp::json(200, &e.set_hygiene(&u).map_err(world_error)?)
         }
         ("POST", "/admin/tokens/expire") => {
             let r: AccountRef = body(req)?;

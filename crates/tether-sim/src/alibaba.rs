@@ -1,12 +1,23 @@
 //! Alibaba Cloud: STS `GetCallerIdentity`; ECS `DescribeRegions`,
 //! `DescribeInstances`, `DescribeSecurityGroups`; VPC `DescribeVpcs`,
-//! `DescribeVSwitches` — RPC style on one endpoint, JSON answers, page
-//! numbers and (ECS) `MaxResults`/`NextToken`.
+//! `DescribeVSwitches`; RAM `ListAccessKeys`, `GetAccessKeyLastUsed` — RPC
+//! style on one endpoint, JSON answers, page numbers and (ECS)
+//! `MaxResults`/`NextToken`.
 //!
 //! Both signature schemes are accepted: v1 (`Signature` parameter,
 //! HMAC-SHA1) and V3 (`Authorization: ACS3-HMAC-SHA256`). The product is the
-//! `Version` (ECS 2014-05-26, VPC 2016-04-28, STS 2015-04-01). Nonces are
-//! single-use for 15 minutes; timestamps must be within 15 minutes.
+//! `Version` (ECS 2014-05-26, VPC 2016-04-28, STS 2015-04-01, RAM
+//! 2015-05-01). Nonces are single-use for 15 minutes; timestamps must be
+//! within 15 minutes.
+//!
+//! Credential hygiene (see [`crate::admin`]): `GetCallerIdentity` answers
+//! the main account (`acs:ram::N:root`, `Account`) when the account's `root`
+//! is set, as by default, else the RAM user `tether` (`RAMUser`, with a user
+//! id of its own). `ListAccessKeys` lists the one key (`key_created`);
+//! `GetAccessKeyLastUsed` answers `key_last_used` (`{}` when never used) and
+//! `EntityNotExist.User.AccessKey` for a key not the caller's. An API in the
+//! account's `denied` set answers 403 `Forbidden.RAM` (ECS, VPC, STS) or
+//! `NoPermission` (RAM). Deniable names: [`DENIABLE`].
 
 use crate::auth::{acs, fresh};
 use crate::clock;
@@ -20,6 +31,23 @@ use crate::world::{self, Account, Kind, List, Partition, Resource, Vendor};
 const ECS: &str = "2014-05-26";
 const VPC: &str = "2016-04-28";
 const STS: &str = "2015-04-01";
+const RAM: &str = "2015-05-01";
+
+/// The API names an account's `denied` set may hold (the names the fault
+/// layer sees; `DescribeRegions` is ECS's and VPC's).
+pub const DENIABLE: &[&str] = &[
+    "GetCallerIdentity",
+    "DescribeRegions",
+    "DescribeInstances",
+    "DescribeSecurityGroups",
+    "DescribeVpcs",
+    "DescribeVSwitches",
+    "ListAccessKeys",
+    "GetAccessKeyLastUsed",
+];
+
+/// The RAM user whose key a non-root account holds.
+const USER: &str = "tether";
 const SIZES: &[(&str, i64, i64)] = &[
     ("ecs.g6.large", 2, 8192),
     ("ecs.c6.xlarge", 4, 8192),
@@ -45,6 +73,7 @@ fn error(req: &Req, status: u16, code: &str, message: &str) -> Resp {
     {
         Some(VPC) => "Vpc",
         Some(STS) => "Sts",
+        Some(RAM) => "Ram",
         _ => "Ecs",
     };
     let mut j = Json::with_capacity(256);
@@ -230,7 +259,9 @@ pub fn handle(e: &Engine, req: &Req) -> Resp {
         (ECS, "DescribeSecurityGroups") => "DescribeSecurityGroups",
         (VPC, "DescribeVpcs") => "DescribeVpcs",
         (VPC, "DescribeVSwitches") => "DescribeVSwitches",
-        (ECS | VPC | STS, _) => {
+        (RAM, "ListAccessKeys") => "ListAccessKeys",
+        (RAM, "GetAccessKeyLastUsed") => "GetAccessKeyLastUsed",
+        (ECS | VPC | STS | RAM, _) => {
             return error(
                 req,
                 404,
@@ -247,8 +278,28 @@ pub fn handle(e: &Engine, req: &Req) -> Resp {
             );
         }
     };
+    if acct.denied.contains(api) {
+        return if caller.version == RAM {
+            error(
+                req,
+                403,
+                "NoPermission",
+                "You are not authorized to do this action. You should be authorized by RAM.",
+            )
+        } else {
+            error(
+                req,
+                403,
+                "Forbidden.RAM",
+                "User not authorized to operate on the specified resource, or this API doesn't support RAM.",
+            )
+        };
+    }
     let region = param(&params, "RegionId").unwrap_or("");
-    let listing = !matches!(api, "GetCallerIdentity" | "DescribeRegions");
+    let listing = !matches!(
+        api,
+        "GetCallerIdentity" | "DescribeRegions" | "ListAccessKeys" | "GetAccessKeyLastUsed"
+    );
     if listing && region.is_empty() {
         return error(
             req,
@@ -294,6 +345,8 @@ pub fn handle(e: &Engine, req: &Req) -> Resp {
     let scope = scope.unwrap_or(0);
     let result = match api {
         "GetCallerIdentity" => Ok(caller_identity(acct)),
+        "ListAccessKeys" => return list_access_keys(req, acct, &params),
+        "GetAccessKeyLastUsed" => return access_key_last_used(req, acct, &params),
         "DescribeRegions" => Ok(regions(acct, &caller.version)),
         "DescribeInstances" => instances(acct, scope, &params),
         "DescribeSecurityGroups" => groups(acct, scope, &params),
@@ -309,18 +362,109 @@ pub fn handle(e: &Engine, req: &Req) -> Resp {
 type Body = (String, String);
 type Fail = (&'static str, String);
 
+/// The id of the RAM user `tether` of a non-root account: 18 digits,
+/// derived from the account (the main account's user id is its own id).
+fn ram_user_id(a: &Account) -> String {
+    let h =
+        a.id.bytes()
+            .fold(0x7a11_u64, |h, b| crate::rng::mix(h ^ b as u64));
+    format!("2{:017}", h % 100_000_000_000_000_000)
+}
+
 fn caller_identity(a: &Account) -> Body {
     let rid = request_id();
+    let (user, arn, kind) = if a.root {
+        (
+            a.principal.clone(),
+            format!("acs:ram::{}:root", a.id),
+            "Account",
+        )
+    } else {
+        (
+            ram_user_id(a),
+            format!("acs:ram::{}:user/{USER}", a.id),
+            "RAMUser",
+        )
+    };
     let mut j = Json::with_capacity(256);
     j.begin_obj()
         .kv("RequestId", &rid)
         .kv("AccountId", &a.id)
-        .kv("UserId", &a.principal)
-        .kv("Arn", &format!("acs:ram::{}:root", a.id))
-        .kv("IdentityType", "Account")
-        .kv("PrincipalId", &a.principal)
+        .kv("UserId", &user)
+        .kv("Arn", &arn)
+        .kv("IdentityType", kind)
+        .kv("PrincipalId", &user)
         .end_obj();
     (j.finish(), rid)
+}
+
+/// `UserName`, when given, must name the caller's user.
+fn check_user(req: &Req, params: &[(String, String)]) -> Result<(), Resp> {
+    match param(params, "UserName") {
+        Some(u) if !u.is_empty() && u != USER => Err(error(
+            req,
+            404,
+            "EntityNotExist.User",
+            "The user does not exist.",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// RAM `ListAccessKeys`: the caller's one key.
+fn list_access_keys(req: &Req, a: &Account, params: &[(String, String)]) -> Resp {
+    if let Err(r) = check_user(req, params) {
+        return r;
+    }
+    let rid = request_id();
+    let mut j = Json::with_capacity(256);
+    j.begin_obj()
+        .kv("RequestId", &rid)
+        .kobj("AccessKeys")
+        .karr("AccessKey")
+        .begin_obj()
+        .kv("AccessKeyId", &a.key_id)
+        .kv("Status", "Active")
+        .kv("CreateDate", &clock::fmt_extended(a.key_created))
+        .end_obj()
+        .end_arr()
+        .end_obj()
+        .end_obj();
+    json(200, j.finish(), &rid)
+}
+
+/// RAM `GetAccessKeyLastUsed` of the caller's own key.
+fn access_key_last_used(req: &Req, a: &Account, params: &[(String, String)]) -> Resp {
+    if let Err(r) = check_user(req, params) {
+        return r;
+    }
+    let key = param(params, "UserAccessKeyId").unwrap_or("");
+    if key.is_empty() {
+        return error(
+            req,
+            400,
+            "MissingUserAccessKeyId",
+            "UserAccessKeyId is mandatory for this action.",
+        );
+    }
+    if key != a.key_id {
+        return error(
+            req,
+            404,
+            "EntityNotExist.User.AccessKey",
+            "The AccessKey does not exist.",
+        );
+    }
+    let rid = request_id();
+    let mut j = Json::with_capacity(160);
+    j.begin_obj()
+        .kv("RequestId", &rid)
+        .kobj("AccessKeyLastUsed");
+    if let Some(t) = a.key_last_used {
+        j.kv("LastUsedDate", &clock::fmt_extended(t));
+    }
+    j.end_obj().end_obj();
+    json(200, j.finish(), &rid)
 }
 
 fn regions(a: &Account, version: &str) -> Body {

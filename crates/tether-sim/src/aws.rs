@@ -1,12 +1,24 @@
-//! AWS: STS `GetCallerIdentity` and EC2 `DescribeRegions`,
+//! AWS: STS `GetCallerIdentity`, EC2 `DescribeRegions`,
 //! `DescribeInstances`, `DescribeVpcs`, `DescribeSubnets`,
-//! `DescribeSecurityGroups` on one endpoint (Query API, path `/`, GET or
+//! `DescribeSecurityGroups`, and IAM `ListAccessKeys`,
+//! `GetAccessKeyLastUsed` on one endpoint (Query API, path `/`, GET or
 //! form POST, XML answers, `MaxResults`/`NextToken` paging).
 //!
 //! The operation is the `Action` parameter; the error format follows the
-//! service in the credential scope (`sts`: awsQuery `ErrorResponse`, else
-//! ec2Query `Response/Errors`). The region is the credential scope's region;
-//! a region the account has not enabled answers `AuthFailure`, as AWS does.
+//! service (`sts`, `iam`: awsQuery `ErrorResponse` in the service's
+//! namespace; else ec2Query `Response/Errors`). The region is the credential
+//! scope's region; a region the account has not enabled answers
+//! `AuthFailure`, as AWS does. IAM is global: its requests are signed for
+//! `us-east-1`, any other region is refused as AWS refuses it.
+//!
+//! Credential hygiene (see [`crate::admin`]): with the account's `root` set,
+//! `GetCallerIdentity` answers `arn:aws:iam::N:root` and the account id as
+//! `UserId`, and the IAM answers name no user. `ListAccessKeys` lists the
+//! account's one key (`key_created`); `GetAccessKeyLastUsed` answers
+//! `key_last_used` (`ec2` in the account's first region), or `N/A` when the
+//! key was never used, and `AccessDenied` for a key not the caller's. An API
+//! in the account's `denied` set answers EC2 `UnauthorizedOperation` or
+//! IAM/STS `AccessDenied` (403). Deniable names: [`DENIABLE`].
 
 use std::ops::Bound;
 
@@ -22,6 +34,23 @@ use crate::world::{self, Account, Kind, List, Partition, Resource, Vendor};
 
 const EC2_NS: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
 const STS_NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
+
+/// The API names an account's `denied` set may hold (the names the fault
+/// layer sees).
+pub const DENIABLE: &[&str] = &[
+    "GetCallerIdentity",
+    "DescribeRegions",
+    "DescribeInstances",
+    "DescribeVpcs",
+    "DescribeSubnets",
+    "DescribeSecurityGroups",
+    "ListAccessKeys",
+    "GetAccessKeyLastUsed",
+];
+
+/// The IAM user whose key a non-root account holds.
+const USER: &str = "tether";
 const SIZES: &[&str] = &[
     "t3.micro",
     "t3.small",
@@ -36,7 +65,19 @@ const SIZES: &[&str] = &[
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Svc {
     Sts,
+    Iam,
     Ec2,
+}
+
+impl Svc {
+    /// The service of an action (EC2 for anything unknown).
+    fn of(action: &str) -> Svc {
+        match action {
+            "GetCallerIdentity" => Svc::Sts,
+            "ListAccessKeys" | "GetAccessKeyLastUsed" => Svc::Iam,
+            _ => Svc::Ec2,
+        }
+    }
 }
 
 fn xml(status: u16, body: String, rid: &str) -> Resp {
@@ -47,9 +88,9 @@ fn error(svc: Svc, status: u16, code: &str, message: &str) -> Resp {
     let rid = request_id();
     let mut b = String::with_capacity(256);
     match svc {
-        Svc::Sts => {
+        Svc::Sts | Svc::Iam => {
             b.push_str("<ErrorResponse xmlns=\"");
-            b.push_str(STS_NS);
+            b.push_str(if svc == Svc::Iam { IAM_NS } else { STS_NS });
             b.push_str("\"><Error><Type>");
             b.push_str(if status >= 500 { "Receiver" } else { "Sender" });
             b.push_str("</Type>");
@@ -109,18 +150,15 @@ fn filters(p: &[(String, String)]) -> Vec<(String, Vec<String>)> {
 pub fn handle(e: &Engine, req: &Req) -> Resp {
     let params = req.params();
     let action = param(&params, "Action").unwrap_or("").to_string();
-    let scope_svc = req.header("authorization").and_then(sigv4::parse).map(|a| {
-        if a.service == "sts" {
-            Svc::Sts
-        } else {
-            Svc::Ec2
-        }
-    });
-    let svc = scope_svc.unwrap_or(if action == "GetCallerIdentity" {
-        Svc::Sts
-    } else {
-        Svc::Ec2
-    });
+    let scope_svc =
+        req.header("authorization")
+            .and_then(sigv4::parse)
+            .map(|a| match a.service.as_str() {
+                "sts" => Svc::Sts,
+                "iam" => Svc::Iam,
+                _ => Svc::Ec2,
+            });
+    let svc = scope_svc.unwrap_or(Svc::of(&action));
     if req.method != "GET" && req.method != "POST" {
         return error(
             svc,
@@ -163,6 +201,8 @@ pub fn handle(e: &Engine, req: &Req) -> Resp {
         "DescribeVpcs" => "DescribeVpcs",
         "DescribeSubnets" => "DescribeSubnets",
         "DescribeSecurityGroups" => "DescribeSecurityGroups",
+        "ListAccessKeys" => "ListAccessKeys",
+        "GetAccessKeyLastUsed" => "GetAccessKeyLastUsed",
         _ => {
             return error(
                 svc,
@@ -172,17 +212,25 @@ pub fn handle(e: &Engine, req: &Req) -> Resp {
             );
         }
     };
-    let svc = if api == "GetCallerIdentity" {
-        Svc::Sts
-    } else {
-        Svc::Ec2
-    };
+    let svc = Svc::of(api);
     if svc == Svc::Ec2 && acct.region_index(region).is_none() {
         return auth_error(svc, Failure::UnknownKey);
     }
-    match e.faults.check(Vendor::Aws, ai, region, api) {
+    if svc == Svc::Iam && region != "us-east-1" {
+        return error(
+            svc,
+            403,
+            "SignatureDoesNotMatch",
+            &format!("Credential should be scoped to a valid region, not '{region}'. "),
+        );
+    }
+    if acct.denied.contains(api) {
+        return denied(svc, acct, api);
+    }
+    let scope = if svc == Svc::Iam { "global" } else { region };
+    match e.faults.check(Vendor::Aws, ai, scope, api) {
         Verdict::Pass => {}
-        Verdict::Throttle(_) if svc == Svc::Sts => {
+        Verdict::Throttle(_) if svc != Svc::Ec2 => {
             return error(svc, 400, "Throttling", "Rate exceeded");
         }
         Verdict::Throttle(_) => {
@@ -191,12 +239,22 @@ pub fn handle(e: &Engine, req: &Req) -> Resp {
         Verdict::Error if svc == Svc::Sts => {
             return error(svc, 500, "InternalFailure", "An internal error occurred.");
         }
+        Verdict::Error if svc == Svc::Iam => {
+            return error(
+                svc,
+                500,
+                "ServiceFailure",
+                "The request processing has failed because of an unknown error, exception or failure.",
+            );
+        }
         Verdict::Error => {
             return error(svc, 500, "InternalError", "An internal error has occurred.");
         }
     }
     match api {
         "GetCallerIdentity" => caller_identity(acct),
+        "ListAccessKeys" => list_access_keys(acct, &params),
+        "GetAccessKeyLastUsed" => access_key_last_used(acct, &params),
         "DescribeRegions" => describe_regions(acct, &params),
         _ => {
             let kind = match api {
@@ -217,7 +275,7 @@ pub fn handle(e: &Engine, req: &Req) -> Resp {
 fn auth_error(svc: Svc, f: Failure) -> Resp {
     const AUTH: &str = "AWS was not able to validate the provided access credentials";
     match (svc, f) {
-        (Svc::Sts, Failure::Missing) => error(
+        (Svc::Sts | Svc::Iam, Failure::Missing) => error(
             svc,
             403,
             "MissingAuthenticationToken",
@@ -235,19 +293,19 @@ fn auth_error(svc: Svc, f: Failure) -> Resp {
             "IncompleteSignature",
             "The request signature does not conform to AWS standards.",
         ),
-        (Svc::Sts, Failure::UnknownKey) => error(
+        (Svc::Sts | Svc::Iam, Failure::UnknownKey) => error(
             svc,
             403,
             "InvalidClientTokenId",
             "The security token included in the request is invalid.",
         ),
-        (Svc::Sts, Failure::Mismatch) => error(
+        (Svc::Sts | Svc::Iam, Failure::Mismatch) => error(
             svc,
             403,
             "SignatureDoesNotMatch",
             "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
         ),
-        (Svc::Sts, Failure::Expired) => error(
+        (Svc::Sts | Svc::Iam, Failure::Expired) => error(
             svc,
             403,
             "SignatureDoesNotMatch",
@@ -258,19 +316,171 @@ fn auth_error(svc: Svc, f: Failure) -> Resp {
     }
 }
 
+/// The ARN of the caller: the root user or the IAM user `tether`.
+fn caller_arn(a: &Account) -> String {
+    if a.root {
+        format!("arn:aws:iam::{}:root", a.id)
+    } else {
+        format!("arn:aws:iam::{}:user/{USER}", a.id)
+    }
+}
+
+/// The permission error of a denied API, in its service's format.
+fn denied(svc: Svc, a: &Account, api: &str) -> Resp {
+    let arn = caller_arn(a);
+    match svc {
+        Svc::Ec2 => error(
+            svc,
+            403,
+            "UnauthorizedOperation",
+            &format!(
+                "You are not authorized to perform this operation. User: {arn} is not authorized to perform: ec2:{api} because no identity-based policy allows the ec2:{api} action"
+            ),
+        ),
+        Svc::Iam => {
+            let resource = if a.root {
+                arn.clone()
+            } else {
+                format!("user {USER}")
+            };
+            error(
+                svc,
+                403,
+                "AccessDenied",
+                &format!(
+                    "User: {arn} is not authorized to perform: iam:{api} on resource: {resource} because no identity-based policy allows the iam:{api} action"
+                ),
+            )
+        }
+        Svc::Sts => error(
+            svc,
+            403,
+            "AccessDenied",
+            &format!(
+                "User: {arn} is not authorized to perform: sts:{api} because no identity-based policy allows the sts:{api} action"
+            ),
+        ),
+    }
+}
+
 fn caller_identity(a: &Account) -> Resp {
     let rid = request_id();
     let mut b = String::with_capacity(512);
     b.push_str("<GetCallerIdentityResponse xmlns=\"");
     b.push_str(STS_NS);
     b.push_str("\"><GetCallerIdentityResult>");
-    xml_elem(&mut b, "Arn", &format!("arn:aws:iam::{}:user/tether", a.id));
-    xml_elem(&mut b, "UserId", &a.principal);
+    xml_elem(&mut b, "Arn", &caller_arn(a));
+    // Root credentials: the account id is the user id.
+    xml_elem(&mut b, "UserId", if a.root { &a.id } else { &a.principal });
     xml_elem(&mut b, "Account", &a.id);
     b.push_str("</GetCallerIdentityResult><ResponseMetadata>");
     xml_elem(&mut b, "RequestId", &rid);
     b.push_str("</ResponseMetadata></GetCallerIdentityResponse>");
     xml(200, b, &rid)
+}
+
+/// `<{op}Response xmlns=IAM><{op}Result>`.
+fn iam_open(b: &mut String, op: &str) {
+    b.push('<');
+    b.push_str(op);
+    b.push_str("Response xmlns=\"");
+    b.push_str(IAM_NS);
+    b.push_str("\"><");
+    b.push_str(op);
+    b.push_str("Result>");
+}
+
+/// `</{op}Result><ResponseMetadata>…</{op}Response>`, answered.
+fn iam_close(mut b: String, op: &str, rid: &str) -> Resp {
+    b.push_str("</");
+    b.push_str(op);
+    b.push_str("Result><ResponseMetadata>");
+    xml_elem(&mut b, "RequestId", rid);
+    b.push_str("</ResponseMetadata></");
+    b.push_str(op);
+    b.push_str("Response>");
+    xml(200, b, rid)
+}
+
+/// `UserName`, when given, must name the caller's user.
+fn check_user(params: &[(String, String)]) -> Result<(), Resp> {
+    match param(params, "UserName") {
+        Some(u) if !u.is_empty() && u != USER => Err(error(
+            Svc::Iam,
+            404,
+            "NoSuchEntity",
+            &format!("The user with name {u} cannot be found."),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// IAM `ListAccessKeys`: the caller's one key.
+fn list_access_keys(a: &Account, params: &[(String, String)]) -> Resp {
+    if let Err(r) = check_user(params) {
+        return r;
+    }
+    let rid = request_id();
+    let mut b = String::with_capacity(512);
+    iam_open(&mut b, "ListAccessKeys");
+    b.push_str("<AccessKeyMetadata><member>");
+    if !a.root {
+        xml_elem(&mut b, "UserName", USER);
+    }
+    xml_elem(&mut b, "AccessKeyId", &a.key_id);
+    xml_elem(&mut b, "Status", "Active");
+    xml_elem(
+        &mut b,
+        "CreateDate",
+        &crate::clock::fmt_extended(a.key_created),
+    );
+    b.push_str("</member></AccessKeyMetadata><IsTruncated>false</IsTruncated>");
+    iam_close(b, "ListAccessKeys", &rid)
+}
+
+/// IAM `GetAccessKeyLastUsed` of the caller's own key.
+fn access_key_last_used(a: &Account, params: &[(String, String)]) -> Resp {
+    let key = param(params, "AccessKeyId").unwrap_or("");
+    if key.is_empty() {
+        return error(
+            Svc::Iam,
+            400,
+            "ValidationError",
+            "1 validation error detected: Value null at 'accessKeyId' failed to satisfy constraint: Member must not be null",
+        );
+    }
+    if key != a.key_id {
+        return error(
+            Svc::Iam,
+            403,
+            "AccessDenied",
+            &format!(
+                "User: {} is not authorized to perform: iam:GetAccessKeyLastUsed on resource: access key {key}",
+                caller_arn(a)
+            ),
+        );
+    }
+    let rid = request_id();
+    let mut b = String::with_capacity(512);
+    iam_open(&mut b, "GetAccessKeyLastUsed");
+    b.push_str("<AccessKeyLastUsed>");
+    match a.key_last_used {
+        Some(t) => {
+            xml_elem(&mut b, "LastUsedDate", &crate::clock::fmt_extended(t));
+            xml_elem(&mut b, "ServiceName", "ec2");
+            xml_elem(
+                &mut b,
+                "Region",
+                a.regions.first().map_or("us-east-1", String::as_str),
+            );
+        }
+        None => b.push_str("<ServiceName>N/A</ServiceName><Region>N/A</Region>"),
+    }
+    b.push_str("</AccessKeyLastUsed>");
+    if !a.root {
+        xml_elem(&mut b, "UserName", USER);
+    }
+    iam_close(b, "GetAccessKeyLastUsed", &rid)
 }
 
 fn open(b: &mut String, op: &str, rid: &str) {

@@ -1,10 +1,22 @@
-//! Azure: the Entra ID client-credentials token endpoint and ARM
-//! (subscriptions, resource groups, resources) on one endpoint, JSON
-//! answers, absolute `nextLink` paging built from the simulator's base URL.
+//! Azure: the Entra ID client-credentials token endpoint, ARM
+//! (subscriptions, resource groups, resources) and one Microsoft Graph call
+//! (`GET /v1.0/applications(appId='…')`, the application's
+//! `passwordCredentials`) on one endpoint, JSON answers, absolute `nextLink`
+//! paging built from the simulator's base URL.
 //!
-//! Tokens are JWTs sealed by the simulator (see [`crate::auth::token`]);
+//! Tokens are JWTs sealed by the simulator (see [`crate::auth::token`]) for
+//! the audience of the requested scope or resource (ARM
+//! `https://management.azure.com`, Graph `https://graph.microsoft.com`).
 //! ARM refuses a missing, forged, expired or foreign-tenant token with ARM's
-//! codes. Path segment names are case-insensitive, as in ARM.
+//! codes (it does not check the audience); Graph refuses those and a token
+//! of any other audience with Graph's. Path segment names are
+//! case-insensitive, as in ARM.
+//!
+//! Credential hygiene (see [`crate::admin`]): the application's one password
+//! credential starts at the account's `key_created` and ends at its
+//! `secret_expires`; the caller may read only its own application. An API in
+//! the account's `denied` set answers ARM `AuthorizationFailed` or Graph
+//! `Authorization_RequestDenied` (403). Deniable names: [`DENIABLE`].
 
 use crate::auth::token::{self, Claims};
 use crate::clock;
@@ -14,6 +26,21 @@ use crate::http::{Req, Resp, request_id};
 use crate::paging;
 use crate::server::Engine;
 use crate::world::{Account, Kind, List, Partition, Resource, Vendor, VendorWorld};
+
+/// The API names an account's `denied` set may hold (the names the fault
+/// layer sees): ARM's three routes and Graph's applications.
+pub const DENIABLE: &[&str] = &[
+    "subscriptions",
+    "resourcegroups",
+    "resources",
+    "applications",
+];
+
+/// Audiences Graph accepts (its URL and its application id).
+const GRAPH_AUDIENCES: &[&str] = &[
+    "https://graph.microsoft.com",
+    "00000003-0000-0000-c000-000000000000",
+];
 
 const SIZES: &[&str] = &[
     "Standard_B2s",
@@ -97,6 +124,7 @@ pub fn handle(e: &Engine, req: &Req) -> Resp {
             arm(e, req, Some(segs[1]), Route::Groups)
         }
         ("GET", ["subscriptions", _, "resources"]) => arm(e, req, Some(segs[1]), Route::Resources),
+        ("GET", ["v1.0", app]) if app.starts_with("applications(") => application(e, req, segs[1]),
         _ => arm_error(
             404,
             "InvalidResourceType",
@@ -377,6 +405,24 @@ fn arm(e: &Engine, req: &Req, sub: Option<&str>, route: Route) -> Resp {
         Route::Groups => (scope.map_or("", |s| s.0), "resourcegroups"),
         Route::Resources => (scope.map_or("", |s| s.0), "resources"),
     };
+    if acct.denied.contains(api) {
+        let action = match route {
+            Route::Subscriptions | Route::Subscription => "subscriptions",
+            Route::Groups => "subscriptions/resourceGroups",
+            Route::Resources => "subscriptions/resources",
+        };
+        let at = scope.map_or("/subscriptions".to_string(), |s| {
+            format!("/subscriptions/{}", s.0)
+        });
+        return arm_error(
+            403,
+            "AuthorizationFailed",
+            &format!(
+                "The client '{}' with object id '{}' does not have authorization to perform action 'Microsoft.Resources/{action}/read' over scope '{at}' or the scope is invalid. If access was recently granted, please refresh your credentials.",
+                acct.key_id, acct.principal
+            ),
+        );
+    }
     match e.faults.check(Vendor::Azure, ti, key, api) {
         Verdict::Pass => {}
         Verdict::Throttle(ms) => {
@@ -416,6 +462,171 @@ fn arm(e: &Engine, req: &Req, sub: Option<&str>, route: Route) -> Resp {
             }
         }
     }
+}
+
+/// A Microsoft Graph answer, with Graph's request-id headers.
+fn graph_json(status: u16, body: String, rid: &str) -> Resp {
+    json(status, body)
+        .with("request-id", rid)
+        .with("client-request-id", rid)
+}
+
+/// A Microsoft Graph error (with Graph's `innerError`).
+fn graph_error(status: u16, code: &str, message: &str) -> Resp {
+    let rid = request_id();
+    let mut j = Json::with_capacity(256);
+    j.begin_obj()
+        .kobj("error")
+        .kv("code", code)
+        .kv("message", message)
+        .kobj("innerError")
+        .kv("date", &clock::fmt_extended(clock::now()))
+        .kv("request-id", &rid)
+        .kv("client-request-id", &rid)
+        .end_obj()
+        .end_obj()
+        .end_obj();
+    graph_json(status, j.finish(), &rid)
+}
+
+/// A UUID-shaped id derived from `s`.
+fn derived_uuid(s: &str) -> String {
+    let h = crate::auth::sha256_hex(s.as_bytes());
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
+}
+
+/// `GET /v1.0/applications(appId='…')`: the caller's own application, with
+/// its one password credential.
+fn application(e: &Engine, req: &Req, seg: &str) -> Resp {
+    let invalid = |m: &str| graph_error(401, "InvalidAuthenticationToken", m);
+    let Some(h) = req.header("authorization") else {
+        return invalid("Access token is empty.");
+    };
+    let Some(tok) = h
+        .strip_prefix("Bearer ")
+        .or_else(|| h.strip_prefix("bearer "))
+    else {
+        return invalid("Access token is empty.");
+    };
+    let Some(claims) = token::open_jwt(&e.token_key, tok.trim()) else {
+        return invalid("Access token validation failure.");
+    };
+    if !GRAPH_AUDIENCES.contains(&claims.aud.as_str()) {
+        return invalid("Access token validation failure. Invalid audience.");
+    }
+    let w = e.world.read().unwrap_or_else(|p| p.into_inner());
+    let vw = w.v(Vendor::Azure);
+    let Some(&ti) = vw.by_id.get(&claims.tid) else {
+        return invalid("Access token validation failure.");
+    };
+    let acct = &vw.accounts[ti as usize];
+    let now = e.now();
+    if claims.exp <= now || claims.iat < acct.tokens_valid_after {
+        return invalid("Lifetime validation failed, the token is expired.");
+    }
+    // `applications(appId='…')`, quotes sent as they are or as `%27`.
+    let app_id = seg
+        .get("applications(".len()..)
+        .and_then(|r| r.strip_suffix(')'))
+        .and_then(|r| r.split_once('='))
+        .filter(|(k, _)| k.trim().eq_ignore_ascii_case("appId"))
+        .map(|(_, v)| v.trim().trim_matches(|c| c == '\'' || c == '"'));
+    let Some(app_id) = app_id else {
+        return graph_error(
+            400,
+            "BadRequest",
+            &format!("Invalid object identifier '{seg}'."),
+        );
+    };
+    if acct.denied.contains("applications") {
+        return graph_error(
+            403,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        );
+    }
+    match e.faults.check(Vendor::Azure, ti, &acct.id, "applications") {
+        Verdict::Pass => {}
+        Verdict::Throttle(ms) => {
+            let secs = ms.div_ceil(1000).max(1);
+            return graph_error(
+                429,
+                "TooManyRequests",
+                "Too many requests. Please try again later.",
+            )
+            .with("retry-after", secs.to_string());
+        }
+        Verdict::Error => {
+            return graph_error(
+                503,
+                "serviceNotAvailable",
+                "The service is temporarily unavailable. Please retry.",
+            );
+        }
+    }
+    if app_id != acct.key_id {
+        return graph_error(
+            404,
+            "Request_ResourceNotFound",
+            &format!(
+                "Resource '{app_id}' does not exist or one of its queried reference-property objects are not present."
+            ),
+        );
+    }
+    let params = req.query_pairs();
+    let select = param(&params, "$select").filter(|s| !s.trim().is_empty());
+    let fields: Vec<String> = match select {
+        Some(s) => s
+            .split(',')
+            .map(|f| f.trim().to_ascii_lowercase())
+            .collect(),
+        None => ["id", "appid", "displayname", "passwordcredentials"]
+            .map(String::from)
+            .to_vec(),
+    };
+    let context = match select {
+        Some(s) => format!("https://graph.microsoft.com/v1.0/$metadata#applications({s})/$entity"),
+        None => "https://graph.microsoft.com/v1.0/$metadata#applications/$entity".to_string(),
+    };
+    let mut j = Json::with_capacity(512);
+    j.begin_obj().kv("@odata.context", &context);
+    for f in &fields {
+        match f.as_str() {
+            "id" => {
+                j.kv("id", &derived_uuid(&format!("application:{}", acct.key_id)));
+            }
+            "appid" => {
+                j.kv("appId", &acct.key_id);
+            }
+            "displayname" => {
+                j.kv("displayName", "tether");
+            }
+            "passwordcredentials" => {
+                let hint: String = acct.secret.chars().take(3).collect();
+                j.karr("passwordCredentials")
+                    .begin_obj()
+                    .kraw("customKeyIdentifier", "null")
+                    .kv("displayName", "tether")
+                    .kv("endDateTime", &clock::fmt_extended(acct.secret_expires))
+                    .kv("hint", &hint)
+                    .kv("keyId", &derived_uuid(&format!("secret:{}", acct.secret)))
+                    .kraw("secretText", "null")
+                    .kv("startDateTime", &clock::fmt_extended(acct.key_created))
+                    .end_obj()
+                    .end_arr();
+            }
+            _ => {}
+        }
+    }
+    j.end_obj();
+    graph_json(200, j.finish(), &request_id())
 }
 
 fn subscription(j: &mut Json, a: &Account, i: usize) {

@@ -56,30 +56,54 @@ pub struct Limit {
 /// one API, per (account, scope).
 ///
 /// - AWS EC2 non-mutating actions: bucket 100, refill 20/s per account and
-///   region (EC2 API throttling docs). STS: 600/s per account.
+///   region (EC2 API throttling docs). STS: 600/s per account. IAM
+///   (`ListAccessKeys`, `GetAccessKeyLastUsed`): bucket 40, refill 20/s.
 /// - Azure ARM (2024 token-bucket model): reads bucket 250, refill 25/s per
-///   subscription and principal; the same for tenant-level reads.
+///   subscription and principal; the same for tenant-level reads. Microsoft
+///   Graph (`applications`): 100/s per tenant.
 /// - Alibaba: per-API, per-region, per-account quotas set in Quota Center;
-///   50/s is used for the list APIs.
+///   50/s is used for the list APIs, 100/s for RAM (`ListAccessKeys`,
+///   `GetAccessKeyLastUsed`).
 /// - Huawei: operations APIs 10 requests/s per user; HCS operators set APIG
-///   limits, 10/s is the default here.
+///   limits, 10/s is the default here; IAM credential and group reads
+///   (`ListPermanentAccessKeys`, `ShowAccessKeyLastUsed`,
+///   `ListGroupsForUser`) 20/s.
 pub fn limit(v: Vendor, api: &str) -> Limit {
     match (v, api) {
         (Vendor::Aws, "GetCallerIdentity") => Limit {
             burst: 600.0,
             per_sec: 600.0,
         },
+        (Vendor::Aws, "ListAccessKeys" | "GetAccessKeyLastUsed") => Limit {
+            burst: 40.0,
+            per_sec: 20.0,
+        },
         (Vendor::Aws, _) => Limit {
             burst: 100.0,
             per_sec: 20.0,
+        },
+        (Vendor::Azure, "applications") => Limit {
+            burst: 100.0,
+            per_sec: 100.0,
         },
         (Vendor::Azure, _) => Limit {
             burst: 250.0,
             per_sec: 25.0,
         },
+        (Vendor::Alibaba, "ListAccessKeys" | "GetAccessKeyLastUsed") => Limit {
+            burst: 100.0,
+            per_sec: 100.0,
+        },
         (Vendor::Alibaba, _) => Limit {
             burst: 50.0,
             per_sec: 50.0,
+        },
+        (
+            Vendor::Hcs,
+            "ListPermanentAccessKeys" | "ShowAccessKeyLastUsed" | "ListGroupsForUser",
+        ) => Limit {
+            burst: 20.0,
+            per_sec: 20.0,
         },
         (Vendor::Hcs, _) => Limit {
             burst: 10.0,

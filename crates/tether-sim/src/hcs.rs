@@ -1,4 +1,5 @@
-//! Huawei Cloud Stack: IAM (Keystone v3 password tokens, projects), ECS
+//! Huawei Cloud Stack: IAM (Keystone v3 password tokens, projects, the
+//! user's groups, permanent access keys and their last use), ECS
 //! (`cloudservers/detail`, page-number `offset`) and VPC (`vpcs`, `subnets`,
 //! `marker` paging) on one endpoint.
 //!
@@ -11,6 +12,17 @@
 //! `nocatalog=true`) says which one an account is in the way Keystone
 //! does: IAM, a global service, is registered under the environment's
 //! region; ECS and VPC under each region the token reaches.
+//!
+//! Credential hygiene (see [`crate::admin`]): a token's
+//! `user.password_expires_at` is the account's `secret_expires`;
+//! `GET /v3/users/{id}/groups` (`ListGroupsForUser`) answers the groups
+//! `admin` (when the account's `root` is set) and `readonly_users`;
+//! `GET /v3.0/OS-CREDENTIAL/credentials` (`ListPermanentAccessKeys`) the one
+//! key (`key_created`); `GET /v5/users/{id}/access-keys/{ak}/last-used`
+//! (`ShowAccessKeyLastUsed`) its `key_last_used` (`{}` when never used). A
+//! caller may ask only about itself (`IAM.0003` otherwise). An API in the
+//! account's `denied` set answers 403 `ECS.0112`/`VPC.0112` (listings) or
+//! `IAM.0003` (IAM). Deniable names: [`DENIABLE`].
 
 use serde_json::Value;
 
@@ -22,6 +34,19 @@ use crate::http::{Req, Resp, request_id};
 use crate::paging;
 use crate::server::Engine;
 use crate::world::{self, Account, Kind, List, Partition, Resource, Vendor, VendorWorld};
+
+/// The API names an account's `denied` set may hold (the names the fault
+/// layer sees).
+pub const DENIABLE: &[&str] = &[
+    "KeystoneListAuthProjects",
+    "KeystoneListProjects",
+    "ListServersDetails",
+    "ListVpcs",
+    "ListSubnets",
+    "ListPermanentAccessKeys",
+    "ShowAccessKeyLastUsed",
+    "ListGroupsForUser",
+];
 
 const FLAVORS: &[(&str, &str, &str)] = &[
     ("s6.small.1", "1", "1024"),
@@ -93,6 +118,9 @@ pub fn handle(e: &Engine, req: &Req) -> Resp {
         ("GET", ["v1", p, "cloudservers", "detail"]) => listing(e, req, p, Kind::Instance),
         ("GET", ["v1", p, "vpcs"]) => listing(e, req, p, Kind::Vpc),
         ("GET", ["v1", p, "subnets"]) => listing(e, req, p, Kind::Subnet),
+        ("GET", ["v3", "users", u, "groups"]) => groups(e, req, u),
+        ("GET", ["v3.0", "OS-CREDENTIAL", "credentials"]) => credentials(e, req),
+        ("GET", ["v5", "users", u, "access-keys", k, "last-used"]) => last_used(e, req, u, k),
         _ => gateway(
             404,
             "APIGW.0101",
@@ -271,7 +299,10 @@ fn issue(e: &Engine, req: &Req) -> Resp {
         .kv("id", &acct.domain_id)
         .kv("name", &acct.id)
         .end_obj()
-        .kv("password_expires_at", "")
+        .kv(
+            "password_expires_at",
+            &clock::fmt_micros(acct.secret_expires),
+        )
         .end_obj();
     j.end_obj().end_obj();
     json(201, j.finish(), &rid).with("x-subject-token", tok)
@@ -387,6 +418,9 @@ fn projects(e: &Engine, req: &Req, by_name: bool) -> Resp {
     } else {
         "KeystoneListAuthProjects"
     };
+    if acct.denied.contains(api) {
+        return iam_denied();
+    }
     match e.faults.check(Vendor::Hcs, caller.account, "iam", api) {
         Verdict::Pass => {}
         Verdict::Throttle(_) => return throttled(api),
@@ -426,6 +460,132 @@ fn projects(e: &Engine, req: &Req, by_name: bool) -> Resp {
     json(200, j.finish(), &rid)
 }
 
+/// IAM's permission refusal.
+fn iam_denied() -> Resp {
+    gateway(
+        403,
+        "IAM.0003",
+        "You do not have permission to perform this operation.",
+    )
+}
+
+/// The start of an IAM call about a user: authentication, the user being
+/// the caller (when named), denial and faults. The caller's account.
+fn iam_call<'w>(
+    e: &Engine,
+    req: &Req,
+    vw: &'w VendorWorld,
+    user: Option<&str>,
+    api: &'static str,
+) -> Result<&'w Account, Resp> {
+    let caller = authenticate(e, req, vw)?;
+    let acct = &vw.accounts[caller.account as usize];
+    if acct.denied.contains(api) || user.is_some_and(|u| u != acct.principal) {
+        return Err(iam_denied());
+    }
+    match e.faults.check(Vendor::Hcs, caller.account, "iam", api) {
+        Verdict::Pass => Ok(acct),
+        Verdict::Throttle(_) => Err(throttled(api)),
+        Verdict::Error => Err(gateway(500, "APIGW.0201", "Internal server error")),
+    }
+}
+
+/// A 32-hex-digit id derived from `s`.
+fn derived_id(s: &str) -> String {
+    crate::auth::sha256_hex(s.as_bytes())[..32].to_string()
+}
+
+/// `GET /v3/users/{user_id}/groups` (`KeystoneListGroupsForUser`).
+fn groups(e: &Engine, req: &Req, user: &str) -> Resp {
+    let w = e.world.read().unwrap_or_else(|p| p.into_inner());
+    let vw = w.v(Vendor::Hcs);
+    let acct = match iam_call(e, req, vw, Some(user), "ListGroupsForUser") {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let base = e.endpoint(Vendor::Hcs);
+    let rid = request_id();
+    let mut j = Json::with_capacity(512);
+    j.begin_obj().karr("groups");
+    let mut groups = Vec::with_capacity(2);
+    if acct.root {
+        groups.push((
+            "admin",
+            "Administrators, with full permissions for all services",
+        ));
+    }
+    groups.push(("readonly_users", "Read-only permissions for all services"));
+    for (name, description) in groups {
+        let id = derived_id(&format!("group:{}:{name}", acct.domain_id));
+        j.begin_obj()
+            .kv("description", description)
+            .kv("domain_id", &acct.domain_id)
+            .kv("id", &id)
+            .kv("name", name)
+            .kobj("links")
+            .kv("self", &format!("{base}/v3/groups/{id}"))
+            .end_obj()
+            .end_obj();
+    }
+    j.end_arr()
+        .kobj("links")
+        .kv("self", &format!("{base}/v3/users/{user}/groups"))
+        .kraw("previous", "null")
+        .kraw("next", "null")
+        .end_obj()
+        .end_obj();
+    json(200, j.finish(), &rid)
+}
+
+/// `GET /v3.0/OS-CREDENTIAL/credentials[?user_id=…]`
+/// (`ListPermanentAccessKeys`): the user's one key.
+fn credentials(e: &Engine, req: &Req) -> Resp {
+    let w = e.world.read().unwrap_or_else(|p| p.into_inner());
+    let vw = w.v(Vendor::Hcs);
+    let q = req.query_pairs();
+    let user = param(&q, "user_id").filter(|u| !u.is_empty());
+    let acct = match iam_call(e, req, vw, user, "ListPermanentAccessKeys") {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let rid = request_id();
+    let mut j = Json::with_capacity(256);
+    j.begin_obj()
+        .karr("credentials")
+        .begin_obj()
+        .kv("user_id", &acct.principal)
+        .kv("access", &acct.key_id)
+        .kv("status", "active")
+        .kv("create_time", &clock::fmt_micros(acct.key_created))
+        .kv("description", "")
+        .end_obj()
+        .end_arr()
+        .end_obj();
+    json(200, j.finish(), &rid)
+}
+
+/// `GET /v5/users/{user_id}/access-keys/{access_key_id}/last-used`
+/// (`ShowAccessKeyLastUsedV5`).
+fn last_used(e: &Engine, req: &Req, user: &str, key: &str) -> Resp {
+    let w = e.world.read().unwrap_or_else(|p| p.into_inner());
+    let vw = w.v(Vendor::Hcs);
+    let acct = match iam_call(e, req, vw, Some(user), "ShowAccessKeyLastUsed") {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if key != acct.key_id {
+        return gateway(404, "IAM.0004", "The access key does not exist.");
+    }
+    let rid = request_id();
+    let mut j = Json::with_capacity(128);
+    j.begin_obj().kobj("access_key_last_used");
+    if let Some(t) = acct.key_last_used {
+        j.kv("last_used_at", &clock::fmt_extended(t));
+    }
+    j.end_obj().end_obj();
+    json(200, j.finish(), &rid)
+}
+
 fn listing(e: &Engine, req: &Req, project: &str, kind: Kind) -> Resp {
     let w = e.world.read().unwrap_or_else(|p| p.into_inner());
     let vw = w.v(Vendor::Hcs);
@@ -456,6 +616,18 @@ fn listing(e: &Engine, req: &Req, project: &str, kind: Kind) -> Resp {
         Kind::Vpc => "ListVpcs",
         _ => "ListSubnets",
     };
+    if acct.denied.contains(api) {
+        let (svc, action) = match kind {
+            Kind::Instance => ("ECS", "ecs:cloudServers:list"),
+            Kind::Vpc => ("VPC", "vpc:vpcs:list"),
+            _ => ("VPC", "vpc:subnets:get"),
+        };
+        return gateway(
+            403,
+            &format!("{svc}.0112"),
+            &format!("Policy doesn't allow {action} to be performed."),
+        );
+    }
     match e.faults.check(Vendor::Hcs, caller.account, project, api) {
         Verdict::Pass => {}
         Verdict::Throttle(_) => return throttled(api),

@@ -8,6 +8,13 @@
 //! (base URLs and credentials), mutate the world through the
 //! [`Engine`] methods, stop it.
 //!
+//! Besides identity and inventory, each vendor answers its credential-
+//! hygiene APIs (AWS IAM `ListAccessKeys`/`GetAccessKeyLastUsed`, Alibaba
+//! RAM's same two, Microsoft Graph `applications(appId=…)`, HCS IAM groups,
+//! permanent access keys and last use) from per-account state that tests
+//! set with `POST /admin/credentials/hygiene` ([`Engine::set_hygiene`]),
+//! which can also deny any API its permission error (see [`admin`]).
+//!
 //! A crate of its own, outside the product: tether's tests, examples and
 //! benchmarks use it, and a build of tether never compiles it.
 //!
@@ -47,4 +54,6 @@ pub use admin::AddResource;
 pub use faults::{Faults, FaultsUpdate};
 pub use server::{Engine, Options, Sim};
 pub use summary::Summary;
-pub use world::{ResourceView, Rotated, Vendor, World, WorldError, WorldSpec};
+pub use world::{
+    Hygiene, HygieneUpdate, ResourceView, Rotated, Vendor, World, WorldError, WorldSpec,
+};

@@ -120,14 +120,17 @@ impl World {
         World::from_spec(&spec).expect("a generated world is valid")
     }
 
-    /// A world from a spec; generated fields come from `spec.seed`.
+    /// A world from a spec; generated fields come from `spec.seed`, the
+    /// credential-hygiene times from the clock now (keys created 30 days
+    /// ago, last used a day ago, secrets and passwords expiring in a year).
     pub fn from_spec(spec: &WorldSpec) -> Result<World, WorldError> {
         let lists = [&spec.aws, &spec.alibaba, &spec.azure, &spec.hcs];
         let seed = spec.seed;
+        let now = crate::clock::now();
         // Vendors are independent: build them side by side (in vendor order).
         let built: Vec<Result<VendorWorld, WorldError>> = (0..lists.len())
             .into_par_iter()
-            .map(|i| build_vendor(seed, Vendor::ALL[i], lists[i]))
+            .map(|i| build_vendor(seed, now, Vendor::ALL[i], lists[i]))
             .collect();
         let mut vendors: Vec<VendorWorld> = Vec::with_capacity(4);
         for b in built {
@@ -165,12 +168,17 @@ fn pick_regions(rng: &mut Rng, all: &[&str], first: &str, extra: u64) -> Vec<Str
     out
 }
 
-fn build_vendor(seed: u64, v: Vendor, specs: &[AccountSpec]) -> Result<VendorWorld, WorldError> {
+fn build_vendor(
+    seed: u64,
+    now: i64,
+    v: Vendor,
+    specs: &[AccountSpec],
+) -> Result<VendorWorld, WorldError> {
     let mut vw = VendorWorld::default();
     let mut seq_base: u32 = 1 + vi(v) as u32 * 1_000_000_000;
     for (i, spec) in specs.iter().enumerate() {
         let mut rng = Rng::new(mix(seed ^ ((vi(v) as u64) << 56) ^ mix(i as u64)));
-        let mut acct = new_account(&mut rng, v, i, spec)?;
+        let mut acct = new_account(&mut rng, now, v, i, spec)?;
         let ai = vw.accounts.len() as u32;
         if vw.by_id.contains_key(&acct.id) {
             if spec.main_account_id.is_some() || spec.tenant_id.is_some() || spec.account.is_some()
@@ -283,8 +291,12 @@ fn is_hcl_identifier(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
+/// A day, in seconds.
+const DAY: i64 = 86_400;
+
 fn new_account(
     rng: &mut Rng,
+    now: i64,
     v: Vendor,
     i: usize,
     spec: &AccountSpec,
@@ -313,6 +325,13 @@ fn new_account(
         domain_id: String::new(),
         revoked: false,
         tokens_valid_after: 0,
+        // Alibaba keys are the main account's (what `GetCallerIdentity` has
+        // always answered); the others' belong to a user.
+        root: v == Vendor::Alibaba,
+        key_created: now - 30 * DAY,
+        key_last_used: Some(now - DAY),
+        secret_expires: now + 365 * DAY,
+        denied: Default::default(),
         regions: Vec::new(),
         subscriptions: Vec::new(),
         projects: Vec::new(),

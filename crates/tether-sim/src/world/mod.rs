@@ -19,12 +19,15 @@
 //! per-vendor state and its indexes), `spec.rs` (the world file),
 //! `generate.rs` (seeded generation), `make.rs` (one resource),
 //! `credentials.rs` (keys, secrets, passwords), `mutate.rs` (what the admin
-//! API changes), `derived.rs` (attributes derived from `seq`). Everything
+//! API changes), `hygiene.rs` (credential-hygiene state: root key, key
+//! creation and last use, secret expiry, denied APIs), `derived.rs`
+//! (attributes derived from `seq`). Everything
 //! public is re-exported here.
 
 mod credentials;
 mod derived;
 mod generate;
+mod hygiene;
 mod make;
 mod model;
 mod mutate;
@@ -35,6 +38,7 @@ pub use crate::vendor::Vendor;
 
 pub use derived::{cidr, mac, private_ip, public_ip};
 pub use generate::{ALIBABA_REGIONS, AWS_REGIONS, AZURE_LOCATIONS, HCS_REGIONS};
+pub use hygiene::{Hygiene, HygieneUpdate, parse_rfc3339};
 pub use model::{
     Account, Kind, List, Partition, Project, Resource, Subscription, Tag, VendorWorld,
 };

@@ -3,7 +3,7 @@
 //! subscriptions, projects), partitions and lookup indexes.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -176,6 +176,18 @@ pub struct Account {
     pub revoked: bool,
     /// Tokens issued before this moment are expired.
     pub tokens_valid_after: i64,
+    /// The key is the account's root key (AWS root user, Alibaba main
+    /// account, an HCS user in the `admin` group) rather than a user's.
+    pub root: bool,
+    /// When the access key (Azure: the application secret) was created.
+    pub key_created: i64,
+    /// When the access key was last used; `None`: never.
+    pub key_last_used: Option<i64>,
+    /// When the Azure application secret or the HCS password expires.
+    pub secret_expires: i64,
+    /// API names this account's key may not call: each answers the vendor's
+    /// permission error (the names per vendor: [`crate::admin::deniable`]).
+    pub denied: BTreeSet<String>,
     /// Regions (Azure: locations).
     pub regions: Vec<String>,
     pub subscriptions: Vec<Subscription>,

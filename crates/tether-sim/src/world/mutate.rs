@@ -1,6 +1,7 @@
 //! The changes the admin API makes to a running world: resources added,
 //! retagged and deleted, regions enabled, credentials revoked and rotated,
-//! tokens expired; and the admin view of a resource.
+//! tokens expired; and the admin view of a resource. (Credential hygiene:
+//! `hygiene.rs`.)
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -42,7 +43,7 @@ pub struct Rotated {
 }
 
 impl World {
-    fn account_index(&self, v: Vendor, account: &str) -> Result<u32, WorldError> {
+    pub(super) fn account_index(&self, v: Vendor, account: &str) -> Result<u32, WorldError> {
         self.v(v)
             .by_id
             .get(account)
@@ -188,7 +189,8 @@ impl World {
 
     /// Issues new credentials: a new key pair (AWS, Alibaba), a new
     /// application secret (Azure), a new password and key pair (HCS). The old
-    /// ones stop working at once.
+    /// ones stop working at once. The new key is created now and never used
+    /// yet; an Azure secret or HCS password expires in 365 days.
     pub fn rotate(&mut self, v: Vendor, account: &str) -> Result<Rotated, WorldError> {
         let ai = self.account_index(v, account)?;
         let mut rng = Rng::new(mix(self.rng.u64()));
@@ -197,6 +199,13 @@ impl World {
         let vw = &mut self.vendors[vi(v)];
         let acct = &mut vw.accounts[ai as usize];
         acct.revoked = false;
+        // A new key (secret, password): created now, not used yet.
+        let now = crate::clock::now();
+        acct.key_created = now;
+        acct.key_last_used = None;
+        if matches!(v, Vendor::Azure | Vendor::Hcs) {
+            acct.secret_expires = now + 365 * 86_400;
+        }
         let mut out = Rotated {
             vendor: v,
             account: account.to_string(),

@@ -465,3 +465,140 @@ fn binary_loads_a_world_file_and_is_deterministic() {
         let _ = c.wait();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_http_sets_credential_hygiene() {
+    use reqwest::Method;
+    let before = tether_sim::clock::now();
+    let sim = start(53, 1, 5);
+    let s = sim.summary();
+    let base = &s.admin;
+    let url = format!("{base}/admin/credentials/hygiene");
+    let id = s.aws.accounts[0].main_account_id.clone();
+
+    // Vendor and account alone: the state as it is (the defaults).
+    let (status, r) = admin(
+        Method::POST,
+        url.clone(),
+        json!({"vendor": "aws", "account": id}),
+    )
+    .await;
+    assert_eq!(status, 200, "{r}");
+    let at = |v: &Value| tether_sim::world::parse_rfc3339(v.as_str().unwrap()).unwrap();
+    let created = at(&r["key_created"]) + 30 * 86_400;
+    assert!(
+        (before..=tether_sim::clock::now()).contains(&created),
+        "{r}"
+    );
+    assert_eq!(at(&r["key_last_used"]), created - 86_400);
+    assert_eq!(at(&r["secret_expires"]), created + 365 * 86_400);
+    assert_eq!(r["root"], false);
+    assert_eq!(r["deny"], json!([]));
+    assert_eq!(r["account"], id.as_str());
+
+    // Every field.
+    let (status, r) = admin(
+        Method::POST,
+        url.clone(),
+        json!({"vendor": "aws", "account": id, "root": true,
+               "key_created": "2026-01-01T00:00:00Z", "key_last_used": "2026-11-30T00:00:00Z",
+               "secret_expires": "2027-01-01T00:00:00Z", "deny": ["ListAccessKeys", "DescribeInstances"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(
+        r,
+        json!({"vendor": "aws", "account": id, "root": true,
+               "key_created": "2026-01-01T00:00:00Z", "key_last_used": "2026-11-30T00:00:00Z",
+               "secret_expires": "2027-01-01T00:00:00Z", "deny": ["DescribeInstances", "ListAccessKeys"]})
+    );
+    // `null`: never used; absent fields stay as they are.
+    let (status, r) = admin(
+        Method::POST,
+        url.clone(),
+        json!({"vendor": "aws", "account": id, "key_last_used": null, "deny": []}),
+    )
+    .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["key_last_used"], Value::Null);
+    assert_eq!(r["key_created"], "2026-01-01T00:00:00Z");
+    assert_eq!(r["root"], true);
+    assert_eq!(r["deny"], json!([]));
+    let h = sim.hygiene(Vendor::Aws, &id).unwrap();
+    assert_eq!((h.root, h.key_last_used), (true, None));
+
+    // Refusals: unknown field, bad time, unknown API name, account, vendor.
+    for (body, want) in [
+        (json!({"vendor": "aws", "account": id, "rooot": true}), 400),
+        (
+            json!({"vendor": "aws", "account": id, "key_created": "yesterday"}),
+            400,
+        ),
+        (
+            json!({"vendor": "aws", "account": id, "deny": ["DescribeVSwitches"]}),
+            400,
+        ),
+        (json!({"vendor": "aws", "account": "000000000000"}), 404),
+        (json!({"vendor": "gcp", "account": id}), 400),
+    ] {
+        let (status, r) = admin(Method::POST, url.clone(), body.clone()).await;
+        assert_eq!(status, want, "{body}: {r}");
+        assert!(r["error"].is_string(), "{r}");
+    }
+    // Nothing changed by the refusals.
+    assert_eq!(sim.hygiene(Vendor::Aws, &id).unwrap(), h);
+}
+
+#[test]
+fn hygiene_defaults_per_vendor_and_the_library_call() {
+    let sim = start(54, 1, 5);
+    let s = sim.summary();
+    for (v, account, root) in [
+        (
+            Vendor::Aws,
+            s.aws.accounts[0].main_account_id.clone(),
+            false,
+        ),
+        (
+            Vendor::Alibaba,
+            s.alibaba.accounts[0].main_account_id.clone(),
+            true,
+        ),
+        (Vendor::Azure, s.azure.accounts[0].tenant_id.clone(), false),
+        (Vendor::Hcs, s.hcs.accounts[0].account.clone(), false),
+    ] {
+        let h = sim.hygiene(v, &account).unwrap();
+        assert_eq!(h.root, root, "{v}");
+        assert_eq!(h.key_last_used, Some(h.key_created + 29 * 86_400), "{v}");
+        assert_eq!(h.secret_expires, h.key_created + 395 * 86_400, "{v}");
+        assert!(h.deny.is_empty());
+        // Every deniable name of the vendor is accepted, another vendor's not.
+        let mut u = tether_sim::HygieneUpdate::new(v, &account);
+        u.deny = Some(
+            tether_sim::admin::deniable(v)
+                .iter()
+                .map(|n| n.to_string())
+                .collect(),
+        );
+        assert_eq!(
+            sim.set_hygiene(&u).unwrap().deny.len(),
+            tether_sim::admin::deniable(v).len()
+        );
+        u.deny = Some(["nope".to_string()].into());
+        assert!(matches!(
+            sim.set_hygiene(&u),
+            Err(tether_sim::WorldError::Invalid(..))
+        ));
+    }
+    assert!(matches!(
+        sim.set_hygiene(&tether_sim::HygieneUpdate::new(Vendor::Hcs, "nobody")),
+        Err(tether_sim::WorldError::NoAccount(..))
+    ));
+    // A rotation: a new key, created now, never used.
+    let id = s.aws.accounts[0].main_account_id.clone();
+    let now = tether_sim::clock::now();
+    sim.rotate(Vendor::Aws, &id).unwrap();
+    let h = sim.hygiene(Vendor::Aws, &id).unwrap();
+    assert!(h.key_created >= now);
+    assert_eq!(h.key_last_used, None);
+}

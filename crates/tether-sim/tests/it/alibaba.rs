@@ -437,3 +437,176 @@ async fn refusals_use_alibaba_codes() {
     );
     assert!(a.retry_after.unwrap().parse::<u64>().unwrap() > 0);
 }
+
+const RAM: &str = "2015-05-01";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ram_lists_the_key_and_its_last_use() {
+    let sim = start(25, 2, 5);
+    let s = sim.summary();
+    let c = Client::of(&sim, 0);
+    let a = &s.alibaba.accounts[0];
+    let h = sim.hygiene(Vendor::Alibaba, &a.main_account_id).unwrap();
+    let a1 = c.v1("POST", "ListAccessKeys", RAM, &[]).await;
+    assert_eq!(a1.status, 200, "{}", a1.body);
+    let rid = a1.body["RequestId"].as_str().unwrap();
+    assert_eq!(
+        a1.body,
+        serde_json::json!({"RequestId": rid, "AccessKeys": {"AccessKey": [{
+            "AccessKeyId": a.access_key_id, "Status": "Active",
+            "CreateDate": clock::fmt_extended(h.key_created)}]}})
+    );
+    let a2 = c.v3("ListAccessKeys", RAM, &[("UserName", "tether")]).await;
+    assert_eq!(a2.body["AccessKeys"], a1.body["AccessKeys"]);
+
+    let a3 = c
+        .v3(
+            "GetAccessKeyLastUsed",
+            RAM,
+            &[("UserAccessKeyId", a.access_key_id.as_str())],
+        )
+        .await;
+    assert_eq!(a3.status, 200, "{}", a3.body);
+    let rid = a3.body["RequestId"].as_str().unwrap();
+    assert_eq!(
+        a3.body,
+        serde_json::json!({"RequestId": rid, "AccessKeyLastUsed": {
+            "LastUsedDate": clock::fmt_extended(h.key_last_used.unwrap())}})
+    );
+    // Never used.
+    let mut u = tether_sim::HygieneUpdate::new(Vendor::Alibaba, &a.main_account_id);
+    u.key_last_used = Some(None);
+    sim.set_hygiene(&u).unwrap();
+    let a4 = c
+        .v1(
+            "GET",
+            "GetAccessKeyLastUsed",
+            RAM,
+            &[("UserAccessKeyId", a.access_key_id.as_str())],
+        )
+        .await;
+    assert_eq!(a4.status, 200, "{}", a4.body);
+    assert_eq!(a4.body["AccessKeyLastUsed"], serde_json::json!({}));
+    // Another account's key, none, an unknown action of RAM.
+    let a5 = c
+        .v3(
+            "GetAccessKeyLastUsed",
+            RAM,
+            &[(
+                "UserAccessKeyId",
+                s.alibaba.accounts[1].access_key_id.as_str(),
+            )],
+        )
+        .await;
+    assert_eq!(
+        (
+            a5.status,
+            a5.body["Code"].as_str(),
+            a5.body["Message"].as_str()
+        ),
+        (
+            404,
+            Some("EntityNotExist.User.AccessKey"),
+            Some("The AccessKey does not exist.")
+        )
+    );
+    let a6 = c.v3("GetAccessKeyLastUsed", RAM, &[]).await;
+    assert_eq!(a6.status, 400, "{}", a6.body);
+    let a7 = c.v3("ListUsers", RAM, &[]).await;
+    assert_eq!(
+        (a7.status, a7.body["Code"].as_str()),
+        (404, Some("InvalidApi.NotFound"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caller_identity_is_the_main_account_or_a_ram_user() {
+    let sim = start(26, 1, 5);
+    let c = Client::of(&sim, 0);
+    let id = sim.summary().alibaba.accounts[0].main_account_id.clone();
+    assert!(sim.hygiene(Vendor::Alibaba, &id).unwrap().root);
+    let a = c.v3("GetCallerIdentity", "2015-04-01", &[]).await;
+    assert_eq!(a.body["Arn"], format!("acs:ram::{id}:root"));
+    assert_eq!(a.body["IdentityType"], "Account");
+    assert_eq!(a.body["UserId"], id.as_str());
+    let mut u = tether_sim::HygieneUpdate::new(Vendor::Alibaba, &id);
+    u.root = Some(false);
+    sim.set_hygiene(&u).unwrap();
+    let a = c.v3("GetCallerIdentity", "2015-04-01", &[]).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["AccountId"], id.as_str());
+    assert_eq!(a.body["Arn"], format!("acs:ram::{id}:user/tether"));
+    assert_eq!(a.body["IdentityType"], "RAMUser");
+    let user = a.body["UserId"].as_str().unwrap();
+    assert_ne!(user, id);
+    assert_eq!(user.len(), 18);
+    assert_eq!(a.body["PrincipalId"], user);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn denied_apis_answer_alibaba_permission_errors() {
+    let sim = start(27, 1, 10);
+    let c = Client::of(&sim, 0);
+    let a = &sim.summary().alibaba.accounts[0];
+    let region = a.regions[0].as_str();
+    let mut u = tether_sim::HygieneUpdate::new(Vendor::Alibaba, &a.main_account_id);
+    u.deny = Some(
+        ["DescribeInstances", "ListAccessKeys"]
+            .map(String::from)
+            .into(),
+    );
+    sim.set_hygiene(&u).unwrap();
+    sim.set_faults(&FaultsUpdate {
+        vendor: "alibaba".into(),
+        faults: Faults {
+            throttle_rate: 1.0,
+            ..Faults::default()
+        },
+    })
+    .unwrap();
+    let d = c
+        .v3("DescribeInstances", "2014-05-26", &[("RegionId", region)])
+        .await;
+    assert_eq!(d.status, 403, "{}", d.body);
+    assert_eq!(d.body["Code"], "Forbidden.RAM");
+    assert_eq!(
+        d.body["Message"],
+        "User not authorized to operate on the specified resource, or this API doesn't support RAM."
+    );
+    assert_eq!(
+        d.body["Recommend"],
+        "https://api.aliyun.com/troubleshoot?q=Forbidden.RAM&product=Ecs"
+    );
+    assert!(d.body["HostId"].is_string() && d.body["RequestId"].is_string());
+    let d = c.v1("POST", "ListAccessKeys", RAM, &[]).await;
+    assert_eq!(
+        (
+            d.status,
+            d.body["Code"].as_str(),
+            d.body["Message"].as_str()
+        ),
+        (
+            403,
+            Some("NoPermission"),
+            Some("You are not authorized to do this action. You should be authorized by RAM.")
+        )
+    );
+    // Not denied: on to the faults (throttled here), then answered.
+    let d = c
+        .v3("DescribeVpcs", "2016-04-28", &[("RegionId", region)])
+        .await;
+    assert_eq!(d.body["Code"], "Throttling.User");
+    sim.set_faults(&FaultsUpdate {
+        vendor: "alibaba".into(),
+        faults: Faults::default(),
+    })
+    .unwrap();
+    let d = c
+        .v3(
+            "GetAccessKeyLastUsed",
+            RAM,
+            &[("UserAccessKeyId", a.access_key_id.as_str())],
+        )
+        .await;
+    assert_eq!(d.status, 200, "{}", d.body);
+}

@@ -428,3 +428,266 @@ async fn signed_get_and_stale_dates_are_judged_like_aws() {
     assert_eq!(status, 400);
     assert!(body.contains("<Code>RequestExpired</Code>"), "{body}");
 }
+
+/// An IAM (awsQuery) request as boto3 sends it: a form POST signed for `iam`
+/// in `region`. The status and the body with its request id replaced by
+/// `RID`.
+async fn iam(sim: &Sim, i: usize, region: &str, params: &[(&str, &str)]) -> (u16, String) {
+    use tether_sim::auth::{canonical_query, sigv4};
+    let s = sim.summary();
+    let a = &s.aws.accounts[i];
+    let host = s.aws.endpoint.trim_start_matches("http://").to_string();
+    let mut form = vec![("Version".to_string(), "2010-05-08".to_string())];
+    form.extend(params.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let body = canonical_query(&form);
+    let date = tether_sim::clock::fmt_basic(tether_sim::clock::now());
+    let ct = "application/x-www-form-urlencoded; charset=utf-8";
+    let req = tether_sim::http::Req {
+        method: "POST".into(),
+        path: "/".into(),
+        query: String::new(),
+        headers: vec![
+            ("content-type".into(), ct.into()),
+            ("host".into(), host),
+            ("x-amz-date".into(), date.clone()),
+        ],
+        body: body.clone().into_bytes(),
+    };
+    let auth = sigv4::Authorization {
+        access_key: a.access_key_id.clone(),
+        date: date[..8].to_string(),
+        region: region.into(),
+        service: "iam".into(),
+        signed_headers: "content-type;host;x-amz-date".into(),
+        signature: String::new(),
+    };
+    let canonical = sigv4::canonical_of(&req, &auth).unwrap();
+    let sig = sigv4::sign(&a.secret_access_key, &date, region, "iam", &canonical);
+    let r = reqwest::Client::new()
+        .post(format!("{}/", s.aws.endpoint))
+        .header("content-type", ct)
+        .header("x-amz-date", &date)
+        .header(
+            "authorization",
+            format!(
+                "AWS4-HMAC-SHA256 Credential={}/{}/{region}/iam/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature={sig}",
+                a.access_key_id,
+                &date[..8]
+            ),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    let rid = text
+        .split_once("<RequestId>")
+        .and_then(|(_, t)| t.split_once("</RequestId>"))
+        .map(|(id, _)| id.to_string())
+        .unwrap_or_default();
+    (status, text.replace(&rid, "RID"))
+}
+
+const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn iam_lists_the_key_and_its_last_use_in_awsquery_shapes() {
+    use tether_sim::clock::fmt_extended;
+    let sim = start(18, 2, 5);
+    let s = sim.summary();
+    let a = &s.aws.accounts[0];
+    let h = sim.hygiene(Vendor::Aws, &a.main_account_id).unwrap();
+    assert!(!h.root);
+    let ak = a.access_key_id.as_str();
+
+    let (status, body) = iam(&sim, 0, "us-east-1", &[("Action", "ListAccessKeys")]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        format!(
+            "<ListAccessKeysResponse xmlns=\"{IAM_NS}\"><ListAccessKeysResult><AccessKeyMetadata><member><UserName>tether</UserName><AccessKeyId>{ak}</AccessKeyId><Status>Active</Status><CreateDate>{}</CreateDate></member></AccessKeyMetadata><IsTruncated>false</IsTruncated></ListAccessKeysResult><ResponseMetadata><RequestId>RID</RequestId></ResponseMetadata></ListAccessKeysResponse>",
+            fmt_extended(h.key_created)
+        )
+    );
+    let (status, same) = iam(
+        &sim,
+        0,
+        "us-east-1",
+        &[("Action", "ListAccessKeys"), ("UserName", "tether")],
+    )
+    .await;
+    assert_eq!((status, same), (200, body));
+    let (status, body) = iam(
+        &sim,
+        0,
+        "us-east-1",
+        &[("Action", "ListAccessKeys"), ("UserName", "someone")],
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert!(body.contains("<Code>NoSuchEntity</Code>"), "{body}");
+
+    let (status, body) = iam(
+        &sim,
+        0,
+        "us-east-1",
+        &[("Action", "GetAccessKeyLastUsed"), ("AccessKeyId", ak)],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        format!(
+            "<GetAccessKeyLastUsedResponse xmlns=\"{IAM_NS}\"><GetAccessKeyLastUsedResult><AccessKeyLastUsed><LastUsedDate>{}</LastUsedDate><ServiceName>ec2</ServiceName><Region>us-east-1</Region></AccessKeyLastUsed><UserName>tether</UserName></GetAccessKeyLastUsedResult><ResponseMetadata><RequestId>RID</RequestId></ResponseMetadata></GetAccessKeyLastUsedResponse>",
+            fmt_extended(h.key_last_used.unwrap())
+        )
+    );
+    // Never used: no date, `N/A` for service and region.
+    let mut u = tether_sim::HygieneUpdate::new(Vendor::Aws, &a.main_account_id);
+    u.key_last_used = Some(None);
+    sim.set_hygiene(&u).unwrap();
+    let (status, body) = iam(
+        &sim,
+        0,
+        "us-east-1",
+        &[("Action", "GetAccessKeyLastUsed"), ("AccessKeyId", ak)],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("<AccessKeyLastUsed><ServiceName>N/A</ServiceName><Region>N/A</Region></AccessKeyLastUsed><UserName>tether</UserName>"),
+        "{body}"
+    );
+    // Another account's key, a missing one, a region IAM does not sign for.
+    let other = s.aws.accounts[1].access_key_id.as_str();
+    let (status, body) = iam(
+        &sim,
+        0,
+        "us-east-1",
+        &[("Action", "GetAccessKeyLastUsed"), ("AccessKeyId", other)],
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert!(
+        body.starts_with(&format!(
+            "<ErrorResponse xmlns=\"{IAM_NS}\"><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+        )),
+        "{body}"
+    );
+    let (status, body) = iam(&sim, 0, "us-east-1", &[("Action", "GetAccessKeyLastUsed")]).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("<Code>ValidationError</Code>"), "{body}");
+    let (status, body) = iam(&sim, 0, "eu-west-1", &[("Action", "ListAccessKeys")]).await;
+    assert_eq!(status, 403);
+    assert!(
+        body.contains("<Code>SignatureDoesNotMatch</Code>"),
+        "{body}"
+    );
+    // IAM faults answer IAM's codes.
+    sim.set_faults(&FaultsUpdate {
+        vendor: "aws".into(),
+        faults: Faults {
+            throttle_rate: 1.0,
+            ..Faults::default()
+        },
+    })
+    .unwrap();
+    let (status, body) = iam(&sim, 0, "us-east-1", &[("Action", "ListAccessKeys")]).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("<Code>Throttling</Code>"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_root_key_is_the_root_user() {
+    let sim = start(19, 1, 5);
+    let s = sim.summary();
+    let a = &s.aws.accounts[0];
+    let id = a.main_account_id.as_str();
+    let mut u = tether_sim::HygieneUpdate::new(Vendor::Aws, id);
+    u.root = Some(true);
+    assert!(sim.set_hygiene(&u).unwrap().root);
+    let (sts, _) = clients(&sim, 0, "us-east-1").await;
+    let out = sts.get_caller_identity().send().await.unwrap();
+    assert_eq!(out.arn(), Some(format!("arn:aws:iam::{id}:root").as_str()));
+    assert_eq!(out.user_id(), Some(id));
+    assert_eq!(out.account(), Some(id));
+    // The key's metadata names no user.
+    let (status, body) = iam(&sim, 0, "us-east-1", &[("Action", "ListAccessKeys")]).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(&format!(
+            "<member><AccessKeyId>{}</AccessKeyId>",
+            a.access_key_id
+        )),
+        "{body}"
+    );
+    assert!(!body.contains("<UserName>"), "{body}");
+    // And back.
+    u.root = Some(false);
+    sim.set_hygiene(&u).unwrap();
+    let out = sts.get_caller_identity().send().await.unwrap();
+    assert_eq!(
+        out.arn(),
+        Some(format!("arn:aws:iam::{id}:user/tether").as_str())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn denied_apis_answer_aws_permission_errors() {
+    let sim = start(20, 1, 10);
+    let s = sim.summary();
+    let id = s.aws.accounts[0].main_account_id.clone();
+    let mut u = tether_sim::HygieneUpdate::new(Vendor::Aws, &id);
+    u.deny = Some(
+        ["DescribeInstances", "ListAccessKeys"]
+            .map(String::from)
+            .into(),
+    );
+    sim.set_hygiene(&u).unwrap();
+    // Denial comes before faults.
+    sim.set_faults(&FaultsUpdate {
+        vendor: "aws".into(),
+        faults: Faults {
+            error_rate: 1.0,
+            ..Faults::default()
+        },
+    })
+    .unwrap();
+    let (_, ec2) = clients(&sim, 0, "us-east-1").await;
+    let err = ec2.describe_instances().send().await.unwrap_err();
+    assert_eq!(err.code(), Some("UnauthorizedOperation"));
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 403);
+    assert_eq!(
+        err.message(),
+        Some(format!("You are not authorized to perform this operation. User: arn:aws:iam::{id}:user/tether is not authorized to perform: ec2:DescribeInstances because no identity-based policy allows the ec2:DescribeInstances action").as_str())
+    );
+    let (status, body) = iam(&sim, 0, "us-east-1", &[("Action", "ListAccessKeys")]).await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        body,
+        format!(
+            "<ErrorResponse xmlns=\"{IAM_NS}\"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::{id}:user/tether is not authorized to perform: iam:ListAccessKeys on resource: user tether because no identity-based policy allows the iam:ListAccessKeys action</Message></Error><RequestId>RID</RequestId></ErrorResponse>"
+        )
+    );
+    // What is not denied goes on to the faults as before.
+    sim.set_faults(&FaultsUpdate {
+        vendor: "aws".into(),
+        faults: Faults::default(),
+    })
+    .unwrap();
+    ec2.describe_vpcs().send().await.unwrap();
+    let ak = s.aws.accounts[0].access_key_id.clone();
+    let (status, _) = iam(
+        &sim,
+        0,
+        "us-east-1",
+        &[("Action", "GetAccessKeyLastUsed"), ("AccessKeyId", &ak)],
+    )
+    .await;
+    assert_eq!(status, 200);
+    // Lifting the denial.
+    u.deny = Some(Default::default());
+    sim.set_hygiene(&u).unwrap();
+    ec2.describe_instances().send().await.unwrap();
+}

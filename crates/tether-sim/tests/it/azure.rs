@@ -318,3 +318,185 @@ async fn refusals_use_entra_and_arm_codes() {
             >= 1
     );
 }
+
+/// A token for `scope` (v2 endpoint).
+async fn token_for(sim: &Sim, a: &AzureAccount, scope: &str) -> String {
+    let r = reqwest::Client::new()
+        .post(format!(
+            "{}/{}/oauth2/v2.0/token",
+            sim.summary().azure.endpoint,
+            a.tenant_id
+        ))
+        .form(&[
+            ("client_id", a.application_id.as_str()),
+            ("scope", scope),
+            ("client_secret", a.application_secret.as_str()),
+            ("grant_type", "client_credentials"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let body: Value = r.json().await.unwrap();
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+const GRAPH: &str = "https://graph.microsoft.com/.default";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graph_answers_the_own_applications_password_credentials() {
+    let sim = start(36, 2, 5);
+    let s = sim.summary();
+    let a = &s.azure.accounts[0];
+    let h = sim.hygiene(Vendor::Azure, &a.tenant_id).unwrap();
+    let graph = token_for(&sim, a, GRAPH).await;
+    let app = &a.application_id;
+    let ep = &s.azure.endpoint;
+    let (status, body, headers) = get(
+        &format!("{ep}/v1.0/applications(appId='{app}')?$select=passwordCredentials"),
+        &graph,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(headers.contains_key("request-id"));
+    let key_id = body["passwordCredentials"][0]["keyId"].as_str().unwrap();
+    assert_eq!(key_id.len(), 36);
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#applications(passwordCredentials)/$entity",
+            "passwordCredentials": [{
+                "customKeyIdentifier": null,
+                "displayName": "tether",
+                "endDateTime": tether_sim::clock::fmt_extended(h.secret_expires),
+                "hint": &a.application_secret[..3],
+                "keyId": key_id,
+                "secretText": null,
+                "startDateTime": tether_sim::clock::fmt_extended(h.key_created),
+            }]
+        })
+    );
+    // Quotes percent-encoded as the `url` crate may send them; no `$select`.
+    let (status, all, _) = get(
+        &format!("{ep}/v1.0/applications(appId=%27{app}%27)"),
+        &graph,
+    )
+    .await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(
+        all["@odata.context"],
+        "https://graph.microsoft.com/v1.0/$metadata#applications/$entity"
+    );
+    assert_eq!(all["appId"], app.as_str());
+    assert_eq!(all["passwordCredentials"], body["passwordCredentials"]);
+    // The admin's expiry shows.
+    let mut u = tether_sim::HygieneUpdate::new(Vendor::Azure, &a.tenant_id);
+    u.secret_expires = tether_sim::world::parse_rfc3339("2027-01-01T00:00:00Z");
+    sim.set_hygiene(&u).unwrap();
+    let (_, body, _) = get(
+        &format!("{ep}/v1.0/applications(appId='{app}')?$select=passwordCredentials"),
+        &graph,
+    )
+    .await;
+    assert_eq!(
+        body["passwordCredentials"][0]["endDateTime"],
+        "2027-01-01T00:00:00Z"
+    );
+    // Another tenant's application is not found.
+    let other = &s.azure.accounts[1].application_id;
+    let (status, body, _) = get(&format!("{ep}/v1.0/applications(appId='{other}')"), &graph).await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"]["code"], "Request_ResourceNotFound");
+    assert_eq!(
+        body["error"]["message"],
+        format!(
+            "Resource '{other}' does not exist or one of its queried reference-property objects are not present."
+        )
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graph_accepts_only_graph_tokens() {
+    let sim = start(37, 1, 5);
+    let s = sim.summary();
+    let a = &s.azure.accounts[0];
+    let ep = &s.azure.endpoint;
+    let url = format!(
+        "{ep}/v1.0/applications(appId='{}')?$select=passwordCredentials",
+        a.application_id
+    );
+    let arm = token(&sim, a).await;
+    let (status, body, _) = get(&url, &arm).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["code"], "InvalidAuthenticationToken");
+    assert_eq!(
+        body["error"]["message"],
+        "Access token validation failure. Invalid audience."
+    );
+    let (status, body, _) = get(&url, "not-a-token").await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["code"], "InvalidAuthenticationToken");
+    let r = reqwest::get(&url).await.unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    // A Graph token, once its tokens are expired, no longer works.
+    let graph = token_for(&sim, a, GRAPH).await;
+    assert_eq!(get(&url, &graph).await.0, 200);
+    sim.expire_tokens(Vendor::Azure, &a.tenant_id).unwrap();
+    let (status, body, _) = get(&url, &graph).await;
+    assert_eq!(status, 401, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn denied_apis_answer_azure_permission_errors() {
+    let sim = start(38, 1, 20);
+    let s = sim.summary();
+    let a = &s.azure.accounts[0];
+    let ep = &s.azure.endpoint;
+    let sub = &a.subscriptions[0];
+    let mut u = tether_sim::HygieneUpdate::new(Vendor::Azure, &a.tenant_id);
+    u.deny = Some(["resources", "applications"].map(String::from).into());
+    sim.set_hygiene(&u).unwrap();
+    let arm = token(&sim, a).await;
+    let (status, body, _) = get(
+        &format!("{ep}/subscriptions/{sub}/resources?api-version=2021-04-01"),
+        &arm,
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    let principal = {
+        let w = sim.world.read().unwrap();
+        w.v(Vendor::Azure).accounts[0].principal.clone()
+    };
+    assert_eq!(
+        body,
+        serde_json::json!({"error": {"code": "AuthorizationFailed", "message": format!(
+            "The client '{}' with object id '{principal}' does not have authorization to perform action 'Microsoft.Resources/subscriptions/resources/read' over scope '/subscriptions/{sub}' or the scope is invalid. If access was recently granted, please refresh your credentials.",
+            a.application_id
+        )}})
+    );
+    // Resource groups are not denied.
+    let (status, _, _) = get(
+        &format!("{ep}/subscriptions/{sub}/resourcegroups?api-version=2021-04-01"),
+        &arm,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let graph = token_for(&sim, a, GRAPH).await;
+    let (status, body, _) = get(
+        &format!(
+            "{ep}/v1.0/applications(appId='{}')?$select=passwordCredentials",
+            a.application_id
+        ),
+        &graph,
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["code"], "Authorization_RequestDenied");
+    assert_eq!(
+        body["error"]["message"],
+        "Insufficient privileges to complete the operation."
+    );
+    for k in ["date", "request-id", "client-request-id"] {
+        assert!(body["error"]["innerError"][k].is_string(), "{k}: {body}");
+    }
+}

@@ -417,3 +417,161 @@ async fn refusals_use_huawei_codes() {
     assert!(codes.iter().filter(|c| c.0 == 200).count() >= 10);
     assert!(codes.contains(&(429, Some("APIGW.0308".to_string()))));
 }
+
+/// A domain-scoped token and the signed-in user's id.
+async fn user_token(ep: &str, a: &HcsAccount) -> (String, String, Value) {
+    let (status, tok, body) = password_token(ep, a, &a.password, None).await;
+    assert_eq!(status, 201, "{body}");
+    let user = body["token"]["user"]["id"].as_str().unwrap().to_string();
+    (tok.unwrap(), user, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn iam_groups_credentials_and_last_use_of_the_user() {
+    let sim = start(45, 2, 5);
+    let s = sim.summary();
+    let ep = &s.hcs.endpoint;
+    let a = &s.hcs.accounts[0];
+    let h = sim.hygiene(Vendor::Hcs, &a.account).unwrap();
+    assert!(!h.root);
+    let (tok, user, body) = user_token(ep, a).await;
+    assert_eq!(
+        body["token"]["user"]["password_expires_at"],
+        clock::fmt_micros(h.secret_expires)
+    );
+
+    // Groups: `readonly_users`, and `admin` only for a root user.
+    let url = format!("{ep}/v3/users/{user}/groups");
+    let (status, body) = get_token(&url, &tok).await;
+    assert_eq!(status, 200, "{body}");
+    let names = |b: &Value| -> Vec<String> {
+        b["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(&body), ["readonly_users"]);
+    let g = &body["groups"][0];
+    assert_eq!(g["domain_id"], a.domain_id.as_str());
+    assert_eq!(g["id"].as_str().unwrap().len(), 32);
+    assert_eq!(
+        g["links"]["self"],
+        format!("{ep}/v3/groups/{}", g["id"].as_str().unwrap())
+    );
+    assert!(g["description"].is_string());
+    assert_eq!(
+        body["links"],
+        json!({"self": url, "previous": null, "next": null})
+    );
+    let mut u = tether_sim::HygieneUpdate::new(Vendor::Hcs, &a.account);
+    u.root = Some(true);
+    sim.set_hygiene(&u).unwrap();
+    let (_, body) = get_token(&url, &tok).await;
+    assert_eq!(names(&body), ["admin", "readonly_users"]);
+    // Signed with AK/SK too.
+    let (status, body) = get_signed(
+        ep,
+        &format!("/v3/users/{user}/groups"),
+        &[],
+        &a.access_key_id,
+        &a.secret_access_key,
+        &a.projects[0].id,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(names(&body), ["admin", "readonly_users"]);
+
+    // Permanent access keys.
+    let (status, body) = get_token(
+        &format!("{ep}/v3.0/OS-CREDENTIAL/credentials?user_id={user}"),
+        &tok,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"credentials": [{"user_id": user, "access": a.access_key_id, "status": "active",
+            "create_time": clock::fmt_micros(h.key_created), "description": ""}]})
+    );
+
+    // Last use, then never used.
+    let url = format!(
+        "{ep}/v5/users/{user}/access-keys/{}/last-used",
+        a.access_key_id
+    );
+    let (status, body) = get_token(&url, &tok).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"access_key_last_used": {"last_used_at": clock::fmt_extended(h.key_last_used.unwrap())}})
+    );
+    let mut u = tether_sim::HygieneUpdate::new(Vendor::Hcs, &a.account);
+    u.key_last_used = Some(None);
+    sim.set_hygiene(&u).unwrap();
+    let (status, body) = get_token(&url, &tok).await;
+    assert_eq!((status, body), (200, json!({"access_key_last_used": {}})));
+
+    // Another user: IAM's permission refusal.
+    let (_, other, _) = user_token(ep, &s.hcs.accounts[1]).await;
+    for url in [
+        format!("{ep}/v3/users/{other}/groups"),
+        format!("{ep}/v3.0/OS-CREDENTIAL/credentials?user_id={other}"),
+        format!(
+            "{ep}/v5/users/{other}/access-keys/{}/last-used",
+            s.hcs.accounts[1].access_key_id
+        ),
+    ] {
+        let (status, body) = get_token(&url, &tok).await;
+        assert_eq!(status, 403, "{url}: {body}");
+        assert_eq!(body["error_code"], "IAM.0003");
+        assert_eq!(
+            body["error_msg"],
+            "You do not have permission to perform this operation."
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn denied_apis_answer_hcs_permission_errors() {
+    let sim = start(46, 1, 10);
+    let s = sim.summary();
+    let ep = &s.hcs.endpoint;
+    let a = &s.hcs.accounts[0];
+    let p = &a.projects[0];
+    let mut u = tether_sim::HygieneUpdate::new(Vendor::Hcs, &a.account);
+    u.deny = Some(
+        ["ListServersDetails", "ListVpcs", "ListPermanentAccessKeys"]
+            .map(String::from)
+            .into(),
+    );
+    sim.set_hygiene(&u).unwrap();
+    let (tok, user, _) = user_token(ep, a).await;
+    let (_, ptok, _) = password_token(ep, a, &a.password, Some(&p.name)).await;
+    let ptok = ptok.unwrap();
+    let (status, body) = get_token(&format!("{ep}/v1/{}/cloudservers/detail", p.id), &ptok).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error_code"], "ECS.0112");
+    assert_eq!(
+        body["error_msg"],
+        "Policy doesn't allow ecs:cloudServers:list to be performed."
+    );
+    assert!(body["request_id"].is_string());
+    let (status, body) = get_token(&format!("{ep}/v1/{}/vpcs", p.id), &ptok).await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (403, Some("VPC.0112"))
+    );
+    let (status, _) = get_token(&format!("{ep}/v1/{}/subnets", p.id), &ptok).await;
+    assert_eq!(status, 200);
+    let (status, body) = get_token(
+        &format!("{ep}/v3.0/OS-CREDENTIAL/credentials?user_id={user}"),
+        &tok,
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error_code"], "IAM.0003");
+    let (status, _) = get_token(&format!("{ep}/v3/users/{user}/groups"), &tok).await;
+    assert_eq!(status, 200);
+}
