@@ -21,6 +21,17 @@ pub fn rfc3339(secs: i64) -> String {
         .to_string()
 }
 
+/// Seconds since 1970 of an RFC 3339 time (any offset, any fraction of a
+/// second), as vendors write them; `None` when it does not parse.
+pub fn parse(s: &str) -> Option<i64> {
+    s.trim().parse::<Timestamp>().ok().map(|t| t.as_second())
+}
+
+/// Seconds since 1970, now.
+pub fn now() -> i64 {
+    Timestamp::now().as_second()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -33,6 +44,15 @@ mod tests {
         assert_eq!(rfc3339(1_698_315_752), "2023-10-26T10:22:32Z");
         assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
         assert_eq!(rfc3339(4_102_444_799), "2099-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn vendor_times_parse() {
+        assert_eq!(parse("2023-10-26T10:22:32Z"), Some(1_698_315_752));
+        assert_eq!(parse("2023-10-26T10:22:32.000000Z"), Some(1_698_315_752));
+        assert_eq!(parse("2023-10-26T12:22:32+02:00"), Some(1_698_315_752));
+        assert_eq!(parse(""), None);
+        assert_eq!(parse("N/A"), None);
     }
 
     #[test]

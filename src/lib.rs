@@ -49,6 +49,7 @@ pub mod error;
 pub mod fmt;
 pub mod fsutil;
 pub mod host;
+pub mod hygiene;
 pub mod inventory;
 pub mod ops;
 pub mod pg;

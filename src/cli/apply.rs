@@ -151,6 +151,12 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
         ));
         incomplete = synced.incomplete();
     }
+    if !applied.findings.is_empty() {
+        let mut text = String::from("\n");
+        crate::render::findings::human(&mut text, ctx.printer.color_out, &applied.findings);
+        ctx.printer.out(text.trim_end_matches('\n'));
+        ctx.printer.out("\n");
+    }
     let done = report.count(|o| *o == Outcome::Done);
     let failed = report.count(|o| matches!(o, Outcome::Failed(_)));
     let skipped = report.count(|o| matches!(o, Outcome::Skipped(_)));

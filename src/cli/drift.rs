@@ -30,6 +30,11 @@ pub struct Args {
     /// Exit 2 when drift is found, 3 when something could not be read.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Exit 2 when there is any credential finding (a root key, a key
+    /// older than `max_key_age`, a secret expiring within
+    /// `secret_expiry_warning`, a check the key may not make), drift or not.
+    #[arg(long)]
+    pub fail_on_findings: bool,
     /// Save the fetched inventory as a new snapshot version.
     #[arg(long)]
     pub record: bool,
@@ -71,6 +76,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
         }
         DriftFormat::Markdown => markdown(&report, args.budget),
     });
+    if args.fail_on_findings && !report.findings.is_empty() {
+        return Ok(ExitStatus::Changes);
+    }
     Ok(
         match (args.detailed_exitcode, report.drift, report.incomplete) {
             (false, _, _) => ExitStatus::Success,

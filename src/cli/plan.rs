@@ -153,10 +153,17 @@ fn refresh(
             Some((&c.address, state.accounts.get(before)?))
         })
         .collect();
-    let results = verify_recorded(&checks, ids, &ctx.trust, config.settings.parallelism)?;
+    let policy = crate::hygiene::Policy::of(&config.settings);
+    let results = verify_recorded(
+        &checks,
+        ids,
+        &ctx.trust,
+        config.settings.parallelism,
+        Some(&policy),
+    )?;
     for ((address, _), check) in checks.iter().zip(results) {
         match check {
-            Check::Verified { .. } => {}
+            Check::Verified { findings, .. } => plan.findings.extend(findings),
             Check::Drift(problem) => plan
                 .identity_drift
                 .push(IdentityDrift::new((*address).clone(), problem)),

@@ -17,6 +17,7 @@ use crate::cloud::http::{self, Failure};
 use crate::cloud::list::{Connections, Ctx, MAX_PAGES, Record, Sink, too_many_pages, unreadable};
 use crate::cloud::{KeyCredentials, VendorApi};
 use crate::config::Vendor;
+use crate::hygiene::{Facts, KeyFacts, LastUse, Unchecked};
 use crate::inventory::PartitionKey;
 use crate::state::model::VerifiedIdentity;
 
@@ -237,31 +238,15 @@ impl<'a> VendorApi<'a> for Alibaba {
         endpoint: Option<&str>,
         conns: &Connections,
     ) -> Result<VerifiedIdentity, VendorError> {
-        let opts = conns.options();
         let base = endpoint.unwrap_or(DEFAULT_ENDPOINT);
-        let url = endpoint_url(base)?;
-        let client = &conns.web;
-        let host = host_header(&url);
-        let key = (creds.access_key_id, creds.secret_access_key);
-        let id: Identity = http::retry(opts, Vendor::Alibaba, "sts:GetCallerIdentity", |_| {
-            let action = ("GetCallerIdentity", STS_VERSION);
-            let req = signed_post(client, url.clone(), &host, action, &[], key);
-            async move {
-                let a = http::send(Vendor::Alibaba, opts, req).await?;
-                if a.status != 200 {
-                    return Err(failure(&a));
-                }
-                serde_json::from_slice::<Identity>(&a.body).map_err(|e| {
-                    VendorError::new(
-                        Vendor::Alibaba,
-                        ErrorKind::Other,
-                        format!("unreadable GetCallerIdentity answer: {e}"),
-                    )
-                    .request_id(a.header(&["x-acs-request-id"]))
-                    .into()
-                })
-            }
-        })
+        let id: Identity = call(
+            conns,
+            base,
+            ("GetCallerIdentity", STS_VERSION),
+            &[],
+            creds,
+            "sts:GetCallerIdentity",
+        )
         .await?;
         if id.account_id.is_empty() {
             return Err(VendorError::new(
@@ -281,6 +266,153 @@ impl<'a> VendorApi<'a> for Alibaba {
             verified_at: crate::clock::rfc3339_now(),
         })
     }
+}
+
+/// One signed RPC call to `base` (with retries), its JSON answer parsed.
+async fn call<T: serde::de::DeserializeOwned>(
+    conns: &Connections,
+    base: &str,
+    (action, version): (&str, &str),
+    query: &[(&str, &str)],
+    creds: &KeyCredentials<'_>,
+    what: &'static str,
+) -> Result<T, VendorError> {
+    let opts = conns.options();
+    let url = endpoint_url(base)?;
+    let host = host_header(&url);
+    let qs = canonical_query(query);
+    let full = if qs.is_empty() {
+        format!("{base}/")
+    } else {
+        format!("{base}/?{qs}")
+    };
+    let key = (creds.access_key_id, creds.secret_access_key);
+    http::retry(opts, Vendor::Alibaba, what, |_| {
+        let req = signed_post(&conns.web, &full, &host, (action, version), query, key);
+        async move {
+            let a = http::send(Vendor::Alibaba, opts, req).await?;
+            if a.status != 200 {
+                return Err(failure(&a));
+            }
+            serde_json::from_slice::<T>(&a.body).map_err(|e| {
+                VendorError::new(
+                    Vendor::Alibaba,
+                    ErrorKind::Other,
+                    format!("unreadable {action} answer: {e}"),
+                )
+                .request_id(a.header(&["x-acs-request-id"]))
+                .into()
+            })
+        }
+    })
+    .await
+}
+
+/// RAM, where an AccessKey's creation date and last use are.
+const RAM_ENDPOINT: &str = "https://ram.aliyuncs.com";
+const RAM_VERSION: &str = "2015-05-01";
+const RAM_GRANT: &str =
+    "ram:ListAccessKeys and ram:GetAccessKeyLastUsed (in AliyunRAMReadOnlyAccess)";
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct AccessKeys {
+    access_keys: Option<Wrapped<AccessKeyMeta>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct AccessKeyMeta {
+    access_key_id: String,
+    create_date: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct LastUsed {
+    access_key_last_used: Option<LastUsedDate>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct LastUsedDate {
+    last_used_date: Option<String>,
+}
+
+/// Credential hygiene with the account's own AccessKey, at its recorded
+/// endpoint: a root key (the identity's ARN is `acs:ram::N:root`), the
+/// key's creation date (RAM `ListAccessKeys`, the caller's own keys) and
+/// last use (`GetAccessKeyLastUsed`).
+pub(crate) async fn hygiene(
+    creds: &KeyCredentials<'_>,
+    identity: &VerifiedIdentity,
+    endpoint: Option<&str>,
+    conns: &Connections,
+) -> Facts {
+    let mut facts = Facts {
+        root: identity.principal.ends_with(":root"),
+        ..Facts::default()
+    };
+    let base = endpoint.unwrap_or(RAM_ENDPOINT);
+    let listed: Result<AccessKeys, _> = call(
+        conns,
+        base,
+        ("ListAccessKeys", RAM_VERSION),
+        &[],
+        creds,
+        "ram:ListAccessKeys",
+    )
+    .await;
+    let created = match listed {
+        Ok(l) => l
+            .access_keys
+            .into_iter()
+            .flat_map(|w| w.items)
+            .find(|k| k.access_key_id == creds.access_key_id)
+            .map(|k| k.create_date),
+        Err(e) => {
+            facts
+                .unchecked
+                .push(super::unchecked("key age", &e, RAM_GRANT));
+            return facts;
+        }
+    };
+    let Some(created) = created else {
+        facts.unchecked.push(Unchecked {
+            what: "key age",
+            code: None,
+            message: "ListAccessKeys does not list the AccessKey in use".into(),
+            grant: RAM_GRANT,
+        });
+        return facts;
+    };
+    let used: Result<LastUsed, _> = call(
+        conns,
+        base,
+        ("GetAccessKeyLastUsed", RAM_VERSION),
+        &[("UserAccessKeyId", creds.access_key_id)],
+        creds,
+        "ram:GetAccessKeyLastUsed",
+    )
+    .await;
+    let last_used = match used {
+        Ok(u) => match u.access_key_last_used.and_then(|l| l.last_used_date) {
+            Some(d) if !d.is_empty() => LastUse::At(d),
+            _ => LastUse::Never,
+        },
+        Err(e) => {
+            facts
+                .unchecked
+                .push(super::unchecked("key last use", &e, RAM_GRANT));
+            LastUse::Unknown
+        }
+    };
+    facts.keys.push(KeyFacts {
+        id: creds.access_key_id.to_string(),
+        created,
+        last_used,
+    });
+    facts
 }
 
 const ECS_VERSION: &str = "2014-05-26";
@@ -310,7 +442,8 @@ struct Wrapped<T> {
         alias = "SecurityGroup",
         alias = "Region",
         alias = "Tag",
-        alias = "IpAddress"
+        alias = "IpAddress",
+        alias = "AccessKey"
     )]
     items: Vec<T>,
 }

@@ -21,6 +21,7 @@ use crate::cloud::http::{self, ClientOptions, Failure};
 use crate::cloud::list::{Connections, Ctx, MAX_PAGES, Record, Sink, too_many_pages};
 use crate::cloud::{KeyCredentials, VendorApi};
 use crate::config::Vendor;
+use crate::hygiene::{Facts, KeyFacts, LastUse, Unchecked};
 use crate::inventory::PartitionKey;
 use crate::state::model::{Scope, VerifiedIdentity};
 
@@ -99,6 +100,115 @@ impl<'a> VendorApi<'a> for Aws {
             verified_at: crate::clock::rfc3339_now(),
         })
     }
+}
+
+/// What the key may be missing to check its own age and last use.
+const IAM_GRANT: &str =
+    "iam:ListAccessKeys and iam:GetAccessKeyLastUsed on the user itself (in IAMReadOnlyAccess)";
+
+/// Credential hygiene with the account's own key, at its recorded
+/// endpoint: a root key (the identity's ARN ends in `:root`), the key's
+/// creation date (IAM `ListAccessKeys`, the caller's own keys) and last use
+/// (`GetAccessKeyLastUsed`). A refused or failed call is a check not made.
+pub(crate) async fn hygiene(
+    creds: &KeyCredentials<'_>,
+    identity: &VerifiedIdentity,
+    endpoint: Option<&str>,
+    conns: &Connections,
+) -> Facts {
+    let mut facts = Facts {
+        root: identity.principal.ends_with(":root"),
+        ..Facts::default()
+    };
+    let opts = conns.options();
+    let iam = iam_client(creds, endpoint, opts, conns.aws.clone());
+    let listed = http::retry(opts, Vendor::Aws, "iam:ListAccessKeys", |_| async {
+        iam.list_access_keys()
+            .send()
+            .await
+            .map_err(|e| failure(opts, &e))
+    })
+    .await;
+    let created = match listed {
+        Ok(out) => out
+            .access_key_metadata()
+            .iter()
+            .find(|k| k.access_key_id() == Some(creds.access_key_id))
+            .and_then(|k| k.create_date())
+            .map(|d| crate::clock::rfc3339(d.secs())),
+        Err(e) => {
+            facts
+                .unchecked
+                .push(super::unchecked("key age", &e, IAM_GRANT));
+            return facts;
+        }
+    };
+    let Some(created) = created else {
+        facts.unchecked.push(Unchecked {
+            what: "key age",
+            code: None,
+            message: "ListAccessKeys does not list the key in use".into(),
+            grant: IAM_GRANT,
+        });
+        return facts;
+    };
+    let used = http::retry(opts, Vendor::Aws, "iam:GetAccessKeyLastUsed", |_| async {
+        iam.get_access_key_last_used()
+            .access_key_id(creds.access_key_id)
+            .send()
+            .await
+            .map_err(|e| failure(opts, &e))
+    })
+    .await;
+    let last_used = match used {
+        Ok(out) => match out.access_key_last_used().and_then(|u| u.last_used_date()) {
+            Some(d) => LastUse::At(crate::clock::rfc3339(d.secs())),
+            None => LastUse::Never,
+        },
+        Err(e) => {
+            facts
+                .unchecked
+                .push(super::unchecked("key last use", &e, IAM_GRANT));
+            LastUse::Unknown
+        }
+    };
+    facts.keys.push(KeyFacts {
+        id: creds.access_key_id.to_string(),
+        created,
+        last_used,
+    });
+    facts
+}
+
+/// IAM is global: signed for `us-east-1`.
+fn iam_client(
+    creds: &KeyCredentials<'_>,
+    endpoint: Option<&str>,
+    opts: &ClientOptions,
+    http_client: aws_sdk_ec2::config::SharedHttpClient,
+) -> aws_sdk_iam::Client {
+    let mut b = aws_sdk_iam::Config::builder()
+        .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+        .http_client(http_client)
+        .region(aws_sdk_iam::config::Region::new(DEFAULT_REGION))
+        .credentials_provider(Credentials::new(
+            creds.access_key_id,
+            creds.secret_access_key,
+            None,
+            None,
+            "tether",
+        ))
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(opts.connect_timeout)
+                .operation_attempt_timeout(opts.timeout)
+                .build(),
+        );
+    if let Some(e) = endpoint {
+        b = b.endpoint_url(e);
+    }
+    aws_sdk_iam::Client::from_conf(b.build())
 }
 
 /// The smithy HTTP client (rustls with `aws-lc-rs`). It keeps one

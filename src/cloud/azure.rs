@@ -21,6 +21,7 @@ use crate::cloud::http::{self, ClientOptions, Failure};
 use crate::cloud::list::{self, Connections, Ctx, Record, Sink, too_many_pages};
 use crate::cloud::{AzureCredentials, VendorApi};
 use crate::config::Vendor;
+use crate::hygiene::{Facts, Unchecked};
 use crate::inventory::{PartitionKey, Resource};
 use crate::secrets::Secret;
 use crate::state::model::{Scope, VerifiedIdentity};
@@ -180,7 +181,7 @@ impl<'a> VendorApi<'a> for Azure {
             "{login}/{}/oauth2/v2.0/token",
             percent_encode(creds.tenant_id)
         );
-        let (token, _) = fetch_token(client, &token_url, creds, opts).await?;
+        let (token, _) = fetch_token(client, &token_url, creds, ARM_SCOPE, opts).await?;
         let bearer = token.expose_str().unwrap_or_default();
         let c = claims(bearer);
         let mut scopes = Vec::new();
@@ -225,17 +226,19 @@ impl<'a> VendorApi<'a> for Azure {
     }
 }
 
-/// An Entra ID client-credentials token for ARM, held in a [`Secret`].
+/// An Entra ID client-credentials token for `scope` (ARM's, or Microsoft
+/// Graph's), held in a [`Secret`].
 async fn fetch_token(
     client: &reqwest::Client,
     token_url: &str,
     creds: &AzureCredentials<'_>,
+    scope: &str,
     opts: &ClientOptions,
 ) -> Result<(Secret, Option<u64>), VendorError> {
     http::retry(opts, Vendor::Azure, "entra:token", |_| {
         let req = client.post(token_url).form(&[
             ("client_id", creds.application_id),
-            ("scope", ARM_SCOPE),
+            ("scope", scope),
             ("client_secret", creds.application_secret),
             ("grant_type", "client_credentials"),
         ]);
@@ -278,6 +281,96 @@ async fn fetch_token(
         }
     })
     .await
+}
+
+/// Microsoft Graph (public cloud), where an application's secrets are.
+pub const GRAPH_ENDPOINT: &str = "https://graph.microsoft.com";
+const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
+const GRAPH_GRANT: &str =
+    "Microsoft Graph Application.Read.All to the application (or make it an owner of itself)";
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct Application {
+    password_credentials: Vec<PasswordCredential>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct PasswordCredential {
+    key_id: String,
+    hint: Option<String>,
+    start_date_time: Option<String>,
+    end_date_time: Option<String>,
+}
+
+/// Credential hygiene of an application secret, with the secret itself
+/// (a Graph token for the application, from the recorded tenant's
+/// endpoint): when it expires (`passwordCredentials[].endDateTime` of the
+/// application, read from Microsoft Graph). The application may hold
+/// several secrets; the one in use is the one whose `hint` (its first three
+/// characters, which Graph shows) matches, compared here and never shown.
+pub(crate) async fn hygiene(
+    creds: &AzureCredentials<'_>,
+    endpoint: Option<&str>,
+    conns: &Connections,
+) -> Facts {
+    let mut facts = Facts::default();
+    let opts = conns.options();
+    let (login, graph) = match endpoint {
+        Some(e) => (e, e),
+        None => (LOGIN_ENDPOINT, GRAPH_ENDPOINT),
+    };
+    let token_url = format!(
+        "{login}/{}/oauth2/v2.0/token",
+        percent_encode(creds.tenant_id)
+    );
+    let token = match fetch_token(&conns.web, &token_url, creds, GRAPH_SCOPE, opts).await {
+        Ok((t, _)) => t,
+        Err(e) => {
+            facts
+                .unchecked
+                .push(super::unchecked("secret expiry", &e, GRAPH_GRANT));
+            return facts;
+        }
+    };
+    let bearer = token.expose_str().unwrap_or_default();
+    let url = format!(
+        "{graph}/v1.0/applications(appId='{}')?$select=passwordCredentials",
+        percent_encode(creds.application_id)
+    );
+    let app: Result<Application, _> =
+        http::retry(opts, Vendor::Azure, "graph:applications", |_| {
+            let req = conns.web.get(&url).bearer_auth(bearer);
+            async move { arm_call(req, opts).await }
+        })
+        .await;
+    let app = match app {
+        Ok(a) => a,
+        Err(e) => {
+            facts
+                .unchecked
+                .push(super::unchecked("secret expiry", &e, GRAPH_GRANT));
+            return facts;
+        }
+    };
+    let hint: String = creds.application_secret.chars().take(3).collect();
+    let mine = app
+        .password_credentials
+        .into_iter()
+        .filter(|c| c.hint.as_deref() == Some(hint.as_str()))
+        .filter_map(|c| Some((c.end_date_time?, c.key_id, c.start_date_time)))
+        .min_by(|a, b| a.0.cmp(&b.0));
+    match mine {
+        Some((end, _, _)) => facts.secret_expires = Some(end),
+        None => facts.unchecked.push(Unchecked {
+            what: "secret expiry",
+            code: None,
+            message: "none of the application's secrets is the one in use".into(),
+            grant: GRAPH_GRANT,
+        }),
+    }
+    facts
 }
 
 async fn arm_call<T: for<'de> Deserialize<'de>>(
@@ -361,7 +454,7 @@ impl Lister {
         );
         let (token, lifetime) = {
             let _in_flight = ctx.in_flight().await;
-            fetch_token(&conns.web, &token_url, creds, ctx.opts).await?
+            fetch_token(&conns.web, &token_url, creds, ARM_SCOPE, ctx.opts).await?
         };
         let bearer = token.expose_str().unwrap_or_default();
         let mut subscriptions = Vec::new();
@@ -423,7 +516,7 @@ impl Lister {
         };
         let (token, lifetime) = {
             let _in_flight = ctx.in_flight().await;
-            fetch_token(&conns.web, &self.token_url, &creds, ctx.opts).await?
+            fetch_token(&conns.web, &self.token_url, &creds, ARM_SCOPE, ctx.opts).await?
         };
         tracing::debug!("ARM token refreshed ahead of its expiry");
         let out = Secret::from_slice(token.expose());

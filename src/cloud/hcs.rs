@@ -33,6 +33,7 @@ use crate::cloud::http::{self, ClientOptions, Failure};
 use crate::cloud::list::{Connections, Ctx, MAX_PAGES, Record, Sink, too_many_pages, unreadable};
 use crate::cloud::{HcsCredentials, VendorApi};
 use crate::config::Vendor;
+use crate::hygiene::{Facts, KeyFacts, LastUse};
 use crate::inventory::PartitionKey;
 use crate::secrets::Secret;
 use crate::state::model::{Scope, VerifiedIdentity};
@@ -147,6 +148,9 @@ struct User {
     #[serde(default)]
     name: String,
     domain: Domain,
+    /// When the password expires: RFC 3339, or empty when it does not.
+    #[serde(default)]
+    password_expires_at: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -702,6 +706,166 @@ fn server_record(v: Server, project: &str) -> Option<Record> {
         .attr("image_id", image)
         .attr("project_id", project);
     Some(r)
+}
+
+const IAM_GRANT: &str =
+    "IAM read-only access to the user itself (Tenant Guest, or IAM ReadOnlyAccess)";
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Groups {
+    groups: Vec<Group>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Group {
+    name: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Credentials {
+    credentials: Vec<Credential>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Credential {
+    access: String,
+    status: String,
+    create_time: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct LastUsed {
+    access_key_last_used: LastUsedAt,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct LastUsedAt {
+    last_used_at: Option<String>,
+}
+
+/// Credential hygiene of an HCS sign-in, with the account's own password,
+/// at its recorded IAM endpoint: whether the user is the domain's
+/// administrator (a member of the `admin` group), when the password
+/// expires (the token's `password_expires_at`), and the age and last use
+/// of the user's permanent access keys (`ListPermanentAccessKeys`,
+/// `ShowAccessKeyLastUsedV5`).
+pub(crate) async fn hygiene(
+    creds: &HcsCredentials<'_>,
+    endpoint: Option<&str>,
+    conns: &Connections,
+) -> Facts {
+    let mut facts = Facts::default();
+    let opts = conns.options();
+    let iam = endpoint.map_or_else(|| iam_url(creds.endpoint), str::to_string);
+    let token_url = format!("{iam}/v3/auth/tokens?nocatalog=true");
+    let scope = serde_json::json!({"domain": {"name": creds.account}});
+    let (token, info) = match fetch_token(&conns.web, &token_url, creds, &scope, opts).await {
+        Ok(t) => t,
+        Err(e) => {
+            facts
+                .unchecked
+                .push(super::unchecked("the credentials", &e, IAM_GRANT));
+            return facts;
+        }
+    };
+    facts.secret_expires = info
+        .user
+        .password_expires_at
+        .filter(|e| !e.trim().is_empty());
+    let user = percent_encode(&info.user.id);
+    match iam_get(
+        conns,
+        opts,
+        "iam:ListGroupsForUser",
+        format!("{iam}/v3/users/{user}/groups"),
+        &token,
+    )
+    .await
+    .map(|g: Groups| g.groups.iter().any(|g| g.name == "admin"))
+    {
+        Ok(admin) => facts.root = admin,
+        Err(e) => facts
+            .unchecked
+            .push(super::unchecked("root key", &e, IAM_GRANT)),
+    }
+    let keys: Credentials = match iam_get(
+        conns,
+        opts,
+        "iam:ListPermanentAccessKeys",
+        format!("{iam}/v3.0/OS-CREDENTIAL/credentials?user_id={user}"),
+        &token,
+    )
+    .await
+    {
+        Ok(k) => k,
+        Err(e) => {
+            facts
+                .unchecked
+                .push(super::unchecked("key age", &e, IAM_GRANT));
+            return facts;
+        }
+    };
+    for k in keys
+        .credentials
+        .into_iter()
+        .filter(|k| k.status.eq_ignore_ascii_case("active"))
+    {
+        let url = format!(
+            "{iam}/v5/users/{user}/access-keys/{}/last-used",
+            percent_encode(&k.access)
+        );
+        let last_used = match iam_get(conns, opts, "iam:ShowAccessKeyLastUsedV5", url, &token).await
+        {
+            Ok(LastUsed {
+                access_key_last_used:
+                    LastUsedAt {
+                        last_used_at: Some(t),
+                    },
+            }) if !t.is_empty() => LastUse::At(t),
+            Ok(_) => LastUse::Never,
+            Err(e) => {
+                facts
+                    .unchecked
+                    .push(super::unchecked("key last use", &e, IAM_GRANT));
+                LastUse::Unknown
+            }
+        };
+        facts.keys.push(KeyFacts {
+            id: k.access,
+            created: k.create_time,
+            last_used,
+        });
+    }
+    facts
+}
+
+/// One GET of IAM with `X-Auth-Token` (with retries), parsed as JSON.
+async fn iam_get<T: for<'de> Deserialize<'de>>(
+    conns: &Connections,
+    opts: &ClientOptions,
+    what: &'static str,
+    url: String,
+    token: &Secret,
+) -> Result<T, VendorError> {
+    let auth = token.expose_str().unwrap_or_default();
+    http::retry(opts, Vendor::Hcs, what, |_| {
+        let req = conns.web.get(&url).header("x-auth-token", auth);
+        async move {
+            let a = http::send(Vendor::Hcs, opts, req).await?;
+            if a.status != 200 {
+                let rid = a.header(&["x-request-id"]);
+                return Err(failure(a.status, &a.body, rid, a.retry_after));
+            }
+            serde_json::from_slice(&a.body).map_err(|e| unreadable(Vendor::Hcs, what, e))
+        }
+    })
+    .await
 }
 
 /// One paced GET with `X-Auth-Token`, parsed as JSON.

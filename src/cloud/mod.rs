@@ -173,6 +173,58 @@ pub(crate) trait VendorApi<'a> {
     ) -> Result<VerifiedIdentity, VendorError>;
 }
 
+/// Credential hygiene of `account`: what its vendor says of the
+/// credentials themselves (root key, key age and last use, secret expiry),
+/// asked with the account's own cleared secret at the account's own
+/// endpoint, after [`verify`] answered `identity`. Never fails: a check the
+/// vendor refuses is one of the facts.
+pub async fn hygiene(
+    account: &Account,
+    secret: &Cleared,
+    identity: &VerifiedIdentity,
+    conns: &Connections,
+) -> crate::hygiene::Facts {
+    let endpoint = account
+        .api_endpoint
+        .as_deref()
+        .map(|e| e.trim_end_matches('/'));
+    let mut facts = match Credentials::new(account, secret) {
+        Err(e) => crate::hygiene::Facts {
+            unchecked: vec![unchecked(
+                "the credentials",
+                &e,
+                "nothing: the secret is refused",
+            )],
+            ..Default::default()
+        },
+        Ok(Credentials::Aws(c)) => aws::hygiene(&c, identity, endpoint, conns).await,
+        Ok(Credentials::Alibaba(c)) => alibaba::hygiene(&c, identity, endpoint, conns).await,
+        Ok(Credentials::Azure(c)) => azure::hygiene(&c, endpoint, conns).await,
+        Ok(Credentials::Hcs(c)) => hcs::hygiene(&c, endpoint, conns).await,
+    };
+    for u in &mut facts.unchecked {
+        http::scrub(&mut u.message, secret.secret());
+        if let Some(c) = u.code.as_mut() {
+            http::scrub(c, secret.secret());
+        }
+    }
+    facts
+}
+
+/// A check the vendor refused, or that failed after retries.
+pub(crate) fn unchecked(
+    what: &'static str,
+    e: &VendorError,
+    grant: &'static str,
+) -> crate::hygiene::Unchecked {
+    crate::hygiene::Unchecked {
+        what,
+        code: e.code.clone(),
+        message: e.message.clone(),
+        grant,
+    }
+}
+
 /// Verifies `account`'s credentials against its vendor: what the vendor
 /// says they are. Does not compare with the declared identity; see
 /// [`check_identity`].

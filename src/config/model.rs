@@ -179,6 +179,10 @@ pub struct Settings {
     /// verified at once, one request each at a time; sync and drift:
     /// sign-ins, discoveries and partition fetches).
     pub parallelism: u32,
+    /// Days after which an access key is reported for rotation.
+    pub max_key_age: u32,
+    /// Days before a secret's expiry from which it is reported.
+    pub secret_expiry_warning: u32,
     #[serde(skip)]
     #[schemars(skip)]
     pub span: Option<Span>,
@@ -190,6 +194,8 @@ pub struct Settings {
 pub const DEFAULT_STATE: &str = "tether.state.json";
 pub const DEFAULT_SNAPSHOTS: &str = ".tether/snapshots";
 pub const DEFAULT_PARALLELISM: u32 = 10;
+pub const DEFAULT_MAX_KEY_AGE: u32 = 90;
+pub const DEFAULT_SECRET_EXPIRY_WARNING: u32 = 30;
 pub const DEFAULT_PG_SCHEMA: &str = "tether";
 pub const DEFAULT_WORKSPACE: &str = "default";
 
@@ -223,6 +229,8 @@ impl Default for Settings {
             pg_schema: DEFAULT_PG_SCHEMA.to_string(),
             workspace: DEFAULT_WORKSPACE.to_string(),
             parallelism: DEFAULT_PARALLELISM,
+            max_key_age: DEFAULT_MAX_KEY_AGE,
+            secret_expiry_warning: DEFAULT_SECRET_EXPIRY_WARNING,
             span: None,
             recipient_spans: Vec::new(),
         }

@@ -48,6 +48,9 @@ pub struct DriftReport {
     pub config: Vec<ConfigDrift>,
     /// Accounts whose inventory could not be fetched (not drift by itself).
     pub unreadable: Vec<plan::IdentityDrift>,
+    /// What the vendors say of the credentials themselves (root keys, key
+    /// age, secret expiry, checks the key may not make).
+    pub findings: Vec<crate::hygiene::Finding>,
     /// Accounts with `enabled = false` in state: neither checked nor read;
     /// their stored resources are not compared (never reported removed).
     pub disabled: Vec<Address>,
@@ -112,16 +115,25 @@ pub fn check(
         .filter_map(|a| Some((a, state.accounts.get(a)?)))
         .partition(|(_, s)| s.enabled());
     let disabled: Vec<Address> = disabled.into_iter().map(|(a, _)| a.clone()).collect();
-    let results = verify_recorded(&checks, ids, trust, parallelism)?;
+    let policy = crate::hygiene::Policy::of(&config.settings);
+    let results = verify_recorded(&checks, ids, trust, parallelism, Some(&policy))?;
+    let mut findings = Vec::new();
     let mut credentials = Vec::new();
     let mut not_checked = Vec::new();
     let mut targets = Vec::new();
     for ((address, _), check) in checks.iter().zip(results) {
         match check {
-            Check::Verified { account, secret } => targets.push(Target {
-                account: *account,
+            Check::Verified {
+                account,
                 secret,
-            }),
+                findings: found,
+            } => {
+                findings.extend(found);
+                targets.push(Target {
+                    account: *account,
+                    secret,
+                });
+            }
             Check::Drift(problem) => {
                 credentials.push(IdentityDrift::new((*address).clone(), problem))
             }
@@ -202,6 +214,7 @@ pub fn check(
         credentials,
         config: config_drift,
         unreadable,
+        findings,
         disabled,
         resources,
     };

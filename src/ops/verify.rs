@@ -1,9 +1,13 @@
 //! The live check of recorded accounts (`plan --refresh`, `drift`): each
 //! account and its secret as recorded in state, verified with the vendor
-//! with sync's retry policy, and compared with the identity apply recorded.
+//! with sync's retry policy, and compared with the identity apply recorded;
+//! with a hygiene [`Policy`], the credentials themselves are then checked
+//! (root key, key age, secret expiry) with the same secret at the same
+//! destination.
 
 use crate::config::{self, Address};
 use crate::error::{Error, Result};
+use crate::hygiene::{Finding, Policy};
 use crate::problem::Problem;
 
 /// The live check of one recorded account.
@@ -14,6 +18,8 @@ pub enum Check {
     Verified {
         account: Box<config::Account>,
         secret: crate::trust::Cleared,
+        /// Credential hygiene findings (none without a policy).
+        findings: Vec<Finding>,
     },
     /// The vendor refused the credentials, or they now belong to another
     /// account or environment: drift.
@@ -31,6 +37,7 @@ pub fn verify_recorded(
     ids: &crate::secrets::identity::Identities,
     trust: &crate::trust::Trust,
     parallelism: u32,
+    policy: Option<&Policy>,
 ) -> Result<Vec<Check>> {
     use crate::cloud;
     let rt = super::runtime()?;
@@ -55,10 +62,21 @@ pub fn verify_recorded(
                 match cloud::check_stable(&account, &entry.identity, &id)
                     .and_then(|()| cloud::check_identity(&account, &id))
                 {
-                    Ok(()) => Check::Verified {
-                        account: Box::new(account),
-                        secret,
-                    },
+                    Ok(()) => {
+                        let findings = match policy {
+                            Some(p) => crate::hygiene::judge(
+                                address,
+                                &cloud::hygiene(&account, &secret, &id, conns).await,
+                                p,
+                            ),
+                            None => Vec::new(),
+                        };
+                        Check::Verified {
+                            account: Box::new(account),
+                            secret,
+                            findings,
+                        }
+                    }
                     Err(m) => Check::Drift(m.problem()),
                 }
             }

@@ -119,6 +119,7 @@ pub fn build_with(
         identity_available: identities.is_some(),
         identity_drift: Vec::new(),
         not_checked: Vec::new(),
+        findings: Vec::new(),
     })
 }
 

@@ -53,6 +53,10 @@ pub struct Plan {
     /// is incomplete.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_checked: Vec<IdentityDrift>,
+    /// With `--refresh`: what the vendors say of the credentials themselves
+    /// (root keys, key age, secret expiry, checks the key may not make).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<crate::hygiene::Finding>,
 }
 
 /// An account whose live check found something: identity drift (a revoked

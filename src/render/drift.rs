@@ -58,11 +58,9 @@ pub fn human(r: &DriftReport, accounts: usize) -> String {
         }
         s.push('\n');
     }
+    super::findings::human(&mut s, false, &r.findings);
     if !r.disabled.is_empty() {
-        s.push_str(
-            "Disabled (`enabled = false`), not checked:
-",
-        );
+        s.push_str("Disabled (`enabled = false`), not checked:\n");
         for a in &r.disabled {
             let _ = writeln!(s, "  - {a}");
         }
@@ -156,6 +154,10 @@ pub fn markdown(r: &DriftReport, budget: usize) -> String {
     }
     for a in &r.disabled {
         let _ = writeln!(head, "- `{a}` is disabled (`enabled = false`): not checked");
+    }
+    if !r.findings.is_empty() {
+        head.push('\n');
+        super::findings::markdown(&mut head, &r.findings);
     }
     if let Some(id) = r.snapshot {
         if !r.resources.is_empty() || !r.resources.not_compared.is_empty() {

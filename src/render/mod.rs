@@ -6,6 +6,7 @@
 pub mod apply;
 pub mod documents;
 pub mod drift;
+pub mod findings;
 pub mod palette;
 pub mod plan;
 pub mod plan_markdown;

@@ -213,6 +213,7 @@ pub fn human(plan: &Plan, color: bool) -> String {
         (CHANGED, "?"),
         &plan.not_checked,
     );
+    super::findings::human(&mut s, color, &plan.findings);
     let mut moving = plan.endpoint_changes().peekable();
     if moving.peek().is_some() {
         let _ = writeln!(

@@ -41,6 +41,7 @@ pub fn render(plan: &Plan, budget: usize) -> String {
             )))
         );
     }
+    super::findings::markdown(&mut head, &plan.findings);
     let moving: Vec<String> = plan
         .endpoint_changes()
         .map(|(c, e)| format!("`{}`: {} → {}", c.address, e.from, e.to))

@@ -1,5 +1,6 @@
 //! The `tether { … }` settings block: `state`, `snapshots`, `recipients`,
-//! `parallelism`, and the check that a recipient parses.
+//! `parallelism`, `max_key_age`, `secret_expiry_warning`, and the check
+//! that a recipient parses.
 
 use hcl::edit::structure::Block;
 
@@ -15,6 +16,8 @@ const SETTINGS_ATTRS: &[&str] = &[
     "snapshots",
     "recipients",
     "parallelism",
+    "max_key_age",
+    "secret_expiry_warning",
     "backend",
     "pg_schema",
     "workspace",
@@ -34,6 +37,9 @@ const CREDENTIAL_ATTRS: &[&str] = &[
     "pg_conn_str",
     "connection_string",
 ];
+
+/// Longest `max_key_age` or `secret_expiry_warning`: ten years.
+pub const MAX_DAYS: u32 = 3650;
 
 /// Most accounts one `parallelism` setting may ask for at once.
 pub const MAX_PARALLELISM: u64 = 1000;
@@ -90,6 +96,39 @@ impl Lower<'_> {
                     ),
                 },
                 other => self.wrong_type("parallelism", "number", other, v.span.clone()),
+            }
+        }
+        for (name, days) in [
+            ("max_key_age", &mut s.max_key_age),
+            ("secret_expiry_warning", &mut s.secret_expiry_warning),
+        ] {
+            if let Some((v, _)) = a.take(name) {
+                match &v.v {
+                    Value::Number(n) => match n.parse::<u32>() {
+                        Ok(d) if (1..=MAX_DAYS).contains(&d) => *days = d,
+                        _ => self.diags.push(
+                            Diagnostic::error(format!(
+                                "`{name}` must be a whole number of days from 1 to {MAX_DAYS}, found {}",
+                                clip_value(n)
+                            ))
+                            .at(v.span),
+                        ),
+                    },
+                    other => {
+                        let d = Diagnostic::error(format!(
+                            "`{name}` must be a number of days, found {}",
+                            other.type_name()
+                        ))
+                        .at(v.span.clone());
+                        self.diags.push(match other {
+                            Value::String(t) => d.help(format!(
+                                "write the days as a number: `{name} = {}`",
+                                t.trim_end_matches(['d', 'D']).trim()
+                            )),
+                            _ => d,
+                        });
+                    }
+                }
             }
         }
         for name in CREDENTIAL_ATTRS {

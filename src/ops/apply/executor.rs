@@ -336,6 +336,7 @@ mod tests {
             identity_available: false,
             identity_drift: vec![],
             not_checked: vec![],
+            findings: vec![],
         }
     }
 

@@ -77,6 +77,8 @@ pub struct Options {
 /// What an apply did.
 pub struct ApplyReport {
     pub report: Report,
+    /// Credential hygiene of the accounts verified, in address order.
+    pub findings: Vec<crate::hygiene::Finding>,
     /// The sync after it, when one ran.
     pub synced: Option<SyncReport>,
 }
@@ -155,6 +157,8 @@ pub fn perform(
             .map_err(|e| Error::Usage(e.to_string()))?,
     );
 
+    let policy = crate::hygiene::Policy::of(&config.settings);
+    let findings = Arc::new(Mutex::new(Vec::new()));
     let rt = super::runtime()?;
     // Batches are recorded on a thread of their own, one at a time, so the
     // walk goes on starting accounts while a write is in flight.
@@ -209,6 +213,8 @@ pub fn perform(
                         ciphertexts: ciphertexts.clone(),
                         recipients: recipients.clone(),
                         trust: trust.clone(),
+                        policy,
+                        findings: findings.clone(),
                     };
                     async move { apply_one(&c, &with).await }
                 },
@@ -270,7 +276,13 @@ pub fn perform(
             progress,
         )?);
     }
-    Ok(ApplyReport { report, synced })
+    let mut findings = std::mem::take(&mut *findings.lock().unwrap_or_else(|p| p.into_inner()));
+    findings.sort_by(|a, b| a.address.cmp(&b.address).then(a.kind.cmp(&b.kind)));
+    Ok(ApplyReport {
+        report,
+        findings,
+        synced,
+    })
 }
 
 /// The `recipients` setting, parsed: what verified secrets are sealed to.
@@ -301,6 +313,8 @@ struct With {
     ciphertexts: Arc<plan::Ciphertexts>,
     recipients: Option<Arc<Recipients>>,
     trust: Arc<crate::trust::Trust>,
+    policy: crate::hygiene::Policy,
+    findings: Arc<Mutex<Vec<crate::hygiene::Finding>>>,
 }
 
 /// Verifies one account (create, update, replace) or forgets it (delete).
@@ -396,6 +410,17 @@ async fn apply_one(
             cloud::check_stable(account, &b.identity, &identity).map_err(|m| m.problem())?;
         }
     }
+    // The credentials themselves, with the same secret at the same
+    // destination: findings, never a failed apply.
+    let facts = cloud::hygiene(account, &cleared, &identity, &with.conns).await;
+    with.findings
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .extend(crate::hygiene::judge(
+            &account.address,
+            &facts,
+            &with.policy,
+        ));
     let sealed = trust::seal(
         cleared.secret(),
         &account.address,

@@ -108,6 +108,7 @@ pub fn prove(
     let mut claimed = saved;
     claimed.identity_drift.clear();
     claimed.not_checked.clear();
+    claimed.findings.clear();
     if claimed == fresh {
         return Ok(fresh);
     }

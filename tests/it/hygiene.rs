@@ -1,0 +1,305 @@
+//! Credential hygiene, end to end against the simulator for all four
+//! vendors: root keys, key age and last use, secret expiry and checks the
+//! key may not make, in `apply`, `plan --refresh` and `drift`, in every
+//! rendering, and never a secret in any of them.
+
+use tether_sim::{HygieneUpdate, Vendor as SimVendor};
+
+use crate::apply::Env;
+use crate::cloud::world_id;
+use crate::harness::Output;
+
+const DAY: i64 = 86_400;
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", out.stdout, out.stderr))
+}
+
+/// Every secret of the world: none may appear in any output.
+fn secrets(env: &Env) -> Vec<String> {
+    let s = env.sim.summary();
+    let mut out: Vec<String> = Vec::new();
+    out.extend(s.aws.accounts.iter().map(|a| a.secret_access_key.clone()));
+    out.extend(
+        s.alibaba
+            .accounts
+            .iter()
+            .map(|a| a.secret_access_key.clone()),
+    );
+    out.extend(
+        s.azure
+            .accounts
+            .iter()
+            .map(|a| a.application_secret.clone()),
+    );
+    out.extend(s.hcs.accounts.iter().map(|a| a.password.clone()));
+    out.extend(s.hcs.accounts.iter().map(|a| a.secret_access_key.clone()));
+    out
+}
+
+fn assert_no_secret(env: &Env, out: &Output) {
+    for s in secrets(env) {
+        assert!(
+            !out.stdout.contains(&s) && !out.stderr.contains(&s),
+            "a secret leaked:\n{}\n{}",
+            out.stdout,
+            out.stderr
+        );
+    }
+}
+
+/// (kind, address) of every finding of a JSON report.
+fn kinds(v: &serde_json::Value) -> Vec<(String, String)> {
+    let mut k: Vec<(String, String)> = v["findings"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| {
+                    (
+                        f["kind"].as_str().unwrap().to_string(),
+                        f["address"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    k.sort();
+    k
+}
+
+fn update(env: &Env, v: SimVendor, f: impl FnOnce(&mut HygieneUpdate)) {
+    let mut u = HygieneUpdate::new(v, &world_id(&env.sim, v, 0));
+    f(&mut u);
+    env.sim.engine().set_hygiene(&u).unwrap();
+}
+
+/// The simulator's defaults: only Alibaba's key is a root key (its
+/// `GetCallerIdentity` answers `acs:ram::N:root`); apply says so, with the
+/// safer alternative. Then each vendor gets a finding of each kind it has,
+/// found by `plan --refresh` and `drift` in human, JSON and markdown;
+/// `drift --fail-on-findings` exits 2 on them, and nothing prints a secret.
+#[test]
+fn every_kind_of_finding_per_vendor_in_every_rendering() {
+    let env = Env::on(crate::apply::Backend::Local, 41, 1, 3);
+    let out = env
+        .run(&["apply", "--auto-approve"])
+        .env("TETHER_LOG", "trace")
+        .run();
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_no_secret(&env, &out);
+    let ali = env.addr("alibaba");
+    assert!(
+        out.stdout.contains("Credential findings (1):")
+            && out.stdout.contains(&format!(
+                "! {ali} (root key): the key is the root (main account) key"
+            ))
+            && out.stdout.contains("use a RAM user's AccessKey"),
+        "{}",
+        out.stdout
+    );
+    let out = env.tether(&["drift", "--fail-on-findings"]);
+    assert_eq!(out.code, 2, "one finding: {}\n{}", out.stdout, out.stderr);
+
+    let (aws, azure, hcs) = (env.addr("aws"), env.addr("azure"), env.addr("hcs"));
+    let t = now();
+    update(&env, SimVendor::Aws, |u| {
+        u.root = Some(true);
+        u.key_created = Some(t - 200 * DAY);
+        u.key_last_used = Some(None);
+    });
+    update(&env, SimVendor::Alibaba, |u| {
+        u.key_created = Some(t - 100 * DAY);
+        u.key_last_used = Some(Some(t - 2 * DAY));
+    });
+    update(&env, SimVendor::Azure, |u| {
+        u.secret_expires = Some(t + 10 * DAY)
+    });
+    update(&env, SimVendor::Hcs, |u| {
+        u.root = Some(true);
+        u.key_created = Some(t - 400 * DAY);
+        u.secret_expires = Some(t - DAY);
+    });
+    let want: Vec<(String, String)> = {
+        let mut w = vec![
+            ("root_key".to_string(), aws.clone()),
+            ("key_age".to_string(), aws.clone()),
+            ("root_key".to_string(), ali.clone()),
+            ("key_age".to_string(), ali.clone()),
+            ("secret_expiry".to_string(), azure.clone()),
+            ("root_key".to_string(), hcs.clone()),
+            ("key_age".to_string(), hcs.clone()),
+            ("secret_expiry".to_string(), hcs.clone()),
+        ];
+        w.sort();
+        w
+    };
+    for args in [
+        &["drift", "--format", "json"][..],
+        &["plan", "--refresh", "--format", "json"][..],
+    ] {
+        let out = env.run(args).env("TETHER_LOG", "trace").run();
+        assert_eq!(out.code, 0, "{args:?}: {}\n{}", out.stdout, out.stderr);
+        assert_no_secret(&env, &out);
+        let v = json(&out);
+        assert_eq!(kinds(&v), want, "{args:?}: {v:#}");
+        let aws_age = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["kind"] == "key_age" && f["address"] == aws.as_str())
+            .unwrap();
+        assert_eq!(aws_age["last_used"], "never", "{aws_age:#}");
+        assert!(
+            aws_age["message"]
+                .as_str()
+                .unwrap()
+                .contains("is 200 days old"),
+            "{aws_age:#}"
+        );
+    }
+    let out = env.tether(&["drift"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    for line in [
+        "Credential findings (8):".to_string(),
+        format!("! {aws} (root key): the key is the root (main account) key"),
+        format!("! {aws} (key age): access key "),
+        "rotate it: create a new key, apply it, then delete the old one (max_key_age = 90 days)"
+            .to_string(),
+        format!("! {azure} (secret expiry): the application secret expires on "),
+        format!("! {hcs} (root key): the credentials are the domain administrator's"),
+        format!("! {hcs} (secret expiry): the password expired on "),
+    ] {
+        assert!(out.stdout.contains(&line), "{line}\n{}", out.stdout);
+    }
+    for args in [
+        &["drift", "--format", "markdown"][..],
+        &["plan", "--refresh", "--format", "markdown"][..],
+    ] {
+        let out = env.tether(args);
+        assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+        assert!(
+            out.stdout
+                .contains("> [!WARNING]\n> **Credential findings (8):**")
+                && out.stdout.contains(&format!(
+                    "> - `{azure}` (secret expiry): the application secret expires on"
+                )),
+            "{args:?}: {}",
+            out.stdout
+        );
+    }
+    let out = env.tether(&["plan", "--refresh"]);
+    assert!(
+        out.stdout.contains("Credential findings (8):"),
+        "{}",
+        out.stdout
+    );
+    // Thresholds are settings.
+    let text = env.config();
+    env.set_config(&text.replacen(
+        "tether {\n",
+        "tether {\n  max_key_age           = 500\n  secret_expiry_warning = 5\n",
+        1,
+    ));
+    let v = json(&env.tether(&["drift", "--format", "json"]));
+    let mut w: Vec<(String, String)> = want
+        .iter()
+        .filter(|(k, a)| k == "root_key" || (k == "secret_expiry" && *a == hcs))
+        .cloned()
+        .collect();
+    w.sort();
+    assert_eq!(kinds(&v), w, "{v:#}");
+    env.set_config(&text);
+}
+
+/// A key that may not ask about itself is a finding naming the vendor's
+/// code and what to grant, never a failed run; other checks go on.
+#[test]
+fn a_check_the_key_may_not_make_is_a_finding_not_a_failure() {
+    let env = Env::on(crate::apply::Backend::Local, 42, 1, 3);
+    assert_eq!(env.tether(&["apply", "--auto-approve"]).code, 0);
+    let deny = |v, apis: &[&str]| {
+        update(&env, v, |u| {
+            u.deny = Some(apis.iter().map(|s| s.to_string()).collect());
+        })
+    };
+    deny(SimVendor::Aws, &["ListAccessKeys"]);
+    deny(SimVendor::Alibaba, &["GetAccessKeyLastUsed"]);
+    deny(SimVendor::Azure, &["applications"]);
+    deny(
+        SimVendor::Hcs,
+        &["ListGroupsForUser", "ListPermanentAccessKeys"],
+    );
+    let out = env
+        .run(&["drift", "--detailed-exitcode", "--format", "json"])
+        .env("TETHER_LOG", "trace")
+        .run();
+    assert_eq!(out.code, 0, "no drift: {}\n{}", out.stdout, out.stderr);
+    assert_no_secret(&env, &out);
+    let v = json(&out);
+    let unchecked: Vec<(String, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "unchecked")
+        .map(|f| {
+            (
+                f["address"].as_str().unwrap().to_string(),
+                f["code"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let (aws, ali, azure, hcs) = (
+        env.addr("aws"),
+        env.addr("alibaba"),
+        env.addr("azure"),
+        env.addr("hcs"),
+    );
+    for (addr, code) in [
+        (&aws, "AccessDenied"),
+        (&ali, "NoPermission"),
+        (&azure, "Authorization_RequestDenied"),
+        (&hcs, "IAM.0003"),
+    ] {
+        assert!(
+            unchecked.iter().any(|(a, c)| a == addr && c == code),
+            "{addr} {code}: {v:#}"
+        );
+    }
+    // Alibaba's key age is still known (only its last use was refused).
+    let ali_unchecked = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "unchecked" && f["address"] == ali.as_str())
+        .unwrap();
+    assert!(
+        ali_unchecked["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("could not check key last use: NoPermission"),
+        "{ali_unchecked:#}"
+    );
+    assert!(
+        ali_unchecked["advice"]
+            .as_str()
+            .unwrap()
+            .contains("ram:GetAccessKeyLastUsed"),
+        "{ali_unchecked:#}"
+    );
+    let out = env.tether(&["drift"]);
+    assert!(
+        out.stdout.contains(&format!(
+            "? {aws} (not checked): could not check key age: AccessDenied"
+        )),
+        "{}",
+        out.stdout
+    );
+}
