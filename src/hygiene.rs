@@ -29,6 +29,8 @@ pub enum FindingKind {
     SecretExpiry,
     /// A check could not be made (the key may not ask, or the vendor failed).
     Unchecked,
+    /// The key may not list a resource type that sync reads.
+    Permission,
 }
 
 impl FindingKind {
@@ -38,6 +40,7 @@ impl FindingKind {
             FindingKind::KeyAge => "key age",
             FindingKind::SecretExpiry => "secret expiry",
             FindingKind::Unchecked => "not checked",
+            FindingKind::Permission => "permission",
         }
     }
 }
@@ -136,6 +139,20 @@ pub struct Unchecked {
 }
 
 const DAY: i64 = 86_400;
+
+/// The read-only policy (or role) that lets a key list resources of `kind`
+/// (tether's type name) from `vendor`.
+pub fn listing_grant(vendor: Vendor, kind: &str) -> &'static str {
+    let network = matches!(kind, "vpc" | "subnet");
+    match vendor {
+        Vendor::Aws => "the ec2:Describe* read actions (AmazonEC2ReadOnlyAccess)",
+        Vendor::Alibaba if network => "AliyunVPCReadOnlyAccess",
+        Vendor::Alibaba => "AliyunECSReadOnlyAccess",
+        Vendor::Azure => "the Reader role on the subscription",
+        Vendor::Hcs if network || kind == "security_group" => "VPC ReadOnlyAccess",
+        Vendor::Hcs => "ECS ReadOnlyAccess",
+    }
+}
 
 /// The safer alternative to a root key, per vendor.
 fn instead_of_root(v: Vendor) -> &'static str {
@@ -291,6 +308,49 @@ pub fn judge(address: &Address, facts: &Facts, policy: &Policy) -> Vec<Finding> 
         });
     }
     out
+}
+
+/// Permission findings from a live fetch's partitions the vendor denied
+/// (`(account, type, region, code)`), one per account and type with the
+/// regions counted, in address and type order.
+pub fn denied_listings<'a>(
+    denied: impl Iterator<Item = (&'a Address, &'a str, &'a str, Option<&'a str>)>,
+) -> Vec<Finding> {
+    /// The regions of one account and type, and the first code seen.
+    type Denied<'a> = (Vec<&'a str>, Option<&'a str>);
+    let mut by: std::collections::BTreeMap<(&Address, &str), Denied<'_>> =
+        std::collections::BTreeMap::new();
+    for (address, kind, region, code) in denied {
+        let e = by.entry((address, kind)).or_default();
+        e.0.push(region);
+        e.1 = e.1.or(code);
+    }
+    by.into_iter()
+        .map(|((address, kind), (regions, code))| Finding {
+            address: address.clone(),
+            kind: FindingKind::Permission,
+            message: format!(
+                "the key may not list {kind} ({} region{}{}{})",
+                regions.len(),
+                if regions.len() == 1 { "" } else { "s" },
+                if regions.len() <= 3 {
+                    format!(": {}", regions.join(", "))
+                } else {
+                    String::new()
+                },
+                code.map(|c| format!("; {c}")).unwrap_or_default()
+            ),
+            advice: Some(format!(
+                "grant {}; until then these partitions are failed, their resources kept stale",
+                listing_grant(address.vendor, kind)
+            )),
+            key_id: None,
+            created: None,
+            last_used: None,
+            expires: None,
+            code: code.map(str::to_string),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -23,8 +23,10 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "lowercase")]
 pub enum ProblemKind {
     /// The vendor refused the credentials: unknown key, wrong secret or
-    /// password, revoked or expired key, no permission.
+    /// password, revoked or expired key.
     Auth,
+    /// The credentials work, but may not call the API (a missing policy).
+    Denied,
     /// The vendor throttled the calls, and went on throttling after every retry.
     Throttled,
     /// Server errors (5xx) or timeouts, still failing after every retry.
@@ -59,6 +61,7 @@ impl ProblemKind {
     pub fn as_str(self) -> &'static str {
         match self {
             ProblemKind::Auth => "auth",
+            ProblemKind::Denied => "denied",
             ProblemKind::Throttled => "throttled",
             ProblemKind::Retryable => "retryable",
             ProblemKind::Unreachable => "unreachable",
@@ -129,6 +132,7 @@ mod tests {
     fn kinds_are_lowercase_words_on_the_wire() {
         for k in [
             ProblemKind::Auth,
+            ProblemKind::Denied,
             ProblemKind::Throttled,
             ProblemKind::Retryable,
             ProblemKind::Unreachable,

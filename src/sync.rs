@@ -538,7 +538,16 @@ async fn fetch_partition(
             sh.progress
                 .partitions_failed
                 .fetch_add(1, Ordering::Relaxed);
-            Encoded::without_records(key, PartitionStatus::Failed { error: e.problem() })
+            let mut error = e.problem();
+            if e.kind == ErrorKind::Denied {
+                // The key works, and may not list this: say what would let it.
+                error.message = format!(
+                    "{}; grant {}",
+                    error.message,
+                    crate::hygiene::listing_grant(key.account.vendor, &key.kind)
+                );
+            }
+            Encoded::without_records(key, PartitionStatus::Failed { error })
         }
         (Ok(()), Some(why)) => {
             drop(records);

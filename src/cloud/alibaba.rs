@@ -205,15 +205,16 @@ fn kind_for(status: u16, code: &str) -> ErrorKind {
     if code.starts_with("Throttling") || code == "ServiceUnavailable.Throttling" {
         return ErrorKind::Throttled;
     }
+    // The key works; a RAM policy is missing.
+    if matches!(code, "Forbidden.RAM" | "NoPermission") {
+        return ErrorKind::Denied;
+    }
     if code.starts_with("InvalidAccessKeyId")
         || code.starts_with("InvalidSecurityToken")
         || code.starts_with("Forbidden")
         || matches!(
             code,
-            "SignatureDoesNotMatch"
-                | "IncompleteSignature"
-                | "NoPermission"
-                | "InvalidAccessKeySecret"
+            "SignatureDoesNotMatch" | "IncompleteSignature" | "InvalidAccessKeySecret"
         )
     {
         return ErrorKind::Auth;
@@ -834,6 +835,12 @@ mod tests {
             ErrorKind::Auth
         );
         assert_eq!(kind_for(400, "SignatureDoesNotMatch"), ErrorKind::Auth);
+        assert_eq!(
+            kind_for(403, "Forbidden.AccessKeyDisabled"),
+            ErrorKind::Auth
+        );
+        assert_eq!(kind_for(403, "Forbidden.RAM"), ErrorKind::Denied);
+        assert_eq!(kind_for(403, "NoPermission"), ErrorKind::Denied);
         assert_eq!(kind_for(400, "Throttling.User"), ErrorKind::Throttled);
         assert_eq!(kind_for(500, "InternalError"), ErrorKind::Retryable);
         assert_eq!(kind_for(400, "MissingParameter"), ErrorKind::Other);

@@ -46,6 +46,13 @@ const THROTTLING: &[&str] = &[
     "EC2ThrottledException",
 ];
 
+/// Codes that mean the credentials work but may not make the call.
+const DENIED: &[&str] = &[
+    "UnauthorizedOperation",
+    "AccessDenied",
+    "AccessDeniedException",
+];
+
 /// Codes that mean the credentials are not accepted.
 const AUTH: &[&str] = &[
     "InvalidClientTokenId",
@@ -53,7 +60,6 @@ const AUTH: &[&str] = &[
     "IncompleteSignature",
     "MissingAuthenticationToken",
     "AuthFailure",
-    "AccessDenied",
     "ExpiredToken",
     "InvalidAccessKeyId",
     "UnrecognizedClientException",
@@ -278,6 +284,8 @@ where
             let code = code.as_str();
             let kind = if AUTH.contains(&code) {
                 ErrorKind::Auth
+            } else if DENIED.contains(&code) {
+                ErrorKind::Denied
             } else if THROTTLING.contains(&code) {
                 ErrorKind::Throttled
             } else if TRANSIENT.contains(&code) {

@@ -19,8 +19,11 @@ use crate::problem::{Problem, ProblemKind};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
     /// The vendor refused the credentials: unknown key, wrong secret or
-    /// password, revoked or expired key, no permission.
+    /// password, revoked or expired key.
     Auth,
+    /// The credentials work, but may not call this API (a policy or role
+    /// is missing): the one call fails, not the account.
+    Denied,
     /// The vendor throttled the calls, and went on throttling after every retry.
     Throttled,
     /// Server errors (5xx) or timeouts, still failing after every retry.
@@ -43,6 +46,7 @@ impl ErrorKind {
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Auth => "auth",
+            ErrorKind::Denied => "denied",
             ErrorKind::Throttled => "throttled",
             ErrorKind::Retryable => "retryable",
             ErrorKind::Unreachable => "unreachable",
@@ -61,6 +65,7 @@ impl From<ErrorKind> for ProblemKind {
     fn from(k: ErrorKind) -> ProblemKind {
         match k {
             ErrorKind::Auth => ProblemKind::Auth,
+            ErrorKind::Denied => ProblemKind::Denied,
             ErrorKind::Throttled => ProblemKind::Throttled,
             ErrorKind::Retryable => ProblemKind::Retryable,
             ErrorKind::Unreachable => ProblemKind::Unreachable,
@@ -115,6 +120,7 @@ impl VendorError {
     fn lead(&self) -> &'static str {
         match self.kind {
             ErrorKind::Auth => "refused the credentials",
+            ErrorKind::Denied => "denied the call (a permission is missing)",
             ErrorKind::Throttled => "kept throttling the requests",
             ErrorKind::Retryable => "kept failing",
             ErrorKind::Unreachable => "could not be reached",

@@ -131,7 +131,8 @@ where
 /// The kind an HTTP status stands for, before vendor codes refine it.
 pub(crate) fn kind_for_status(status: u16) -> ErrorKind {
     match status {
-        401 | 403 => ErrorKind::Auth,
+        401 => ErrorKind::Auth,
+        403 => ErrorKind::Denied,
         429 => ErrorKind::Throttled,
         408 | 500..=599 => ErrorKind::Retryable,
         _ => ErrorKind::Other,
@@ -505,7 +506,7 @@ mod tests {
     #[test]
     fn statuses_map_to_kinds() {
         assert_eq!(kind_for_status(401), ErrorKind::Auth);
-        assert_eq!(kind_for_status(403), ErrorKind::Auth);
+        assert_eq!(kind_for_status(403), ErrorKind::Denied);
         assert_eq!(kind_for_status(429), ErrorKind::Throttled);
         assert_eq!(kind_for_status(503), ErrorKind::Retryable);
         assert_eq!(kind_for_status(400), ErrorKind::Other);

@@ -183,6 +183,21 @@ pub fn check(
         None => Diff::default(),
     };
     drop(live);
+    // Partitions the key may not list: a finding per account and type.
+    findings.extend(crate::hygiene::denied_listings(
+        resources
+            .not_compared
+            .iter()
+            .filter(|n| n.problem_kind == Some(crate::problem::ProblemKind::Denied))
+            .map(|n| {
+                (
+                    &n.account,
+                    n.kind.as_str(),
+                    n.region.as_str(),
+                    n.code.as_deref(),
+                )
+            }),
+    ));
     // Accounts whose check could not complete are not read: their stored
     // partitions are failed in a recorded version, never dropped.
     unreadable.splice(0..0, not_checked);

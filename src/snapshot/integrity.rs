@@ -162,7 +162,7 @@ impl Store {
 }
 
 /// `(id, parent)` from the head of a manifest as a writer of any format
-/// this build reads serializes it (`{"format_version":3,"id":N,"parent":P,
+/// this build reads serializes it (`{"format_version":4,"id":N,"parent":P,
 /// "time":…`); `None` for any other layout.
 fn head_link(head: &[u8]) -> Option<(VersionId, Option<VersionId>)> {
     let rest = MANIFEST_FORMATS_READ.iter().find_map(|v| {
@@ -208,8 +208,8 @@ mod tests {
             head_link(br#"{"format_version":1,"id":1,"time":"x""#),
             Some((1, None))
         );
-        // Formats 3 and 2, and format 1 of a store an older build wrote.
-        for v in [2, 3] {
+        // Formats 4 to 2, and format 1 of a store an older build wrote.
+        for v in [2, 3, 4] {
             let head = format!(r#"{{"format_version":{v},"id":4,"parent":3,"time":"x""#);
             assert_eq!(head_link(head.as_bytes()), Some((4, Some(3))));
         }
@@ -219,7 +219,7 @@ mod tests {
             br#"{"format_version":1,"id":3,"parent":2"#,
             br#"{"format_version":1,"id":03,"time":"x""#,
             br#"{"format_version":1,"id":99999999999999999999999,"time":"x""#,
-            br#"{"format_version":4,"id":3,"time":"x""#,
+            br#"{"format_version":5,"id":3,"time":"x""#,
             b"",
         ] {
             assert_eq!(head_link(other), None, "{}", String::from_utf8_lossy(other));

@@ -19,10 +19,11 @@ use crate::inventory::{PartitionKey, PartitionStatus};
 use crate::problem::{Problem, ProblemKind};
 
 /// The manifest format this build writes.
-pub const MANIFEST_FORMAT_VERSION: u32 = 3;
+/// 4: a failed partition's `kind` may be `denied` (a missing permission).
+pub const MANIFEST_FORMAT_VERSION: u32 = 4;
 
 /// Every manifest format this build reads.
-pub const MANIFEST_FORMATS_READ: [u32; 3] = [1, 2, MANIFEST_FORMAT_VERSION];
+pub const MANIFEST_FORMATS_READ: [u32; 4] = [1, 2, 3, MANIFEST_FORMAT_VERSION];
 
 /// One snapshot version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

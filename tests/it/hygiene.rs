@@ -303,3 +303,91 @@ fn a_check_the_key_may_not_make_is_a_finding_not_a_failure() {
         out.stdout
     );
 }
+
+/// A listing API the key may not call fails its partitions, with the
+/// vendor's code and the policy that grants it, never the account and
+/// never an empty partition: the rest of the account is synced, the denied
+/// partitions' resources are kept stale, and drift reports a permission
+/// finding per account and type.
+#[test]
+fn a_listing_the_key_may_not_call_fails_its_partitions_only() {
+    let env = Env::on(crate::apply::Backend::Local, 43, 1, 12);
+    assert_eq!(env.tether(&["apply", "--auto-approve"]).code, 0);
+    let deny = |v, api: &str| {
+        update(&env, v, |u| u.deny = Some([api.to_string()].into()));
+    };
+    deny(SimVendor::Aws, "DescribeInstances");
+    deny(SimVendor::Alibaba, "DescribeVpcs");
+    deny(SimVendor::Azure, "resourcegroups");
+    deny(SimVendor::Hcs, "ListVpcs");
+    let out = env
+        .run(&["sync", "--json"])
+        .env("TETHER_LOG", "trace")
+        .run();
+    assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
+    assert_no_secret(&env, &out);
+    let report = json(&out);
+    let accounts = report["accounts"].as_array().unwrap();
+    for (vendor, kind, code, grant) in [
+        (
+            "aws",
+            "instance",
+            "UnauthorizedOperation",
+            "AmazonEC2ReadOnlyAccess",
+        ),
+        ("alibaba", "vpc", "Forbidden.RAM", "AliyunVPCReadOnlyAccess"),
+        (
+            "azure",
+            "resource_group",
+            "AuthorizationFailed",
+            "Reader role",
+        ),
+        ("hcs", "vpc", "VPC.0112", "VPC ReadOnlyAccess"),
+    ] {
+        let addr = env.addr(vendor);
+        let a = accounts
+            .iter()
+            .find(|a| a["address"] == addr.as_str())
+            .unwrap();
+        assert_eq!(a["status"], "partial", "{a:#}");
+        assert!(a["error"].is_null(), "the account goes on: {a:#}");
+        let failed = a["failed_partitions"].as_array().unwrap();
+        assert!(!failed.is_empty(), "{a:#}");
+        for f in failed {
+            assert_eq!(f["type"], kind, "{a:#}");
+            assert_eq!(f["problem"]["kind"], "denied", "{a:#}");
+            assert_eq!(f["problem"]["code"], code, "{a:#}");
+            assert!(
+                f["problem"]["message"].as_str().unwrap().contains(grant),
+                "{a:#}"
+            );
+        }
+        assert!(a["partitions"].as_u64().unwrap() > failed.len() as u64);
+    }
+    // Nothing of the denied types is reported removed: kept stale.
+    let d = json(&env.tether(&["snapshot", "diff", "1", "latest", "--format", "json"]));
+    assert!(d["removed"].as_array().unwrap().is_empty(), "{d:#}");
+    let out = env.tether(&["drift", "--format", "json"]);
+    let v = json(&out);
+    let permission: Vec<(String, String)> = kinds(&v)
+        .into_iter()
+        .filter(|(k, _)| k == "permission")
+        .collect();
+    assert_eq!(permission.len(), 4, "{v:#}");
+    let aws = env.addr("aws");
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "permission" && f["address"] == aws.as_str())
+        .unwrap();
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("the key may not list instance ("),
+        "{f:#}"
+    );
+    assert_eq!(f["code"], "UnauthorizedOperation", "{f:#}");
+    assert!(v["resources"]["removed"].as_array().unwrap().is_empty());
+}

@@ -536,7 +536,7 @@ fn a_store_of_manifest_format_1_reads_as_before_and_takes_new_versions() {
         &std::fs::read(d.join(".tether/snapshots/versions/00000003.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(raw["format_version"], 3);
+    assert_eq!(raw["format_version"], 4);
     for id in [1, 2] {
         assert_eq!(store.manifest(id).unwrap().format_version, 1);
         let name = format!("versions/{id:08}.json");
