@@ -134,6 +134,20 @@ impl Plan {
             .filter_map(|c| c.endpoint_change.as_ref().map(|e| (c, e)))
     }
 
+    /// Accounts the config disables (`enabled = false`): kept in state,
+    /// skipped by sync and drift.
+    pub fn disabled(&self) -> impl Iterator<Item = &Address> {
+        self.changes
+            .iter()
+            .filter(|c| {
+                c.action != Action::Delete
+                    && c.attributes.iter().any(|a| {
+                        a.name == "enabled" && a.after == Some(serde_json::Value::Bool(false))
+                    })
+            })
+            .map(|c| &c.address)
+    }
+
     /// Changes, or identity drift found by `--refresh`.
     pub fn has_changes_or_drift(&self) -> bool {
         self.has_changes() || !self.identity_drift.is_empty()

@@ -237,6 +237,14 @@ pub fn human(plan: &Plan, color: bool) -> String {
         }
         s.push('\n');
     }
+    let disabled: Vec<String> = plan.disabled().map(ToString::to_string).collect();
+    if !disabled.is_empty() {
+        let _ = writeln!(
+            s,
+            "Disabled (`enabled = false`; sync and drift skip them): {}\n",
+            disabled.join(", ")
+        );
+    }
     if !plan.has_changes() {
         s.push_str("No changes. The accounts in state match the configuration.\n");
         return s;

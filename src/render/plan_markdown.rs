@@ -42,6 +42,14 @@ pub fn render(plan: &Plan, budget: usize) -> String {
         );
     }
     super::findings::markdown(&mut head, &plan.findings);
+    let disabled: Vec<String> = plan.disabled().map(|a| format!("`{a}`")).collect();
+    if !disabled.is_empty() {
+        let _ = writeln!(
+            head,
+            "Disabled (`enabled = false`; sync and drift skip them): {}\n",
+            capped(disabled.into_iter())
+        );
+    }
     let moving: Vec<String> = plan
         .endpoint_changes()
         .map(|(c, e)| format!("`{}`: {} → {}", c.address, e.from, e.to))

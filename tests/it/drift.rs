@@ -476,6 +476,16 @@ fn a_disabled_account_is_kept_stale_and_skipped(b: Backend) {
         .unwrap();
     assert_eq!(attr["after"], false, "{change:#}");
 
+    for format in ["human", "markdown"] {
+        let out = env.tether(&["plan", "--format", format]);
+        assert!(
+            out.stdout
+                .contains("Disabled (`enabled = false`; sync and drift skip them): "),
+            "{}",
+            out.stdout
+        );
+    }
+
     // Disabling calls no vendor: the revoked key does not stop it.
     let out = env.tether(&["apply", "--auto-approve"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
@@ -522,6 +532,14 @@ fn a_disabled_account_is_kept_stale_and_skipped(b: Backend) {
     assert!(
         out.stdout
             .contains("Disabled (`enabled = false`), not checked:"),
+        "{}",
+        out.stdout
+    );
+    let out = env.tether(&["plan"]);
+    assert!(
+        out.stdout.contains(&format!(
+            "Disabled (`enabled = false`; sync and drift skip them): {ali}\n"
+        )) && out.stdout.contains("No changes."),
         "{}",
         out.stdout
     );
