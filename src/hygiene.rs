@@ -310,7 +310,33 @@ pub fn judge(address: &Address, facts: &Facts, policy: &Policy) -> Vec<Finding> 
     out
 }
 
-/// Permission findings from a live fetch's partitions the vendor denied
+/// The region discovery is denied: nothing of the account can be listed.
+pub fn denied_regions(address: &Address, code: Option<&str>) -> Finding {
+    Finding {
+        address: address.clone(),
+        kind: FindingKind::Permission,
+        message: format!(
+            "the key may not list the account's regions{}",
+            code.map(|c| format!(" ({c})")).unwrap_or_default()
+        ),
+        advice: Some(format!(
+            "grant {}, or declare `regions`",
+            match address.vendor {
+                Vendor::Aws => "ec2:DescribeRegions (AmazonEC2ReadOnlyAccess)",
+                Vendor::Alibaba => "AliyunECSReadOnlyAccess",
+                Vendor::Azure => "the Reader role",
+                Vendor::Hcs => "IAM read access to the projects",
+            }
+        )),
+        key_id: None,
+        created: None,
+        last_used: None,
+        expires: None,
+        code: code.map(str::to_string),
+    }
+}
+
+/// Permission findings from listing calls the vendor denied
 /// (`(account, type, region, code)`), one per account and type with the
 /// regions counted, in address and type order.
 pub fn denied_listings<'a>(

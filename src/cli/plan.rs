@@ -163,7 +163,13 @@ fn refresh(
     )?;
     for ((address, _), check) in checks.iter().zip(results) {
         match check {
-            Check::Verified { findings, .. } => plan.findings.extend(findings),
+            Check::Verified {
+                findings, denied, ..
+            } => {
+                plan.findings.extend(findings);
+                plan.findings
+                    .extend(crate::ops::verify::permissions(address, &denied));
+            }
             Check::Drift(problem) => plan
                 .identity_drift
                 .push(IdentityDrift::new((*address).clone(), problem)),

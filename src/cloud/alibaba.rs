@@ -629,12 +629,12 @@ impl Lister {
             let number = n.to_string();
             let mut q: Vec<(&str, &str)> = vec![("RegionId", region)];
             if tokens {
-                q.push(("MaxResults", "100"));
+                q.push(("MaxResults", ctx.page_size("100", "1")));
                 if !token.is_empty() {
                     q.push(("NextToken", &token));
                 }
             } else {
-                q.push(("PageSize", "50"));
+                q.push(("PageSize", ctx.page_size("50", "1")));
                 q.push(("PageNumber", &number));
             }
             let page = self
@@ -652,6 +652,9 @@ impl Lister {
                 if let Some(r) = record(&key.kind, v) {
                     out.push(r.0.into_resource(key, r.1));
                 }
+            }
+            if ctx.probe {
+                return Ok(());
             }
             if tokens {
                 match page.next_token.filter(|t| !t.is_empty()) {

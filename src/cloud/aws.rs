@@ -361,6 +361,9 @@ pub(crate) struct Lister {
 /// Page size of the Describe calls (the EC2 maximum).
 const PAGE: i32 = 1000;
 
+/// The smallest page EC2 takes (a probe's).
+const PROBE_PAGE: i32 = 5;
+
 /// The tags of a listed item, moved out of the SDK's answer.
 fn tags_of(
     tags: Option<Vec<aws_sdk_ec2::types::Tag>>,
@@ -455,7 +458,7 @@ impl Lister {
                     let page = ctx
                         .call(&bucket, "ec2:DescribeInstances", || async {
                             ec2.describe_instances()
-                                .max_results(PAGE)
+                                .max_results(ctx.page_size(PAGE, PROBE_PAGE))
                                 .set_next_token(t.clone())
                                 .send()
                                 .await
@@ -498,7 +501,7 @@ impl Lister {
                     let page = ctx
                         .call(&bucket, "ec2:DescribeVpcs", || async {
                             ec2.describe_vpcs()
-                                .max_results(PAGE)
+                                .max_results(ctx.page_size(PAGE, PROBE_PAGE))
                                 .set_next_token(t.clone())
                                 .send()
                                 .await
@@ -524,7 +527,7 @@ impl Lister {
                     let page = ctx
                         .call(&bucket, "ec2:DescribeSubnets", || async {
                             ec2.describe_subnets()
-                                .max_results(PAGE)
+                                .max_results(ctx.page_size(PAGE, PROBE_PAGE))
                                 .set_next_token(t.clone())
                                 .send()
                                 .await
@@ -549,7 +552,7 @@ impl Lister {
                     let page = ctx
                         .call(&bucket, "ec2:DescribeSecurityGroups", || async {
                             ec2.describe_security_groups()
-                                .max_results(PAGE)
+                                .max_results(ctx.page_size(PAGE, PROBE_PAGE))
                                 .set_next_token(t.clone())
                                 .send()
                                 .await
@@ -568,6 +571,9 @@ impl Lister {
                     page.next_token
                 }
             };
+            if ctx.probe {
+                return Ok(());
+            }
             match next.filter(|n| !n.is_empty()) {
                 Some(n) if Some(&n) == token.as_ref() => {
                     return Err(VendorError::new(

@@ -553,7 +553,13 @@ impl Lister {
         let mut kept = Sink::new(&mut keep);
         // One request at a time: a partition is one unit of the run's
         // parallelism, whatever number of subscriptions it spans.
-        for sub in &self.subscriptions {
+        // A probe asks in one subscription.
+        let subs = &self.subscriptions[..self.subscriptions.len().min(if ctx.probe {
+            1
+        } else {
+            usize::MAX
+        })];
+        for sub in subs {
             self.list_subscription(conns, ctx, key, sub, groups, &mut kept)
                 .await?;
         }
@@ -577,8 +583,9 @@ impl Lister {
         };
         let bucket = ctx.key(sub, what);
         let mut next = Some(format!(
-            "{arm}/subscriptions/{}/{what}?api-version={RESOURCES_API}&%24top=1000",
-            percent_encode(sub)
+            "{arm}/subscriptions/{}/{what}?api-version={RESOURCES_API}&%24top={}",
+            percent_encode(sub),
+            ctx.page_size(1000, 1)
         ));
         let mut pages = 0;
         while let Some(url) = next.take() {
@@ -605,6 +612,9 @@ impl Lister {
                 if let Some(r) = arm_record(v, sub, groups) {
                     out.push(r.0.into_resource(key, &r.1));
                 }
+            }
+            if ctx.probe {
+                return Ok(());
             }
             next = page.next_link.filter(|l| !l.is_empty());
         }

@@ -485,6 +485,10 @@ impl Lister {
             let token = self.project_token(conns, ctx, cell, project).await?;
             self.list_project(conns, ctx, key, project, token, out)
                 .await?;
+            if ctx.probe {
+                // One project is enough to learn the permission.
+                return Ok(());
+            }
         }
         if !any {
             return Err(VendorError::new(
@@ -511,8 +515,10 @@ impl Lister {
             let bucket = ctx.key(project, "ListServersDetails");
             let mut seen = 0usize;
             for offset in 1..=MAX_PAGES {
-                let url =
-                    format!("{base}/v1/{pid}/cloudservers/detail?limit={LIMIT}&offset={offset}");
+                let url = format!(
+                    "{base}/v1/{pid}/cloudservers/detail?limit={}&offset={offset}",
+                    ctx.page_size(LIMIT, 1)
+                );
                 let page: ServerPage =
                     get_json(conns, ctx, &bucket, "ecs:ListServersDetails", &url, token).await?;
                 let got = page.servers.len();
@@ -522,7 +528,7 @@ impl Lister {
                         out.push(r.into_resource(key, "HCS::ECS::CloudServer"));
                     }
                 }
-                if got < LIMIT || seen >= page.count.unwrap_or(0) as usize {
+                if ctx.probe || got < LIMIT || seen >= page.count.unwrap_or(0) as usize {
                     return Ok(());
                 }
             }
@@ -537,7 +543,7 @@ impl Lister {
         let bucket = ctx.key(project, api);
         let mut marker = String::new();
         for _ in 0..MAX_PAGES {
-            let mut url = format!("{base}/v1/{pid}/{what}?limit={LIMIT}");
+            let mut url = format!("{base}/v1/{pid}/{what}?limit={}", ctx.page_size(LIMIT, 1));
             if !marker.is_empty() {
                 url.push_str("&marker=");
                 url.push_str(&percent_encode(&marker));
@@ -566,7 +572,7 @@ impl Lister {
                 }
                 out.push(r.into_resource(key, native));
             }
-            if got < LIMIT || last.is_empty() {
+            if ctx.probe || got < LIMIT || last.is_empty() {
                 return Ok(());
             }
             if last == marker {

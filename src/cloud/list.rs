@@ -76,9 +76,17 @@ pub(crate) struct Ctx<'a> {
     pub opts: &'a ClientOptions,
     pub account: &'a Arc<str>,
     pub vendor: Vendor,
+    /// The permission preflight: one request per listing API, for the
+    /// smallest page, then stop (see [`Session::probe`]).
+    pub probe: bool,
 }
 
 impl Ctx<'_> {
+    /// The page size to ask for: `full`, or `smallest` in a probe.
+    pub fn page_size<T>(&self, full: T, smallest: T) -> T {
+        if self.probe { smallest } else { full }
+    }
+
     pub fn key(&self, scope: &str, api: &'static str) -> BucketKey {
         BucketKey {
             vendor: self.vendor,
@@ -257,6 +265,7 @@ impl Session {
             opts: &conns.opts,
             account: &key,
             vendor,
+            probe: false,
         };
         let creds = crate::cloud::Credentials::new(account, cleared);
         let inner = match creds {
@@ -301,6 +310,7 @@ impl Session {
             opts,
             account: &self.key,
             vendor: self.vendor,
+            probe: false,
         }
     }
 
@@ -334,6 +344,22 @@ impl Session {
         Ok(found)
     }
 
+    /// The permission preflight of partition `key`'s listing API: one
+    /// request for its smallest page (in one subscription or project),
+    /// answered or refused; what it lists is dropped.
+    pub async fn probe(
+        &self,
+        conns: &Connections,
+        limiter: &RateLimiter,
+        key: &PartitionKey,
+    ) -> Result<(), VendorError> {
+        let mut ctx = self.ctx(limiter, &conns.opts);
+        ctx.probe = true;
+        let mut drop_it = |_: Resource| {};
+        self.list_with(conns, &ctx, key, &mut Sink::new(&mut drop_it))
+            .await
+    }
+
     /// Every resource of partition `key` (its account must be this
     /// session's), all pages, each handed to `out` as its page is read.
     /// On an error, what `out` was given is incomplete.
@@ -345,6 +371,16 @@ impl Session {
         out: &mut Sink<'_>,
     ) -> Result<(), VendorError> {
         let ctx = self.ctx(limiter, &conns.opts);
+        self.list_with(conns, &ctx, key, out).await
+    }
+
+    async fn list_with(
+        &self,
+        conns: &Connections,
+        ctx: &Ctx<'_>,
+        key: &PartitionKey,
+        out: &mut Sink<'_>,
+    ) -> Result<(), VendorError> {
         let out = if !resource_types(self.vendor).contains(&key.kind.as_str()) {
             Err(VendorError::new(
                 self.vendor,
@@ -353,13 +389,13 @@ impl Session {
             ))
         } else {
             match &self.inner {
-                Inner::Aws(l) => l.list(&ctx, key, out).await,
-                Inner::Alibaba(l) => l.list(conns, &ctx, key, out).await,
+                Inner::Aws(l) => l.list(ctx, key, out).await,
+                Inner::Alibaba(l) => l.list(conns, ctx, key, out).await,
                 Inner::Azure(l) => {
-                    l.list(conns, &ctx, key, self.declared_regions.as_deref(), out)
+                    l.list(conns, ctx, key, self.declared_regions.as_deref(), out)
                         .await
                 }
-                Inner::Hcs(l) => l.list(conns, &ctx, key, out).await,
+                Inner::Hcs(l) => l.list(conns, ctx, key, out).await,
             }
         };
         out.map_err(|e| finish(e, &self.address, &self.secret))

@@ -211,6 +211,57 @@ pub async fn hygiene(
     facts
 }
 
+/// The permission preflight: with the account's cleared secret, at its own
+/// endpoint, signs in and calls each listing API its sync uses once, for
+/// the smallest page, in its first region (one subscription or project);
+/// answers every call the vendor denied, as `(type, region, error)`
+/// (`regions` when the region discovery itself is denied). Other failures
+/// (throttling, 5xx, refused credentials) are not denials: sync and the
+/// identity check report those.
+pub async fn preflight(
+    account: &Account,
+    secret: &Cleared,
+    conns: &Connections,
+) -> Vec<(String, String, VendorError)> {
+    let limiter = RateLimiter::new();
+    let Ok(session) = Session::open(conns, &limiter, account, secret).await else {
+        return Vec::new();
+    };
+    let regions = match session.regions(conns, &limiter).await {
+        Ok(r) => r,
+        Err(e) if e.kind == ErrorKind::Denied => {
+            return vec![("regions".to_string(), String::new(), e)];
+        }
+        Err(_) => return Vec::new(),
+    };
+    let Some(region) = regions.first() else {
+        return Vec::new();
+    };
+    // The types sync fetches: every one the vendor lists, or the declared.
+    let keys = resource_types(account.vendor.vendor())
+        .iter()
+        .filter(|t| {
+            account
+                .resource_types
+                .as_ref()
+                .is_none_or(|w| w.iter().any(|x| x == *t))
+        })
+        .map(|t| crate::inventory::PartitionKey {
+            account: account.address.clone(),
+            region: region.clone(),
+            kind: t.to_string(),
+        });
+    let mut denied = Vec::new();
+    for key in keys {
+        if let Err(e) = session.probe(conns, &limiter, &key).await
+            && e.kind == ErrorKind::Denied
+        {
+            denied.push((key.kind, key.region, e));
+        }
+    }
+    denied
+}
+
 /// A check the vendor refused, or that failed after retries.
 pub(crate) fn unchecked(
     what: &'static str,

@@ -118,6 +118,7 @@ pub fn check(
     let policy = crate::hygiene::Policy::of(&config.settings);
     let results = verify_recorded(&checks, ids, trust, parallelism, Some(&policy))?;
     let mut findings = Vec::new();
+    let mut denied: BTreeMap<Address, Vec<super::verify::Denied>> = BTreeMap::new();
     let mut credentials = Vec::new();
     let mut not_checked = Vec::new();
     let mut targets = Vec::new();
@@ -127,8 +128,12 @@ pub fn check(
                 account,
                 secret,
                 findings: found,
+                denied: d,
             } => {
                 findings.extend(found);
+                if !d.is_empty() {
+                    denied.insert(account.address.clone(), d);
+                }
                 targets.push(Target {
                     account: *account,
                     secret,
@@ -183,21 +188,28 @@ pub fn check(
         None => Diff::default(),
     };
     drop(live);
-    // Partitions the key may not list: a finding per account and type.
-    findings.extend(crate::hygiene::denied_listings(
-        resources
-            .not_compared
-            .iter()
-            .filter(|n| n.problem_kind == Some(crate::problem::ProblemKind::Denied))
-            .map(|n| {
-                (
-                    &n.account,
-                    n.kind.as_str(),
-                    n.region.as_str(),
-                    n.code.as_deref(),
-                )
-            }),
-    ));
+    // Listing calls the key may not make, from the preflight and from the
+    // fetch: a permission finding per account and type.
+    for n in resources
+        .not_compared
+        .iter()
+        .filter(|n| n.problem_kind == Some(crate::problem::ProblemKind::Denied))
+    {
+        let mut e = crate::cloud::VendorError::new(
+            n.account.vendor,
+            crate::cloud::ErrorKind::Denied,
+            n.detail.clone().unwrap_or_default(),
+        );
+        e.code = n.code.clone();
+        denied
+            .entry(n.account.clone())
+            .or_default()
+            .push((n.kind.clone(), n.region.clone(), e));
+    }
+    for (address, d) in &denied {
+        findings.extend(super::verify::permissions(address, d));
+    }
+    findings.sort_by(|a, b| a.address.cmp(&b.address).then(a.kind.cmp(&b.kind)));
     // Accounts whose check could not complete are not read: their stored
     // partitions are failed in a recorded version, never dropped.
     unreadable.splice(0..0, not_checked);

@@ -20,6 +20,9 @@ pub enum Check {
         secret: crate::trust::Cleared,
         /// Credential hygiene findings (none without a policy).
         findings: Vec<Finding>,
+        /// Listing calls the permission preflight was denied (none without
+        /// a policy): see [`permissions`].
+        denied: Vec<Denied>,
     },
     /// The vendor refused the credentials, or they now belong to another
     /// account or environment: drift.
@@ -28,6 +31,26 @@ pub enum Check {
     /// after every retry, the secret not decryptable or refused for its
     /// destination): not drift, the run is incomplete.
     Unchecked(Problem),
+}
+
+/// A listing call the vendor denied: `(type, region, error)`; the type is
+/// `regions` for the region discovery.
+pub type Denied = (String, String, crate::cloud::VendorError);
+
+/// Denied listing calls of `address` (the preflight's, a fetch's) as
+/// permission findings: one when its regions may not be listed, else one
+/// per type with its regions.
+pub fn permissions(address: &Address, denied: &[Denied]) -> Vec<Finding> {
+    if let Some((_, _, e)) = denied.iter().find(|(kind, _, _)| kind == "regions") {
+        return vec![crate::hygiene::denied_regions(address, e.code.as_deref())];
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    crate::hygiene::denied_listings(
+        denied
+            .iter()
+            .filter(|(kind, region, _)| seen.insert((kind.as_str(), region.as_str())))
+            .map(|(kind, region, e)| (address, kind.as_str(), region.as_str(), e.code.as_deref())),
+    )
 }
 
 /// Verifies each account live with the account and secret recorded in
@@ -63,18 +86,22 @@ pub fn verify_recorded(
                     .and_then(|()| cloud::check_identity(&account, &id))
                 {
                     Ok(()) => {
-                        let findings = match policy {
-                            Some(p) => crate::hygiene::judge(
-                                address,
-                                &cloud::hygiene(&account, &secret, &id, conns).await,
-                                p,
+                        let (findings, denied) = match policy {
+                            Some(p) => (
+                                crate::hygiene::judge(
+                                    address,
+                                    &cloud::hygiene(&account, &secret, &id, conns).await,
+                                    p,
+                                ),
+                                cloud::preflight(&account, &secret, conns).await,
                             ),
-                            None => Vec::new(),
+                            None => (Vec::new(), Vec::new()),
                         };
                         Check::Verified {
                             account: Box::new(account),
                             secret,
                             findings,
+                            denied,
                         }
                     }
                     Err(m) => Check::Drift(m.problem()),

@@ -391,3 +391,87 @@ fn a_listing_the_key_may_not_call_fails_its_partitions_only() {
     assert_eq!(f["code"], "UnauthorizedOperation", "{f:#}");
     assert!(v["resources"]["removed"].as_array().unwrap().is_empty());
 }
+
+/// Before an account's first sync, apply asks each listing API once (the
+/// smallest page) and reports the ones the key may not call, with the
+/// vendor's code and the policy that grants them; `plan --refresh` and
+/// `drift` ask again each time.
+#[test]
+fn the_preflight_names_what_the_key_may_not_list_before_the_first_sync() {
+    let env = Env::on(crate::apply::Backend::Local, 44, 1, 6);
+    update(&env, SimVendor::Alibaba, |u| {
+        u.deny = Some(["DescribeVpcs".to_string()].into())
+    });
+    update(&env, SimVendor::Hcs, |u| {
+        u.deny = Some(["ListServersDetails".to_string()].into())
+    });
+    let out = env
+        .run(&["apply", "--auto-approve", "--no-sync"])
+        .env("TETHER_LOG", "trace")
+        .run();
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_no_secret(&env, &out);
+    let (ali, hcs) = (env.addr("alibaba"), env.addr("hcs"));
+    for line in [
+        format!("! {ali} (permission): the key may not list vpc (1 region: "),
+        "; Forbidden.RAM)".to_string(),
+        "grant AliyunVPCReadOnlyAccess; until then these partitions are failed".to_string(),
+        format!("! {hcs} (permission): the key may not list instance (1 region: "),
+        "grant ECS ReadOnlyAccess".to_string(),
+    ] {
+        assert!(out.stdout.contains(&line), "{line}\n{}", out.stdout);
+    }
+    let v = json(&env.tether(&["plan", "--refresh", "--format", "json"]));
+    let permission: Vec<(String, String)> = kinds(&v)
+        .into_iter()
+        .filter(|(k, _)| k == "permission")
+        .collect();
+    assert_eq!(
+        permission,
+        [
+            ("permission".to_string(), ali.clone()),
+            ("permission".to_string(), hcs.clone())
+        ],
+        "{v:#}"
+    );
+    // Once synced, an update of the account does not ask again (drift and
+    // plan --refresh do).
+    assert_eq!(env.tether(&["sync"]).code, 3);
+    let text = env.config().replacen(
+        "account \"alibaba\" \"acct-0001\" {\n",
+        "account \"alibaba\" \"acct-0001\" {\n  tags = { team = \"x\" }\n",
+        1,
+    );
+    env.set_config(&text);
+    let out = env.tether(&["apply", "--auto-approve", "--no-sync"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(ali.as_str()) && !out.stdout.contains("(permission)"),
+        "{}",
+        out.stdout
+    );
+    // The region discovery denied: one finding, nothing of it listable.
+    update(&env, SimVendor::Aws, |u| {
+        u.deny = Some(["DescribeRegions".to_string()].into())
+    });
+    let v = json(&env.tether(&["drift", "--format", "json"]));
+    let aws = env.addr("aws");
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "permission" && f["address"] == aws.as_str())
+        .unwrap();
+    assert_eq!(
+        f["message"], "the key may not list the account's regions (UnauthorizedOperation)",
+        "{f:#}"
+    );
+    let v = json(&env.tether(&["drift", "--format", "json"]));
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "permission" && f["address"] == ali.as_str())
+        .unwrap();
+    assert_eq!(f["code"], "Forbidden.RAM", "{f:#}");
+}

@@ -413,14 +413,16 @@ async fn apply_one(
     // The credentials themselves, with the same secret at the same
     // destination: findings, never a failed apply.
     let facts = cloud::hygiene(account, &cleared, &identity, &with.conns).await;
+    let mut found = crate::hygiene::judge(&account.address, &facts, &with.policy);
+    // Before an account's first sync: may the key list what sync reads?
+    if before.is_none_or(|b| b.last_sync.is_none()) {
+        let denied = cloud::preflight(account, &cleared, &with.conns).await;
+        found.extend(super::verify::permissions(&account.address, &denied));
+    }
     with.findings
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .extend(crate::hygiene::judge(
-            &account.address,
-            &facts,
-            &with.policy,
-        ));
+        .extend(found);
     let sealed = trust::seal(
         cleared.secret(),
         &account.address,
