@@ -5,8 +5,11 @@
 //! With auth enforcement off moto answers account `123456789012` for any
 //! key. Then an IAM user and key are made through the IAM Query API, moto
 //! is switched to enforcing signatures, and the right key passes while a
-//! wrong secret and an unknown key are refused as `Auth`. Enforcement is
-//! switched off again at the end.
+//! wrong secret and an unknown key are refused as `Auth`; the same key's
+//! hygiene (IAM `ListAccessKeys`) finds it, and a second user whose policy
+//! denies `ec2:DescribeInstances` is reported by the permission preflight
+//! as `Denied` for instances only. Enforcement is switched off again at
+//! the end.
 //!
 //! The listing test creates a VPC, a subnet, a security group and
 //! instances with aws-sdk-ec2 in a region of its own, then syncs that region
@@ -157,8 +160,50 @@ async fn moto_confirms_the_aws_identity_and_refuses_a_wrong_secret() {
     let secret = Secret::from_slice(element(&key, "SecretAccessKey").as_bytes());
     assert!(!key_id.is_empty() && !secret.is_empty(), "{key_id}");
 
+    // A second user whose policy denies DescribeInstances.
+    let limited = format!("{user}-limited");
+    iam(
+        &http,
+        &url,
+        &[("Action", "CreateUser"), ("UserName", &limited)],
+    )
+    .await;
+    iam(
+        &http,
+        &url,
+        &[
+            ("Action", "PutUserPolicy"),
+            ("UserName", &limited),
+            ("PolicyName", "all-but-instances"),
+            (
+                "PolicyDocument",
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"ec2:DescribeInstances","Resource":"*"}]}"#,
+            ),
+        ],
+    )
+    .await;
+    let limited_key = iam(
+        &http,
+        &url,
+        &[("Action", "CreateAccessKey"), ("UserName", &limited)],
+    )
+    .await;
+    let limited_id = element(&limited_key, "AccessKeyId").to_string();
+    let limited_secret = Secret::from_slice(element(&limited_key, "SecretAccessKey").as_bytes());
+
     enforce_auth(&http, &url, "0").await;
     let outcome = async {
+        // moto evaluates the policy: the preflight names the one listing
+        // the key may not call, as denied (not refused credentials).
+        let b = account(&url, &limited_id);
+        let cleared = crate::harness::trusted(&b, Secret::from_slice(limited_secret.expose()));
+        let denied = cloud::preflight(&b, &cleared, &conns(&opts())).await;
+        let kinds: Vec<(&str, ErrorKind)> = denied
+            .iter()
+            .map(|(kind, _, e)| (kind.as_str(), e.kind))
+            .collect();
+        assert_eq!(kinds, [("instance", ErrorKind::Denied)], "{denied:?}");
+
         let a = account(&url, &key_id);
         let cleared = crate::harness::trusted(&a, Secret::from_slice(secret.expose()));
         let id = cloud::verify(&a, &cleared, &conns(&opts())).await?;
@@ -166,6 +211,22 @@ async fn moto_confirms_the_aws_identity_and_refuses_a_wrong_secret() {
         assert_eq!(
             id.principal,
             format!("arn:aws:iam::{MOTO_ACCOUNT}:user/{user}")
+        );
+
+        // Credential hygiene with the same key: an IAM user's key (not
+        // root), created just now, found by its own ListAccessKeys; the
+        // preflight may call every listing API.
+        let facts = cloud::hygiene(&a, &cleared, &id, &conns(&opts())).await;
+        assert!(!facts.root, "{facts:?}");
+        assert!(facts.unchecked.is_empty(), "{facts:?}");
+        assert_eq!(facts.keys.len(), 1, "{facts:?}");
+        assert_eq!(facts.keys[0].id, key_id);
+        let created = tether::clock::parse(&facts.keys[0].created).expect("an RFC 3339 date");
+        assert!((tether::clock::now() - created).abs() < 3600, "{facts:?}");
+        assert!(
+            cloud::preflight(&a, &cleared, &conns(&opts()))
+                .await
+                .is_empty()
         );
 
         let wrong = crate::harness::trusted(
