@@ -302,6 +302,14 @@ fn a_check_the_key_may_not_make_is_a_finding_not_a_failure() {
         "{}",
         out.stdout
     );
+    let out = env.tether(&["drift", "--format", "markdown"]);
+    assert!(
+        out.stdout.contains(&format!(
+            "> - `{azure}` (not checked): could not check secret expiry: Authorization_RequestDenied"
+        )) && out.stdout.contains("to let tether check it, grant Microsoft Graph Application.Read.All"),
+        "{}",
+        out.stdout
+    );
 }
 
 /// A listing API the key may not call fails its partitions, with the
@@ -390,6 +398,22 @@ fn a_listing_the_key_may_not_call_fails_its_partitions_only() {
     );
     assert_eq!(f["code"], "UnauthorizedOperation", "{f:#}");
     assert!(v["resources"]["removed"].as_array().unwrap().is_empty());
+    let out = env.tether(&["drift", "--format", "markdown"]);
+    assert!(
+        out.stdout.contains(&format!(
+            "> - `{aws}` (permission): the key may not list instance ("
+        )),
+        "{}",
+        out.stdout
+    );
+    let out = env.tether(&["drift"]);
+    assert!(
+        out.stdout.contains(&format!(
+            "! {aws} (permission): the key may not list instance ("
+        )),
+        "{}",
+        out.stdout
+    );
 }
 
 /// Before an account's first sync, apply asks each listing API once (the
