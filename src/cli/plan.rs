@@ -152,6 +152,9 @@ fn refresh(
             let before = c.previous_address.as_ref().unwrap_or(&c.address);
             Some((&c.address, state.accounts.get(before)?))
         })
+        // A disabled account is not checked (its key may be revoked: that
+        // is often why it was disabled).
+        .filter(|(_, s)| s.enabled())
         .collect();
     let policy = crate::hygiene::Policy::of(&config.settings);
     let results = verify_recorded(

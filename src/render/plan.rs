@@ -241,7 +241,7 @@ pub fn human(plan: &Plan, color: bool) -> String {
     if !disabled.is_empty() {
         let _ = writeln!(
             s,
-            "Disabled (`enabled = false`; sync and drift skip them): {}\n",
+            "Disabled (`enabled = false`; not synced or checked): {}\n",
             disabled.join(", ")
         );
     }

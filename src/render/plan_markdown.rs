@@ -46,7 +46,7 @@ pub fn render(plan: &Plan, budget: usize) -> String {
     if !disabled.is_empty() {
         let _ = writeln!(
             head,
-            "Disabled (`enabled = false`; sync and drift skip them): {}\n",
+            "Disabled (`enabled = false`; not synced or checked): {}\n",
             capped(disabled.into_iter())
         );
     }

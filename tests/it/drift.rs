@@ -480,7 +480,7 @@ fn a_disabled_account_is_kept_stale_and_skipped(b: Backend) {
         let out = env.tether(&["plan", "--format", format]);
         assert!(
             out.stdout
-                .contains("Disabled (`enabled = false`; sync and drift skip them): "),
+                .contains("Disabled (`enabled = false`; not synced or checked): "),
             "{}",
             out.stdout
         );
@@ -538,11 +538,14 @@ fn a_disabled_account_is_kept_stale_and_skipped(b: Backend) {
     let out = env.tether(&["plan"]);
     assert!(
         out.stdout.contains(&format!(
-            "Disabled (`enabled = false`; sync and drift skip them): {ali}\n"
+            "Disabled (`enabled = false`; not synced or checked): {ali}\n"
         )) && out.stdout.contains("No changes."),
         "{}",
         out.stdout
     );
+    // Nor does plan --refresh check it: its revoked key is not drift.
+    let out = env.tether(&["plan", "--refresh", "--detailed-exitcode"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
 
     // Enabling it again verifies the key: revoked, the apply fails.
     env.set_config(&enabled);
