@@ -138,6 +138,18 @@ pub struct Unchecked {
     pub grant: &'static str,
 }
 
+impl Unchecked {
+    /// The vendor's list of the caller's keys does not hold the key in use.
+    pub fn key_not_listed(grant: &'static str) -> Unchecked {
+        Unchecked {
+            what: "key age",
+            code: None,
+            message: "the vendor's list of the caller's keys does not hold the key in use".into(),
+            grant,
+        }
+    }
+}
+
 const DAY: i64 = 86_400;
 
 /// The read-only policy (or role) that lets a key list resources of `kind`

@@ -17,7 +17,7 @@ use crate::cloud::http::{self, Failure};
 use crate::cloud::list::{Connections, Ctx, MAX_PAGES, Record, Sink, too_many_pages, unreadable};
 use crate::cloud::{KeyCredentials, VendorApi};
 use crate::config::Vendor;
-use crate::hygiene::{Facts, KeyFacts, LastUse, Unchecked};
+use crate::hygiene::{Facts, KeyFacts, Unchecked};
 use crate::inventory::PartitionKey;
 use crate::state::model::VerifiedIdentity;
 
@@ -269,6 +269,19 @@ impl<'a> VendorApi<'a> for Alibaba {
     }
 }
 
+/// The URL of an RPC call to `base` with `query` (parameters in the query
+/// string, as signed), and its `host` header.
+fn rpc_url(base: &str, query: &[(&str, &str)]) -> Result<(String, String), VendorError> {
+    let host = host_header(&endpoint_url(base)?);
+    let qs = canonical_query(query);
+    let full = if qs.is_empty() {
+        format!("{base}/")
+    } else {
+        format!("{base}/?{qs}")
+    };
+    Ok((full, host))
+}
+
 /// One signed RPC call to `base` (with retries), its JSON answer parsed.
 async fn call<T: serde::de::DeserializeOwned>(
     conns: &Connections,
@@ -279,14 +292,7 @@ async fn call<T: serde::de::DeserializeOwned>(
     what: &'static str,
 ) -> Result<T, VendorError> {
     let opts = conns.options();
-    let url = endpoint_url(base)?;
-    let host = host_header(&url);
-    let qs = canonical_query(query);
-    let full = if qs.is_empty() {
-        format!("{base}/")
-    } else {
-        format!("{base}/?{qs}")
-    };
+    let (full, host) = rpc_url(base, query)?;
     let key = (creds.access_key_id, creds.secret_access_key);
     http::retry(opts, Vendor::Alibaba, what, |_| {
         let req = signed_post(&conns.web, &full, &host, (action, version), query, key);
@@ -379,12 +385,7 @@ pub(crate) async fn hygiene(
         }
     };
     let Some(created) = created else {
-        facts.unchecked.push(Unchecked {
-            what: "key age",
-            code: None,
-            message: "ListAccessKeys does not list the AccessKey in use".into(),
-            grant: RAM_GRANT,
-        });
+        facts.unchecked.push(Unchecked::key_not_listed(RAM_GRANT));
         return facts;
     };
     let used: Result<LastUsed, _> = call(
@@ -396,18 +397,8 @@ pub(crate) async fn hygiene(
         "ram:GetAccessKeyLastUsed",
     )
     .await;
-    let last_used = match used {
-        Ok(u) => match u.access_key_last_used.and_then(|l| l.last_used_date) {
-            Some(d) if !d.is_empty() => LastUse::At(d),
-            _ => LastUse::Never,
-        },
-        Err(e) => {
-            facts
-                .unchecked
-                .push(super::unchecked("key last use", &e, RAM_GRANT));
-            LastUse::Unknown
-        }
-    };
+    let used = used.map(|u| u.access_key_last_used.and_then(|l| l.last_used_date));
+    let last_used = super::last_use(used, &mut facts, RAM_GRANT);
     facts.keys.push(KeyFacts {
         id: creds.access_key_id.to_string(),
         created,
@@ -556,14 +547,7 @@ impl Lister {
         (action, version): (&'static str, &str),
         query: &[(&str, &str)],
     ) -> Result<ListPage, VendorError> {
-        let url = endpoint_url(base)?;
-        let host = host_header(&url);
-        let qs = canonical_query(query);
-        let full = if qs.is_empty() {
-            format!("{base}/")
-        } else {
-            format!("{base}/?{qs}")
-        };
+        let (full, host) = rpc_url(base, query)?;
         let key = ctx.key(scope, action);
         let secret = self.secret.expose_str().unwrap_or_default();
         let opts = ctx.opts;

@@ -21,7 +21,7 @@ use crate::cloud::http::{self, ClientOptions, Failure};
 use crate::cloud::list::{Connections, Ctx, MAX_PAGES, Record, Sink, too_many_pages};
 use crate::cloud::{KeyCredentials, VendorApi};
 use crate::config::Vendor;
-use crate::hygiene::{Facts, KeyFacts, LastUse, Unchecked};
+use crate::hygiene::{Facts, KeyFacts, Unchecked};
 use crate::inventory::PartitionKey;
 use crate::state::model::{Scope, VerifiedIdentity};
 
@@ -83,7 +83,13 @@ impl<'a> VendorApi<'a> for Aws {
         conns: &Connections,
     ) -> Result<VerifiedIdentity, VendorError> {
         let opts = conns.options();
-        let sts = client(creds, endpoint, opts, conns.aws.clone());
+        let sts = aws_sdk_sts::Client::new(&sdk_config(
+            (creds.access_key_id, creds.secret_access_key),
+            creds.region,
+            endpoint,
+            opts,
+            conns.aws.clone(),
+        ));
         let out = http::retry(opts, Vendor::Aws, "sts:GetCallerIdentity", |_| async {
             sts.get_caller_identity()
                 .send()
@@ -127,7 +133,14 @@ pub(crate) async fn hygiene(
         ..Facts::default()
     };
     let opts = conns.options();
-    let iam = iam_client(creds, endpoint, opts, conns.aws.clone());
+    // IAM is global: signed for `us-east-1`.
+    let iam = aws_sdk_iam::Client::new(&sdk_config(
+        (creds.access_key_id, creds.secret_access_key),
+        DEFAULT_REGION,
+        endpoint,
+        opts,
+        conns.aws.clone(),
+    ));
     let listed = http::retry(opts, Vendor::Aws, "iam:ListAccessKeys", |_| async {
         iam.list_access_keys()
             .send()
@@ -150,12 +163,7 @@ pub(crate) async fn hygiene(
         }
     };
     let Some(created) = created else {
-        facts.unchecked.push(Unchecked {
-            what: "key age",
-            code: None,
-            message: "ListAccessKeys does not list the key in use".into(),
-            grant: IAM_GRANT,
-        });
+        facts.unchecked.push(Unchecked::key_not_listed(IAM_GRANT));
         return facts;
     };
     let used = http::retry(opts, Vendor::Aws, "iam:GetAccessKeyLastUsed", |_| async {
@@ -166,55 +174,18 @@ pub(crate) async fn hygiene(
             .map_err(|e| failure(opts, &e))
     })
     .await;
-    let last_used = match used {
-        Ok(out) => match out.access_key_last_used().and_then(|u| u.last_used_date()) {
-            Some(d) => LastUse::At(crate::clock::rfc3339(d.secs())),
-            None => LastUse::Never,
-        },
-        Err(e) => {
-            facts
-                .unchecked
-                .push(super::unchecked("key last use", &e, IAM_GRANT));
-            LastUse::Unknown
-        }
-    };
+    let used = used.map(|out| {
+        out.access_key_last_used()
+            .and_then(|u| u.last_used_date())
+            .map(|d| crate::clock::rfc3339(d.secs()))
+    });
+    let last_used = super::last_use(used, &mut facts, IAM_GRANT);
     facts.keys.push(KeyFacts {
         id: creds.access_key_id.to_string(),
         created,
         last_used,
     });
     facts
-}
-
-/// IAM is global: signed for `us-east-1`.
-fn iam_client(
-    creds: &KeyCredentials<'_>,
-    endpoint: Option<&str>,
-    opts: &ClientOptions,
-    http_client: aws_sdk_ec2::config::SharedHttpClient,
-) -> aws_sdk_iam::Client {
-    let mut b = aws_sdk_iam::Config::builder()
-        .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
-        .http_client(http_client)
-        .region(aws_sdk_iam::config::Region::new(DEFAULT_REGION))
-        .credentials_provider(Credentials::new(
-            creds.access_key_id,
-            creds.secret_access_key,
-            None,
-            None,
-            "tether",
-        ))
-        .retry_config(RetryConfig::disabled())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(opts.connect_timeout)
-                .operation_attempt_timeout(opts.timeout)
-                .build(),
-        );
-    if let Some(e) = endpoint {
-        b = b.endpoint_url(e);
-    }
-    aws_sdk_iam::Client::from_conf(b.build())
 }
 
 /// The smithy HTTP client (rustls with `aws-lc-rs`). It keeps one
@@ -226,23 +197,30 @@ pub(crate) fn http_client() -> aws_sdk_ec2::config::SharedHttpClient {
         .build_https()
 }
 
-fn client(
-    creds: &KeyCredentials<'_>,
+/// The one SDK configuration of a key: static credentials, signed for
+/// `region`, `api_endpoint` as the endpoint URL, the run's timeouts, SDK
+/// retries off (`http::retry` decides), on the shared HTTP client. STS,
+/// IAM and every region's EC2 client are built from it.
+fn sdk_config(
+    (access_key_id, secret): (&str, &str),
+    region: &str,
     endpoint: Option<&str>,
     opts: &ClientOptions,
     http_client: aws_sdk_ec2::config::SharedHttpClient,
-) -> aws_sdk_sts::Client {
-    let mut b = aws_sdk_sts::Config::builder()
+) -> aws_types::SdkConfig {
+    let mut b = aws_types::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .http_client(http_client)
-        .region(Region::new(creds.region.to_string()))
-        .credentials_provider(Credentials::new(
-            creds.access_key_id,
-            creds.secret_access_key,
-            None,
-            None,
-            "tether",
-        ))
+        .region(Region::new(region.to_string()))
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
+                access_key_id,
+                secret,
+                None,
+                None,
+                "tether",
+            )),
+        )
         .retry_config(RetryConfig::disabled())
         .timeout_config(
             TimeoutConfig::builder()
@@ -253,7 +231,7 @@ fn client(
     if let Some(e) = endpoint {
         b = b.endpoint_url(e);
     }
-    aws_sdk_sts::Client::from_conf(b.build())
+    b.build()
 }
 
 fn failure<E>(opts: &ClientOptions, e: &SdkError<E>) -> Failure
@@ -396,28 +374,16 @@ impl Lister {
         if let Some(c) = map.get(region) {
             return c.clone();
         }
-        let mut b = aws_sdk_ec2::Config::builder()
-            .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
-            .http_client(self.http.clone())
-            .region(aws_sdk_ec2::config::Region::new(region.to_string()))
-            .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+        let c = aws_sdk_ec2::Client::new(&sdk_config(
+            (
                 self.access_key_id.as_str(),
                 self.secret.expose_str().unwrap_or_default(),
-                None,
-                None,
-                "tether",
-            ))
-            .retry_config(aws_sdk_ec2::config::retry::RetryConfig::disabled())
-            .timeout_config(
-                aws_sdk_ec2::config::timeout::TimeoutConfig::builder()
-                    .connect_timeout(self.opts.connect_timeout)
-                    .operation_attempt_timeout(self.opts.timeout)
-                    .build(),
-            );
-        if let Some(e) = &self.endpoint {
-            b = b.endpoint_url(e);
-        }
-        let c = aws_sdk_ec2::Client::from_conf(b.build());
+            ),
+            region,
+            self.endpoint.as_deref(),
+            &self.opts,
+            self.http.clone(),
+        ));
         map.insert(region.to_string(), c.clone());
         c
     }

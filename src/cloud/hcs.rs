@@ -33,7 +33,7 @@ use crate::cloud::http::{self, ClientOptions, Failure};
 use crate::cloud::list::{Connections, Ctx, MAX_PAGES, Record, Sink, too_many_pages, unreadable};
 use crate::cloud::{HcsCredentials, VendorApi};
 use crate::config::Vendor;
-use crate::hygiene::{Facts, KeyFacts, LastUse};
+use crate::hygiene::{Facts, KeyFacts};
 use crate::inventory::PartitionKey;
 use crate::secrets::Secret;
 use crate::state::model::{Scope, VerifiedIdentity};
@@ -826,22 +826,10 @@ pub(crate) async fn hygiene(
             "{iam}/v5/users/{user}/access-keys/{}/last-used",
             percent_encode(&k.access)
         );
-        let last_used = match iam_get(conns, opts, "iam:ShowAccessKeyLastUsedV5", url, &token).await
-        {
-            Ok(LastUsed {
-                access_key_last_used:
-                    LastUsedAt {
-                        last_used_at: Some(t),
-                    },
-            }) if !t.is_empty() => LastUse::At(t),
-            Ok(_) => LastUse::Never,
-            Err(e) => {
-                facts
-                    .unchecked
-                    .push(super::unchecked("key last use", &e, IAM_GRANT));
-                LastUse::Unknown
-            }
-        };
+        let used = iam_get(conns, opts, "iam:ShowAccessKeyLastUsedV5", url, &token)
+            .await
+            .map(|u: LastUsed| u.access_key_last_used.last_used_at);
+        let last_used = super::last_use(used, &mut facts, IAM_GRANT);
         facts.keys.push(KeyFacts {
             id: k.access,
             created: k.create_time,
@@ -861,17 +849,26 @@ async fn iam_get<T: for<'de> Deserialize<'de>>(
 ) -> Result<T, VendorError> {
     let auth = token.expose_str().unwrap_or_default();
     http::retry(opts, Vendor::Hcs, what, |_| {
-        let req = conns.web.get(&url).header("x-auth-token", auth);
-        async move {
-            let a = http::send(Vendor::Hcs, opts, req).await?;
-            if a.status != 200 {
-                let rid = a.header(&["x-request-id"]);
-                return Err(failure(a.status, &a.body, rid, a.retry_after));
-            }
-            serde_json::from_slice(&a.body).map_err(|e| unreadable(Vendor::Hcs, what, e))
-        }
+        get_once(conns, opts, what, &url, auth)
     })
     .await
+}
+
+/// One GET with `X-Auth-Token`, its answer parsed as JSON.
+async fn get_once<T: for<'de> Deserialize<'de>>(
+    conns: &Connections,
+    opts: &ClientOptions,
+    what: &'static str,
+    url: &str,
+    auth: &str,
+) -> Result<T, Failure> {
+    let req = conns.web.get(url).header("x-auth-token", auth);
+    let a = http::send(Vendor::Hcs, opts, req).await?;
+    if a.status != 200 {
+        let rid = a.header(&["x-request-id"]);
+        return Err(failure(a.status, &a.body, rid, a.retry_after));
+    }
+    serde_json::from_slice(&a.body).map_err(|e| unreadable(Vendor::Hcs, what, e))
 }
 
 /// One paced GET with `X-Auth-Token`, parsed as JSON.
@@ -884,19 +881,8 @@ async fn get_json<T: for<'de> Deserialize<'de>>(
     token: &Secret,
 ) -> Result<T, VendorError> {
     let auth = token.expose_str().unwrap_or_default();
-    let opts = ctx.opts;
-    ctx.call(key, what, || {
-        let req = conns.web.get(url).header("x-auth-token", auth);
-        async move {
-            let a = http::send(Vendor::Hcs, opts, req).await?;
-            if a.status != 200 {
-                let rid = a.header(&["x-request-id"]);
-                return Err(failure(a.status, &a.body, rid, a.retry_after));
-            }
-            serde_json::from_slice(&a.body).map_err(|e| unreadable(Vendor::Hcs, what, e))
-        }
-    })
-    .await
+    ctx.call(key, what, || get_once(conns, ctx.opts, what, url, auth))
+        .await
 }
 
 #[cfg(test)]

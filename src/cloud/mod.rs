@@ -262,6 +262,24 @@ pub async fn preflight(
     denied
 }
 
+/// A key's last use from the vendor's answer (`None`: never used); a
+/// refused or failed question is a check not made, and the use unknown.
+pub(crate) fn last_use(
+    answer: Result<Option<String>, VendorError>,
+    facts: &mut crate::hygiene::Facts,
+    grant: &'static str,
+) -> crate::hygiene::LastUse {
+    use crate::hygiene::LastUse;
+    match answer {
+        Ok(Some(at)) if !at.is_empty() => LastUse::At(at),
+        Ok(_) => LastUse::Never,
+        Err(e) => {
+            facts.unchecked.push(unchecked("key last use", &e, grant));
+            LastUse::Unknown
+        }
+    }
+}
+
 /// A check the vendor refused, or that failed after retries.
 pub(crate) fn unchecked(
     what: &'static str,
