@@ -163,6 +163,10 @@ fn refresh(
         &ctx.trust,
         config.settings.parallelism,
         Some(&policy),
+        // The permission preflight is drift's (and apply's before a first
+        // sync): a pull request's plan stays one identity and a few
+        // hygiene questions per account.
+        false,
     )?;
     for ((address, _), check) in checks.iter().zip(results) {
         match check {

@@ -116,7 +116,7 @@ pub fn check(
         .partition(|(_, s)| s.enabled());
     let disabled: Vec<Address> = disabled.into_iter().map(|(a, _)| a.clone()).collect();
     let policy = crate::hygiene::Policy::of(&config.settings);
-    let results = verify_recorded(&checks, ids, trust, parallelism, Some(&policy))?;
+    let results = verify_recorded(&checks, ids, trust, parallelism, Some(&policy), true)?;
     let mut findings = Vec::new();
     let mut denied: BTreeMap<Address, Vec<super::verify::Denied>> = BTreeMap::new();
     let mut credentials = Vec::new();

@@ -61,6 +61,7 @@ pub fn verify_recorded(
     trust: &crate::trust::Trust,
     parallelism: u32,
     policy: Option<&Policy>,
+    preflight: bool,
 ) -> Result<Vec<Check>> {
     use crate::cloud;
     let rt = super::runtime()?;
@@ -93,7 +94,11 @@ pub fn verify_recorded(
                                     &cloud::hygiene(&account, &secret, &id, conns).await,
                                     p,
                                 ),
-                                cloud::preflight(&account, &secret, conns).await,
+                                if preflight {
+                                    cloud::preflight(&account, &secret, conns).await
+                                } else {
+                                    Vec::new()
+                                },
                             ),
                             None => (Vec::new(), Vec::new()),
                         };

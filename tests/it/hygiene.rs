@@ -418,8 +418,8 @@ fn a_listing_the_key_may_not_call_fails_its_partitions_only() {
 
 /// Before an account's first sync, apply asks each listing API once (the
 /// smallest page) and reports the ones the key may not call, with the
-/// vendor's code and the policy that grants them; `plan --refresh` and
-/// `drift` ask again each time.
+/// vendor's code and the policy that grants them; `drift` asks again each
+/// time (`plan --refresh` does not: it stays a few calls per account).
 #[test]
 fn the_preflight_names_what_the_key_may_not_list_before_the_first_sync() {
     let env = Env::on(crate::apply::Backend::Local, 44, 1, 6);
@@ -446,6 +446,8 @@ fn the_preflight_names_what_the_key_may_not_list_before_the_first_sync() {
         assert!(out.stdout.contains(&line), "{line}\n{}", out.stdout);
     }
     let v = json(&env.tether(&["plan", "--refresh", "--format", "json"]));
+    assert!(kinds(&v).iter().all(|(k, _)| k != "permission"), "{v:#}");
+    let v = json(&env.tether(&["drift", "--format", "json"]));
     let permission: Vec<(String, String)> = kinds(&v)
         .into_iter()
         .filter(|(k, _)| k == "permission")
