@@ -9,7 +9,21 @@
 //! `GET|PATCH|DELETE /admin/resources/{vendor}/{id}`, `POST /admin/regions`,
 //! `POST /admin/credentials/{revoke,rotate,hygiene}`,
 //! `POST /admin/tokens/expire`, `GET|PUT /admin/faults`,
-//! `GET /admin/stats`, `POST /admin/stats/reset`.
+//! `GET /admin/stats`, `POST /admin/stats/reset`,
+//! `POST /admin/organization/{members,roles}`.
+//!
+//! # AWS organization
+//!
+//! `POST /admin/organization/members` ([`Engine::update_member`]):
+//! `{"vendor": "aws", "account": "<management id>", "member": "<id>",
+//! "action": "leave" | "join" | "suspend", "ou": "ou-…"}` (`ou` for `join`,
+//! default the first OU). A member that left is not listed and cannot be
+//! assumed into. `POST /admin/organization/roles`
+//! ([`Engine::set_member_role`]): `{"vendor": "aws", "member": "<id>",
+//! "role": "OrganizationAccountAccessRole", "present": false}`. Both answer
+//! the member: `{"vendor", "account", "member", "ou", "status", "joined",
+//! "roles"}`. An unknown account answers 404; an account that is not a
+//! member (or not the management account), an unknown OU or action 400.
 //!
 //! # Credential hygiene
 //!
@@ -42,7 +56,9 @@
 //!   names ([`deniable`]; an unknown name is refused with 400):
 //!   - aws: `GetCallerIdentity`, `DescribeRegions`, `DescribeInstances`,
 //!     `DescribeVpcs`, `DescribeSubnets`, `DescribeSecurityGroups`,
-//!     `ListAccessKeys`, `GetAccessKeyLastUsed`
+//!     `ListAccessKeys`, `GetAccessKeyLastUsed`, `AssumeRole`,
+//!     `DescribeOrganization`, `ListAccounts`, `ListParents`,
+//!     `DescribeOrganizationalUnit`, `ListRoots`
 //!   - alibaba: `GetCallerIdentity`, `DescribeRegions`,
 //!     `DescribeInstances`, `DescribeSecurityGroups`, `DescribeVpcs`,
 //!     `DescribeVSwitches`, `ListAccessKeys`, `GetAccessKeyLastUsed`
@@ -66,7 +82,10 @@ use serde::{Deserialize, Serialize};
 use crate::faults::{Faults, FaultsUpdate};
 use crate::http::{Req, Resp};
 use crate::server::Engine;
-use crate::world::{Hygiene, HygieneUpdate, ResourceView, Rotated, Vendor, WorldError};
+use crate::world::{
+    Hygiene, HygieneUpdate, MemberUpdate, MemberView, ResourceView, RoleUpdate, Rotated, Vendor,
+    WorldError,
+};
 
 /// `POST /admin/resources`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -203,6 +222,19 @@ impl Engine {
         self.write().set_hygiene(u)
     }
 
+    /// An organization member leaves, joins or is suspended
+    /// (`POST /admin/organization/members`).
+    pub fn update_member(&self, u: &MemberUpdate) -> Result<MemberView, WorldError> {
+        let now = self.now();
+        self.write().update_member(u, now)
+    }
+
+    /// Removes or restores a role a member trusts its management account
+    /// with (`POST /admin/organization/roles`).
+    pub fn set_member_role(&self, u: &RoleUpdate) -> Result<MemberView, WorldError> {
+        self.write().set_member_role(u)
+    }
+
     /// Sets the faults of one vendor or, with `"*"`, of all.
     pub fn set_faults(&self, u: &FaultsUpdate) -> Result<(), AdminError> {
         let f = &u.faults;
@@ -313,6 +345,14 @@ fn route(e: &Engine, req: &Req) -> Result<Resp, Resp> {
                 200,
                 &serde_json::json!({"vendor": r.vendor, "account": r.account, "expired": true}),
             )
+        }
+        ("POST", "/admin/organization/members") => {
+            let u: MemberUpdate = body(req)?;
+            Resp::json(200, &e.update_member(&u).map_err(world_error)?)
+        }
+        ("POST", "/admin/organization/roles") => {
+            let u: RoleUpdate = body(req)?;
+            Resp::json(200, &e.set_member_role(&u).map_err(world_error)?)
         }
         ("GET", "/admin/faults") => Resp::json(200, &e.faults()),
         ("GET", "/admin/stats") => Resp::json(200, &e.load.stats()),

@@ -19,6 +19,15 @@
 //! key was never used, and `AccessDenied` for a key not the caller's. An API
 //! in the account's `denied` set answers EC2 `UnauthorizedOperation` or
 //! IAM/STS `AccessDenied` (403). Deniable names: [`DENIABLE`].
+//!
+//! STS `AssumeRole`: the management account of the world's organization
+//! may assume a role a member trusts it with (`OrganizationAccountAccessRole`
+//! unless removed); anything else is `AccessDenied` (403). The temporary
+//! credentials (`ASIA…` key, secret, session token in
+//! `X-Amz-Security-Token`) are kept in [`Engine::sessions`] and act as the
+//! member for EC2 and STS until their expiry by the simulator's clock. A
+//! request with an `X-Amz-Target` header is AWS Organizations
+//! ([`crate::organizations`]).
 
 use std::ops::Bound;
 
@@ -47,6 +56,12 @@ pub const DENIABLE: &[&str] = &[
     "DescribeSecurityGroups",
     "ListAccessKeys",
     "GetAccessKeyLastUsed",
+    "AssumeRole",
+    "DescribeOrganization",
+    "ListAccounts",
+    "ListParents",
+    "DescribeOrganizationalUnit",
+    "ListRoots",
 ];
 
 /// The IAM user whose key a non-root account holds.
@@ -73,7 +88,7 @@ impl Svc {
     /// The service of an action (EC2 for anything unknown).
     fn of(action: &str) -> Svc {
         match action {
-            "GetCallerIdentity" => Svc::Sts,
+            "GetCallerIdentity" | "AssumeRole" => Svc::Sts,
             "ListAccessKeys" | "GetAccessKeyLastUsed" => Svc::Iam,
             _ => Svc::Ec2,
         }
@@ -146,8 +161,101 @@ fn filters(p: &[(String, String)]) -> Vec<(String, Vec<String>)> {
     out
 }
 
+/// AWS temporary credentials issued by STS `AssumeRole`.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// Index of the member account into the AWS accounts.
+    pub account: u32,
+    pub secret: String,
+    pub token: String,
+    /// Epoch seconds (the simulator's clock).
+    pub expires: i64,
+    /// `arn:aws:sts::<member>:assumed-role/<role>/<session>`.
+    pub arn: String,
+    /// `AROA…:<session>`.
+    pub user_id: String,
+}
+
+/// The most sessions kept at once: past it, expired ones are dropped, then
+/// the soonest to expire.
+pub const MAX_SESSIONS: usize = 10_000;
+
+/// Who signed a request.
+pub(crate) struct Caller {
+    /// Index into the AWS accounts.
+    pub account: u32,
+    /// Set for temporary credentials.
+    pub session: Option<Session>,
+    /// The credential scope's region.
+    pub region: String,
+}
+
+/// Why a request was not authenticated.
+pub(crate) enum AuthError {
+    Sig(Failure),
+    /// Temporary credentials past their expiry.
+    ExpiredToken,
+}
+
+/// Verifies the SigV4 signature of a request with a long-term key or
+/// temporary credentials (and their session token).
+pub(crate) fn authenticate(
+    e: &Engine,
+    req: &Req,
+    vw: &world::VendorWorld,
+) -> Result<Caller, AuthError> {
+    let now = e.options.check_clock.then(|| e.now());
+    let ak = req
+        .header("authorization")
+        .and_then(sigv4::parse)
+        .map(|a| a.access_key);
+    let session = ak
+        .as_deref()
+        .filter(|k| k.starts_with("ASIA"))
+        .and_then(|k| e.sessions.lock().ok()?.get(k).cloned());
+    let auth = sigv4::verify(req, now, |ak| match &session {
+        Some(s) => Some(s.secret.as_str()),
+        None => vw
+            .by_key
+            .get(ak)
+            .map(|&i| &vw.accounts[i as usize])
+            .filter(|a| !a.revoked)
+            .map(|a| a.secret.as_str()),
+    })
+    .map_err(AuthError::Sig)?;
+    if let Some(s) = session {
+        let params = req.query_pairs();
+        let token = req
+            .header("x-amz-security-token")
+            .or_else(|| param(&params, "X-Amz-Security-Token"))
+            .unwrap_or("");
+        if !crate::auth::ct_eq(token.as_bytes(), s.token.as_bytes()) {
+            return Err(AuthError::Sig(Failure::UnknownKey));
+        }
+        if e.now() >= s.expires {
+            return Err(AuthError::ExpiredToken);
+        }
+        return Ok(Caller {
+            account: s.account,
+            session: Some(s),
+            region: auth.region,
+        });
+    }
+    let Some(&ai) = vw.by_key.get(&auth.access_key) else {
+        return Err(AuthError::Sig(Failure::UnknownKey));
+    };
+    Ok(Caller {
+        account: ai,
+        session: None,
+        region: auth.region,
+    })
+}
+
 /// Serves one request.
 pub fn handle(e: &Engine, req: &Req) -> Resp {
+    if let Some(target) = req.header("x-amz-target") {
+        return crate::organizations::handle(e, req, target);
+    }
     let params = req.params();
     let action = param(&params, "Action").unwrap_or("").to_string();
     let scope_svc =
@@ -169,21 +277,23 @@ pub fn handle(e: &Engine, req: &Req) -> Resp {
     }
     let w = e.world.read().unwrap_or_else(|p| p.into_inner());
     let vw = w.v(Vendor::Aws);
-    let now = e.options.check_clock.then(|| e.now());
-    let auth = sigv4::verify(req, now, |ak| {
-        vw.by_key
-            .get(ak)
-            .map(|&i| &vw.accounts[i as usize])
-            .filter(|a| !a.revoked)
-            .map(|a| a.secret.as_str())
-    });
-    let auth = match auth {
-        Ok(a) => a,
-        Err(f) => return auth_error(svc, f),
+    let caller = match authenticate(e, req, vw) {
+        Ok(c) => c,
+        Err(AuthError::Sig(f)) => return auth_error(svc, f),
+        Err(AuthError::ExpiredToken) if svc == Svc::Ec2 => {
+            return auth_error(svc, Failure::UnknownKey);
+        }
+        Err(AuthError::ExpiredToken) => {
+            return error(
+                svc,
+                403,
+                "ExpiredToken",
+                "The security token included in the request is expired",
+            );
+        }
     };
-    let Some(&ai) = vw.by_key.get(&auth.access_key) else {
-        return auth_error(svc, Failure::UnknownKey);
-    };
+    let ai = caller.account;
+    let session = caller.session.as_ref();
     let acct = &vw.accounts[ai as usize];
     if action.is_empty() {
         return error(
@@ -193,7 +303,7 @@ pub fn handle(e: &Engine, req: &Req) -> Resp {
             "The request must contain the parameter Action.",
         );
     }
-    let region = auth.region.as_str();
+    let region = caller.region.as_str();
     let api: &'static str = match action.as_str() {
         "GetCallerIdentity" => "GetCallerIdentity",
         "DescribeRegions" => "DescribeRegions",
@@ -203,6 +313,7 @@ pub fn handle(e: &Engine, req: &Req) -> Resp {
         "DescribeSecurityGroups" => "DescribeSecurityGroups",
         "ListAccessKeys" => "ListAccessKeys",
         "GetAccessKeyLastUsed" => "GetAccessKeyLastUsed",
+        "AssumeRole" => "AssumeRole",
         _ => {
             return error(
                 svc,
@@ -224,8 +335,12 @@ pub fn handle(e: &Engine, req: &Req) -> Resp {
             &format!("Credential should be scoped to a valid region, not '{region}'. "),
         );
     }
+    let who = match session {
+        Some(s) => s.arn.clone(),
+        None => caller_arn(acct),
+    };
     if acct.denied.contains(api) {
-        return denied(svc, acct, api);
+        return denied(svc, acct, &who, api);
     }
     let scope = if svc == Svc::Iam { "global" } else { region };
     match e.faults.check(Vendor::Aws, ai, scope, api) {
@@ -252,7 +367,8 @@ pub fn handle(e: &Engine, req: &Req) -> Resp {
         }
     }
     match api {
-        "GetCallerIdentity" => caller_identity(acct),
+        "GetCallerIdentity" => caller_identity(acct, session),
+        "AssumeRole" => assume_role(e, &w, ai, &who, &params),
         "ListAccessKeys" => list_access_keys(acct, &params),
         "GetAccessKeyLastUsed" => access_key_last_used(acct, &params),
         "DescribeRegions" => describe_regions(acct, &params),
@@ -326,8 +442,8 @@ fn caller_arn(a: &Account) -> String {
 }
 
 /// The permission error of a denied API, in its service's format.
-fn denied(svc: Svc, a: &Account, api: &str) -> Resp {
-    let arn = caller_arn(a);
+fn denied(svc: Svc, a: &Account, arn: &str, api: &str) -> Resp {
+    let arn = arn.to_string();
     match svc {
         Svc::Ec2 => error(
             svc,
@@ -363,19 +479,162 @@ fn denied(svc: Svc, a: &Account, api: &str) -> Resp {
     }
 }
 
-fn caller_identity(a: &Account) -> Resp {
+fn caller_identity(a: &Account, session: Option<&Session>) -> Resp {
     let rid = request_id();
     let mut b = String::with_capacity(512);
     b.push_str("<GetCallerIdentityResponse xmlns=\"");
     b.push_str(STS_NS);
     b.push_str("\"><GetCallerIdentityResult>");
-    xml_elem(&mut b, "Arn", &caller_arn(a));
-    // Root credentials: the account id is the user id.
-    xml_elem(&mut b, "UserId", if a.root { &a.id } else { &a.principal });
+    if let Some(s) = session {
+        xml_elem(&mut b, "Arn", &s.arn);
+        xml_elem(&mut b, "UserId", &s.user_id);
+    } else {
+        xml_elem(&mut b, "Arn", &caller_arn(a));
+        // Root credentials: the account id is the user id.
+        xml_elem(&mut b, "UserId", if a.root { &a.id } else { &a.principal });
+    }
     xml_elem(&mut b, "Account", &a.id);
     b.push_str("</GetCallerIdentityResult><ResponseMetadata>");
     xml_elem(&mut b, "RequestId", &rid);
     b.push_str("</ResponseMetadata></GetCallerIdentityResponse>");
+    xml(200, b, &rid)
+}
+
+fn sts_invalid(message: &str) -> Resp {
+    error(Svc::Sts, 400, "ValidationError", message)
+}
+
+/// STS `AssumeRole`: only a member's management account may assume a role
+/// the member trusts it with (`OrganizationAccountAccessRole` unless
+/// removed); the answer's temporary credentials act as the member.
+fn assume_role(
+    e: &Engine,
+    w: &world::World,
+    caller: u32,
+    who: &str,
+    params: &[(String, String)],
+) -> Resp {
+    let role_arn = param(params, "RoleArn").unwrap_or("");
+    if role_arn.is_empty() {
+        return sts_invalid(
+            "1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null",
+        );
+    }
+    let Some(name) = param(params, "RoleSessionName") else {
+        return sts_invalid(
+            "1 validation error detected: Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null",
+        );
+    };
+    if !(2..=64).contains(&name.len())
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b))
+    {
+        return sts_invalid(&format!(
+            "1 validation error detected: Value '{name}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"
+        ));
+    }
+    let duration = match param(params, "DurationSeconds") {
+        None => 3600,
+        Some(d) => match d.parse::<i64>() {
+            Ok(d) if (900..=43_200).contains(&d) => d,
+            _ => {
+                return sts_invalid(&format!(
+                    "1 validation error detected: Value '{d}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900 and less than or equal to 43200"
+                ));
+            }
+        },
+    };
+    let parsed = role_arn
+        .strip_prefix("arn:aws:iam::")
+        .and_then(|r| r.split_once(":role/"))
+        .filter(|(acct, role)| acct.len() == 12 && !role.is_empty());
+    let Some((member_id, role_path)) = parsed else {
+        return sts_invalid(&format!("{role_arn} is invalid"));
+    };
+    let role = role_path.rsplit('/').next().unwrap_or(role_path);
+    let vw = w.v(Vendor::Aws);
+    let trusted = w.org.as_ref().and_then(|org| {
+        let &mi = vw.by_id.get(member_id)?;
+        let m = org.joined(mi)?;
+        (org.management == caller && !m.suspended && m.roles.contains(role)).then_some((mi, org))
+    });
+    let Some((mi, _)) = trusted else {
+        return error(
+            Svc::Sts,
+            403,
+            "AccessDenied",
+            &format!(
+                "User: {who} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+            ),
+        );
+    };
+    let member = &vw.accounts[mi as usize];
+    let now = e.now();
+    let n = e
+        .session_seq
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut seed = crate::rng::mix(n ^ now as u64);
+    for b in e.token_key {
+        seed = crate::rng::mix(seed ^ b as u64);
+    }
+    let mut rng = crate::rng::Rng::new(seed);
+    const UPPER32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    const B64CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let key = format!("ASIA{}", rng.chars(UPPER32, 16));
+    let secret = rng.chars(
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+",
+        40,
+    );
+    let token = format!("IQoJb3JpZ2luX2VjE{}", rng.chars(B64CHARS, 300));
+    // The role id is stable per (member, role).
+    let mut h = crate::rng::mix(mi as u64);
+    for b in role.bytes() {
+        h = crate::rng::mix(h ^ b as u64);
+    }
+    let role_id = format!("AROA{}", crate::rng::Rng::new(h).chars(UPPER32, 17));
+    let session = Session {
+        account: mi,
+        secret: secret.clone(),
+        token: token.clone(),
+        expires: now + duration,
+        arn: format!("arn:aws:sts::{}:assumed-role/{role}/{name}", member.id),
+        user_id: format!("{role_id}:{name}"),
+    };
+    let rid = request_id();
+    let mut b = String::with_capacity(1024);
+    b.push_str("<AssumeRoleResponse xmlns=\"");
+    b.push_str(STS_NS);
+    b.push_str("\"><AssumeRoleResult><Credentials>");
+    xml_elem(&mut b, "AccessKeyId", &key);
+    xml_elem(&mut b, "SecretAccessKey", &secret);
+    xml_elem(&mut b, "SessionToken", &token);
+    xml_elem(
+        &mut b,
+        "Expiration",
+        &crate::clock::fmt_extended(session.expires),
+    );
+    b.push_str("</Credentials><AssumedRoleUser>");
+    xml_elem(&mut b, "AssumedRoleId", &session.user_id);
+    xml_elem(&mut b, "Arn", &session.arn);
+    b.push_str("</AssumedRoleUser></AssumeRoleResult><ResponseMetadata>");
+    xml_elem(&mut b, "RequestId", &rid);
+    b.push_str("</ResponseMetadata></AssumeRoleResponse>");
+    if let Ok(mut m) = e.sessions.lock() {
+        if m.len() >= MAX_SESSIONS {
+            m.retain(|_, s| s.expires > now);
+        }
+        if m.len() >= MAX_SESSIONS {
+            if let Some(k) = m
+                .iter()
+                .min_by_key(|(_, s)| s.expires)
+                .map(|(k, _)| k.clone())
+            {
+                m.remove(&k);
+            }
+        }
+        m.insert(key, session);
+    }
     xml(200, b, &rid)
 }
 

@@ -28,6 +28,13 @@ pub struct Args {
     /// Resources per account, spread over regions and types.
     #[arg(long, default_value_t = 20)]
     pub resources: usize,
+    /// AWS organization members: with N > 0 the first AWS account manages an
+    /// organization of N more accounts, reached only through its role.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub org_members: usize,
+    /// Organizational units the members are spread over (round-robin).
+    #[arg(long, value_name = "K", default_value_t = 3)]
+    pub org_units: usize,
     /// Address of the admin listener; the vendors listen on the next four
     /// ports (with port 0, every listener takes a free port).
     #[arg(long, default_value = "127.0.0.1:0")]
@@ -70,7 +77,13 @@ fn run(args: Args) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             World::from_spec(&spec)?
         }
-        None => World::generate(args.seed, args.accounts, args.resources),
+        None => World::generate_org(
+            args.seed,
+            args.accounts,
+            args.resources,
+            args.org_members,
+            args.org_units,
+        ),
     };
     let options = Options {
         listen: args.listen,

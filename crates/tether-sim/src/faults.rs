@@ -58,6 +58,8 @@ pub struct Limit {
 /// - AWS EC2 non-mutating actions: bucket 100, refill 20/s per account and
 ///   region (EC2 API throttling docs). STS: 600/s per account. IAM
 ///   (`ListAccessKeys`, `GetAccessKeyLastUsed`): bucket 40, refill 20/s.
+///   Organizations (a few requests per second per account): bucket 20,
+///   refill 10/s; STS `AssumeRole` as `GetCallerIdentity`.
 /// - Azure ARM (2024 token-bucket model): reads bucket 250, refill 25/s per
 ///   subscription and principal; the same for tenant-level reads. Microsoft
 ///   Graph (`applications`): 100/s per tenant.
@@ -70,7 +72,18 @@ pub struct Limit {
 ///   `ListGroupsForUser`) 20/s.
 pub fn limit(v: Vendor, api: &str) -> Limit {
     match (v, api) {
-        (Vendor::Aws, "GetCallerIdentity") => Limit {
+        (
+            Vendor::Aws,
+            "DescribeOrganization"
+            | "ListAccounts"
+            | "ListParents"
+            | "DescribeOrganizationalUnit"
+            | "ListRoots",
+        ) => Limit {
+            burst: 20.0,
+            per_sec: 10.0,
+        },
+        (Vendor::Aws, "GetCallerIdentity" | "AssumeRole") => Limit {
             burst: 600.0,
             per_sec: 600.0,
         },

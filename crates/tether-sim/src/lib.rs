@@ -43,6 +43,7 @@ pub mod encode;
 pub mod faults;
 pub mod hcs;
 pub mod http;
+pub mod organizations;
 pub mod paging;
 pub mod rng;
 pub mod server;

@@ -82,6 +82,12 @@ pub struct Engine {
     pub urls: [String; 5],
     /// Vendor requests being answered now, the most at once, and in all.
     pub load: Load,
+    /// AWS temporary credentials issued by STS `AssumeRole`, by `ASIA…` key.
+    pub sessions: Mutex<std::collections::HashMap<String, aws::Session>>,
+    /// Counts issued sessions (mixed into their keys).
+    pub session_seq: std::sync::atomic::AtomicU64,
+    /// Seconds added to the wall clock ([`Engine::advance_clock`]).
+    pub clock_offset: std::sync::atomic::AtomicI64,
 }
 
 /// Request counters of the vendor listeners (`GET /admin/stats`): how many
@@ -147,7 +153,14 @@ impl Engine {
 
     /// Now, as the simulator's clock sees it.
     pub fn now(&self) -> i64 {
-        clock::now()
+        clock::now() + self.clock_offset.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Moves the simulator's clock `secs` seconds on (tests of expiry):
+    /// every later check of a time against now sees the moved clock.
+    pub fn advance_clock(&self, secs: i64) {
+        self.clock_offset
+            .fetch_add(secs, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// The start-up summary of the current world.
@@ -213,6 +226,9 @@ impl Sim {
             options: options.clone(),
             urls,
             load: Load::default(),
+            sessions: Mutex::new(Default::default()),
+            session_seq: Default::default(),
+            clock_offset: Default::default(),
         });
         let mut rt = tokio::runtime::Builder::new_multi_thread();
         rt.enable_all().thread_name("tether-sim");

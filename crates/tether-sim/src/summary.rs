@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::world::{Vendor, World};
+use crate::world::{OrgUnit, Vendor, World};
 
 /// The whole line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,7 +20,30 @@ pub struct Summary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeyVendor {
     pub endpoint: String,
+    /// Every account with a key (AWS organization members are not here).
     pub accounts: Vec<KeyAccount>,
+    /// AWS: the organization, if the world has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<OrganizationSummary>,
+}
+
+/// The AWS organization: its management account, units and members (those
+/// in the organization now).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrganizationSummary {
+    pub id: String,
+    pub root: String,
+    pub management_account_id: String,
+    pub units: Vec<OrgUnit>,
+    pub members: Vec<MemberSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberSummary {
+    pub id: String,
+    pub name: String,
+    /// The OU id (the root id when directly under the root).
+    pub ou: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -89,6 +112,7 @@ impl Summary {
                 .v(v)
                 .accounts
                 .iter()
+                .filter(|a| !a.org_member)
                 .map(|a| KeyAccount {
                     name: a.name.clone(),
                     main_account_id: a.id.clone(),
@@ -99,10 +123,33 @@ impl Summary {
                     resources: a.count(),
                 })
                 .collect(),
+            organization: None,
         };
+        let mut aws = keys(Vendor::Aws, &urls[0]);
+        aws.organization = w.org.as_ref().map(|o| {
+            let accounts = &w.v(Vendor::Aws).accounts;
+            OrganizationSummary {
+                id: o.id.clone(),
+                root: o.root.clone(),
+                management_account_id: accounts[o.management as usize].id.clone(),
+                units: o.units.clone(),
+                members: o
+                    .members
+                    .iter()
+                    .filter(|m| m.joined)
+                    .map(|m| MemberSummary {
+                        id: accounts[m.account as usize].id.clone(),
+                        name: accounts[m.account as usize].display.clone(),
+                        ou: m
+                            .ou
+                            .map_or_else(|| o.root.clone(), |i| o.units[i].id.clone()),
+                    })
+                    .collect(),
+            }
+        });
         Summary {
             admin: urls[4].clone(),
-            aws: keys(Vendor::Aws, &urls[0]),
+            aws,
             alibaba: keys(Vendor::Alibaba, &urls[1]),
             azure: AzureVendor {
                 endpoint: urls[2].clone(),

@@ -9,9 +9,10 @@ use rayon::prelude::*;
 use super::credentials::{UPPER32, new_keys, new_password};
 use super::make::{Nets, TEAMS, make_resource, nets_of};
 use super::mutate::resolve_scope;
+use super::org::{ACCESS_ROLE, OrgMember, Organization};
 use super::{
-    Account, AccountSpec, Kind, Project, ResourcesSpec, Subscription, Vendor, VendorWorld, World,
-    WorldError, WorldSpec, vi,
+    Account, AccountSpec, Kind, OrganizationSpec, Project, ResourcesSpec, Subscription, Vendor,
+    VendorWorld, World, WorldError, WorldSpec, vi,
 };
 use crate::rng::{Rng, mix};
 
@@ -101,6 +102,19 @@ fn cycle(v: Vendor) -> &'static [Kind] {
 impl World {
     /// A world of `accounts` accounts per vendor with `resources` resources each.
     pub fn generate(seed: u64, accounts: usize, resources: usize) -> World {
+        World::generate_org(seed, accounts, resources, 0, 3)
+    }
+
+    /// As [`World::generate`], and with `org_members > 0` an AWS
+    /// organization: the first AWS account its management account, that
+    /// many more AWS accounts its members over `org_units` OUs.
+    pub fn generate_org(
+        seed: u64,
+        accounts: usize,
+        resources: usize,
+        org_members: usize,
+        org_units: usize,
+    ) -> World {
         let each = || {
             vec![
                 AccountSpec {
@@ -116,6 +130,11 @@ impl World {
             alibaba: each(),
             azure: each(),
             hcs: each(),
+            organization: (org_members > 0).then_some(OrganizationSpec {
+                members: org_members,
+                units: org_units,
+                resources: Some(resources),
+            }),
         };
         World::from_spec(&spec).expect("a generated world is valid")
     }
@@ -124,7 +143,27 @@ impl World {
     /// credential-hygiene times from the clock now (keys created 30 days
     /// ago, last used a day ago, secrets and passwords expiring in a year).
     pub fn from_spec(spec: &WorldSpec) -> Result<World, WorldError> {
-        let lists = [&spec.aws, &spec.alibaba, &spec.azure, &spec.hcs];
+        // Organization members are AWS accounts generated after the others.
+        let mut aws = spec.aws.clone();
+        let org = spec.organization.as_ref().filter(|o| o.members > 0);
+        if let Some(o) = org {
+            if aws.is_empty() {
+                return Err(WorldError::Invalid(
+                    Vendor::Aws,
+                    "an organization needs an AWS account to manage it".into(),
+                ));
+            }
+            let resources = o.resources.or(match aws[0].resources {
+                Some(ResourcesSpec::Count(n)) => Some(n),
+                _ => None,
+            });
+            aws.extend((0..o.members).map(|k| AccountSpec {
+                name: Some(format!("member-{:04}", k + 1)),
+                resources: resources.map(ResourcesSpec::Count),
+                ..Default::default()
+            }));
+        }
+        let lists = [&aws, &spec.alibaba, &spec.azure, &spec.hcs];
         let seed = spec.seed;
         let now = crate::clock::now();
         // Vendors are independent: build them side by side (in vendor order).
@@ -148,8 +187,34 @@ impl World {
         let vendors: [VendorWorld; 4] = vendors
             .try_into()
             .map_err(|_| WorldError::Invalid(Vendor::Aws, "vendors".into()))?;
+        let mut vendors = vendors;
+        let org = org.map(|o| {
+            let mut org = Organization::new(seed, 0, o.units);
+            let vw = &mut vendors[vi(Vendor::Aws)];
+            let first = spec.aws.len();
+            for k in 0..o.members {
+                let ai = (first + k) as u32;
+                let a = &mut vw.accounts[ai as usize];
+                a.org_member = true;
+                vw.by_key.remove(&a.key_id);
+                a.key_id.clear();
+                a.secret.clear();
+                a.key_last_used = None;
+                org.members.push(OrgMember {
+                    account: ai,
+                    ou: (o.units > 0).then_some(k % o.units.max(1)),
+                    suspended: false,
+                    joined: true,
+                    joined_method: "CREATED",
+                    joined_at: now - 90 * 86_400,
+                    roles: [ACCESS_ROLE.to_string()].into(),
+                });
+            }
+            org
+        });
         Ok(World {
             vendors,
+            org,
             rng: Rng::new(mix(seed ^ 0xad31)),
             next_seq,
         })
@@ -332,6 +397,7 @@ fn new_account(
         key_last_used: Some(now - DAY),
         secret_expires: now + 365 * DAY,
         denied: Default::default(),
+        org_member: false,
         regions: Vec::new(),
         subscriptions: Vec::new(),
         projects: Vec::new(),

@@ -20,7 +20,8 @@
 //! `generate.rs` (seeded generation), `make.rs` (one resource),
 //! `credentials.rs` (keys, secrets, passwords), `mutate.rs` (what the admin
 //! API changes), `hygiene.rs` (credential-hygiene state: root key, key
-//! creation and last use, secret expiry, denied APIs), `derived.rs`
+//! creation and last use, secret expiry, denied APIs), `org.rs` (the AWS
+//! organization: units, members, their roles), `derived.rs`
 //! (attributes derived from `seq`). Everything
 //! public is re-exported here.
 
@@ -31,6 +32,7 @@ mod hygiene;
 mod make;
 mod model;
 mod mutate;
+mod org;
 mod spec;
 
 use crate::rng::Rng;
@@ -43,11 +45,16 @@ pub use model::{
     Account, Kind, List, Partition, Project, Resource, Subscription, Tag, VendorWorld,
 };
 pub use mutate::{ResourceView, Rotated};
-pub use spec::{AccountSpec, ResourceSpec, ResourcesSpec, WorldSpec};
+pub use org::{
+    ACCESS_ROLE, MemberUpdate, MemberView, OrgMember, OrgUnit, Organization, RoleUpdate,
+};
+pub use spec::{AccountSpec, OrganizationSpec, ResourceSpec, ResourcesSpec, WorldSpec};
 
 /// The whole simulated world.
 pub struct World {
     pub vendors: [VendorWorld; 4],
+    /// The AWS organization of the first AWS account, if any.
+    pub org: Option<Organization>,
     rng: Rng,
     next_seq: u32,
 }

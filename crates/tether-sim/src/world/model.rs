@@ -188,6 +188,9 @@ pub struct Account {
     /// API names this account's key may not call: each answers the vendor's
     /// permission error (the names per vendor: [`crate::admin::deniable`]).
     pub denied: BTreeSet<String>,
+    /// A member of the AWS organization: no access key of its own, left out
+    /// of the summary's accounts and of a written config.
+    pub org_member: bool,
     /// Regions (Azure: locations).
     pub regions: Vec<String>,
     pub subscriptions: Vec<Subscription>,

@@ -65,4 +65,25 @@ pub struct WorldSpec {
     pub azure: Vec<AccountSpec>,
     #[serde(default)]
     pub hcs: Vec<AccountSpec>,
+    /// An AWS organization whose management account is the first AWS account.
+    #[serde(default)]
+    pub organization: Option<OrganizationSpec>,
+}
+
+/// The AWS organization of a world: `members` accounts generated as members
+/// of the first AWS account's organization, round-robin over `units` OUs.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationSpec {
+    #[serde(default)]
+    pub members: usize,
+    #[serde(default = "default_units")]
+    pub units: usize,
+    /// Resources per member (default: the first AWS account's count, if a count).
+    #[serde(default)]
+    pub resources: Option<usize>,
+}
+
+fn default_units() -> usize {
+    3
 }

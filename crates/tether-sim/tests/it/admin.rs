@@ -318,7 +318,7 @@ async fn library_api_changes_every_vendor() {
 }
 
 /// Starts the binary, returns it and its JSON line.
-fn spawn(args: &[&str]) -> (std::process::Child, Summary, String) {
+pub(crate) fn spawn(args: &[&str]) -> (std::process::Child, Summary, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tether-sim"))
         .args(args)
         .stdout(Stdio::piped())

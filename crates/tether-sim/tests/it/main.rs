@@ -8,4 +8,5 @@ mod aws;
 mod azure;
 mod harness;
 mod hcs;
+mod org;
 mod vectors;
