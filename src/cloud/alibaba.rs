@@ -17,7 +17,7 @@ use crate::cloud::http::{self, Failure};
 use crate::cloud::list::{Connections, Ctx, MAX_PAGES, Record, Sink, too_many_pages, unreadable};
 use crate::cloud::{KeyCredentials, VendorApi};
 use crate::config::Vendor;
-use crate::hygiene::{Facts, KeyFacts, Unchecked};
+use crate::hygiene::{Facts, KeyFacts};
 use crate::inventory::PartitionKey;
 use crate::state::model::VerifiedIdentity;
 
@@ -370,22 +370,14 @@ pub(crate) async fn hygiene(
         "ram:ListAccessKeys",
     )
     .await;
-    let created = match listed {
-        Ok(l) => l
-            .access_keys
+    let listed = listed.map(|l| {
+        l.access_keys
             .into_iter()
             .flat_map(|w| w.items)
             .find(|k| k.access_key_id == creds.access_key_id)
-            .map(|k| k.create_date),
-        Err(e) => {
-            facts
-                .unchecked
-                .push(super::unchecked("key age", &e, RAM_GRANT));
-            return facts;
-        }
-    };
-    let Some(created) = created else {
-        facts.unchecked.push(Unchecked::key_not_listed(RAM_GRANT));
+            .map(|k| k.create_date)
+    });
+    let Some(created) = super::key_created(listed, &mut facts, RAM_GRANT) else {
         return facts;
     };
     let used: Result<LastUsed, _> = call(

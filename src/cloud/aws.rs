@@ -21,7 +21,7 @@ use crate::cloud::http::{self, ClientOptions, Failure};
 use crate::cloud::list::{Connections, Ctx, MAX_PAGES, Record, Sink, too_many_pages};
 use crate::cloud::{KeyCredentials, VendorApi};
 use crate::config::Vendor;
-use crate::hygiene::{Facts, KeyFacts, Unchecked};
+use crate::hygiene::{Facts, KeyFacts};
 use crate::inventory::PartitionKey;
 use crate::state::model::{Scope, VerifiedIdentity};
 
@@ -148,22 +148,14 @@ pub(crate) async fn hygiene(
             .map_err(|e| failure(opts, &e))
     })
     .await;
-    let created = match listed {
-        Ok(out) => out
-            .access_key_metadata()
+    let listed = listed.map(|out| {
+        out.access_key_metadata()
             .iter()
             .find(|k| k.access_key_id() == Some(creds.access_key_id))
             .and_then(|k| k.create_date())
-            .map(|d| crate::clock::rfc3339(d.secs())),
-        Err(e) => {
-            facts
-                .unchecked
-                .push(super::unchecked("key age", &e, IAM_GRANT));
-            return facts;
-        }
-    };
-    let Some(created) = created else {
-        facts.unchecked.push(Unchecked::key_not_listed(IAM_GRANT));
+            .map(|d| crate::clock::rfc3339(d.secs()))
+    });
+    let Some(created) = super::key_created(listed, &mut facts, IAM_GRANT) else {
         return facts;
     };
     let used = http::retry(opts, Vendor::Aws, "iam:GetAccessKeyLastUsed", |_| async {

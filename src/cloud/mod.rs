@@ -262,6 +262,29 @@ pub async fn preflight(
     denied
 }
 
+/// A key's creation date from the vendor's list of the caller's keys
+/// (`None` in the answer: the key in use is not in it); a refused or
+/// failed list, or one without the key, is a check not made.
+pub(crate) fn key_created(
+    listed: Result<Option<String>, VendorError>,
+    facts: &mut crate::hygiene::Facts,
+    grant: &'static str,
+) -> Option<String> {
+    match listed {
+        Ok(Some(created)) => Some(created),
+        Ok(None) => {
+            facts
+                .unchecked
+                .push(crate::hygiene::Unchecked::key_not_listed(grant));
+            None
+        }
+        Err(e) => {
+            facts.unchecked.push(unchecked("key age", &e, grant));
+            None
+        }
+    }
+}
+
 /// A key's last use from the vendor's answer (`None`: never used); a
 /// refused or failed question is a check not made, and the use unknown.
 pub(crate) fn last_use(
