@@ -347,19 +347,15 @@ struct LastUsedDate {
 }
 
 /// Credential hygiene with the account's own AccessKey, at its recorded
-/// endpoint: a root key (the identity's ARN is `acs:ram::N:root`), the
+/// endpoint (a root key is read from the identity, by the caller): the
 /// key's creation date (RAM `ListAccessKeys`, the caller's own keys) and
 /// last use (`GetAccessKeyLastUsed`).
 pub(crate) async fn hygiene(
     creds: &KeyCredentials<'_>,
-    identity: &VerifiedIdentity,
     endpoint: Option<&str>,
     conns: &Connections,
 ) -> Facts {
-    let mut facts = Facts {
-        root: identity.principal.ends_with(":root"),
-        ..Facts::default()
-    };
+    let mut facts = Facts::default();
     let base = endpoint.unwrap_or(RAM_ENDPOINT);
     let listed: Result<AccessKeys, _> = call(
         conns,

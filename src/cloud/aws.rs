@@ -119,19 +119,15 @@ const IAM_GRANT: &str =
     "iam:ListAccessKeys and iam:GetAccessKeyLastUsed on the user itself (in IAMReadOnlyAccess)";
 
 /// Credential hygiene with the account's own key, at its recorded
-/// endpoint: a root key (the identity's ARN ends in `:root`), the key's
+/// endpoint (a root key is read from the identity, by the caller): the key's
 /// creation date (IAM `ListAccessKeys`, the caller's own keys) and last use
 /// (`GetAccessKeyLastUsed`). A refused or failed call is a check not made.
 pub(crate) async fn hygiene(
     creds: &KeyCredentials<'_>,
-    identity: &VerifiedIdentity,
     endpoint: Option<&str>,
     conns: &Connections,
 ) -> Facts {
-    let mut facts = Facts {
-        root: identity.principal.ends_with(":root"),
-        ..Facts::default()
-    };
+    let mut facts = Facts::default();
     let opts = conns.options();
     // IAM is global: signed for `us-east-1`.
     let iam = aws_sdk_iam::Client::new(&sdk_config(

@@ -197,8 +197,16 @@ pub async fn hygiene(
             )],
             ..Default::default()
         },
-        Ok(Credentials::Aws(c)) => aws::hygiene(&c, identity, endpoint, conns).await,
-        Ok(Credentials::Alibaba(c)) => alibaba::hygiene(&c, identity, endpoint, conns).await,
+        // A root key shows in the identity's ARN: `arn:aws:iam::N:root`,
+        // `acs:ram::N:root`.
+        Ok(Credentials::Aws(c)) => crate::hygiene::Facts {
+            root: identity.principal.ends_with(":root"),
+            ..aws::hygiene(&c, endpoint, conns).await
+        },
+        Ok(Credentials::Alibaba(c)) => crate::hygiene::Facts {
+            root: identity.principal.ends_with(":root"),
+            ..alibaba::hygiene(&c, endpoint, conns).await
+        },
         Ok(Credentials::Azure(c)) => azure::hygiene(&c, endpoint, conns).await,
         Ok(Credentials::Hcs(c)) => hcs::hygiene(&c, endpoint, conns).await,
     };

@@ -165,21 +165,6 @@ impl PartitionEntry {
         }
     }
 
-    pub fn set_status(&mut self, s: &PartitionStatus) {
-        let (status, detail, error) = match s {
-            PartitionStatus::Complete => (Status::Complete, None, None),
-            PartitionStatus::Failed { error } => {
-                (Status::Failed, Some(error.message.clone()), Some(error))
-            }
-            PartitionStatus::Skipped { reason } => (Status::Skipped, Some(reason.clone()), None),
-        };
-        self.status = status;
-        self.detail = detail;
-        self.problem_kind = error.and_then(|e| e.kind);
-        self.code = error.and_then(|e| e.code.clone());
-        self.request_id = error.and_then(|e| e.request_id.clone());
-    }
-
     pub fn hash(&self) -> Option<Hash> {
         self.hash.as_deref().and_then(parse_hex)
     }

@@ -75,6 +75,16 @@ fn kinds(v: &serde_json::Value) -> Vec<(String, String)> {
     k
 }
 
+/// The first finding of `kind` about `address` in a JSON report.
+fn finding<'a>(v: &'a serde_json::Value, kind: &str, address: &str) -> &'a serde_json::Value {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == kind && f["address"] == address)
+        .unwrap_or_else(|| panic!("no {kind} finding for {address}: {v:#}"))
+}
+
 fn update(env: &Env, v: SimVendor, f: impl FnOnce(&mut HygieneUpdate)) {
     let mut u = HygieneUpdate::new(v, &world_id(&env.sim, v, 0));
     f(&mut u);
@@ -150,12 +160,7 @@ fn every_kind_of_finding_per_vendor_in_every_rendering() {
         assert_no_secret(&env, &out);
         let v = json(&out);
         assert_eq!(kinds(&v), want, "{args:?}: {v:#}");
-        let aws_age = v["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["kind"] == "key_age" && f["address"] == aws.as_str())
-            .unwrap();
+        let aws_age = finding(&v, "key_age", &aws);
         assert_eq!(aws_age["last_used"], "never", "{aws_age:#}");
         assert!(
             aws_age["message"]
@@ -274,12 +279,7 @@ fn a_check_the_key_may_not_make_is_a_finding_not_a_failure() {
         );
     }
     // Alibaba's key age is still known (only its last use was refused).
-    let ali_unchecked = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["kind"] == "unchecked" && f["address"] == ali.as_str())
-        .unwrap();
+    let ali_unchecked = finding(&v, "unchecked", &ali);
     assert!(
         ali_unchecked["message"]
             .as_str()
@@ -383,12 +383,7 @@ fn a_listing_the_key_may_not_call_fails_its_partitions_only() {
         .collect();
     assert_eq!(permission.len(), 4, "{v:#}");
     let aws = env.addr("aws");
-    let f = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["kind"] == "permission" && f["address"] == aws.as_str())
-        .unwrap();
+    let f = finding(&v, "permission", &aws);
     assert!(
         f["message"]
             .as_str()
@@ -482,22 +477,12 @@ fn the_preflight_names_what_the_key_may_not_list_before_the_first_sync() {
     });
     let v = json(&env.tether(&["drift", "--format", "json"]));
     let aws = env.addr("aws");
-    let f = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["kind"] == "permission" && f["address"] == aws.as_str())
-        .unwrap();
+    let f = finding(&v, "permission", &aws);
     assert_eq!(
         f["message"], "the key may not list the account's regions (UnauthorizedOperation)",
         "{f:#}"
     );
     let v = json(&env.tether(&["drift", "--format", "json"]));
-    let f = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["kind"] == "permission" && f["address"] == ali.as_str())
-        .unwrap();
+    let f = finding(&v, "permission", &ali);
     assert_eq!(f["code"], "Forbidden.RAM", "{f:#}");
 }
