@@ -299,7 +299,11 @@ pub fn target(
     let trust = Trust::only(&Destination::of(&account));
     let opened = trust::open(secret).expect("a plain secret opens");
     let secret = trust::clear(&account, opened, &trust, Purpose::Recorded).expect("trusted");
-    tether::sync::Target { account, secret }
+    tether::sync::Target {
+        account,
+        secret,
+        claimed: Vec::new(),
+    }
 }
 
 /// A state as apply would record it, with 1% of the accounts differing.

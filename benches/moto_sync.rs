@@ -57,6 +57,7 @@ fn main() {
                 resource_types: None,
                 tags: BTreeMap::new(),
                 enabled: true,
+                via: None,
                 depends_on: Vec::new(),
                 api_endpoint: Some(url.trim_end_matches('/').to_string()),
                 span: None,

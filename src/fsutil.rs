@@ -238,6 +238,16 @@ pub fn open_no_follow(path: &Path, create: bool) -> std::io::Result<File> {
     Ok(f)
 }
 
+/// Creates the file at `path`, which must not exist in any form (a
+/// dangling symlink counts: `O_CREAT | O_EXCL` never follows one), for
+/// writing a new, non-secret file (`discover --out`).
+pub fn create_new(path: &Path) -> std::io::Result<File> {
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+}
+
 /// Appends `bytes` to `path` (created mode [`FILE_MODE`]) with one write and
 /// one sync: never through a symlink, only to a regular file, and an
 /// existing file is brought to mode 0600. For the audit log.

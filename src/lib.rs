@@ -52,6 +52,7 @@ pub mod host;
 pub mod hygiene;
 pub mod inventory;
 pub mod ops;
+pub mod org;
 pub mod pg;
 pub mod plan;
 pub mod problem;

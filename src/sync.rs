@@ -69,6 +69,37 @@ use crate::trust::Cleared;
 pub struct Target {
     pub account: Account,
     pub secret: Cleared,
+    /// A main account's subscriptions (Azure) or projects (HCS) that its
+    /// members read: left out of its own sync.
+    pub claimed: Vec<String>,
+}
+
+impl Target {
+    pub fn new(account: Account, secret: Cleared, state: &crate::state::State) -> Target {
+        let claimed = claimed_by_members(state, &account.address);
+        Target {
+            account,
+            secret,
+            claimed,
+        }
+    }
+}
+
+/// The subscriptions (Azure) or projects (HCS) of `main`'s members in
+/// `state`, which `main`'s own sync leaves to them.
+pub fn claimed_by_members(state: &crate::state::State, main: &Address) -> Vec<String> {
+    state
+        .accounts
+        .values()
+        .filter(|a| a.via().as_ref() == Some(main))
+        .filter_map(|a| {
+            a.attributes
+                .get("subscription_id")
+                .or_else(|| a.attributes.get("project_id"))
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        })
+        .collect()
 }
 
 impl std::fmt::Debug for Target {
@@ -392,10 +423,15 @@ async fn account(t: Target, sh: Arc<Shared>) {
         Session::open(&sh.conns, &sh.limiter, &t.account, &t.secret).await
     };
     let session = match session {
-        Ok(s) => Arc::new(s),
+        Ok(mut s) => {
+            s.without_members(&t.claimed);
+            Arc::new(s)
+        }
         Err(e) => return fail(e).await,
     };
-    let Target { account, secret } = t;
+    let Target {
+        account, secret, ..
+    } = t;
     drop(secret);
     let regions = {
         let _permit = sh.gate.acquire().await;
@@ -628,6 +664,7 @@ mod tests {
             resource_types: Some(Vec::new()),
             tags: Default::default(),
             enabled: true,
+            via: None,
             depends_on: Vec::new(),
             // Nothing listens here: the account that does not panic fails
             // fast as unreachable, without leaving this machine.
@@ -637,7 +674,11 @@ mod tests {
         let trust = Trust::new(["127.0.0.1:9".to_string()]);
         let opened = open(Secret::from_slice(b"k")).unwrap();
         let secret = clear(&account, opened, &trust, Purpose::Recorded).unwrap();
-        Target { account, secret }
+        Target {
+            account,
+            secret,
+            claimed: Vec::new(),
+        }
     }
 
     /// Every event of a run of `targets` (one attempt per request) at

@@ -272,14 +272,29 @@ impl Unusable {
 /// The account recorded in state at `address`, and its recorded secret
 /// decrypted, opened and cleared for the destination recorded with it:
 /// what refresh, drift and sync authenticate with.
+///
+/// A member (`via`) has no secret of its own: its main account's, as
+/// recorded in `state` now (so a key the main account rotated reaches its
+/// members at once), cleared for the member's recorded destination, which
+/// must be the one the main account's secret is sealed for.
 pub fn recorded(
     address: &Address,
     entry: &crate::state::AccountState,
+    state: &crate::state::State,
     ids: &crate::secrets::identity::Identities,
     trust: &Trust,
 ) -> std::result::Result<(Account, Cleared), Unusable> {
     let account = entry.to_account(address).map_err(Unusable::Entry)?;
-    let plain = crate::secrets::decrypt::decrypt_bytes(entry.secret.ciphertext.as_bytes(), ids)
+    let source = match &account.via {
+        None => entry,
+        Some(via) => state.accounts.get(&via.main).ok_or_else(|| {
+            Unusable::Entry(format!(
+                "it is reached through `{}`, which is not in state",
+                via.main
+            ))
+        })?,
+    };
+    let plain = crate::secrets::decrypt::decrypt_bytes(source.secret.ciphertext.as_bytes(), ids)
         .map_err(Unusable::Decrypt)?;
     let opened = open(plain).map_err(Unusable::Decrypt)?;
     let cleared = clear(&account, opened, trust, Purpose::Recorded).map_err(Unusable::Refused)?;
@@ -304,6 +319,7 @@ mod tests {
             resource_types: None,
             tags: Default::default(),
             enabled: true,
+            via: None,
             depends_on: Vec::new(),
             api_endpoint: endpoint.map(str::to_string),
             span: None,
@@ -318,6 +334,7 @@ mod tests {
                 environment_name: "dc1".into(),
                 account: "ops".into(),
                 password: None,
+                project_id: None,
             }),
             ..aws(None)
         }

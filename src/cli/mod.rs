@@ -11,6 +11,7 @@ use crate::error::Error;
 mod apply;
 mod backend;
 mod completions;
+mod discover;
 pub mod drift;
 mod fmt;
 mod force_unlock;
@@ -71,6 +72,8 @@ pub enum Command {
     Sync(sync::Args),
     /// Read-only: verify credentials, compare live inventory with the latest snapshot and config with state.
     Drift(drift::Args),
+    /// Read-only: list the members of main accounts (AWS Organizations, Alibaba Resource Directory) and write HCL for the undeclared ones.
+    Discover(discover::Args),
     /// Inspect and edit the state.
     State(state::Args),
     /// Browse and compare snapshot versions.
@@ -187,6 +190,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitStatus, Error> {
         Command::Secrets(args) => secrets::run(ctx, args),
         Command::Sync(args) => sync::run(ctx, args),
         Command::Drift(args) => drift::run(ctx, args),
+        Command::Discover(args) => discover::run(ctx, args),
         Command::State(args) => state::run(ctx, args),
         Command::Snapshot(args) => snapshot::run(ctx, args),
         Command::ForceUnlock(args) => force_unlock::run(ctx, args),

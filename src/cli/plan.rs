@@ -159,6 +159,7 @@ fn refresh(
     let policy = crate::hygiene::Policy::of(&config.settings);
     let results = verify_recorded(
         &checks,
+        state,
         ids,
         &ctx.trust,
         config.settings.parallelism,

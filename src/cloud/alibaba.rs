@@ -138,10 +138,11 @@ fn signed_post(
     (action, version): (&str, &str),
     query: &[(&str, &str)],
     (access_key_id, secret): (&str, &str),
+    token: Option<&str>,
 ) -> reqwest::RequestBuilder {
     let date = crate::clock::rfc3339_now();
     let nonce = http::unique_hex();
-    let headers = [
+    let mut headers = vec![
         ("accept", "application/json"),
         ("host", host),
         ("x-acs-action", action),
@@ -150,6 +151,10 @@ fn signed_post(
         ("x-acs-signature-nonce", nonce.as_str()),
         ("x-acs-version", version),
     ];
+    // STS session credentials sign their token too.
+    if let Some(t) = token {
+        headers.push(("x-acs-security-token", t));
+    }
     let auth = authorization("POST", "/", query, &headers, access_key_id, secret);
     let mut req = client.post(url);
     for (k, v) in headers {
@@ -249,23 +254,7 @@ impl<'a> VendorApi<'a> for Alibaba {
             "sts:GetCallerIdentity",
         )
         .await?;
-        if id.account_id.is_empty() {
-            return Err(VendorError::new(
-                Vendor::Alibaba,
-                ErrorKind::Other,
-                "GetCallerIdentity answered without an account id",
-            ));
-        }
-        Ok(VerifiedIdentity {
-            account_id: id.account_id,
-            principal: if id.arn.is_empty() {
-                id.user_id
-            } else {
-                id.arn
-            },
-            scopes: Vec::new(),
-            verified_at: crate::clock::rfc3339_now(),
-        })
+        identity_of(id)
     }
 }
 
@@ -291,11 +280,32 @@ async fn call<T: serde::de::DeserializeOwned>(
     creds: &KeyCredentials<'_>,
     what: &'static str,
 ) -> Result<T, VendorError> {
+    let key = (creds.access_key_id, creds.secret_access_key);
+    call_as(conns, base, (action, version), query, key, None, what).await
+}
+
+/// [`call`] with a key and, for a session, its token.
+async fn call_as<T: serde::de::DeserializeOwned>(
+    conns: &Connections,
+    base: &str,
+    (action, version): (&str, &str),
+    query: &[(&str, &str)],
+    key: (&str, &str),
+    token: Option<&str>,
+    what: &'static str,
+) -> Result<T, VendorError> {
     let opts = conns.options();
     let (full, host) = rpc_url(base, query)?;
-    let key = (creds.access_key_id, creds.secret_access_key);
     http::retry(opts, Vendor::Alibaba, what, |_| {
-        let req = signed_post(&conns.web, &full, &host, (action, version), query, key);
+        let req = signed_post(
+            &conns.web,
+            &full,
+            &host,
+            (action, version),
+            query,
+            key,
+            token,
+        );
         async move {
             let a = http::send(Vendor::Alibaba, opts, req).await?;
             if a.status != 200 {
@@ -313,6 +323,155 @@ async fn call<T: serde::de::DeserializeOwned>(
         }
     })
     .await
+}
+
+/// Resource Directory (resourcedirectorymaster), where a main account's
+/// members are.
+const RD_ENDPOINT: &str = "https://resourcemanager.aliyuncs.com";
+const RD_VERSION: &str = "2022-04-19";
+/// The most members a `ListAccounts` page holds.
+const RD_PAGE: usize = 100;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DirectoryAnswer {
+    resource_directory: Directory,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Directory {
+    resource_directory_id: String,
+    #[serde(default)]
+    root_folder_id: String,
+    #[serde(default)]
+    master_account_id: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct AccountsPage {
+    total_count: u64,
+    accounts: Option<RdAccounts>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct RdAccounts {
+    account: Vec<RdAccount>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct RdAccount {
+    account_id: String,
+    display_name: String,
+    folder_id: String,
+    resource_directory_path: String,
+    status: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct FolderAnswer {
+    folder: Folder,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Folder {
+    #[serde(default)]
+    folder_name: String,
+}
+
+/// The members of the resource directory the key's account manages
+/// (`GetResourceDirectory`, every page of `ListAccounts`, and each folder
+/// on their paths named once with `GetFolder`). The master account itself
+/// is not a member.
+pub(crate) async fn members(
+    creds: &KeyCredentials<'_>,
+    endpoint: Option<&str>,
+    conns: &Connections,
+) -> Result<crate::org::Listed, VendorError> {
+    let base = endpoint.unwrap_or(RD_ENDPOINT);
+    let rd: DirectoryAnswer = call(
+        conns,
+        base,
+        ("GetResourceDirectory", RD_VERSION),
+        &[],
+        creds,
+        "resourcedirectorymaster:GetResourceDirectory",
+    )
+    .await?;
+    let rd = rd.resource_directory;
+    let mut accounts: Vec<RdAccount> = Vec::new();
+    let size = RD_PAGE.to_string();
+    for n in 1..=MAX_PAGES {
+        let number = n.to_string();
+        let page: AccountsPage = call(
+            conns,
+            base,
+            ("ListAccounts", RD_VERSION),
+            &[("PageNumber", &number), ("PageSize", &size)],
+            creds,
+            "resourcedirectorymaster:ListAccounts",
+        )
+        .await?;
+        let got = page.accounts.map(|a| a.account).unwrap_or_default();
+        let short = got.len() < RD_PAGE;
+        accounts.extend(got);
+        if short || accounts.len() as u64 >= page.total_count {
+            break;
+        }
+    }
+    let mut folders: std::collections::BTreeMap<String, String> = Default::default();
+    for a in &accounts {
+        for f in a
+            .resource_directory_path
+            .split('/')
+            .filter(|f| f.starts_with("fd-"))
+        {
+            if folders.contains_key(f) {
+                continue;
+            }
+            let got: FolderAnswer = call(
+                conns,
+                base,
+                ("GetFolder", RD_VERSION),
+                &[("FolderId", f)],
+                creds,
+                "resourcedirectorymaster:GetFolder",
+            )
+            .await?;
+            folders.insert(f.to_string(), got.folder.folder_name);
+        }
+        if !a.folder_id.is_empty() && a.folder_id != rd.root_folder_id {
+            folders.entry(a.folder_id.clone()).or_default();
+        }
+    }
+    let members = accounts
+        .into_iter()
+        .filter(|a| a.account_id != rd.master_account_id)
+        .map(|a| {
+            let mut path = vec!["Root".to_string()];
+            path.extend(
+                a.resource_directory_path
+                    .split('/')
+                    .filter(|f| f.starts_with("fd-"))
+                    .map(|f| folders.get(f).cloned().unwrap_or_else(|| f.to_string())),
+            );
+            crate::org::Member {
+                id: a.account_id,
+                name: a.display_name,
+                path: path.join("/"),
+                status: a.status,
+            }
+        })
+        .collect();
+    Ok(crate::org::Listed {
+        id: rd.resource_directory_id,
+        members,
+    })
 }
 
 /// RAM, where an AccessKey's creation date and last use are.
@@ -409,6 +568,175 @@ pub(crate) struct Lister {
     access_key_id: String,
     secret: crate::secrets::Secret,
     endpoint: Option<String>,
+    /// A member's role, assumed with the key above.
+    assumed: Option<AssumedRole>,
+}
+
+/// Renew a member's session this long before it expires.
+const RENEW_BEFORE_SECS: i64 = 300;
+
+/// How long a member's session is asked for (the most STS grants by
+/// default).
+const SESSION_SECONDS: &str = "3600";
+
+/// A member account's role, assumed with its main account's key (STS
+/// `AssumeRole`): the session is kept and assumed again
+/// [`RENEW_BEFORE_SECS`] before it expires. `Debug` shows the role only.
+pub(crate) struct AssumedRole {
+    role_arn: String,
+    base: String,
+    session: tokio::sync::Mutex<Option<std::sync::Arc<StsSession>>>,
+}
+
+impl std::fmt::Debug for AssumedRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AssumedRole({}, (sensitive))", self.role_arn)
+    }
+}
+
+struct StsSession {
+    key: String,
+    secret: crate::secrets::Secret,
+    token: crate::secrets::Secret,
+    /// Unix seconds.
+    expires: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AssumeRoleAnswer {
+    credentials: StsCredentials,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct StsCredentials {
+    access_key_id: String,
+    access_key_secret: String,
+    security_token: String,
+    expiration: String,
+}
+
+/// The ARN of `role` in `account`.
+pub(crate) fn role_arn(account: &str, role: &str) -> String {
+    format!("acs:ram::{account}:role/{}", role.to_ascii_lowercase())
+}
+
+impl AssumedRole {
+    fn new(member: &str, role: &str, endpoint: Option<&str>) -> AssumedRole {
+        AssumedRole {
+            role_arn: role_arn(member, role),
+            base: endpoint.unwrap_or(DEFAULT_ENDPOINT).to_string(),
+            session: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// The session: the kept one while it has more than
+    /// [`RENEW_BEFORE_SECS`] left, else a new one assumed with `main`.
+    async fn session(
+        &self,
+        conns: &Connections,
+        main: (&str, &str),
+    ) -> Result<std::sync::Arc<StsSession>, VendorError> {
+        let mut kept = self.session.lock().await;
+        let now = crate::clock::now();
+        if let Some(s) = kept
+            .as_ref()
+            .filter(|s| s.expires - now > RENEW_BEFORE_SECS)
+        {
+            return Ok(s.clone());
+        }
+        let query = [
+            ("DurationSeconds", SESSION_SECONDS),
+            ("RoleArn", self.role_arn.as_str()),
+            ("RoleSessionName", "tether"),
+        ];
+        let answer: AssumeRoleAnswer = call_as(
+            conns,
+            &self.base,
+            ("AssumeRole", STS_VERSION),
+            &query,
+            main,
+            None,
+            "sts:AssumeRole",
+        )
+        .await
+        .map_err(|mut e| {
+            // The member's way in is refused: its credentials, as far as
+            // the member is concerned.
+            if e.kind == ErrorKind::Denied {
+                e.kind = ErrorKind::Auth;
+            }
+            e.message = format!("could not assume {}: {}", self.role_arn, e.message);
+            e
+        })?;
+        let c = answer.credentials;
+        let expires = crate::clock::parse(&c.expiration).ok_or_else(|| {
+            VendorError::new(
+                Vendor::Alibaba,
+                ErrorKind::Other,
+                format!(
+                    "AssumeRole answered an unreadable expiration `{}`",
+                    c.expiration
+                ),
+            )
+        })?;
+        let s = std::sync::Arc::new(StsSession {
+            key: c.access_key_id,
+            secret: crate::secrets::Secret::from_slice(c.access_key_secret.as_bytes()),
+            token: crate::secrets::Secret::from_slice(c.security_token.as_bytes()),
+            expires,
+        });
+        *kept = Some(s.clone());
+        Ok(s)
+    }
+}
+
+/// Verifies a member account: `role` assumed in `member` with the main
+/// account's key, then `GetCallerIdentity` with the session.
+pub(crate) async fn verify_member(
+    creds: &KeyCredentials<'_>,
+    member: &str,
+    role: &str,
+    endpoint: Option<&str>,
+    conns: &Connections,
+) -> Result<VerifiedIdentity, VendorError> {
+    let assumed = AssumedRole::new(member, role, endpoint);
+    let s = assumed
+        .session(conns, (creds.access_key_id, creds.secret_access_key))
+        .await?;
+    let base = endpoint.unwrap_or(DEFAULT_ENDPOINT);
+    let id: Identity = call_as(
+        conns,
+        base,
+        ("GetCallerIdentity", STS_VERSION),
+        &[],
+        (&s.key, s.secret.expose_str().unwrap_or_default()),
+        Some(s.token.expose_str().unwrap_or_default()),
+        "sts:GetCallerIdentity",
+    )
+    .await?;
+    identity_of(id)
+}
+
+fn identity_of(id: Identity) -> Result<VerifiedIdentity, VendorError> {
+    if id.account_id.is_empty() {
+        return Err(VendorError::new(
+            Vendor::Alibaba,
+            ErrorKind::Other,
+            "GetCallerIdentity answered without an account id",
+        ));
+    }
+    Ok(VerifiedIdentity {
+        account_id: id.account_id,
+        principal: if id.arn.is_empty() {
+            id.user_id
+        } else {
+            id.arn
+        },
+        scopes: Vec::new(),
+        verified_at: crate::clock::rfc3339_now(),
+    })
 }
 
 /// Alibaba lists: `{"Tags": {"Tag": [...]}}`.
@@ -514,7 +842,28 @@ impl Lister {
             access_key_id: creds.access_key_id.to_string(),
             secret: crate::secrets::Secret::from_slice(creds.secret_access_key.as_bytes()),
             endpoint,
+            assumed: None,
         }
+    }
+
+    /// The lister of a member account: `role` assumed in `member` with the
+    /// main account's key, once here (a role that cannot be assumed fails
+    /// the account before any listing), then again before it expires.
+    pub(crate) async fn member(
+        conns: &Connections,
+        creds: &KeyCredentials<'_>,
+        endpoint: Option<String>,
+        member: &str,
+        role: &str,
+    ) -> Result<Lister, VendorError> {
+        let assumed = AssumedRole::new(member, role, endpoint.as_deref());
+        assumed
+            .session(conns, (creds.access_key_id, creds.secret_access_key))
+            .await?;
+        Ok(Lister {
+            assumed: Some(assumed),
+            ..Lister::new(conns, creds, endpoint)
+        })
     }
 
     fn base(&self, product: &str, region: Option<&str>) -> String {
@@ -537,19 +886,38 @@ impl Lister {
     ) -> Result<ListPage, VendorError> {
         let (full, host) = rpc_url(base, query)?;
         let key = ctx.key(scope, action);
-        let secret = self.secret.expose_str().unwrap_or_default();
         let opts = ctx.opts;
-        ctx.call(&key, action, || {
-            let keys = (self.access_key_id.as_str(), secret);
-            let req = signed_post(&conns.web, &full, &host, (action, version), query, keys);
-            async move {
-                let a = http::send(Vendor::Alibaba, opts, req).await?;
-                if a.status != 200 {
-                    return Err(failure(&a));
-                }
-                serde_json::from_slice::<ListPage>(&a.body)
-                    .map_err(|e| unreadable(Vendor::Alibaba, action, e))
+        let main = (
+            self.access_key_id.as_str(),
+            self.secret.expose_str().unwrap_or_default(),
+        );
+        ctx.call(&key, action, || async {
+            let session = match &self.assumed {
+                Some(a) => Some(a.session(conns, main).await.map_err(Failure::from)?),
+                None => None,
+            };
+            let (keys, token) = match &session {
+                Some(s) => (
+                    (s.key.as_str(), s.secret.expose_str().unwrap_or_default()),
+                    Some(s.token.expose_str().unwrap_or_default()),
+                ),
+                None => (main, None),
+            };
+            let req = signed_post(
+                &conns.web,
+                &full,
+                &host,
+                (action, version),
+                query,
+                keys,
+                token,
+            );
+            let a = http::send(Vendor::Alibaba, opts, req).await?;
+            if a.status != 200 {
+                return Err(failure(&a));
             }
+            serde_json::from_slice::<ListPage>(&a.body)
+                .map_err(|e| unreadable(Vendor::Alibaba, action, e))
         })
         .await
     }

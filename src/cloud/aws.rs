@@ -9,6 +9,9 @@
 //! `api_endpoint` as the endpoint URL when set. TLS: rustls with `aws-lc-rs`,
 //! the same provider reqwest uses.
 
+use aws_credential_types::provider::{
+    ProvideCredentials, SharedCredentialsProvider, error::CredentialsError, future,
+};
 use aws_sdk_sts::config::retry::RetryConfig;
 use aws_sdk_sts::config::timeout::TimeoutConfig;
 use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
@@ -84,34 +87,393 @@ impl<'a> VendorApi<'a> for Aws {
     ) -> Result<VerifiedIdentity, VendorError> {
         let opts = conns.options();
         let sts = aws_sdk_sts::Client::new(&sdk_config(
-            (creds.access_key_id, creds.secret_access_key),
+            static_key((creds.access_key_id, creds.secret_access_key)),
             creds.region,
             endpoint,
             opts,
             conns.aws.clone(),
         ));
-        let out = http::retry(opts, Vendor::Aws, "sts:GetCallerIdentity", |_| async {
-            sts.get_caller_identity()
+        caller_identity(&sts, opts).await
+    }
+}
+
+/// Renew a member's session credentials this long before they expire.
+const RENEW_BEFORE: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// How long a member's session is asked for (STS's default, and the
+/// longest a role chained from another role may have).
+const SESSION_SECONDS: i32 = 3600;
+
+/// A member account's role, assumed with its main account's key (STS
+/// `AssumeRole`): session credentials, kept and assumed again
+/// [`RENEW_BEFORE`] they expire, so a long sync never signs with an
+/// expired session. `Debug` shows the role, never a credential.
+#[derive(Clone)]
+pub(crate) struct AssumedRole(std::sync::Arc<AssumedInner>);
+
+struct AssumedInner {
+    sts: aws_sdk_sts::Client,
+    role_arn: String,
+    opts: ClientOptions,
+    session: tokio::sync::Mutex<Option<Credentials>>,
+}
+
+impl std::fmt::Debug for AssumedRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AssumedRole({}, (sensitive))", self.0.role_arn)
+    }
+}
+
+/// The ARN of `role` in `account`.
+pub(crate) fn role_arn(account: &str, role: &str) -> String {
+    format!("arn:aws:iam::{account}:role/{role}")
+}
+
+impl AssumedRole {
+    pub(crate) fn new(
+        creds: &KeyCredentials<'_>,
+        member: &str,
+        role: &str,
+        endpoint: Option<&str>,
+        conns: &Connections,
+    ) -> AssumedRole {
+        let opts = conns.options().clone();
+        let sts = aws_sdk_sts::Client::new(&sdk_config(
+            static_key((creds.access_key_id, creds.secret_access_key)),
+            creds.region,
+            endpoint,
+            &opts,
+            conns.aws.clone(),
+        ));
+        AssumedRole(std::sync::Arc::new(AssumedInner {
+            sts,
+            role_arn: role_arn(member, role),
+            opts,
+            session: tokio::sync::Mutex::new(None),
+        }))
+    }
+
+    /// The session's credentials: the kept ones while they have more than
+    /// [`RENEW_BEFORE`] left, else a new session.
+    pub(crate) async fn credentials(&self) -> Result<Credentials, VendorError> {
+        let mut kept = self.0.session.lock().await;
+        if let Some(c) = kept
+            .as_ref()
+            .filter(|c| !due(c, std::time::SystemTime::now()))
+        {
+            return Ok(c.clone());
+        }
+        let fresh = self.assume().await?;
+        *kept = Some(fresh.clone());
+        Ok(fresh)
+    }
+
+    async fn assume(&self) -> Result<Credentials, VendorError> {
+        let inner = &self.0;
+        let opts = &inner.opts;
+        let out = http::retry(opts, Vendor::Aws, "sts:AssumeRole", |_| async {
+            inner
+                .sts
+                .assume_role()
+                .role_arn(&inner.role_arn)
+                .role_session_name("tether")
+                .duration_seconds(SESSION_SECONDS)
+                .send()
+                .await
+                .map_err(|e| failure(opts, &e))
+        })
+        .await
+        .map_err(|mut e| {
+            // The member's way in is refused: its credentials, as far as
+            // the member is concerned.
+            if e.kind == ErrorKind::Denied {
+                e.kind = ErrorKind::Auth;
+            }
+            e.message = format!("could not assume {}: {}", inner.role_arn, e.message);
+            e
+        })?;
+        let c = out.credentials().ok_or_else(|| {
+            VendorError::new(
+                Vendor::Aws,
+                ErrorKind::Other,
+                "AssumeRole answered without credentials",
+            )
+        })?;
+        Ok(Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_string()),
+            std::time::SystemTime::try_from(*c.expiration()).ok(),
+            "tether-assume-role",
+        ))
+    }
+}
+
+/// Whether session credentials are due for renewal at `now`.
+fn due(c: &Credentials, now: std::time::SystemTime) -> bool {
+    c.expiry().is_some_and(|e| {
+        e.duration_since(now)
+            .map_or(true, |left| left <= RENEW_BEFORE)
+    })
+}
+
+impl ProvideCredentials for AssumedRole {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(async move {
+            self.credentials()
+                .await
+                .map_err(|e| CredentialsError::provider_error(e.message))
+        })
+    }
+}
+
+/// Verifies a member account: `role` assumed in `member` with the main
+/// account's key, then `GetCallerIdentity` with the session: the member's
+/// account and the assumed role's ARN.
+pub(crate) async fn verify_member(
+    creds: &KeyCredentials<'_>,
+    member: &str,
+    role: &str,
+    endpoint: Option<&str>,
+    conns: &Connections,
+) -> Result<VerifiedIdentity, VendorError> {
+    let assumed = AssumedRole::new(creds, member, role, endpoint, conns);
+    assumed.credentials().await?;
+    let opts = conns.options();
+    let sts = aws_sdk_sts::Client::new(&sdk_config(
+        SharedCredentialsProvider::new(assumed),
+        creds.region,
+        endpoint,
+        opts,
+        conns.aws.clone(),
+    ));
+    caller_identity(&sts, opts).await
+}
+
+async fn caller_identity(
+    sts: &aws_sdk_sts::Client,
+    opts: &ClientOptions,
+) -> Result<VerifiedIdentity, VendorError> {
+    let out = http::retry(opts, Vendor::Aws, "sts:GetCallerIdentity", |_| async {
+        sts.get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| failure(opts, &e))
+    })
+    .await?;
+    let account_id = out.account().unwrap_or_default().to_string();
+    if account_id.is_empty() {
+        return Err(VendorError::new(
+            Vendor::Aws,
+            ErrorKind::Other,
+            "GetCallerIdentity answered without an account id",
+        ));
+    }
+    Ok(VerifiedIdentity {
+        account_id,
+        principal: out.arn().unwrap_or_default().to_string(),
+        scopes: Vec::<Scope>::new(),
+        verified_at: crate::clock::rfc3339_now(),
+    })
+}
+
+/// The members of the organization the key's account manages (AWS
+/// Organizations: `DescribeOrganization`, every page of `ListAccounts`,
+/// then each member's OU path from `ListParents` and
+/// `DescribeOrganizationalUnit`, `parallelism` at a time, each OU asked
+/// once). The management account itself is not a member.
+pub(crate) async fn members(
+    creds: &KeyCredentials<'_>,
+    endpoint: Option<&str>,
+    conns: &Connections,
+    parallelism: usize,
+) -> Result<crate::org::Listed, VendorError> {
+    use aws_sdk_organizations::types::ParentType;
+    use futures_util::StreamExt;
+    let opts = conns.options();
+    // Organizations is global: signed for `us-east-1`.
+    let org = aws_sdk_organizations::Client::new(&sdk_config(
+        static_key((creds.access_key_id, creds.secret_access_key)),
+        DEFAULT_REGION,
+        endpoint,
+        opts,
+        conns.aws.clone(),
+    ));
+    let described = http::retry(
+        opts,
+        Vendor::Aws,
+        "organizations:DescribeOrganization",
+        |_| async {
+            org.describe_organization()
+                .send()
+                .await
+                .map_err(|e| failure(opts, &e))
+        },
+    )
+    .await?;
+    let o = described.organization();
+    let id = o.and_then(|o| o.id()).unwrap_or_default().to_string();
+    let management = o
+        .and_then(|o| o.master_account_id())
+        .unwrap_or_default()
+        .to_string();
+    let mut accounts = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let page = http::retry(opts, Vendor::Aws, "organizations:ListAccounts", |_| async {
+            org.list_accounts()
+                .set_next_token(token.clone())
                 .send()
                 .await
                 .map_err(|e| failure(opts, &e))
         })
         .await?;
-        let account_id = out.account().unwrap_or_default().to_string();
-        if account_id.is_empty() {
-            return Err(VendorError::new(
-                Vendor::Aws,
-                ErrorKind::Other,
-                "GetCallerIdentity answered without an account id",
+        for a in page.accounts() {
+            let Some(aid) = a.id() else { continue };
+            if aid == management {
+                continue;
+            }
+            let status = a
+                .status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default();
+            accounts.push((
+                aid.to_string(),
+                a.name().unwrap_or_default().to_string(),
+                status,
             ));
         }
-        Ok(VerifiedIdentity {
-            account_id,
-            principal: out.arn().unwrap_or_default().to_string(),
-            scopes: Vec::<Scope>::new(),
-            verified_at: crate::clock::rfc3339_now(),
-        })
+        token = page
+            .next_token()
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
+        if token.is_none() {
+            break;
+        }
     }
+    if token.is_some() {
+        return Err(too_many_pages(Vendor::Aws, "ListAccounts"));
+    }
+    // Each member's parent; then each OU's name and parent, once.
+    let parent_of = |child: String| {
+        let org = &org;
+        async move {
+            let out = http::retry(opts, Vendor::Aws, "organizations:ListParents", |_| async {
+                org.list_parents()
+                    .child_id(&child)
+                    .send()
+                    .await
+                    .map_err(|e| failure(opts, &e))
+            })
+            .await?;
+            let p = out.parents().first();
+            Ok::<_, VendorError>((
+                child,
+                p.and_then(|p| p.id()).unwrap_or_default().to_string(),
+                p.and_then(|p| p.r#type()) == Some(&ParentType::OrganizationalUnit),
+            ))
+        }
+    };
+    let parents: Vec<(String, String, bool)> =
+        futures_util::stream::iter(accounts.iter().map(|(aid, _, _)| parent_of(aid.clone())))
+            .buffered(parallelism.max(1))
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_, _>>()?;
+    let mut units: std::collections::BTreeMap<String, (String, Option<String>)> =
+        Default::default();
+    let mut pending: Vec<String> = parents
+        .iter()
+        .filter(|p| p.2)
+        .map(|p| p.1.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    // Up the tree, one level of OUs at a time (AWS nests at most five).
+    for _ in 0..8 {
+        if pending.is_empty() {
+            break;
+        }
+        let found: Vec<(String, String, Option<String>)> =
+            futures_util::stream::iter(pending.iter().map(|ou| {
+                let org = &org;
+                let ou = ou.clone();
+                async move {
+                    let d = http::retry(
+                        opts,
+                        Vendor::Aws,
+                        "organizations:DescribeOrganizationalUnit",
+                        |_| async {
+                            org.describe_organizational_unit()
+                                .organizational_unit_id(&ou)
+                                .send()
+                                .await
+                                .map_err(|e| failure(opts, &e))
+                        },
+                    )
+                    .await?;
+                    let name = d
+                        .organizational_unit()
+                        .and_then(|u| u.name())
+                        .unwrap_or_default()
+                        .to_string();
+                    let (_, parent, is_ou) = parent_of(ou.clone()).await?;
+                    Ok::<_, VendorError>((ou, name, is_ou.then_some(parent)))
+                }
+            }))
+            .buffered(parallelism.max(1))
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_, _>>()?;
+        pending = Vec::new();
+        for (ou, name, parent) in found {
+            if let Some(p) = &parent {
+                if !units.contains_key(p) {
+                    pending.push(p.clone());
+                }
+            }
+            units.insert(ou, (name, parent));
+        }
+        pending.sort();
+        pending.dedup();
+    }
+    let path_of = |parent: &str, is_ou: bool| -> String {
+        let mut names = Vec::new();
+        let mut cur = is_ou.then(|| parent.to_string());
+        while let Some(ou) = cur.take() {
+            if names.len() > 8 {
+                break;
+            }
+            match units.get(&ou) {
+                Some((name, up)) => {
+                    names.push(name.clone());
+                    cur = up.clone();
+                }
+                None => names.push(ou),
+            }
+        }
+        names.push("Root".to_string());
+        names.reverse();
+        names.join("/")
+    };
+    let members = accounts
+        .into_iter()
+        .zip(parents)
+        .map(
+            |((aid, name, status), (_, parent, is_ou))| crate::org::Member {
+                path: path_of(&parent, is_ou),
+                id: aid,
+                name,
+                status,
+            },
+        )
+        .collect();
+    Ok(crate::org::Listed { id, members })
 }
 
 /// What the key may be missing to check its own age and last use.
@@ -131,7 +493,7 @@ pub(crate) async fn hygiene(
     let opts = conns.options();
     // IAM is global: signed for `us-east-1`.
     let iam = aws_sdk_iam::Client::new(&sdk_config(
-        (creds.access_key_id, creds.secret_access_key),
+        static_key((creds.access_key_id, creds.secret_access_key)),
         DEFAULT_REGION,
         endpoint,
         opts,
@@ -185,12 +547,23 @@ pub(crate) fn http_client() -> aws_sdk_ec2::config::SharedHttpClient {
         .build_https()
 }
 
+/// A key as the SDK takes it.
+fn static_key((access_key_id, secret): (&str, &str)) -> SharedCredentialsProvider {
+    SharedCredentialsProvider::new(Credentials::new(
+        access_key_id,
+        secret,
+        None,
+        None,
+        "tether",
+    ))
+}
+
 /// The one SDK configuration of a key: static credentials, signed for
 /// `region`, `api_endpoint` as the endpoint URL, the run's timeouts, SDK
 /// retries off (`http::retry` decides), on the shared HTTP client. STS,
 /// IAM and every region's EC2 client are built from it.
 fn sdk_config(
-    (access_key_id, secret): (&str, &str),
+    creds: SharedCredentialsProvider,
     region: &str,
     endpoint: Option<&str>,
     opts: &ClientOptions,
@@ -200,15 +573,10 @@ fn sdk_config(
         .behavior_version(BehaviorVersion::latest())
         .http_client(http_client)
         .region(Region::new(region.to_string()))
-        .credentials_provider(
-            aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
-                access_key_id,
-                secret,
-                None,
-                None,
-                "tether",
-            )),
-        )
+        .credentials_provider(creds)
+        // Static keys need no cache, and an assumed role keeps its own
+        // (one session for every region's client, renewed before expiry).
+        .identity_cache(aws_sdk_sts::config::IdentityCache::no_cache())
         .retry_config(RetryConfig::disabled())
         .timeout_config(
             TimeoutConfig::builder()
@@ -315,8 +683,8 @@ where
 /// `MaxResults=1000`, following `NextToken` to the end. One SDK client per
 /// region, all on the run's shared HTTP client.
 pub(crate) struct Lister {
-    access_key_id: String,
-    secret: crate::secrets::Secret,
+    /// The key, or a member's assumed role.
+    creds: SharedCredentialsProvider,
     sign_region: String,
     endpoint: Option<String>,
     http: aws_sdk_ec2::config::SharedHttpClient,
@@ -347,8 +715,7 @@ impl Lister {
         endpoint: Option<String>,
     ) -> Lister {
         Lister {
-            access_key_id: creds.access_key_id.to_string(),
-            secret: crate::secrets::Secret::from_slice(creds.secret_access_key.as_bytes()),
+            creds: static_key((creds.access_key_id, creds.secret_access_key)),
             sign_region: creds.region.to_string(),
             endpoint,
             http: conns.aws.clone(),
@@ -357,16 +724,36 @@ impl Lister {
         }
     }
 
+    /// The lister of a member account: `role` assumed in `member` with the
+    /// main account's key `creds`, once here (so a role that cannot be
+    /// assumed fails the account before any listing), then again before
+    /// the session expires.
+    pub(crate) async fn member(
+        conns: &Connections,
+        creds: &KeyCredentials<'_>,
+        endpoint: Option<String>,
+        member: &str,
+        role: &str,
+    ) -> Result<Lister, VendorError> {
+        let assumed = AssumedRole::new(creds, member, role, endpoint.as_deref(), conns);
+        assumed.credentials().await?;
+        Ok(Lister {
+            creds: SharedCredentialsProvider::new(assumed),
+            sign_region: creds.region.to_string(),
+            endpoint,
+            http: conns.aws.clone(),
+            opts: conns.opts.clone(),
+            clients: Default::default(),
+        })
+    }
+
     fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
         let mut map = self.clients.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(c) = map.get(region) {
             return c.clone();
         }
         let c = aws_sdk_ec2::Client::new(&sdk_config(
-            (
-                self.access_key_id.as_str(),
-                self.secret.expose_str().unwrap_or_default(),
-            ),
+            self.creds.clone(),
             region,
             self.endpoint.as_deref(),
             &self.opts,

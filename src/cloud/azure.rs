@@ -495,6 +495,31 @@ impl Lister {
         })
     }
 
+    /// A member's session: its one subscription, which the application
+    /// must still see.
+    pub(crate) fn only(mut self, subscription: &str) -> Result<Lister, VendorError> {
+        self.subscriptions
+            .retain(|s| s.eq_ignore_ascii_case(subscription));
+        if self.subscriptions.is_empty() {
+            return Err(VendorError::new(
+                Vendor::Azure,
+                ErrorKind::Auth,
+                format!(
+                    "the application no longer sees subscription {subscription}: it left the tenant, or the application's role on it was removed"
+                ),
+            )
+            .code("SubscriptionNotFound"));
+        }
+        Ok(self)
+    }
+
+    /// A main account's session without the subscriptions its members
+    /// read (each is synced once, as its member).
+    pub(crate) fn without(&mut self, claimed: &[String]) {
+        self.subscriptions
+            .retain(|s| !claimed.iter().any(|c| c.eq_ignore_ascii_case(s)));
+    }
+
     /// The current token, fetched again when it is near its expiry.
     async fn bearer(&self, conns: &Connections, ctx: &Ctx<'_>) -> Result<Secret, VendorError> {
         let current = || {

@@ -423,6 +423,29 @@ impl Lister {
         })
     }
 
+    /// A member's session: its one project, which the login account must
+    /// still have access to.
+    pub(crate) fn only(mut self, project: &str) -> Result<Lister, VendorError> {
+        self.projects.retain(|p| p.1 == project);
+        if self.projects.is_empty() {
+            return Err(VendorError::new(
+                Vendor::Hcs,
+                ErrorKind::Auth,
+                format!(
+                    "the login account no longer has access to project {project}: it was deleted, or the account's role in it was removed"
+                ),
+            )
+            .code("ProjectNotFound"));
+        }
+        Ok(self)
+    }
+
+    /// A main account's session without the projects its members read
+    /// (each is synced once, as its member).
+    pub(crate) fn without(&mut self, claimed: &[String]) {
+        self.projects.retain(|p| !claimed.contains(&p.1));
+    }
+
     /// The regions of the projects the account can access.
     pub(crate) fn regions(&self) -> Vec<String> {
         self.projects.iter().map(|p| p.0.clone()).collect()

@@ -268,22 +268,42 @@ impl Session {
             probe: false,
         };
         let creds = crate::cloud::Credentials::new(account, cleared);
+        // A member: AWS and Alibaba assume its role; Azure and HCS narrow
+        // the main account's session to its subscription or project.
+        let member = account
+            .via
+            .as_ref()
+            .map(|v| (account.vendor.identity_key(), v.role()));
         let inner = match creds {
             Err(e) => Err(e),
-            Ok(crate::cloud::Credentials::Aws(c)) => {
-                Ok(Inner::Aws(aws::Lister::new(conns, &c, endpoint)))
-            }
-            Ok(crate::cloud::Credentials::Alibaba(c)) => {
-                Ok(Inner::Alibaba(alibaba::Lister::new(conns, &c, endpoint)))
-            }
-            Ok(crate::cloud::Credentials::Azure(c)) => {
-                azure::Lister::open(conns, &ctx, &c, endpoint)
+            Ok(crate::cloud::Credentials::Aws(c)) => match member {
+                None => Ok(Inner::Aws(aws::Lister::new(conns, &c, endpoint))),
+                Some((id, role)) => aws::Lister::member(conns, &c, endpoint, id, role)
                     .await
-                    .map(Inner::Azure)
+                    .map(Inner::Aws),
+            },
+            Ok(crate::cloud::Credentials::Alibaba(c)) => match member {
+                None => Ok(Inner::Alibaba(alibaba::Lister::new(conns, &c, endpoint))),
+                Some((id, role)) => alibaba::Lister::member(conns, &c, endpoint, id, role)
+                    .await
+                    .map(Inner::Alibaba),
+            },
+            Ok(crate::cloud::Credentials::Azure(c)) => {
+                let l = azure::Lister::open(conns, &ctx, &c, endpoint).await;
+                match member {
+                    None => l,
+                    Some((sub, _)) => l.and_then(|l| l.only(sub)),
+                }
+                .map(Inner::Azure)
             }
-            Ok(crate::cloud::Credentials::Hcs(c)) => hcs::Lister::open(conns, &ctx, &c, endpoint)
-                .await
-                .map(Inner::Hcs),
+            Ok(crate::cloud::Credentials::Hcs(c)) => {
+                let l = hcs::Lister::open(conns, &ctx, &c, endpoint).await;
+                match member {
+                    None => l,
+                    Some((project, _)) => l.and_then(|l| l.only(project)),
+                }
+                .map(Inner::Hcs)
+            }
         };
         let inner = inner.map_err(|e| finish(e, &account.address, secret))?;
         Ok(Session {
@@ -294,6 +314,18 @@ impl Session {
             declared_regions: account.regions.clone(),
             inner,
         })
+    }
+
+    /// A main account's session without the subscriptions (Azure) or
+    /// projects (HCS) its members read, so each is synced once, under its
+    /// member. AWS and Alibaba members are accounts of their own: nothing
+    /// to leave out.
+    pub fn without_members(&mut self, claimed: &[String]) {
+        match &mut self.inner {
+            Inner::Azure(l) => l.without(claimed),
+            Inner::Hcs(l) => l.without(claimed),
+            Inner::Aws(_) | Inner::Alibaba(_) => {}
+        }
     }
 
     pub fn address(&self) -> &Address {

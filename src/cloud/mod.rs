@@ -188,6 +188,11 @@ pub async fn hygiene(
         .api_endpoint
         .as_deref()
         .map(|e| e.trim_end_matches('/'));
+    // A member has no credentials of its own: its main account's key is
+    // checked as the main account's.
+    if account.via.is_some() {
+        return crate::hygiene::Facts::default();
+    }
     let mut facts = match Credentials::new(account, secret) {
         Err(e) => crate::hygiene::Facts {
             unchecked: vec![unchecked(
@@ -337,8 +342,27 @@ pub async fn verify(
         .api_endpoint
         .as_deref()
         .map(|e| e.trim_end_matches('/'));
+    let member = account.via.as_ref();
     let result = match Credentials::new(account, secret) {
         Err(e) => Err(e),
+        Ok(Credentials::Aws(c)) if member.is_some() => {
+            let role = member.map_or("", |v| v.role());
+            let id = account.vendor.identity_key();
+            aws::verify_member(&c, id, role, endpoint, conns).await
+        }
+        Ok(Credentials::Alibaba(c)) if member.is_some() => {
+            let role = member.map_or("", |v| v.role());
+            let id = account.vendor.identity_key();
+            alibaba::verify_member(&c, id, role, endpoint, conns).await
+        }
+        Ok(Credentials::Azure(c)) if member.is_some() => {
+            let id = azure::Azure.verify_identity(&c, endpoint, conns).await;
+            id.and_then(|id| only_scope(id, account.vendor.identity_key(), "subscription"))
+        }
+        Ok(Credentials::Hcs(c)) if member.is_some() => {
+            let id = hcs::Hcs.verify_identity(&c, endpoint, conns).await;
+            id.and_then(|id| only_scope(id, account.vendor.identity_key(), "project"))
+        }
         Ok(Credentials::Aws(c)) => aws::Aws.verify_identity(&c, endpoint, conns).await,
         Ok(Credentials::Alibaba(c)) => alibaba::Alibaba.verify_identity(&c, endpoint, conns).await,
         Ok(Credentials::Azure(c)) => azure::Azure.verify_identity(&c, endpoint, conns).await,
@@ -351,6 +375,71 @@ pub async fn verify(
             http::scrub(c, secret.secret());
         }
         tracing::debug!(account = %e.account, kind = %e.kind, attempts = e.attempts, "vendor verification failed");
+        e
+    })
+}
+
+/// A member's identity (Azure subscription, HCS project): the main
+/// account's, narrowed to the member's scope, which the credentials must
+/// see. One they no longer see (moved out of the tenant, the project
+/// deleted, the role assignment removed) is refused like a revoked key.
+fn only_scope(
+    mut id: VerifiedIdentity,
+    scope: &str,
+    noun: &str,
+) -> Result<VerifiedIdentity, VendorError> {
+    let vendor = if noun == "subscription" {
+        Vendor::Azure
+    } else {
+        Vendor::Hcs
+    };
+    id.scopes.retain(|s| s.id.eq_ignore_ascii_case(scope));
+    if id.scopes.is_empty() {
+        return Err(VendorError::new(
+            vendor,
+            ErrorKind::Auth,
+            format!(
+                "the main account's credentials no longer see {noun} {scope}: it left, or their access to it was removed"
+            ),
+        )
+        .code(if noun == "subscription" {
+            "SubscriptionNotFound"
+        } else {
+            "ProjectNotFound"
+        }));
+    }
+    Ok(id)
+}
+
+/// The members a main account's vendor lists (see [`crate::org`]), asked
+/// with the main account's cleared secret at its own endpoint, at most
+/// `parallelism` requests at once.
+pub async fn members(
+    account: &Account,
+    secret: &Cleared,
+    conns: &Connections,
+    parallelism: usize,
+) -> Result<crate::org::Listed, VendorError> {
+    let endpoint = account
+        .api_endpoint
+        .as_deref()
+        .map(|e| e.trim_end_matches('/'));
+    let result = match Credentials::new(account, secret) {
+        Err(e) => Err(e),
+        Ok(Credentials::Aws(c)) => aws::members(&c, endpoint, conns, parallelism).await,
+        Ok(Credentials::Alibaba(c)) => alibaba::members(&c, endpoint, conns).await,
+        Ok(Credentials::Azure(_) | Credentials::Hcs(_)) => Err(VendorError::new(
+            account.vendor.vendor(),
+            ErrorKind::Other,
+            format!(
+                "listing the members of {} accounts is not supported yet",
+                account.vendor.vendor().title()
+            ),
+        )),
+    };
+    result.map_err(|mut e| {
+        e.account = account.address.clone();
+        http::scrub(&mut e.message, secret.secret());
         e
     })
 }

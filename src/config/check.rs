@@ -93,12 +93,43 @@ pub(super) fn finish(
             diags.push(diag);
         }
     }
+    // via: the main account is declared, of the same vendor, and not a
+    // member itself.
+    for d in decl.values() {
+        let Some((main, span)) = &d.via else { continue };
+        let problem = match decl.get(main) {
+            None => Some(format!(
+                "`{}` is reached through `{main}`, which is not declared",
+                d.address
+            )),
+            Some(_) if main.vendor != d.address.vendor => Some(format!(
+                "`{}` cannot be reached through `{main}`: a member is reached through a main account of its own vendor",
+                d.address
+            )),
+            Some(m) if m.via.is_some() => Some(format!(
+                "`{}` is reached through `{main}`, which is itself a member: name the main account",
+                d.address
+            )),
+            Some(_) => None,
+        };
+        if let Some(p) = problem {
+            refs_ok = false;
+            let mut diag = Diagnostic::error(p).at(span.clone());
+            if !decl.contains_key(main) {
+                if let Some(s) = did_you_mean(&main.to_string(), &name_refs) {
+                    diag = diag.help(format!("did you mean `{s}`?"));
+                }
+            }
+            diags.push(diag);
+        }
+    }
     let mut by_addr: BTreeMap<Address, Account> = BTreeMap::new();
     for a in accounts {
         if !by_addr.contains_key(&a.address) {
             by_addr.insert(a.address.clone(), a);
         }
     }
+    inherit_from_mains(&mut by_addr);
 
     // moved: `to` is declared, `from` is a former name (not declared), each `from` once.
     let chains = Chains::new(&moved);
@@ -141,7 +172,11 @@ pub(super) fn finish(
             .map(|d| {
                 (
                     &d.address,
-                    d.depends_on.iter().map(|(a, _)| a.clone()).collect(),
+                    d.depends_on
+                        .iter()
+                        .chain(&d.via)
+                        .map(|(a, _)| a.clone())
+                        .collect(),
                 )
             })
             .collect();
@@ -151,6 +186,7 @@ pub(super) fn finish(
             let span = decl.get(head).and_then(|d| {
                 d.depends_on
                     .iter()
+                    .chain(&d.via)
                     .find(|(a, _)| a == next)
                     .map(|(_, s)| s.clone())
             });
@@ -175,6 +211,47 @@ pub(super) fn finish(
         dir: dir.to_path_buf(),
         sources: Sources::default(),
     })
+}
+
+/// Members take what says where and as whom their requests go from their
+/// main account (key id, tenant and application, HCS endpoint and login
+/// account, `api_endpoint`), so a member's secret — the main account's —
+/// is cleared for exactly the main account's destination; and they depend
+/// on it, so it is applied first.
+fn inherit_from_mains(accounts: &mut BTreeMap<Address, Account>) {
+    let members: Vec<(Address, Address)> = accounts
+        .values()
+        .filter_map(|a| Some((a.address.clone(), a.via.as_ref()?.main.clone())))
+        .collect();
+    for (member, main) in members {
+        let Some(m) = accounts.get(&main).filter(|m| m.via.is_none()).cloned() else {
+            continue;
+        };
+        let Some(a) = accounts.get_mut(&member) else {
+            continue;
+        };
+        match (&mut a.vendor, &m.vendor) {
+            (VendorAccount::Aws(a), VendorAccount::Aws(m))
+            | (VendorAccount::Alibaba(a), VendorAccount::Alibaba(m)) => {
+                a.access_key_id = m.access_key_id.clone();
+            }
+            (VendorAccount::Azure(a), VendorAccount::Azure(m)) => {
+                a.tenant_id = m.tenant_id.clone();
+                a.tenant_name = m.tenant_name.clone();
+                a.application_id = m.application_id.clone();
+            }
+            (VendorAccount::Hcs(a), VendorAccount::Hcs(m)) => {
+                a.endpoint = m.endpoint.clone();
+                a.environment_name = m.environment_name.clone();
+                a.account = m.account.clone();
+            }
+            _ => continue,
+        }
+        a.api_endpoint = m.api_endpoint.clone();
+        if !a.depends_on.contains(&main) {
+            a.depends_on.push(main);
+        }
+    }
 }
 
 /// Where each chain of renames (`moved` blocks) ends, found in one pass:

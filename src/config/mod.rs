@@ -23,7 +23,7 @@ pub use crate::diag::{
     Diagnostic, DiagnosticJson, Diagnostics, FileId, Pos, RangeJson, SNIPPET_MAX, Severity,
     SnippetJson, SnippetLine, SourceFile, Sources, Span, clip, snippet_line,
 };
-pub use lower::{check_recipient, is_region};
+pub use lower::{check_recipient, is_project_id, is_region, is_role_name, is_uuid};
 pub use model::*;
 pub use suggest::did_you_mean;
 

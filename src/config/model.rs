@@ -277,6 +277,10 @@ pub struct AzureAccount {
     pub tenant_name: String,
     pub application_id: String,
     pub application_secret: Option<SecretRef>,
+    /// A member reached through its main account (`via`): the one
+    /// subscription of the tenant this account is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
@@ -285,6 +289,10 @@ pub struct HcsAccount {
     pub environment_name: String,
     pub account: String,
     pub password: Option<SecretRef>,
+    /// A member reached through its main account (`via`): the one project
+    /// of the login account this account is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
 }
 
 /// The vendor-specific part of an account.
@@ -316,14 +324,51 @@ impl VendorAccount {
         }
     }
 
-    /// The identity the vendor must confirm: main account id, tenant id, or HCS endpoint.
-    /// A change of this value is a replace.
+    /// The identity the vendor must confirm: main account id, tenant id
+    /// (a member: its subscription), or HCS endpoint (a member: its
+    /// project). A change of this value is a replace.
     pub fn identity_key(&self) -> &str {
         match self {
             VendorAccount::Aws(a) | VendorAccount::Alibaba(a) => &a.main_account_id,
-            VendorAccount::Azure(a) => &a.tenant_id,
-            VendorAccount::Hcs(a) => &a.endpoint,
+            VendorAccount::Azure(a) => a.subscription_id.as_deref().unwrap_or(&a.tenant_id),
+            VendorAccount::Hcs(a) => a.project_id.as_deref().unwrap_or(&a.endpoint),
         }
+    }
+}
+
+/// The role a member trusts its main account with, by default: AWS
+/// Organizations' and Alibaba Cloud Resource Directory's.
+pub fn default_role(vendor: Vendor) -> Option<&'static str> {
+    match vendor {
+        Vendor::Aws => Some("OrganizationAccountAccessRole"),
+        Vendor::Alibaba => Some("ResourceDirectoryAccountAccessRole"),
+        Vendor::Azure | Vendor::Hcs => None,
+    }
+}
+
+/// How a member account is reached: through its main account (`via`),
+/// with no secret of its own. AWS and Alibaba: the main account's key
+/// assumes `role_name` in the member; Azure: the tenant's application
+/// reads the member's subscription; HCS: the login account reads the
+/// member's project. The member's vendor attributes that say where and
+/// as whom requests go (key id, tenant and application, HCS endpoint and
+/// login account, `api_endpoint`) are the main account's, copied when the
+/// config is checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Via {
+    pub main: Address,
+    /// AWS, Alibaba: the role assumed in the member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_name: Option<String>,
+}
+
+impl Via {
+    /// The role assumed (the vendor's default when none is declared).
+    pub fn role(&self) -> &str {
+        self.role_name
+            .as_deref()
+            .or_else(|| default_role(self.main.vendor))
+            .unwrap_or_default()
     }
 }
 
@@ -345,6 +390,9 @@ pub struct Account {
     /// drift (its resources stay in the snapshot, stale).
     #[serde(skip_serializing_if = "is_true")]
     pub enabled: bool,
+    /// A member reached through its main account, with no secret of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<Via>,
     /// Span of the block header (`account "aws" "prod"`).
     #[serde(skip)]
     #[schemars(skip)]

@@ -116,7 +116,7 @@ pub fn check(
         .partition(|(_, s)| s.enabled());
     let disabled: Vec<Address> = disabled.into_iter().map(|(a, _)| a.clone()).collect();
     let policy = crate::hygiene::Policy::of(&config.settings);
-    let results = verify_recorded(&checks, ids, trust, parallelism, Some(&policy), true)?;
+    let results = verify_recorded(&checks, state, ids, trust, parallelism, Some(&policy), true)?;
     let mut findings = Vec::new();
     let mut denied: BTreeMap<Address, Vec<super::verify::Denied>> = BTreeMap::new();
     let mut credentials = Vec::new();
@@ -134,10 +134,7 @@ pub fn check(
                 if !d.is_empty() {
                     denied.insert(account.address.clone(), d);
                 }
-                targets.push(Target {
-                    account: *account,
-                    secret,
-                });
+                targets.push(Target::new(*account, secret, state));
             }
             Check::Drift(problem) => {
                 credentials.push(IdentityDrift::new((*address).clone(), problem))

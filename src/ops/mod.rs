@@ -5,6 +5,7 @@
 //! caller through an observer).
 
 pub mod apply;
+pub mod discover;
 pub mod drift;
 pub mod migrate;
 pub mod stores;

@@ -118,8 +118,8 @@ pub fn perform(
             ));
             continue;
         };
-        match crate::trust::recorded(a, recorded, ids, trust) {
-            Ok((account, secret)) => targets.push(Target { account, secret }),
+        match crate::trust::recorded(a, recorded, &state, ids, trust) {
+            Ok((account, secret)) => targets.push(Target::new(account, secret, &state)),
             Err(why) => entry.error = Some(why.problem()),
         }
     }

@@ -57,6 +57,7 @@ pub fn permissions(address: &Address, denied: &[Denied]) -> Vec<Finding> {
 /// state, with sync's retry policy. At most `parallelism` accounts at once.
 pub fn verify_recorded(
     checks: &[(&Address, &crate::state::AccountState)],
+    state: &crate::state::State,
     ids: &crate::secrets::identity::Identities,
     trust: &crate::trust::Trust,
     parallelism: u32,
@@ -72,10 +73,11 @@ pub fn verify_recorded(
         futures_util::stream::iter(checks.iter().map(|(address, entry)| {
             let conns = &conns;
             async move {
-                let (account, secret) = match crate::trust::recorded(address, entry, ids, trust) {
-                    Ok(pair) => pair,
-                    Err(why) => return Check::Unchecked(why.problem()),
-                };
+                let (account, secret) =
+                    match crate::trust::recorded(address, entry, state, ids, trust) {
+                        Ok(pair) => pair,
+                        Err(why) => return Check::Unchecked(why.problem()),
+                    };
                 let id = match cloud::verify(&account, &secret, conns).await {
                     Ok(id) => id,
                     Err(e) if e.kind == cloud::ErrorKind::Auth => {

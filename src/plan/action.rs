@@ -66,6 +66,9 @@ pub enum SecretChange {
     New,
     /// The account is deleted with its secret.
     Removed,
+    /// A member reached through its main account (`via`): it has no secret
+    /// of its own; the main account's is used.
+    Main,
 }
 
 impl SecretChange {

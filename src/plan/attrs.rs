@@ -8,7 +8,13 @@ use serde_json::{Value, json};
 use crate::config::{Account, VendorAccount};
 
 /// Attributes whose change replaces the account (docs/design.md §3).
-pub const REPLACING: &[&str] = &["main_account_id", "tenant_id", "endpoint"];
+pub const REPLACING: &[&str] = &[
+    "main_account_id",
+    "tenant_id",
+    "endpoint",
+    "subscription_id",
+    "project_id",
+];
 
 /// Every non-secret attribute of `account`; absent optional ones are omitted.
 pub fn of(account: &Account) -> BTreeMap<String, Value> {
@@ -23,11 +29,23 @@ pub fn of(account: &Account) -> BTreeMap<String, Value> {
             m.insert("tenant_id".into(), json!(a.tenant_id));
             m.insert("tenant_name".into(), json!(a.tenant_name));
             m.insert("application_id".into(), json!(a.application_id));
+            if let Some(sub) = &a.subscription_id {
+                m.insert("subscription_id".into(), json!(sub));
+            }
         }
         VendorAccount::Hcs(a) => {
             m.insert("endpoint".into(), json!(a.endpoint));
             m.insert("environment_name".into(), json!(a.environment_name));
             m.insert("account".into(), json!(a.account));
+            if let Some(p) = &a.project_id {
+                m.insert("project_id".into(), json!(p));
+            }
+        }
+    }
+    if let Some(via) = &account.via {
+        m.insert("via".into(), json!(via.main.to_string()));
+        if let Some(r) = &via.role_name {
+            m.insert("role_name".into(), json!(r));
         }
     }
     if let Some(r) = &account.regions {

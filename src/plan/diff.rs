@@ -180,7 +180,7 @@ fn secret_attribute(account: &Account) -> String {
 }
 
 fn created(account: &Account, secrets: &Ciphertexts) -> Result<AccountChange> {
-    if account.vendor.secret().is_none() {
+    if account.vendor.secret().is_none() && account.via.is_none() {
         let attr = secret_attribute(account);
         return Err(Error::Plan {
             address: account.address.to_string(),
@@ -190,7 +190,7 @@ fn created(account: &Account, secrets: &Ciphertexts) -> Result<AccountChange> {
             ),
         });
     }
-    debug_assert!(secrets.0.contains_key(&account.address));
+    debug_assert!(account.via.is_some() || secrets.0.contains_key(&account.address));
     let after = attrs::of(account);
     Ok(AccountChange {
         address: account.address.clone(),
@@ -207,7 +207,11 @@ fn created(account: &Account, secrets: &Ciphertexts) -> Result<AccountChange> {
             })
             .collect(),
         secret_attribute: secret_attribute(account),
-        secret: SecretChange::New,
+        secret: if account.via.is_some() {
+            SecretChange::Main
+        } else {
+            SecretChange::New
+        },
         depends_on: account.depends_on.clone(),
         endpoint_change: None,
     })
@@ -302,6 +306,9 @@ fn secret_change(
     identities: Option<&Identities>,
     secrets: &Ciphertexts,
 ) -> Result<SecretChange> {
+    if account.via.is_some() {
+        return Ok(SecretChange::Main);
+    }
     let Some(c) = secrets.0.get(&account.address) else {
         return Ok(SecretChange::Reused);
     };

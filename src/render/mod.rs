@@ -4,6 +4,7 @@
 //! writes it.
 
 pub mod apply;
+pub mod discover;
 pub mod documents;
 pub mod drift;
 pub mod findings;

@@ -139,6 +139,7 @@ pub fn account(c: &AccountChange, color: bool) -> String {
             Some(("~", "(sensitive, may have changed: no identity to compare)"))
         }
         SecretChange::Reencrypted => Some((" ", "(sensitive, re-encrypted, same value)")),
+        SecretChange::Main => None,
         SecretChange::Unchanged | SecretChange::Reused => {
             hidden += 1;
             None

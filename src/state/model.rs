@@ -135,6 +135,31 @@ impl AccountState {
                 None => Err(format!("attribute `{name}` is missing")),
             }
         };
+        let opt_text = |name: &str| -> Result<Option<String>, String> {
+            match self.attributes.get(name) {
+                None => Ok(None),
+                Some(_) => text(name).map(Some),
+            }
+        };
+        let via = match opt_text("via")? {
+            None => None,
+            Some(main) => {
+                let main: Address = main
+                    .parse()
+                    .map_err(|e| format!("attribute `via` is not an account address: {e}"))?;
+                if main.vendor != address.vendor || &main == address {
+                    return Err(format!("attribute `via` names `{main}`"));
+                }
+                let role_name = opt_text("role_name")?;
+                if role_name
+                    .as_deref()
+                    .is_some_and(|r| !crate::config::is_role_name(r))
+                {
+                    return Err("attribute `role_name` is not a role name".into());
+                }
+                Some(crate::config::Via { main, role_name })
+            }
+        };
         fn list(v: Option<&serde_json::Value>) -> Option<Vec<String>> {
             v.and_then(|v| serde_json::from_value(v.clone()).ok())
         }
@@ -184,12 +209,26 @@ impl AccountState {
                 tenant_name: text("tenant_name")?,
                 application_id: text("application_id")?,
                 application_secret: secret,
+                subscription_id: opt_text("subscription_id")?
+                    .map(|s| {
+                        crate::config::is_uuid(&s)
+                            .then_some(s)
+                            .ok_or("attribute `subscription_id` is not a UUID")
+                    })
+                    .transpose()?,
             }),
             Vendor::Hcs => VendorAccount::Hcs(HcsAccount {
                 endpoint: text("endpoint")?,
                 environment_name: text("environment_name")?,
                 account: text("account")?,
                 password: secret,
+                project_id: opt_text("project_id")?
+                    .map(|p| {
+                        crate::config::is_project_id(&p)
+                            .then_some(p)
+                            .ok_or("attribute `project_id` is not a project id")
+                    })
+                    .transpose()?,
             }),
         };
         Ok(Account {
@@ -209,8 +248,17 @@ impl AccountState {
                 .get("api_endpoint")
                 .and_then(|v| v.as_str())
                 .map(str::to_string),
+            via,
             span: None,
         })
+    }
+
+    /// A member reached through its main account (`via` was applied).
+    pub fn via(&self) -> Option<Address> {
+        self.attributes
+            .get("via")
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.parse().ok())
     }
 }
 

@@ -51,7 +51,12 @@ impl Env {
 
     /// `accounts` per vendor with `resources` each.
     pub fn with(seed: u64, accounts: usize, resources: usize) -> Env {
-        let sim = sim::start(seed, accounts, resources);
+        Env::of(sim::start(seed, accounts, resources))
+    }
+
+    /// A config of every account of `sim`'s world (members of
+    /// organizations are not written: they have no key).
+    pub fn of(sim: tether_sim::Sim) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let id = age::x25519::Identity::generate();
         tether_sim::config_writer::write(

@@ -51,6 +51,7 @@ fn account(url: &str, key: &str) -> Account {
         resource_types: None,
         tags: BTreeMap::new(),
         enabled: true,
+        via: None,
         depends_on: Vec::new(),
         api_endpoint: Some(url.to_string()),
         span: None,
@@ -409,6 +410,7 @@ async fn moto_listing_matches_what_ec2_describes() {
         vec![tether::sync::Target {
             secret: crate::harness::trusted(&a, Secret::from_slice(b"moto-secret-canary-0000")),
             account: a,
+            claimed: Vec::new(),
         }],
         tether::sync::SyncOptions::default(),
     )

@@ -38,7 +38,11 @@ fn opts() -> SyncOptions {
 fn target(sim: &Sim, v: Vendor, i: usize) -> Target {
     let (account, secret) = crate::cloud::account(sim, v, i);
     let secret = crate::harness::trusted(&account, secret);
-    Target { account, secret }
+    Target {
+        account,
+        secret,
+        claimed: Vec::new(),
+    }
 }
 
 fn secret_of(sim: &Sim, v: Vendor, i: usize) -> String {

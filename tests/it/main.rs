@@ -15,6 +15,7 @@ mod hardening;
 mod harness;
 mod hygiene;
 mod inventory;
+mod org;
 mod pg;
 mod plan;
 mod quickstart;

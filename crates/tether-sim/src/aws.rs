@@ -574,7 +574,7 @@ fn assume_role(
     let n = e
         .session_seq
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let mut seed = crate::rng::mix(n ^ now as u64);
+    let mut seed = crate::rng::mix(crate::rng::mix(n) ^ now as u64);
     for b in e.token_key {
         seed = crate::rng::mix(seed ^ b as u64);
     }

@@ -7,9 +7,10 @@ use std::net::IpAddr;
 use hcl::edit::Span as _;
 use hcl::edit::structure::{Block, Body};
 
-use super::attrs::clip_value;
+use super::attrs::{clip_value, reference};
 use super::common::COMMON_ATTRS;
 use super::{Declared, Lower, Lowered};
+use crate::config::eval::Value;
 use crate::config::model::*;
 use crate::config::suggest::did_you_mean;
 use crate::diag::Diagnostic;
@@ -71,6 +72,9 @@ impl Lower<'_> {
             return;
         }
         let address = Address::new(vendor, name);
+        if b.body.get_attribute("via").is_some() {
+            return self.member(b, vendor, address, header, out);
+        }
         let mut allowed: Vec<&str> = vendor_attrs(vendor).to_vec();
         allowed.extend_from_slice(COMMON_ATTRS);
         let what = format!("`{vendor}` account `{address}`");
@@ -91,6 +95,7 @@ impl Lower<'_> {
             address: address.clone(),
             span: header.clone(),
             depends_on: common.depends_on.clone(),
+            via: None,
         });
         let [Some(s0), Some(s1), Some(s2)] = [strs[0].take(), strs[1].take(), strs[2].take()]
         else {
@@ -120,6 +125,7 @@ impl Lower<'_> {
                     tenant_name: s1,
                     application_id: s2,
                     application_secret: secret,
+                    subscription_id: None,
                 })
             }
             Vendor::Hcs => {
@@ -129,6 +135,7 @@ impl Lower<'_> {
                     environment_name: s1,
                     account: s2,
                     password: secret,
+                    project_id: None,
                 })
             }
         };
@@ -144,6 +151,197 @@ impl Lower<'_> {
             enabled: common.enabled,
             depends_on: common.depends_on.into_iter().map(|(a, _)| a).collect(),
             api_endpoint: common.api_endpoint,
+            via: None,
+            span: Some(header),
+        });
+    }
+
+    /// A member account block (`via = <main account>`): no secret and no
+    /// connection attributes of its own (they are its main account's,
+    /// filled in by the cross-file check); AWS and Alibaba name the member
+    /// account (`main_account_id`, `account_name`) and may name the role
+    /// (`role_name`), Azure its subscription, HCS its project.
+    fn member(
+        &mut self,
+        b: &Block,
+        vendor: Vendor,
+        address: Address,
+        header: crate::diag::Span,
+        out: &mut Lowered,
+    ) {
+        let own: &[&str] = match vendor {
+            Vendor::Aws | Vendor::Alibaba => {
+                &["via", "main_account_id", "account_name", "role_name"]
+            }
+            Vendor::Azure => &["via", "subscription_id"],
+            Vendor::Hcs => &["via", "project_id"],
+        };
+        // What a member inherits is named in the error, not as unknown.
+        let inherited: Vec<&str> = vendor_attrs(vendor)
+            .iter()
+            .copied()
+            .chain(["api_endpoint"])
+            .filter(|a| !own.contains(a))
+            .collect();
+        for attr in &inherited {
+            if let Some(at) = b.body.get_attribute(attr) {
+                let span = self.span(at.key.span());
+                let what = if vendor.secret_attributes().contains(attr) {
+                    "has no secret of its own"
+                } else {
+                    "takes its connection attributes from its main account"
+                };
+                self.diags.push(
+                    Diagnostic::error(format!(
+                        "`{address}` is reached through its main account (`via`) and {what}: remove `{attr}`"
+                    ))
+                    .at(span)
+                    .help("the main account's credentials reach the member; declare them on the main account"),
+                );
+            }
+        }
+        let mut allowed: Vec<&str> = own.to_vec();
+        allowed.extend(inherited.iter().copied());
+        allowed.extend(COMMON_ATTRS.iter().filter(|a| **a != "api_endpoint"));
+        let what = format!("`{vendor}` account `{address}`");
+        let mut a = self.attrs(header.clone(), &b.body, &allowed, &what);
+        for attr in &inherited {
+            a.take(attr);
+        }
+        let mut ok = inherited
+            .iter()
+            .all(|at| b.body.get_attribute(at).is_none());
+        let via = match a.take("via") {
+            Some((v, _)) => match reference(&v.v) {
+                Some(Ok(main)) if main == address => {
+                    self.diags.push(
+                        Diagnostic::error(format!("`{address}` cannot be reached through itself"))
+                            .at(v.span),
+                    );
+                    None
+                }
+                Some(Ok(main)) => Some((main, v.span)),
+                Some(Err(e)) => {
+                    self.diags.push(
+                        Diagnostic::error(format!("invalid account address in `via`: {e}"))
+                            .at(v.span),
+                    );
+                    None
+                }
+                None => {
+                    self.wrong_type("via", "account address", &v.v, v.span);
+                    None
+                }
+            },
+            None => None,
+        };
+        ok &= via.is_some();
+        let role_name = match a.take("role_name") {
+            Some((v, _)) => match v.v {
+                Value::String(s) if is_role_name(&s) => Some(s),
+                Value::String(s) => {
+                    ok = false;
+                    self.diags.push(
+                        Diagnostic::error(format!(
+                            "`role_name` must be a role name (1 to 64 letters, digits and `+=,.@_-`), found \"{}\"",
+                            clip_value(&s)
+                        ))
+                        .at(v.span)
+                        .help(format!(
+                            "such as \"{}\"",
+                            default_role(vendor).unwrap_or_default()
+                        )),
+                    );
+                    None
+                }
+                other => {
+                    ok = false;
+                    self.wrong_type("role_name", "string", &other, v.span);
+                    None
+                }
+            },
+            None => None,
+        };
+        let mut strs: Vec<Option<String>> = own[1..]
+            .iter()
+            .filter(|a| **a != "role_name")
+            .map(|attr| self.required_string(&mut a, &address, attr))
+            .collect();
+        let common = self.common(vendor, &address, &mut a);
+        out.declared.push(Declared {
+            address: address.clone(),
+            span: header.clone(),
+            depends_on: common.depends_on.clone(),
+            via: via.clone(),
+        });
+        if strs.iter().any(Option::is_none) || !ok || !common.ok {
+            return;
+        }
+        let Some((main, _)) = via else { return };
+        let mut take = |i: usize| strs[i].take().unwrap_or_default();
+        let vendor_account = match vendor {
+            Vendor::Aws | Vendor::Alibaba => {
+                let id = take(0);
+                if !self.check_account_id(vendor, &id, &b.body) {
+                    return;
+                }
+                let k = KeyAccount {
+                    main_account_id: id,
+                    account_name: take(1),
+                    access_key_id: String::new(),
+                    secret_access_key: None,
+                };
+                if vendor == Vendor::Aws {
+                    VendorAccount::Aws(k)
+                } else {
+                    VendorAccount::Alibaba(k)
+                }
+            }
+            Vendor::Azure => {
+                let sub = take(0);
+                if !self.check_uuid("subscription_id", &sub, &b.body) {
+                    return;
+                }
+                VendorAccount::Azure(AzureAccount {
+                    tenant_id: String::new(),
+                    tenant_name: String::new(),
+                    application_id: String::new(),
+                    application_secret: None,
+                    subscription_id: Some(sub.to_ascii_lowercase()),
+                })
+            }
+            Vendor::Hcs => {
+                let project = take(0);
+                if !is_project_id(&project) {
+                    self.diags.push(
+                        Diagnostic::error(format!(
+                            "`project_id` must be an HCS project id (hexadecimal), found \"{}\"",
+                            clip_value(&project)
+                        ))
+                        .at(self.value_span(&b.body, "project_id"))
+                        .help("the 32-character id `tether discover` lists for the project"),
+                    );
+                    return;
+                }
+                VendorAccount::Hcs(HcsAccount {
+                    endpoint: String::new(),
+                    environment_name: String::new(),
+                    account: String::new(),
+                    password: None,
+                    project_id: Some(project),
+                })
+            }
+        };
+        out.accounts.push(Account {
+            address,
+            vendor: vendor_account,
+            regions: common.regions,
+            resource_types: common.resource_types,
+            tags: common.tags,
+            enabled: common.enabled,
+            depends_on: common.depends_on.into_iter().map(|(a, _)| a).collect(),
+            api_endpoint: None,
+            via: Some(Via { main, role_name }),
             span: Some(header),
         });
     }
@@ -213,6 +411,18 @@ fn vendor_alias(s: &str) -> Option<&'static str> {
         "huawei" | "huaweicloud" | "huaweicloudstack" | "hcso" => Some("hcs"),
         _ => None,
     }
+}
+
+/// An IAM or RAM role name: 1 to 64 of letters, digits and `+=,.@_-`.
+pub fn is_role_name(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"+=,.@_-".contains(&c))
+}
+
+/// An HCS (Keystone) project id: hexadecimal, 1 to 64 characters.
+pub fn is_project_id(s: &str) -> bool {
+    (1..=64).contains(&s.len()) && s.bytes().all(|c| c.is_ascii_hexdigit() || c == b'-')
 }
 
 pub fn is_uuid(s: &str) -> bool {

@@ -27,6 +27,7 @@ use super::suggest::did_you_mean;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::diag::{FileId, SourceFile, Span};
 
+pub use account::{is_project_id, is_role_name, is_uuid};
 pub use common::is_region;
 pub use settings::check_recipient;
 
@@ -47,6 +48,8 @@ pub(super) struct Declared {
     pub address: Address,
     pub span: Span,
     pub depends_on: Vec<(Address, Span)>,
+    /// A member's main account (`via`).
+    pub via: Option<(Address, Span)>,
 }
 
 impl Lowered {

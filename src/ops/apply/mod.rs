@@ -346,13 +346,21 @@ async fn apply_one(
             ..b.clone()
         }));
     }
-    let (attribute, ciphertext, applied) = match with.ciphertexts.0.get(&c.address) {
+    // A member has no secret of its own: its main account's (the config's,
+    // or the one recorded in state), cleared below for the member's
+    // destination, which is the main account's.
+    let source = account.via.as_ref().map_or(&c.address, |v| &v.main);
+    let source_before = match &account.via {
+        Some(v) => with.recorded.accounts.get(&v.main),
+        None => before,
+    };
+    let (attribute, ciphertext, applied) = match with.ciphertexts.0.get(source) {
         Some(ct) => {
             let armored = to_armored(&ct.bytes);
             let digest = plan::applied_digest(&armored);
             (ct.origin.attribute.clone(), armored, Some(digest))
         }
-        None => match before {
+        None => match source_before {
             Some(b) => (
                 b.secret.attribute.clone(),
                 b.secret.ciphertext.clone(),

@@ -1,0 +1,261 @@
+//! Organizations end to end against the simulator: `discover` lists the
+//! members of a main account and writes HCL for the undeclared ones that
+//! validates and is formatted; `apply` verifies each member through the
+//! role it trusts its main account with; sync and drift read it with the
+//! session; a member leaving or losing its role is a clear per-account
+//! failure, never a deletion.
+
+use tether_sim::world::{MemberUpdate, RoleUpdate};
+use tether_sim::{Options, Sim, Vendor as SimVendor, World};
+
+use crate::apply::Env;
+use crate::harness::Output;
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", out.stdout, out.stderr))
+}
+
+/// A world of one account per vendor, 3 resources each, whose first
+/// accounts manage `members` members in 3 units.
+fn org_env(seed: u64, members: usize) -> Env {
+    let sim = Sim::start(
+        World::generate_org(seed, 1, 3, members, 3),
+        Options {
+            workers: 2,
+            ..Options::default()
+        },
+    )
+    .expect("simulator starts");
+    Env::of(sim)
+}
+
+fn assert_no_secret(env: &Env, out: &Output) {
+    let s = env.sim.summary();
+    let mut secrets: Vec<String> = s
+        .aws
+        .accounts
+        .iter()
+        .chain(&s.alibaba.accounts)
+        .map(|a| a.secret_access_key.clone())
+        .collect();
+    secrets.extend(
+        s.azure
+            .accounts
+            .iter()
+            .map(|a| a.application_secret.clone()),
+    );
+    secrets.extend(s.hcs.accounts.iter().map(|a| a.password.clone()));
+    for secret in secrets {
+        assert!(
+            !out.stdout.contains(&secret) && !out.stderr.contains(&secret),
+            "a secret leaked:\n{}\n{}",
+            out.stdout,
+            out.stderr
+        );
+    }
+}
+
+/// The address of the `n`th account of `vendor` in the written config.
+fn main_address(env: &Env, vendor: SimVendor) -> String {
+    let s = env.sim.summary();
+    let name = match vendor {
+        SimVendor::Aws => s.aws.accounts[0].name.clone(),
+        SimVendor::Alibaba => s.alibaba.accounts[0].name.clone(),
+        SimVendor::Azure => s.azure.accounts[0].name.clone(),
+        SimVendor::Hcs => s.hcs.accounts[0].name.clone(),
+    };
+    format!("{}.{name}", crate::sim::vendor(vendor))
+}
+
+#[test]
+fn aws_members_are_discovered_applied_through_their_role_synced_and_fail_alone() {
+    let env = org_env(1601, 50);
+    let summary = env.sim.summary();
+    let org = summary.aws.organization.clone().expect("an organization");
+    assert_eq!(org.members.len(), 50);
+    let main = main_address(&env, SimVendor::Aws);
+    let out = env.tether(&["apply", "--auto-approve", "--no-sync"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+
+    // Five members declared by hand, one with the role named.
+    let mut config = env.config();
+    for (i, m) in org.members.iter().take(5).enumerate() {
+        let role = if i == 0 {
+            "  role_name       = \"OrganizationAccountAccessRole\"\n"
+        } else {
+            ""
+        };
+        config.push_str(&format!(
+            "\naccount \"aws\" \"hand_{i}\" {{\n  main_account_id = \"{}\"\n  account_name    = \"{}\"\n  via             = {main}\n{role}}}\n",
+            m.id, m.name
+        ));
+    }
+    env.set_config(&config);
+
+    // discover: 5 declared, 45 not, each with its OU path.
+    let out = env.tether(&["discover", &main, "--format", "json"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_no_secret(&env, &out);
+    let v = json(&out);
+    let o = &v["organizations"][0];
+    assert_eq!(o["main"], main.as_str());
+    assert_eq!(o["organization"], org.id.as_str());
+    assert_eq!(o["declared"].as_array().unwrap().len(), 5);
+    let undeclared = o["undeclared"].as_array().unwrap();
+    assert_eq!(undeclared.len(), 45);
+    for m in undeclared {
+        let id = m["id"].as_str().unwrap();
+        let sm = org.members.iter().find(|x| x.id == id).expect("a member");
+        let unit = org.units.iter().find(|u| u.id == sm.ou).expect("its OU");
+        assert_eq!(m["path"], format!("Root/{}", unit.name).as_str());
+        assert_eq!(m["name"], sm.name.as_str());
+    }
+
+    // --out writes HCL for the 45 that validates and is formatted, and
+    // never overwrites a file.
+    let out = env.tether(&["discover", &main, "--out", "members.hcl"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("Wrote 45 account blocks to members.hcl"),
+        "{}",
+        out.stdout
+    );
+    let hcl = std::fs::read_to_string(env.path().join("members.hcl")).unwrap();
+    assert_eq!(hcl.matches("account \"aws\"").count(), 45);
+    assert_eq!(
+        hcl.matches(&format!("via             = {main}")).count(),
+        45
+    );
+    assert!(
+        hcl.contains("organization_path = \"Root/Workloads "),
+        "{hcl}"
+    );
+    let again = env.tether(&["discover", &main, "--out", "members.hcl"]);
+    assert_eq!(again.code, 1, "{}", again.stderr);
+    assert!(
+        again.stderr.contains("never overwrites"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.path().join("members.hcl")).unwrap(),
+        hcl
+    );
+    assert_eq!(env.tether(&["validate"]).code, 0);
+    let fmt = env.tether(&["fmt", "--check"]);
+    assert_eq!(fmt.code, 0, "{}\n{}", fmt.stdout, fmt.stderr);
+
+    // The plan creates 50 members with no secret of their own; apply
+    // verifies each through its role.
+    let plan = env.tether(&["plan", "--format", "json"]);
+    assert!(plan.code == 0 || plan.code == 2, "{}", plan.stderr);
+    let out = env.tether(&["apply", "--auto-approve"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_no_secret(&env, &out);
+    let state = env.state();
+    let members: Vec<(&String, &serde_json::Value)> = state["accounts"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, a)| a["attributes"]["via"] == main.as_str())
+        .collect();
+    assert_eq!(members.len(), 50);
+    for (_, a) in &members {
+        let id = a["attributes"]["main_account_id"].as_str().unwrap();
+        assert_eq!(a["identity"]["account_id"], id);
+        let arn = a["identity"]["principal"].as_str().unwrap();
+        assert!(
+            arn.starts_with(&format!(
+                "arn:aws:sts::{id}:assumed-role/OrganizationAccountAccessRole/"
+            )),
+            "{arn}"
+        );
+    }
+    // Every member synced through its session: its resources, its account.
+    let hand0 = org.members[0].clone();
+    let out = env.tether(&["snapshot", "show", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("\"aws.hand_0/"),
+        "no resource of aws.hand_0 synced"
+    );
+
+    // A member loses its role: its partitions fail (exit 3), its resources
+    // stay (stale), the others sync.
+    env.sim
+        .engine()
+        .set_member_role(&RoleUpdate {
+            vendor: SimVendor::Aws,
+            member: hand0.id.clone(),
+            role: "OrganizationAccountAccessRole".into(),
+            present: false,
+        })
+        .unwrap();
+    let out = env.tether(&["sync", "--json"]);
+    assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
+    assert_no_secret(&env, &out);
+    let v = json(&out);
+    let account = |a: &str| {
+        v["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["address"] == a)
+            .cloned()
+            .unwrap_or_else(|| panic!("{a} not in the report"))
+    };
+    let hand = &account("aws.hand_0");
+    assert_eq!(hand["status"], "failed", "{hand}");
+    assert!(
+        hand["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("could not assume arn:aws:iam::"),
+        "{hand}"
+    );
+    assert_ne!(account("aws.hand_1")["status"], "failed");
+    // Its resources are kept in the new version (stale), not removed.
+    let out = env.tether(&["snapshot", "show", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("\"aws.hand_0/"),
+        "a member that could not be read lost its resources"
+    );
+
+    // Another member leaves the organization: drift says so for it alone.
+    let hand1 = org.members[1].clone();
+    env.sim
+        .engine()
+        .update_member(&MemberUpdate {
+            vendor: SimVendor::Aws,
+            account: org.management_account_id.clone(),
+            member: hand1.id.clone(),
+            action: "leave".into(),
+            ou: None,
+        })
+        .unwrap();
+    let out = env.tether(&["discover", &main, "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v = json(&out);
+    let gone = v["organizations"][0]["gone"].as_array().unwrap();
+    assert!(
+        gone.iter()
+            .any(|g| g[0] == "aws.hand_1" && g[1] == hand1.id.as_str()),
+        "{gone:?}"
+    );
+    let out = env.tether(&["drift", "--format", "json"]);
+    assert_no_secret(&env, &out);
+    let v = json(&out);
+    let drifted: Vec<String> = v["credentials"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v:#}"))
+        .iter()
+        .filter(|c| c.to_string().contains("could not assume"))
+        .map(|c| c["address"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(drifted.contains(&"aws.hand_1".to_string()), "{v:#}");
+    assert!(drifted.contains(&"aws.hand_0".to_string()), "{v:#}");
+    assert!(!drifted.contains(&"aws.hand_2".to_string()), "{v:#}");
+}
