@@ -31,6 +31,11 @@ pub enum FindingKind {
     Unchecked,
     /// The key may not list a resource type that sync reads.
     Permission,
+    /// A member of a main account's organization that the config does not
+    /// declare (AWS, Alibaba: nothing reads it).
+    MemberUndeclared,
+    /// A declared member the main account's vendor no longer lists.
+    MemberLeft,
 }
 
 impl FindingKind {
@@ -41,6 +46,8 @@ impl FindingKind {
             FindingKind::SecretExpiry => "secret expiry",
             FindingKind::Unchecked => "not checked",
             FindingKind::Permission => "permission",
+            FindingKind::MemberUndeclared => "undeclared member",
+            FindingKind::MemberLeft => "member left",
         }
     }
 }

@@ -36,6 +36,86 @@ pub struct Member {
     pub status: String,
 }
 
+/// Whether a vendor's answer to a member listing says the account manages
+/// no organization: AWS `AWSOrganizationsNotInUseException`, Alibaba
+/// `EntityNotExists.ResourceDirectory`, an Azure tenant whose root
+/// management group is not there (`NotFound`).
+pub fn manages_none(e: &crate::cloud::VendorError) -> bool {
+    matches!(
+        (e.vendor, e.code.as_deref()),
+        (Vendor::Aws, Some("AWSOrganizationsNotInUseException"))
+            | (Vendor::Alibaba, Some("EntityNotExists.ResourceDirectory"))
+            | (Vendor::Azure, Some("NotFound"))
+    )
+}
+
+/// The mains whose members `plan --refresh` and `drift` list: AWS and
+/// Alibaba accounts in `state` that are not members (an undeclared member
+/// there is an account nobody reads), and any account the config declares
+/// members through (a declared member may have left).
+pub fn listed_mains(config: &Config, state: &crate::state::State) -> BTreeSet<Address> {
+    let mut out: BTreeSet<Address> = state
+        .accounts
+        .iter()
+        .filter(|(a, s)| {
+            matches!(a.vendor, Vendor::Aws | Vendor::Alibaba) && s.via().is_none() && s.enabled()
+        })
+        .map(|(a, _)| a.clone())
+        .collect();
+    out.extend(
+        config
+            .accounts
+            .values()
+            .filter_map(|a| a.via.as_ref().map(|v| v.main.clone())),
+    );
+    out
+}
+
+/// Findings about `compared`'s organization: each undeclared member of an
+/// AWS or Alibaba main account (nobody reads it; Azure subscriptions and
+/// HCS projects that are not declared are read by their main account),
+/// and each declared member the vendor no longer lists.
+pub fn findings(compared: &Compared) -> Vec<crate::hygiene::Finding> {
+    use crate::hygiene::{Finding, FindingKind};
+    let finding = |address: Address, kind, message: String, advice: &str| Finding {
+        address,
+        kind,
+        message,
+        advice: Some(advice.to_string()),
+        key_id: None,
+        created: None,
+        last_used: None,
+        expires: None,
+        code: None,
+    };
+    let mut out = Vec::new();
+    if matches!(compared.main.vendor, Vendor::Aws | Vendor::Alibaba) {
+        for m in &compared.undeclared {
+            out.push(finding(
+                compared.main.clone(),
+                FindingKind::MemberUndeclared,
+                format!(
+                    "member {} ({}) of {} is not declared: nothing reads it",
+                    m.id, m.name, compared.organization
+                ),
+                "run `tether discover --out FILE` and review the account blocks it writes",
+            ));
+        }
+    }
+    for (address, id) in &compared.gone {
+        out.push(finding(
+            address.clone(),
+            FindingKind::MemberLeft,
+            format!(
+                "{id} is no longer a member of {} as {} sees it: closed, moved out, or no longer visible",
+                compared.organization, compared.main
+            ),
+            "remove the account block, or restore its membership",
+        ));
+    }
+    out
+}
+
 /// The member id a declared member account names: AWS or Alibaba account
 /// id, Azure subscription, HCS project.
 pub fn member_id(vendor: &VendorAccount) -> &str {

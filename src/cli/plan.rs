@@ -116,7 +116,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     }
     let status = if !args.detailed_exitcode {
         ExitStatus::Success
-    } else if plan.has_changes_or_drift() {
+    } else if plan.has_changes_or_drift() || undeclared_required(&config, &plan) {
         ExitStatus::Changes
     } else if !plan.not_checked.is_empty() {
         ExitStatus::Incomplete
@@ -137,6 +137,16 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
 /// changed endpoint is a planned change, shown as a security note, and
 /// only apply sends a secret there). Fills the plan's identity drift and
 /// the accounts that could not be checked.
+/// `require_declared_members` and an organization member the config does
+/// not declare: a change for `--detailed-exitcode`.
+fn undeclared_required(config: &config::Config, plan: &plan::Plan) -> bool {
+    config.settings.require_declared_members
+        && plan
+            .findings
+            .iter()
+            .any(|f| f.kind == crate::hygiene::FindingKind::MemberUndeclared)
+}
+
 fn refresh(
     ctx: &Context,
     config: &config::Config,
@@ -157,26 +167,35 @@ fn refresh(
         .filter(|(_, s)| s.enabled())
         .collect();
     let policy = crate::hygiene::Policy::of(&config.settings);
+    let orgs = crate::org::listed_mains(config, state);
     let results = verify_recorded(
         &checks,
         state,
         ids,
         &ctx.trust,
         config.settings.parallelism,
-        Some(&policy),
-        // The permission preflight is drift's (and apply's before a first
-        // sync): a pull request's plan stays one identity and a few
-        // hygiene questions per account.
-        false,
+        crate::ops::verify::Asks {
+            policy: Some(&policy),
+            // The permission preflight is drift's (and apply's before a
+            // first sync): a pull request's plan stays one identity and a
+            // few hygiene questions per account.
+            preflight: false,
+            orgs: &orgs,
+        },
     )?;
     for ((address, _), check) in checks.iter().zip(results) {
         match check {
             Check::Verified {
-                findings, denied, ..
+                findings,
+                denied,
+                members,
+                ..
             } => {
                 plan.findings.extend(findings);
                 plan.findings
                     .extend(crate::ops::verify::permissions(address, &denied));
+                plan.findings
+                    .extend(crate::ops::verify::organization(config, address, members));
             }
             Check::Drift(problem) => plan
                 .identity_drift

@@ -392,6 +392,7 @@ pub(crate) async fn members(
     creds: &KeyCredentials<'_>,
     endpoint: Option<&str>,
     conns: &Connections,
+    paths: bool,
 ) -> Result<crate::org::Listed, VendorError> {
     let base = endpoint.unwrap_or(RD_ENDPOINT);
     let rd: DirectoryAnswer = call(
@@ -454,10 +455,13 @@ pub(crate) async fn members(
         .filter(|a| a.account_id != rd.master_account_id)
         .map(|a| {
             let mut path = vec!["Root".to_string()];
+            if !paths {
+                path.clear();
+            }
             path.extend(
                 a.resource_directory_path
                     .split('/')
-                    .filter(|f| f.starts_with("fd-"))
+                    .filter(|f| paths && f.starts_with("fd-"))
                     .map(|f| folders.get(f).cloned().unwrap_or_else(|| f.to_string())),
             );
             crate::org::Member {
@@ -661,15 +665,7 @@ impl AssumedRole {
             "sts:AssumeRole",
         )
         .await
-        .map_err(|mut e| {
-            // The member's way in is refused: its credentials, as far as
-            // the member is concerned.
-            if e.kind == ErrorKind::Denied {
-                e.kind = ErrorKind::Auth;
-            }
-            e.message = format!("could not assume {}: {}", self.role_arn, e.message);
-            e
-        })?;
+        .map_err(|e| crate::cloud::error::role_refused(e, &self.role_arn))?;
         let c = answer.credentials;
         let expires = crate::clock::parse(&c.expiration).ok_or_else(|| {
             VendorError::new(

@@ -183,15 +183,7 @@ impl AssumedRole {
                 .map_err(|e| failure(opts, &e))
         })
         .await
-        .map_err(|mut e| {
-            // The member's way in is refused: its credentials, as far as
-            // the member is concerned.
-            if e.kind == ErrorKind::Denied {
-                e.kind = ErrorKind::Auth;
-            }
-            e.message = format!("could not assume {}: {}", inner.role_arn, e.message);
-            e
-        })?;
+        .map_err(|e| crate::cloud::error::role_refused(e, &inner.role_arn))?;
         let c = out.credentials().ok_or_else(|| {
             VendorError::new(
                 Vendor::Aws,
@@ -290,6 +282,7 @@ pub(crate) async fn members(
     endpoint: Option<&str>,
     conns: &Connections,
     parallelism: usize,
+    paths: bool,
 ) -> Result<crate::org::Listed, VendorError> {
     use aws_sdk_organizations::types::ParentType;
     use futures_util::StreamExt;
@@ -356,6 +349,18 @@ pub(crate) async fn members(
     }
     if token.is_some() {
         return Err(too_many_pages(Vendor::Aws, "ListAccounts"));
+    }
+    if !paths {
+        let members = accounts
+            .into_iter()
+            .map(|(id, name, status)| crate::org::Member {
+                id,
+                name,
+                path: String::new(),
+                status,
+            })
+            .collect();
+        return Ok(crate::org::Listed { id, members });
     }
     // Each member's parent; then each OU's name and parent, once.
     let parent_of = |child: String| {
@@ -955,5 +960,45 @@ mod tests {
         assert_eq!(element(b, "Code").as_deref(), Some("InvalidClientTokenId"));
         assert_eq!(element(b, "Message").as_deref(), Some("a & b"));
         assert_eq!(element(b, "RequestId"), None);
+    }
+
+    #[test]
+    fn a_session_is_renewed_five_minutes_before_it_expires() {
+        let now = std::time::SystemTime::now();
+        let with = |left: u64| {
+            Credentials::new(
+                "ASIA",
+                "s",
+                Some("t".into()),
+                Some(now + std::time::Duration::from_secs(left)),
+                "test",
+            )
+        };
+        assert!(!due(&with(3600), now));
+        assert!(!due(&with(301), now));
+        assert!(due(&with(300), now));
+        assert!(due(&with(0), now));
+        // Already expired.
+        let past = Credentials::new(
+            "ASIA",
+            "s",
+            None,
+            Some(now - std::time::Duration::from_secs(5)),
+            "test",
+        );
+        assert!(due(&past, now));
+        // A key with no expiry is never renewed.
+        assert!(!due(
+            &Credentials::new("AKIA", "s", None, None, "test"),
+            now
+        ));
+    }
+
+    #[test]
+    fn role_arns_name_the_member_and_the_role() {
+        assert_eq!(
+            role_arn("210987654321", "OrganizationAccountAccessRole"),
+            "arn:aws:iam::210987654321:role/OrganizationAccountAccessRole"
+        );
     }
 }

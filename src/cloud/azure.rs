@@ -96,9 +96,9 @@ struct Claims {
 }
 
 #[derive(Deserialize)]
-struct Page {
-    #[serde(default)]
-    value: Vec<Subscription>,
+struct Page<T> {
+    #[serde(default = "Vec::new")]
+    value: Vec<T>,
     #[serde(default, rename = "nextLink")]
     next_link: Option<String>,
 }
@@ -109,6 +109,174 @@ struct Subscription {
     subscription_id: String,
     #[serde(default, rename = "displayName")]
     display_name: String,
+    #[serde(default)]
+    state: String,
+}
+
+/// Every item of an ARM list from `first`, following `nextLink` (which
+/// must stay on `arm`) for at most [`MAX_PAGES`] pages.
+async fn arm_pages<T: for<'de> Deserialize<'de>>(
+    client: &reqwest::Client,
+    arm: &str,
+    first: String,
+    bearer: &str,
+    opts: &ClientOptions,
+    what: &'static str,
+) -> Result<Vec<T>, VendorError> {
+    let mut out = Vec::new();
+    let mut next = Some(first);
+    let mut pages = 0;
+    while let Some(url) = next.take() {
+        pages += 1;
+        if pages > MAX_PAGES || !url.starts_with(arm) {
+            return Err(VendorError::new(
+                Vendor::Azure,
+                ErrorKind::Other,
+                format!("ARM sent a nextLink off {arm} or past {MAX_PAGES} pages"),
+            ));
+        }
+        let page: Page<T> = http::retry(opts, Vendor::Azure, what, |_| {
+            let req = client.get(&url).bearer_auth(bearer);
+            async move { arm_call(req, opts).await }
+        })
+        .await?;
+        out.extend(page.value);
+        next = page.next_link.filter(|l| !l.is_empty());
+    }
+    Ok(out)
+}
+
+/// The management groups API version.
+const MANAGEMENT_GROUPS_API: &str = "2020-05-01";
+
+/// One item under a management group: a group or a subscription.
+#[derive(Deserialize)]
+struct Descendant {
+    #[serde(default)]
+    name: String,
+    #[serde(default, rename = "type")]
+    kind: String,
+    #[serde(default)]
+    properties: DescendantProps,
+}
+
+#[derive(Deserialize, Default)]
+struct DescendantProps {
+    #[serde(default, rename = "displayName")]
+    display_name: String,
+    #[serde(default)]
+    parent: Option<ParentRef>,
+}
+
+#[derive(Deserialize)]
+struct ParentRef {
+    #[serde(default)]
+    id: String,
+}
+
+/// The members of a tenant: every subscription under its root management
+/// group (`GET /providers/Microsoft.Management/managementGroups/{tenant}/descendants`),
+/// each with its management group chain from the root; its state from
+/// `GET /subscriptions` (`not visible` when the application has no role
+/// on it).
+pub(crate) async fn members(
+    creds: &AzureCredentials<'_>,
+    endpoint: Option<&str>,
+    conns: &Connections,
+) -> Result<crate::org::Listed, VendorError> {
+    let opts = conns.options();
+    let (login, arm) = match endpoint {
+        Some(e) => (e, e),
+        None => (LOGIN_ENDPOINT, ARM_ENDPOINT),
+    };
+    let client = &conns.web;
+    let token_url = format!(
+        "{login}/{}/oauth2/v2.0/token",
+        percent_encode(creds.tenant_id)
+    );
+    let (token, _) = fetch_token(client, &token_url, creds, ARM_SCOPE, opts).await?;
+    let bearer = token.expose_str().unwrap_or_default();
+    let tenant = creds.tenant_id.to_ascii_lowercase();
+    let first = format!(
+        "{arm}/providers/Microsoft.Management/managementGroups/{}/descendants?api-version={MANAGEMENT_GROUPS_API}",
+        percent_encode(&tenant)
+    );
+    let items: Vec<Descendant> = arm_pages(
+        client,
+        arm,
+        first,
+        bearer,
+        opts,
+        "arm:managementGroups/descendants",
+    )
+    .await?;
+    let visible: Vec<Subscription> = arm_pages(
+        client,
+        arm,
+        format!("{arm}/subscriptions?api-version={SUBSCRIPTIONS_API}"),
+        bearer,
+        opts,
+        "arm:subscriptions",
+    )
+    .await?;
+    let parent_name = |id: &str| {
+        id.rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    };
+    let mut groups: std::collections::HashMap<String, (String, Option<String>)> =
+        Default::default();
+    for d in items
+        .iter()
+        .filter(|d| d.kind.ends_with("managementGroups"))
+    {
+        groups.insert(
+            d.name.to_ascii_lowercase(),
+            (
+                d.properties.display_name.clone(),
+                d.properties.parent.as_ref().map(|p| parent_name(&p.id)),
+            ),
+        );
+    }
+    let path_of = |mut group: Option<String>| -> String {
+        let mut names = Vec::new();
+        while let Some(g) = group.take() {
+            if g == tenant || names.len() > 8 {
+                break;
+            }
+            match groups.get(&g) {
+                Some((name, up)) => {
+                    names.push(name.clone());
+                    group = up.clone();
+                }
+                None => names.push(g),
+            }
+        }
+        names.push("Root".to_string());
+        names.reverse();
+        names.join("/")
+    };
+    let members = items
+        .iter()
+        .filter(|d| d.kind.ends_with("/subscriptions"))
+        .map(|d| {
+            let state = visible
+                .iter()
+                .find(|s| s.subscription_id.eq_ignore_ascii_case(&d.name))
+                .map_or_else(|| "not visible".to_string(), |s| s.state.clone());
+            crate::org::Member {
+                id: d.name.to_ascii_lowercase(),
+                name: d.properties.display_name.clone(),
+                path: path_of(d.properties.parent.as_ref().map(|p| parent_name(&p.id))),
+                status: state,
+            }
+        })
+        .collect();
+    Ok(crate::org::Listed {
+        id: tenant,
+        members,
+    })
 }
 
 #[derive(Deserialize, Default)]
@@ -184,31 +352,16 @@ impl<'a> VendorApi<'a> for Azure {
         let (token, _) = fetch_token(client, &token_url, creds, ARM_SCOPE, opts).await?;
         let bearer = token.expose_str().unwrap_or_default();
         let c = claims(bearer);
-        let mut scopes = Vec::new();
-        let mut next = Some(format!(
-            "{arm}/subscriptions?api-version={SUBSCRIPTIONS_API}"
-        ));
-        let mut pages = 0;
-        while let Some(url) = next.take() {
-            pages += 1;
-            if pages > MAX_PAGES || !url.starts_with(arm) {
-                return Err(VendorError::new(
-                    Vendor::Azure,
-                    ErrorKind::Other,
-                    format!("ARM sent a nextLink off {arm} or past {MAX_PAGES} pages"),
-                ));
-            }
-            let page: Page = http::retry(opts, Vendor::Azure, "arm:subscriptions", |_| {
-                let req = client.get(&url).bearer_auth(bearer);
-                async move { arm_call(req, opts).await }
-            })
-            .await?;
-            scopes.extend(page.value.into_iter().map(|s| Scope {
+        let first = format!("{arm}/subscriptions?api-version={SUBSCRIPTIONS_API}");
+        let subs: Vec<Subscription> =
+            arm_pages(client, arm, first, bearer, opts, "arm:subscriptions").await?;
+        let mut scopes: Vec<Scope> = subs
+            .into_iter()
+            .map(|s| Scope {
                 id: s.subscription_id,
                 name: s.display_name,
-            }));
-            next = page.next_link.filter(|l| !l.is_empty());
-        }
+            })
+            .collect();
         scopes.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(VerifiedIdentity {
             account_id: if c.tid.is_empty() {
@@ -472,7 +625,7 @@ impl Lister {
                     format!("ARM sent a nextLink off {arm} or past {MAX_PAGES} pages"),
                 ));
             }
-            let page: Page = ctx
+            let page: Page<Subscription> = ctx
                 .call(&key, "arm:subscriptions", || {
                     let req = conns.web.get(&url).bearer_auth(bearer);
                     async move { arm_call(req, ctx.opts).await }

@@ -212,6 +212,17 @@ impl fmt::Display for Mismatch {
     }
 }
 
+/// A member's role that could not be assumed: the member's way in is
+/// refused, which for the member is its credentials refused (`auth`, not
+/// `denied`), named with the role's ARN.
+pub(crate) fn role_refused(mut e: VendorError, role_arn: &str) -> VendorError {
+    if e.kind == ErrorKind::Denied {
+        e.kind = ErrorKind::Auth;
+    }
+    e.message = format!("could not assume {role_arn}: {}", e.message);
+    e
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -174,6 +174,112 @@ struct Project {
     name: String,
     #[serde(default)]
     domain_id: String,
+    #[serde(default)]
+    parent_id: String,
+    #[serde(default = "yes")]
+    enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+struct ShownProject {
+    project: Project,
+}
+
+/// The members of an HCS login account: the projects it can access
+/// (`GET /v3/auth/projects` with a domain-scoped token), each with the
+/// chain of parent projects (VDCs) above it, named once each with
+/// `GET /v3/projects/{id}`.
+pub(crate) async fn members(
+    creds: &HcsCredentials<'_>,
+    endpoint: Option<&str>,
+    conns: &Connections,
+    paths: bool,
+) -> Result<crate::org::Listed, VendorError> {
+    let opts = conns.options();
+    let iam = endpoint.map_or_else(|| iam_url(creds.endpoint), str::to_string);
+    let token_url = format!("{iam}/v3/auth/tokens?nocatalog=true");
+    let scope = serde_json::json!({"domain": {"name": creds.account}});
+    let (token, info) = fetch_token(&conns.web, &token_url, creds, &scope, opts).await?;
+    let domain = info.user.domain.id;
+    let auth = token.expose_str().unwrap_or_default();
+    let url = format!("{iam}/v3/auth/projects");
+    let list: Projects = http::retry(opts, Vendor::Hcs, "iam:projects", |_| {
+        get_once(conns, opts, "iam:projects", &url, auth)
+    })
+    .await?;
+    let projects: Vec<Project> = list
+        .projects
+        .into_iter()
+        .filter(|p| p.domain_id.is_empty() || p.domain_id == domain)
+        .collect();
+    let mut parents: std::collections::BTreeMap<String, (String, String)> = Default::default();
+    let mut pending: Vec<String> = projects
+        .iter()
+        .map(|p| p.parent_id.clone())
+        .filter(|p| paths && !p.is_empty() && *p != domain)
+        .collect();
+    // Up the tree, each parent asked once, at most 8 levels.
+    for _ in 0..8 {
+        pending.sort();
+        pending.dedup();
+        pending.retain(|p| !parents.contains_key(p));
+        if pending.is_empty() {
+            break;
+        }
+        let mut next = Vec::new();
+        for id in std::mem::take(&mut pending) {
+            let url = format!("{iam}/v3/projects/{}", percent_encode(&id));
+            let shown: ShownProject = http::retry(opts, Vendor::Hcs, "iam:show-project", |_| {
+                get_once(conns, opts, "iam:show-project", &url, auth)
+            })
+            .await?;
+            let up = shown.project.parent_id;
+            if !up.is_empty() && up != domain {
+                next.push(up.clone());
+            }
+            parents.insert(id, (shown.project.name, up));
+        }
+        pending = next;
+    }
+    let path_of = |mut id: String| -> String {
+        let mut names = Vec::new();
+        while !id.is_empty() && id != domain && names.len() <= 8 {
+            match parents.get(&id) {
+                Some((name, up)) => {
+                    names.push(name.clone());
+                    id = up.clone();
+                }
+                None => {
+                    names.push(id);
+                    break;
+                }
+            }
+        }
+        names.push("Root".to_string());
+        names.reverse();
+        names.join("/")
+    };
+    let members = projects
+        .into_iter()
+        .map(|p| crate::org::Member {
+            path: if paths {
+                path_of(p.parent_id)
+            } else {
+                String::new()
+            },
+            id: p.id,
+            name: p.name,
+            status: if p.enabled { "enabled" } else { "disabled" }.to_string(),
+        })
+        .collect();
+    Ok(crate::org::Listed {
+        id: domain,
+        members,
+    })
 }
 
 /// An IAM or API-gateway error answer as one attempt's failure. Three body

@@ -413,12 +413,15 @@ fn only_scope(
 
 /// The members a main account's vendor lists (see [`crate::org`]), asked
 /// with the main account's cleared secret at its own endpoint, at most
-/// `parallelism` requests at once.
+/// `parallelism` requests at once; without `paths`, members' paths are
+/// not asked for (AWS OUs, Alibaba folders, HCS parent projects) and are
+/// empty.
 pub async fn members(
     account: &Account,
     secret: &Cleared,
     conns: &Connections,
     parallelism: usize,
+    paths: bool,
 ) -> Result<crate::org::Listed, VendorError> {
     let endpoint = account
         .api_endpoint
@@ -426,16 +429,10 @@ pub async fn members(
         .map(|e| e.trim_end_matches('/'));
     let result = match Credentials::new(account, secret) {
         Err(e) => Err(e),
-        Ok(Credentials::Aws(c)) => aws::members(&c, endpoint, conns, parallelism).await,
-        Ok(Credentials::Alibaba(c)) => alibaba::members(&c, endpoint, conns).await,
-        Ok(Credentials::Azure(_) | Credentials::Hcs(_)) => Err(VendorError::new(
-            account.vendor.vendor(),
-            ErrorKind::Other,
-            format!(
-                "listing the members of {} accounts is not supported yet",
-                account.vendor.vendor().title()
-            ),
-        )),
+        Ok(Credentials::Aws(c)) => aws::members(&c, endpoint, conns, parallelism, paths).await,
+        Ok(Credentials::Alibaba(c)) => alibaba::members(&c, endpoint, conns, paths).await,
+        Ok(Credentials::Azure(c)) => azure::members(&c, endpoint, conns).await,
+        Ok(Credentials::Hcs(c)) => hcs::members(&c, endpoint, conns, paths).await,
     };
     result.map_err(|mut e| {
         e.account = account.address.clone();

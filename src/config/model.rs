@@ -183,6 +183,10 @@ pub struct Settings {
     pub max_key_age: u32,
     /// Days before a secret's expiry from which it is reported.
     pub secret_expiry_warning: u32,
+    /// An undeclared member of a main account's organization is a change
+    /// for `plan --refresh` and `drift` with `--detailed-exitcode`, not
+    /// only a finding.
+    pub require_declared_members: bool,
     #[serde(skip)]
     #[schemars(skip)]
     pub span: Option<Span>,
@@ -231,6 +235,7 @@ impl Default for Settings {
             parallelism: DEFAULT_PARALLELISM,
             max_key_age: DEFAULT_MAX_KEY_AGE,
             secret_expiry_warning: DEFAULT_SECRET_EXPIRY_WARNING,
+            require_declared_members: false,
             span: None,
             recipient_spans: Vec::new(),
         }

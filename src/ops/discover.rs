@@ -30,12 +30,6 @@ pub struct DiscoverReport {
 /// Version of the discover JSON document.
 pub const DISCOVER_FORMAT_VERSION: u32 = 1;
 
-/// Vendor codes that mean "this account manages no organization".
-const NOT_MAIN: &[&str] = &[
-    "AWSOrganizationsNotInUseException",
-    "EntityNotExists.ResourceDirectory",
-];
-
 /// The main accounts to ask: `given`, each applied and not a member, or
 /// every applied account that is not a member and not disabled.
 pub fn mains(state: &State, given: &[String]) -> Result<Vec<Address>> {
@@ -84,35 +78,36 @@ pub fn run(
     let per_main = (parallelism.max(1) as usize)
         .div_ceil(mains.len().max(1))
         .max(1);
-    let results: Vec<(Address, std::result::Result<crate::org::Listed, Problem>)> =
-        rt.block_on(async {
-            futures_util::stream::iter(mains.iter().map(|address| {
-                let conns = &conns;
-                async move {
-                    let Some(entry) = state.accounts.get(address) else {
-                        return (
-                            address.clone(),
-                            Err(Problem::new(
-                                crate::problem::ProblemKind::State,
-                                "not in state",
-                            )),
-                        );
+    // An error, and whether it says the account manages no organization.
+    type Listing = std::result::Result<crate::org::Listed, (Problem, bool)>;
+    let results: Vec<(Address, Listing)> = rt.block_on(async {
+        futures_util::stream::iter(mains.iter().map(|address| {
+            let conns = &conns;
+            async move {
+                let Some(entry) = state.accounts.get(address) else {
+                    return (
+                        address.clone(),
+                        Err((
+                            Problem::new(crate::problem::ProblemKind::State, "not in state"),
+                            false,
+                        )),
+                    );
+                };
+                let (account, secret) =
+                    match crate::trust::recorded(address, entry, state, ids, trust) {
+                        Ok(pair) => pair,
+                        Err(why) => return (address.clone(), Err((why.problem(), false))),
                     };
-                    let (account, secret) =
-                        match crate::trust::recorded(address, entry, state, ids, trust) {
-                            Ok(pair) => pair,
-                            Err(why) => return (address.clone(), Err(why.problem())),
-                        };
-                    let listed = crate::cloud::members(&account, &secret, conns, per_main)
-                        .await
-                        .map_err(|e| e.problem());
-                    (address.clone(), listed)
-                }
-            }))
-            .buffered(parallelism.max(1) as usize)
-            .collect()
-            .await
-        });
+                let listed = crate::cloud::members(&account, &secret, conns, per_main, true)
+                    .await
+                    .map_err(|e| (e.problem(), crate::org::manages_none(&e)));
+                (address.clone(), listed)
+            }
+        }))
+        .buffered(parallelism.max(1) as usize)
+        .collect()
+        .await
+    });
     let mut report = DiscoverReport {
         format_version: DISCOVER_FORMAT_VERSION,
         organizations: Vec::new(),
@@ -124,13 +119,8 @@ pub fn run(
             Ok(listed) => report
                 .organizations
                 .push(crate::org::compare(config, &address, &listed)),
-            Err(p) if !explicit && p.code.as_deref().is_some_and(|c| NOT_MAIN.contains(&c)) => {
-                report.not_main.push(address)
-            }
-            Err(p) if !explicit && p.message.contains("is not supported yet") => {
-                report.not_main.push(address)
-            }
-            Err(p) => report.failed.push((address, p)),
+            Err((_, true)) if !explicit => report.not_main.push(address),
+            Err((p, _)) => report.failed.push((address, p)),
         }
     }
     Ok(report)

@@ -116,7 +116,19 @@ pub fn check(
         .partition(|(_, s)| s.enabled());
     let disabled: Vec<Address> = disabled.into_iter().map(|(a, _)| a.clone()).collect();
     let policy = crate::hygiene::Policy::of(&config.settings);
-    let results = verify_recorded(&checks, state, ids, trust, parallelism, Some(&policy), true)?;
+    let orgs = crate::org::listed_mains(config, state);
+    let results = verify_recorded(
+        &checks,
+        state,
+        ids,
+        trust,
+        parallelism,
+        super::verify::Asks {
+            policy: Some(&policy),
+            preflight: true,
+            orgs: &orgs,
+        },
+    )?;
     let mut findings = Vec::new();
     let mut denied: BTreeMap<Address, Vec<super::verify::Denied>> = BTreeMap::new();
     let mut credentials = Vec::new();
@@ -129,8 +141,10 @@ pub fn check(
                 secret,
                 findings: found,
                 denied: d,
+                members,
             } => {
                 findings.extend(found);
+                findings.extend(super::verify::organization(config, address, members));
                 if !d.is_empty() {
                     denied.insert(account.address.clone(), d);
                 }
@@ -227,7 +241,14 @@ pub fn check(
         .map(|(address, problem)| IdentityDrift::new(address, problem))
         .collect();
 
-    let drift = !credentials.is_empty() || !config_drift.is_empty() || !resources.is_empty();
+    // With `require_declared_members`, an organization member the config
+    // does not declare is drift, not only a finding.
+    let undeclared = config.settings.require_declared_members
+        && findings
+            .iter()
+            .any(|f| f.kind == crate::hygiene::FindingKind::MemberUndeclared);
+    let drift =
+        !credentials.is_empty() || !config_drift.is_empty() || !resources.is_empty() || undeclared;
     let incomplete = !unreadable.is_empty() || !resources.not_compared.is_empty();
     let report = DriftReport {
         format_version: DRIFT_FORMAT_VERSION.into(),

@@ -23,6 +23,9 @@ pub enum Check {
         /// Listing calls the permission preflight was denied (none without
         /// a policy): see [`permissions`].
         denied: Vec<Denied>,
+        /// A main account's members as its vendor lists them, when asked
+        /// (`orgs`); `Err` when they could not be listed.
+        members: Option<std::result::Result<crate::org::Listed, Problem>>,
     },
     /// The vendor refused the credentials, or they now belong to another
     /// account or environment: drift.
@@ -53,6 +56,45 @@ pub fn permissions(address: &Address, denied: &[Denied]) -> Vec<Finding> {
     )
 }
 
+/// Findings about the organization of main account `address` (see
+/// [`crate::org::findings`]); members that could not be listed are one
+/// `not checked` finding.
+pub fn organization(
+    config: &config::Config,
+    address: &Address,
+    members: Option<std::result::Result<crate::org::Listed, Problem>>,
+) -> Vec<Finding> {
+    match members {
+        None => Vec::new(),
+        Some(Ok(listed)) => crate::org::findings(&crate::org::compare(config, address, &listed)),
+        Some(Err(p)) => vec![Finding {
+            address: address.clone(),
+            kind: crate::hygiene::FindingKind::Unchecked,
+            message: format!("could not list the organization's members: {}", p.message),
+            advice: Some(
+                "grant the main account's key the organization's read permissions (AWS organizations:ListAccounts, Alibaba AliyunResourceDirectoryReadOnlyAccess)".into(),
+            ),
+            key_id: None,
+            created: None,
+            last_used: None,
+            expires: None,
+            code: p.code,
+        }],
+    }
+}
+
+/// What [`verify_recorded`] asks of each verified account besides its
+/// identity.
+#[derive(Clone, Copy)]
+pub struct Asks<'a> {
+    /// Credential hygiene, judged by this policy (none: not asked).
+    pub policy: Option<&'a Policy>,
+    /// The permission preflight (with a policy).
+    pub preflight: bool,
+    /// Main accounts whose organization members are listed.
+    pub orgs: &'a std::collections::BTreeSet<Address>,
+}
+
 /// Verifies each account live with the account and secret recorded in
 /// state, with sync's retry policy. At most `parallelism` accounts at once.
 pub fn verify_recorded(
@@ -61,9 +103,13 @@ pub fn verify_recorded(
     ids: &crate::secrets::identity::Identities,
     trust: &crate::trust::Trust,
     parallelism: u32,
-    policy: Option<&Policy>,
-    preflight: bool,
+    asks: Asks<'_>,
 ) -> Result<Vec<Check>> {
+    let Asks {
+        policy,
+        preflight,
+        orgs,
+    } = asks;
     use crate::cloud;
     let rt = super::runtime()?;
     let conns = cloud::Connections::new(&crate::sync::fetch_client_options())
@@ -104,11 +150,23 @@ pub fn verify_recorded(
                             ),
                             None => (Vec::new(), Vec::new()),
                         };
+                        let members = if orgs.contains(*address) {
+                            let listed = cloud::members(&account, &secret, conns, 1, false).await;
+                            match listed {
+                                Ok(l) => Some(Ok(l)),
+                                // Not a main account after all: nothing to say.
+                                Err(e) if crate::org::manages_none(&e) => None,
+                                Err(e) => Some(Err(e.problem())),
+                            }
+                        } else {
+                            None
+                        };
                         Check::Verified {
                             account: Box::new(account),
                             secret,
                             findings,
                             denied,
+                            members,
                         }
                     }
                     Err(m) => Check::Drift(m.problem()),

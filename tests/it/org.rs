@@ -78,6 +78,44 @@ fn aws_members_are_discovered_applied_through_their_role_synced_and_fail_alone()
     let out = env.tether(&["apply", "--auto-approve", "--no-sync"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
 
+    // Undeclared members are findings of the main account; a change only
+    // with `require_declared_members`.
+    let out = env.tether(&[
+        "plan",
+        "--refresh",
+        "--detailed-exitcode",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let v = json(&out);
+    let undeclared: Vec<&serde_json::Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "member_undeclared")
+        .collect();
+    assert_eq!(undeclared.len(), 50, "{v:#}");
+    assert!(undeclared.iter().all(|f| f["address"] == main.as_str()));
+    let human = env.tether(&["drift"]);
+    assert!(
+        human.stdout.contains("undeclared member"),
+        "{}",
+        human.stdout
+    );
+    let strict = env.config().replacen(
+        "tether {\n",
+        "tether {\n  require_declared_members = true\n",
+        1,
+    );
+    let lax = env.config();
+    env.set_config(&strict);
+    let out = env.tether(&["plan", "--refresh", "--detailed-exitcode"]);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    let out = env.tether(&["drift", "--detailed-exitcode"]);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    env.set_config(&lax);
+
     // Five members declared by hand, one with the role named.
     let mut config = env.config();
     for (i, m) in org.members.iter().take(5).enumerate() {
@@ -173,6 +211,16 @@ fn aws_members_are_discovered_applied_through_their_role_synced_and_fail_alone()
             "{arn}"
         );
     }
+    // Every member declared: no organization finding is left.
+    let out = env.tether(&["drift", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let v = json(&out);
+    assert!(
+        !v["findings"].to_string().contains("member_"),
+        "{:#}",
+        v["findings"]
+    );
+
     // Every member synced through its session: its resources, its account.
     let hand0 = org.members[0].clone();
     let out = env.tether(&["snapshot", "show", "--format", "json"]);
@@ -256,6 +304,75 @@ fn aws_members_are_discovered_applied_through_their_role_synced_and_fail_alone()
         .map(|c| c["address"].as_str().unwrap_or_default().to_string())
         .collect();
     assert!(drifted.contains(&"aws.hand_1".to_string()), "{v:#}");
+    let left: Vec<&serde_json::Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "member_left")
+        .collect();
+    assert_eq!(left.len(), 1, "{v:#}");
+    assert_eq!(left[0]["address"], "aws.hand_1");
     assert!(drifted.contains(&"aws.hand_0".to_string()), "{v:#}");
     assert!(!drifted.contains(&"aws.hand_2".to_string()), "{v:#}");
+}
+
+/// A pull request points a member's state entry, or its main account's,
+/// at a host it controls: no command a pull request's CI runs sends it
+/// anything, and each says it refused.
+#[test]
+fn a_member_in_a_pr_state_reaches_nothing() {
+    let env = org_env(1602, 3);
+    let org = env
+        .sim
+        .summary()
+        .aws
+        .organization
+        .clone()
+        .expect("an organization");
+    let main = main_address(&env, SimVendor::Aws);
+    let mut config = env.config();
+    config.push_str(&format!(
+        "\naccount \"aws\" \"member\" {{\n  main_account_id = \"{}\"\n  account_name    = \"{}\"\n  via             = {main}\n}}\n",
+        org.members[0].id, org.members[0].name
+    ));
+    env.set_config(&config);
+    let out = env.tether(&["apply", "--auto-approve"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let capture = crate::trust::Capture::start();
+    let real = env.state();
+    let config = env
+        .config()
+        .replacen("tether {\n", "tether {\n  state = \"pr-state.json\"\n", 1);
+    env.set_config(&config);
+    for entry in ["aws.member", main.as_str()] {
+        let mut forged = real.clone();
+        forged["accounts"][entry]["attributes"]["api_endpoint"] = serde_json::json!(capture.url);
+        std::fs::write(
+            env.path().join("pr-state.json"),
+            serde_json::to_string_pretty(&forged).unwrap(),
+        )
+        .unwrap();
+        for args in [
+            &["plan", "--refresh"][..],
+            &["drift"][..],
+            &["sync"][..],
+            &["discover", main.as_str()][..],
+        ] {
+            let out = env.tether(args);
+            assert_no_secret(&env, &out);
+            if args[0] == "discover" && entry == "aws.member" {
+                // discover reads the main account alone.
+                assert_eq!(out.code, 0, "{}", out.stderr);
+                continue;
+            }
+            let text = format!("{}{}", out.stdout, out.stderr);
+            assert!(
+                text.contains("refused to send its secret") || text.contains("only `tether apply`"),
+                "{args:?} with {entry} forged must say why it refused:\n{text}"
+            );
+        }
+        capture.assert_nothing(&format!(
+            "plan --refresh, drift, sync and discover with {entry} pointed at it"
+        ));
+    }
 }

@@ -16,15 +16,15 @@ use crate::harness::Output;
 
 /// A TCP listener on loopback that records every connection it accepts and
 /// the bytes sent on it.
-struct Capture {
-    url: String,
+pub(crate) struct Capture {
+    pub(crate) url: String,
     got: Arc<Mutex<Vec<Vec<u8>>>>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Capture {
-    fn start() -> Capture {
+    pub(crate) fn start() -> Capture {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -70,7 +70,7 @@ impl Capture {
             .join("\n---\n")
     }
 
-    fn assert_nothing(&self, after: &str) {
+    pub(crate) fn assert_nothing(&self, after: &str) {
         let n = self.got.lock().unwrap().len();
         assert_eq!(
             n,

@@ -18,6 +18,7 @@ const SETTINGS_ATTRS: &[&str] = &[
     "parallelism",
     "max_key_age",
     "secret_expiry_warning",
+    "require_declared_members",
     "backend",
     "pg_schema",
     "workspace",
@@ -129,6 +130,12 @@ impl Lower<'_> {
                         });
                     }
                 }
+            }
+        }
+        if let Some((v, _)) = a.take("require_declared_members") {
+            match &v.v {
+                Value::Bool(b) => s.require_declared_members = *b,
+                other => self.wrong_type("require_declared_members", "bool", other, v.span.clone()),
             }
         }
         for name in CREDENTIAL_ATTRS {
