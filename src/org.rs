@@ -40,9 +40,10 @@ pub struct Member {
 /// no organization: AWS `AWSOrganizationsNotInUseException`, Alibaba
 /// `EntityNotExists.ResourceDirectory`, an Azure tenant whose root
 /// management group is not there (`NotFound`).
-pub fn manages_none(e: &crate::cloud::VendorError) -> bool {
+/// `vendor` and `code` are the failed listing's.
+pub fn manages_none(vendor: Vendor, code: Option<&str>) -> bool {
     matches!(
-        (e.vendor, e.code.as_deref()),
+        (vendor, code),
         (Vendor::Aws, Some("AWSOrganizationsNotInUseException"))
             | (Vendor::Alibaba, Some("EntityNotExists.ResourceDirectory"))
             | (Vendor::Azure, Some("NotFound"))

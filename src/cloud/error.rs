@@ -214,9 +214,12 @@ impl fmt::Display for Mismatch {
 
 /// A member's role that could not be assumed: the member's way in is
 /// refused, which for the member is its credentials refused (`auth`, not
-/// `denied`), named with the role's ARN.
+/// `denied` or `other`), named with the role's ARN.
 pub(crate) fn role_refused(mut e: VendorError, role_arn: &str) -> VendorError {
-    if e.kind == ErrorKind::Denied {
+    // Denied, or a vendor code such as `EntityNotExist.Role` (404): the
+    // role is not there for this caller. Throttling and outages stay what
+    // they are.
+    if e.kind == ErrorKind::Denied || (e.kind == ErrorKind::Other && e.code.is_some()) {
         e.kind = ErrorKind::Auth;
     }
     e.message = format!("could not assume {role_arn}: {}", e.message);

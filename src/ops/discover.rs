@@ -100,7 +100,12 @@ pub fn run(
                     };
                 let listed = crate::cloud::members(&account, &secret, conns, per_main, true)
                     .await
-                    .map_err(|e| (e.problem(), crate::org::manages_none(&e)));
+                    .map_err(|e| {
+                        (
+                            e.problem(),
+                            crate::org::manages_none(e.vendor, e.code.as_deref()),
+                        )
+                    });
                 (address.clone(), listed)
             }
         }))

@@ -155,7 +155,9 @@ pub fn verify_recorded(
                             match listed {
                                 Ok(l) => Some(Ok(l)),
                                 // Not a main account after all: nothing to say.
-                                Err(e) if crate::org::manages_none(&e) => None,
+                                Err(e) if crate::org::manages_none(e.vendor, e.code.as_deref()) => {
+                                    None
+                                }
                                 Err(e) => Some(Err(e.problem())),
                             }
                         } else {

@@ -25,6 +25,48 @@
 //! "roles"}`. An unknown account answers 404; an account that is not a
 //! member (or not the management account), an unknown OU or action 400.
 //!
+//! # Alibaba resource directory
+//!
+//! The same two calls with `"vendor": "alibaba"`: `account` the master
+//! account id, `member` a member account id, `action` `leave` or `join`
+//! (`suspend` is refused: a resource-directory member has no such state),
+//! `ou` a folder id (`fd-…`, or the root folder `r-…`; default the first
+//! folder). A member that left is not listed, cannot be assumed into, and
+//! sessions already issued for it stop working; one that joins again is
+//! `invited` (`InviteSuccess`). Roles: `{"vendor": "alibaba", "member":
+//! "<id>", "role": "ResourceDirectoryAccountAccessRole", "present":
+//! false}` (names match case-insensitively); without the role the member
+//! cannot be assumed into and its sessions stop working. The answer is the
+//! member as for AWS, `status` `CreateSuccess` or `InviteSuccess`.
+//!
+//! # Azure management groups and HCS VDCs
+//!
+//! The same two calls with `"vendor": "azure"` or `"hcs"` (see
+//! [`crate::management`] for what each change does on the wire):
+//!
+//! - azure: `account` the tenant id, `member` a member subscription id,
+//!   `ou` a management group id (`mg-workloads-{k}`, or the tenant id for
+//!   the root group). `leave`: the subscription moved to another tenant;
+//!   `join`: back (default under the first group); `suspend`: `Disabled`.
+//!   Roles: `{"vendor": "azure", "member": "<subscription>", "role":
+//!   "Reader", "present": false}` takes the application's role off the
+//!   subscription (it reads a member while it holds any role; `Reader` at
+//!   first).
+//! - hcs: `account` the login `account` (as in every admin call) or the
+//!   domain id, `member` a member project id or name, `ou` a VDC project id
+//!   (or the domain id). `leave`: the project is deleted; `join`: restored
+//!   (default under the first VDC); `suspend`: the project is disabled.
+//!   Roles: `present: false` removes the user's roles in the project
+//!   whatever the name given; `present: true` grants the named role (the
+//!   user starts with `te_admin`).
+//!
+//! The answer is the member as for AWS: `account` the tenant id / login
+//! account, `member` the subscription / project id, `ou` its group / VDC
+//! (or the root), `status` `Enabled`/`Disabled` (Azure) or
+//! `enabled`/`disabled` (HCS), `joined`, `roles`. An unknown account,
+//! subscription or project answers 404; an own subscription or project (not
+//! a member), another account, an unknown group, VDC or action 400.
+//!
 //! # Credential hygiene
 //!
 //! `POST /admin/credentials/hygiene` ([`Engine::set_hygiene`]) sets what the
@@ -61,11 +103,14 @@
 //!     `DescribeOrganizationalUnit`, `ListRoots`
 //!   - alibaba: `GetCallerIdentity`, `DescribeRegions`,
 //!     `DescribeInstances`, `DescribeSecurityGroups`, `DescribeVpcs`,
-//!     `DescribeVSwitches`, `ListAccessKeys`, `GetAccessKeyLastUsed`
+//!     `DescribeVSwitches`, `ListAccessKeys`, `GetAccessKeyLastUsed`,
+//!     `AssumeRole`, `GetResourceDirectory`, `ListAccounts`, `GetFolder`,
+//!     `ListFoldersForParent`
 //!   - azure: `subscriptions`, `resourcegroups`, `resources`,
-//!     `applications`
+//!     `applications`, `managementgroups`
 //!   - hcs: `KeystoneListAuthProjects`, `KeystoneListProjects`,
-//!     `ListServersDetails`, `ListVpcs`, `ListSubnets`,
+//!     `KeystoneShowProject`, `ListServersDetails`, `ListVpcs`,
+//!     `ListSubnets`,
 //!     `ListPermanentAccessKeys`, `ShowAccessKeyLastUsed`,
 //!     `ListGroupsForUser`
 //!
@@ -223,8 +268,12 @@ impl Engine {
     }
 
     /// An organization member leaves, joins or is suspended
-    /// (`POST /admin/organization/members`).
+    /// (`POST /admin/organization/members`); Azure and HCS members are
+    /// subscriptions and projects (`world/tenancy.rs`).
     pub fn update_member(&self, u: &MemberUpdate) -> Result<MemberView, WorldError> {
+        if matches!(u.vendor, Vendor::Azure | Vendor::Hcs) {
+            return self.write().update_scope_member(u);
+        }
         let now = self.now();
         self.write().update_member(u, now)
     }
@@ -232,6 +281,9 @@ impl Engine {
     /// Removes or restores a role a member trusts its management account
     /// with (`POST /admin/organization/roles`).
     pub fn set_member_role(&self, u: &RoleUpdate) -> Result<MemberView, WorldError> {
+        if matches!(u.vendor, Vendor::Azure | Vendor::Hcs) {
+            return self.write().set_scope_member_role(u);
+        }
         self.write().set_member_role(u)
     }
 

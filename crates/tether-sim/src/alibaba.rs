@@ -17,7 +17,20 @@
 //! `GetAccessKeyLastUsed` answers `key_last_used` (`{}` when never used) and
 //! `EntityNotExist.User.AccessKey` for a key not the caller's. An API in the
 //! account's `denied` set answers 403 `Forbidden.RAM` (ECS, VPC, STS) or
-//! `NoPermission` (RAM). Deniable names: [`DENIABLE`].
+//! `NoPermission` (RAM, Resource Directory). Deniable names: [`DENIABLE`].
+//!
+//! Resource Directory (`Version` 2022-04-19, product
+//! `resourcedirectorymaster`) is served by [`crate::resource_directory`].
+//!
+//! STS `AssumeRole`: the master account of the world's resource directory
+//! may assume a role a joined member trusts it with
+//! (`ResourceDirectoryAccountAccessRole` unless removed; role names match
+//! case-insensitively). The temporary credentials (`STS.…` key, secret,
+//! `CAIS…` security token) are kept in [`Engine::alibaba_sessions`]; a
+//! request signed with them must carry the token (`SecurityToken`
+//! parameter, or the `x-acs-security-token` header with V3) and acts as the
+//! member for every API here until `Expiration` by the simulator's clock,
+//! and only while the member is in the directory and still trusts the role.
 
 use crate::auth::{acs, fresh};
 use crate::clock;
@@ -26,12 +39,14 @@ use crate::faults::Verdict;
 use crate::http::{Req, Resp, request_id};
 use crate::paging;
 use crate::server::Engine;
-use crate::world::{self, Account, Kind, List, Partition, Resource, Vendor};
+use crate::world::{self, Account, Kind, List, Partition, Resource, Vendor, World};
 
 const ECS: &str = "2014-05-26";
 const VPC: &str = "2016-04-28";
 const STS: &str = "2015-04-01";
 const RAM: &str = "2015-05-01";
+/// Resource Directory (`resourcedirectorymaster`).
+const RD: &str = "2022-04-19";
 
 /// The API names an account's `denied` set may hold (the names the fault
 /// layer sees; `DescribeRegions` is ECS's and VPC's).
@@ -44,6 +59,11 @@ pub const DENIABLE: &[&str] = &[
     "DescribeVSwitches",
     "ListAccessKeys",
     "GetAccessKeyLastUsed",
+    "AssumeRole",
+    "GetResourceDirectory",
+    "ListAccounts",
+    "GetFolder",
+    "ListFoldersForParent",
 ];
 
 /// The RAM user whose key a non-root account holds.
@@ -59,11 +79,13 @@ const SIZES: &[(&str, i64, i64)] = &[
     ("ecs.t5-lc1m2.small", 1, 2048),
 ];
 
-fn json(status: u16, body: String, rid: &str) -> Resp {
+pub(crate) fn json(status: u16, body: String, rid: &str) -> Resp {
     Resp::new(status, "application/json;charset=utf-8", body).with("x-acs-request-id", rid)
 }
 
-fn error(req: &Req, status: u16, code: &str, message: &str) -> Resp {
+/// Alibaba's JSON error (`RequestId`, `HostId`, `Code`, `Message`,
+/// `Recommend`) for the product of the request's `Version`.
+pub(crate) fn error(req: &Req, status: u16, code: &str, message: &str) -> Resp {
     let rid = request_id();
     let product = match req
         .header("x-acs-version")
@@ -74,6 +96,7 @@ fn error(req: &Req, status: u16, code: &str, message: &str) -> Resp {
         Some(VPC) => "Vpc",
         Some(STS) => "Sts",
         Some(RAM) => "Ram",
+        Some(RD) => "ResourceDirectoryMaster",
         _ => "Ecs",
     };
     let mut j = Json::with_capacity(256);
@@ -90,26 +113,55 @@ fn error(req: &Req, status: u16, code: &str, message: &str) -> Resp {
     json(status, j.finish(), &rid)
 }
 
-fn param<'a>(p: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn param<'a>(p: &'a [(String, String)], name: &str) -> Option<&'a str> {
     p.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 /// Checks a signature against a secret.
 type Check<'a> = Box<dyn Fn(&str) -> bool + 'a>;
 
+/// Alibaba temporary credentials issued by STS `AssumeRole`.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// Index of the member account into the Alibaba accounts.
+    pub account: u32,
+    pub secret: String,
+    /// The `SecurityToken` (`CAIS…`).
+    pub token: String,
+    /// Epoch seconds (the simulator's clock).
+    pub expires: i64,
+    /// The member's role, as the member names it.
+    pub role: String,
+    /// `RoleSessionName`.
+    pub name: String,
+    /// The role's id (digits).
+    pub role_id: String,
+}
+
+impl Session {
+    /// `acs:ram::<member>:assumed-role/<role>/<session>`.
+    pub fn arn(&self, member: &str) -> String {
+        format!("acs:ram::{member}:assumed-role/{}/{}", self.role, self.name)
+    }
+}
+
 /// Who is calling, once authenticated.
 struct Caller {
+    /// Index into the Alibaba accounts (the member, for a session).
     account: u32,
     action: String,
     version: String,
+    /// Set for temporary credentials.
+    session: Option<Session>,
 }
 
 fn authenticate(
     e: &Engine,
     req: &Req,
     params: &[(String, String)],
-    vw: &world::VendorWorld,
+    w: &World,
 ) -> Result<Caller, Resp> {
+    let vw = w.v(Vendor::Alibaba);
     let now = e.now();
     let (key, time, nonce, action, version): (String, String, String, String, String);
     let check: Check<'_>;
@@ -189,30 +241,45 @@ fn authenticate(
             "SignatureNonce is mandatory for this action.",
         ));
     }
-    let Some(&ai) = vw.by_key.get(&key) else {
-        return Err(error(
+    let not_found = || {
+        error(
             req,
             404,
             "InvalidAccessKeyId.NotFound",
             "Specified access key is not found.",
-        ));
+        )
     };
-    let acct = &vw.accounts[ai as usize];
-    if acct.revoked {
-        return Err(error(
-            req,
-            404,
-            "InvalidAccessKeyId.NotFound",
-            "Specified access key is not found.",
-        ));
-    }
-    if !check(&acct.secret) {
+    let session = key
+        .starts_with("STS.")
+        .then(|| e.alibaba_sessions.lock().ok()?.get(&key).cloned())
+        .flatten();
+    let (ai, secret) = match &session {
+        Some(s) => (s.account, s.secret.as_str()),
+        None => {
+            let Some(&ai) = vw.by_key.get(&key) else {
+                return Err(not_found());
+            };
+            let acct = &vw.accounts[ai as usize];
+            if acct.revoked {
+                return Err(not_found());
+            }
+            (ai, acct.secret.as_str())
+        }
+    };
+    if !check(secret) {
         return Err(error(
             req,
             400,
             "SignatureDoesNotMatch",
             "Specified signature is not matched with our calculation.",
         ));
+    }
+    if let Some(s) = &session {
+        let token = req
+            .header("x-acs-security-token")
+            .or_else(|| param(params, "SecurityToken"))
+            .unwrap_or("");
+        check_token(req, s, token, now)?;
     }
     if e.options.check_clock && !fresh(t, now) {
         return Err(error(
@@ -235,11 +302,71 @@ fn authenticate(
             "Specified signature nonce was used already.",
         ));
     }
+    if let Some(s) = &session
+        && !still_trusted(w, s)
+    {
+        return Err(no_permission(req));
+    }
     Ok(Caller {
         account: ai,
         action,
         version,
+        session,
     })
+}
+
+/// The security token of a request signed with temporary credentials.
+fn check_token(req: &Req, s: &Session, token: &str, now: i64) -> Result<(), Resp> {
+    let refuse = |code: &str, message: &str| Err(error(req, 400, code, message));
+    if token.is_empty() {
+        return refuse(
+            "MissingSecurityToken",
+            "SecurityToken is mandatory for this action.",
+        );
+    }
+    let well_formed = token.len() > 4
+        && token.starts_with("CAIS")
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b));
+    if !well_formed {
+        return refuse(
+            "InvalidSecurityToken.Malformed",
+            "Specified SecurityToken is malformed.",
+        );
+    }
+    if !crate::auth::ct_eq(token.as_bytes(), s.token.as_bytes()) {
+        return refuse(
+            "InvalidSecurityToken.Mismatch",
+            "Specified SecurityToken is mismatch with the AccessKey.",
+        );
+    }
+    if now >= s.expires {
+        return refuse(
+            "InvalidSecurityToken.Expired",
+            "Specified SecurityToken is expired.",
+        );
+    }
+    Ok(())
+}
+
+/// A session acts as its member only while the member is in the resource
+/// directory and still trusts the master with the role.
+fn still_trusted(w: &World, s: &Session) -> bool {
+    w.alibaba_org.as_ref().is_some_and(|rd| {
+        rd.joined(s.account)
+            .is_some_and(|m| rd.trusted_role(m, &s.role).is_some())
+    })
+}
+
+/// 403 `NoPermission`, as RAM answers a call it does not allow.
+pub(crate) fn no_permission(req: &Req) -> Resp {
+    error(
+        req,
+        403,
+        "NoPermission",
+        "You are not authorized to do this action. You should be authorized by RAM.",
+    )
 }
 
 /// Serves one request.
@@ -247,7 +374,7 @@ pub fn handle(e: &Engine, req: &Req) -> Resp {
     let params = req.params();
     let w = e.world.read().unwrap_or_else(|p| p.into_inner());
     let vw = w.v(Vendor::Alibaba);
-    let caller = match authenticate(e, req, &params, vw) {
+    let caller = match authenticate(e, req, &params, &w) {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -261,7 +388,12 @@ pub fn handle(e: &Engine, req: &Req) -> Resp {
         (VPC, "DescribeVSwitches") => "DescribeVSwitches",
         (RAM, "ListAccessKeys") => "ListAccessKeys",
         (RAM, "GetAccessKeyLastUsed") => "GetAccessKeyLastUsed",
-        (ECS | VPC | STS | RAM, _) => {
+        (STS, "AssumeRole") => "AssumeRole",
+        (RD, "GetResourceDirectory") => "GetResourceDirectory",
+        (RD, "ListAccounts") => "ListAccounts",
+        (RD, "GetFolder") => "GetFolder",
+        (RD, "ListFoldersForParent") => "ListFoldersForParent",
+        (ECS | VPC | STS | RAM | RD, _) => {
             return error(
                 req,
                 404,
@@ -279,13 +411,8 @@ pub fn handle(e: &Engine, req: &Req) -> Resp {
         }
     };
     if acct.denied.contains(api) {
-        return if caller.version == RAM {
-            error(
-                req,
-                403,
-                "NoPermission",
-                "You are not authorized to do this action. You should be authorized by RAM.",
-            )
+        return if caller.version == RAM || caller.version == RD {
+            no_permission(req)
         } else {
             error(
                 req,
@@ -296,9 +423,9 @@ pub fn handle(e: &Engine, req: &Req) -> Resp {
         };
     }
     let region = param(&params, "RegionId").unwrap_or("");
-    let listing = !matches!(
+    let listing = matches!(
         api,
-        "GetCallerIdentity" | "DescribeRegions" | "ListAccessKeys" | "GetAccessKeyLastUsed"
+        "DescribeInstances" | "DescribeSecurityGroups" | "DescribeVpcs" | "DescribeVSwitches"
     );
     if listing && region.is_empty() {
         return error(
@@ -344,8 +471,14 @@ pub fn handle(e: &Engine, req: &Req) -> Resp {
     }
     let scope = scope.unwrap_or(0);
     let result = match api {
-        "GetCallerIdentity" => Ok(caller_identity(acct)),
-        "ListAccessKeys" => return list_access_keys(req, acct, &params),
+        "GetCallerIdentity" => Ok(caller_identity(acct, caller.session.as_ref())),
+        "AssumeRole" => return assume_role(e, req, &w, caller.account, &params),
+        "GetResourceDirectory" | "ListAccounts" | "GetFolder" | "ListFoldersForParent" => {
+            return crate::resource_directory::handle(req, &w, caller.account, api, &params);
+        }
+        "ListAccessKeys" => {
+            return list_access_keys(req, acct, caller.session.is_none(), &params);
+        }
         "GetAccessKeyLastUsed" => return access_key_last_used(req, acct, &params),
         "DescribeRegions" => Ok(regions(acct, &caller.version)),
         "DescribeInstances" => instances(acct, scope, &params),
@@ -360,7 +493,8 @@ pub fn handle(e: &Engine, req: &Req) -> Resp {
 }
 
 type Body = (String, String);
-type Fail = (&'static str, String);
+/// A refused parameter: the error code and message (answered 400).
+pub(crate) type Fail = (&'static str, String);
 
 /// The id of the RAM user `tether` of a non-root account: 18 digits,
 /// derived from the account (the main account's user id is its own id).
@@ -371,9 +505,15 @@ fn ram_user_id(a: &Account) -> String {
     format!("2{:017}", h % 100_000_000_000_000_000)
 }
 
-fn caller_identity(a: &Account) -> Body {
+fn caller_identity(a: &Account, session: Option<&Session>) -> Body {
     let rid = request_id();
-    let (user, arn, kind) = if a.root {
+    let (user, arn, kind) = if let Some(s) = session {
+        (
+            format!("{}:{}", s.role_id, s.name),
+            s.arn(&a.id),
+            "AssumedRoleUser",
+        )
+    } else if a.root {
         (
             a.principal.clone(),
             format!("acs:ram::{}:root", a.id),
@@ -393,8 +533,11 @@ fn caller_identity(a: &Account) -> Body {
         .kv("UserId", &user)
         .kv("Arn", &arn)
         .kv("IdentityType", kind)
-        .kv("PrincipalId", &user)
-        .end_obj();
+        .kv("PrincipalId", &user);
+    if let Some(s) = session {
+        j.kv("RoleId", &s.role_id);
+    }
+    j.end_obj();
     (j.finish(), rid)
 }
 
@@ -411,8 +554,8 @@ fn check_user(req: &Req, params: &[(String, String)]) -> Result<(), Resp> {
     }
 }
 
-/// RAM `ListAccessKeys`: the caller's one key.
-fn list_access_keys(req: &Req, a: &Account, params: &[(String, String)]) -> Resp {
+/// RAM `ListAccessKeys`: the caller's one key (none for a role session).
+fn list_access_keys(req: &Req, a: &Account, has_key: bool, params: &[(String, String)]) -> Resp {
     if let Err(r) = check_user(req, params) {
         return r;
     }
@@ -421,15 +564,15 @@ fn list_access_keys(req: &Req, a: &Account, params: &[(String, String)]) -> Resp
     j.begin_obj()
         .kv("RequestId", &rid)
         .kobj("AccessKeys")
-        .karr("AccessKey")
-        .begin_obj()
-        .kv("AccessKeyId", &a.key_id)
-        .kv("Status", "Active")
-        .kv("CreateDate", &clock::fmt_extended(a.key_created))
-        .end_obj()
-        .end_arr()
-        .end_obj()
-        .end_obj();
+        .karr("AccessKey");
+    if has_key {
+        j.begin_obj()
+            .kv("AccessKeyId", &a.key_id)
+            .kv("Status", "Active")
+            .kv("CreateDate", &clock::fmt_extended(a.key_created))
+            .end_obj();
+    }
+    j.end_arr().end_obj().end_obj();
     json(200, j.finish(), &rid)
 }
 
@@ -467,6 +610,145 @@ fn access_key_last_used(req: &Req, a: &Account, params: &[(String, String)]) -> 
     json(200, j.finish(), &rid)
 }
 
+/// STS `AssumeRole`: only the master account of the resource directory may
+/// assume a role a joined member trusts it with; the answer's temporary
+/// credentials act as the member (see the module doc).
+fn assume_role(e: &Engine, req: &Req, w: &World, caller: u32, params: &[(String, String)]) -> Resp {
+    let given = |name: &str| param(params, name).filter(|v| !v.is_empty());
+    let Some(role_arn) = given("RoleArn") else {
+        return error(
+            req,
+            400,
+            "MissingRoleArn",
+            "RoleArn is mandatory for this action.",
+        );
+    };
+    let Some(name) = given("RoleSessionName") else {
+        return error(
+            req,
+            400,
+            "MissingRoleSessionName",
+            "RoleSessionName is mandatory for this action.",
+        );
+    };
+    if !(2..=64).contains(&name.len())
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._@-".contains(&b))
+    {
+        return error(
+            req,
+            400,
+            "InvalidParameter.RoleSessionName",
+            "The parameter RoleSessionName is wrong.",
+        );
+    }
+    let duration = match given("DurationSeconds") {
+        None => 3600,
+        Some(d) => match d.parse::<i64>() {
+            Ok(d) if (900..=3600).contains(&d) => d,
+            _ => {
+                return error(
+                    req,
+                    400,
+                    "InvalidParameter.DurationSeconds",
+                    "The Min/Max value of DurationSeconds is 15min/1hr.",
+                );
+            }
+        },
+    };
+    let parsed = role_arn
+        .strip_prefix("acs:ram::")
+        .and_then(|r| r.split_once(":role/"))
+        .filter(|(acct, role)| {
+            !acct.is_empty()
+                && acct.bytes().all(|b| b.is_ascii_digit())
+                && (1..=64).contains(&role.len())
+                && !role.contains('/')
+        });
+    let Some((member_id, role)) = parsed else {
+        return error(
+            req,
+            400,
+            "InvalidParameter.RoleArn",
+            "The parameter RoleArn is wrong.",
+        );
+    };
+    let vw = w.v(Vendor::Alibaba);
+    let found = w.alibaba_org.as_ref().and_then(|rd| {
+        let &mi = vw.by_id.get(member_id)?;
+        let m = rd.member(mi)?;
+        Some((rd, m, rd.trusted_role(m, role)?))
+    });
+    let Some((rd, m, stored)) = found else {
+        return error(
+            req,
+            404,
+            "EntityNotExist.Role",
+            &format!("The role not exists: acs:ram::{member_id}:role/{role}."),
+        );
+    };
+    if rd.management != caller || !m.joined {
+        return no_permission(req);
+    }
+    let now = e.now();
+    let n = e
+        .session_seq
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // The counter and the clock mixed apart: `n ^ now` alone repeats when
+    // consecutive sessions straddle a second.
+    let mut seed = crate::rng::mix(crate::rng::mix(n ^ 0xa11b_aba0) ^ now as u64);
+    for b in e.token_key {
+        seed = crate::rng::mix(seed ^ b as u64);
+    }
+    let mut rng = crate::rng::Rng::new(seed);
+    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    const B64CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let key = format!("STS.{}", rng.chars(ALNUM, 25));
+    // The role id is stable per (member, role).
+    let member = &vw.accounts[m.account as usize];
+    let h = member
+        .id
+        .bytes()
+        .chain(stored.bytes().map(|b| b.to_ascii_lowercase()))
+        .fold(0x0a55_0e5d_u64, |h, b| crate::rng::mix(h ^ b as u64));
+    let session = Session {
+        account: m.account,
+        secret: rng.chars(ALNUM, 44),
+        token: format!("CAIS{}", rng.chars(B64CHARS, 300)),
+        expires: now + duration,
+        role: stored.to_string(),
+        name: name.to_string(),
+        role_id: format!("3{:018}", h % 1_000_000_000_000_000_000),
+    };
+    let rid = request_id();
+    let mut j = Json::with_capacity(1024);
+    j.begin_obj()
+        .kv("RequestId", &rid)
+        .kobj("Credentials")
+        .kv("AccessKeyId", &key)
+        .kv("AccessKeySecret", &session.secret)
+        .kv("SecurityToken", &session.token)
+        .kv("Expiration", &clock::fmt_extended(session.expires))
+        .end_obj()
+        .kobj("AssumedRoleUser")
+        .kv(
+            "Arn",
+            &format!(
+                "acs:ram::{}:role/{}/{}",
+                member.id, session.role, session.name
+            ),
+        )
+        .kv(
+            "AssumedRoleId",
+            &format!("{}:{}", session.role_id, session.name),
+        )
+        .end_obj()
+        .end_obj();
+    crate::server::keep_session(&e.alibaba_sessions, key, session, now, |s| s.expires);
+    json(200, j.finish(), &rid)
+}
+
 fn regions(a: &Account, version: &str) -> Body {
     let rid = request_id();
     let product = if version == VPC { "vpc" } else { "ecs" };
@@ -488,12 +770,18 @@ fn regions(a: &Account, version: &str) -> Body {
 }
 
 /// Paging parameters: page mode, or token mode when `MaxResults`/`NextToken` is sent.
-enum Paging {
+pub(crate) enum Paging {
     Page { number: usize, size: usize },
     Token { after: Option<String>, max: usize },
 }
 
-fn paging(params: &[(String, String)], max_page: usize, tokens: bool) -> Result<Paging, Fail> {
+/// The paging of a request (`PageSize`/`MaxResults` up to `max_page`; token
+/// mode only if `tokens`).
+pub(crate) fn paging(
+    params: &[(String, String)],
+    max_page: usize,
+    tokens: bool,
+) -> Result<Paging, Fail> {
     let int = |name: &str, default: usize, max: usize| -> Result<usize, Fail> {
         match param(params, name) {
             None | Some("") => Ok(default),

@@ -176,8 +176,8 @@ pub struct Session {
     pub user_id: String,
 }
 
-/// The most sessions kept at once: past it, expired ones are dropped, then
-/// the soonest to expire.
+/// The most sessions kept at once per vendor (AWS, Alibaba): past it,
+/// expired ones are dropped, then the soonest to expire.
 pub const MAX_SESSIONS: usize = 10_000;
 
 /// Who signed a request.
@@ -620,21 +620,7 @@ fn assume_role(
     b.push_str("</AssumedRoleUser></AssumeRoleResult><ResponseMetadata>");
     xml_elem(&mut b, "RequestId", &rid);
     b.push_str("</ResponseMetadata></AssumeRoleResponse>");
-    if let Ok(mut m) = e.sessions.lock() {
-        if m.len() >= MAX_SESSIONS {
-            m.retain(|_, s| s.expires > now);
-        }
-        if m.len() >= MAX_SESSIONS {
-            if let Some(k) = m
-                .iter()
-                .min_by_key(|(_, s)| s.expires)
-                .map(|(k, _)| k.clone())
-            {
-                m.remove(&k);
-            }
-        }
-        m.insert(key, session);
-    }
+    crate::server::keep_session(&e.sessions, key, session, now, |s| s.expires);
     xml(200, b, &rid)
 }
 

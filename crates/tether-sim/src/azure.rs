@@ -17,6 +17,10 @@
 //! `secret_expires`; the caller may read only its own application. An API in
 //! the account's `denied` set answers ARM `AuthorizationFailed` or Graph
 //! `Authorization_RequestDenied` (403). Deniable names: [`DENIABLE`].
+//!
+//! Management groups: `GET /providers/Microsoft.Management/managementGroups/{id}/descendants`
+//! and what member subscriptions that left, were suspended or lost the
+//! application's role answer are in [`crate::management`].
 
 use crate::auth::token::{self, Claims};
 use crate::clock;
@@ -25,15 +29,17 @@ use crate::faults::Verdict;
 use crate::http::{Req, Resp, request_id};
 use crate::paging;
 use crate::server::Engine;
-use crate::world::{Account, Kind, List, Partition, Resource, Vendor, VendorWorld};
+use crate::world::{Account, Kind, List, Partition, Resource, Vendor, VendorWorld, World};
 
 /// The API names an account's `denied` set may hold (the names the fault
-/// layer sees): ARM's three routes and Graph's applications.
+/// layer sees): ARM's three routes, Graph's applications and the
+/// management groups' descendants.
 pub const DENIABLE: &[&str] = &[
     "subscriptions",
     "resourcegroups",
     "resources",
     "applications",
+    "managementgroups",
 ];
 
 /// Audiences Graph accepts (its URL and its application id).
@@ -53,7 +59,7 @@ const SIZES: &[&str] = &[
     "Standard_E4s_v5",
 ];
 
-fn json(status: u16, body: String) -> Resp {
+pub(crate) fn json(status: u16, body: String) -> Resp {
     let rid = request_id();
     Resp::new(status, "application/json; charset=utf-8", body)
         .with("x-ms-request-id", rid.clone())
@@ -85,7 +91,7 @@ fn entra_error(status: u16, error: &str, code: u32, description: &str) -> Resp {
 }
 
 /// An ARM `CloudError`.
-fn arm_error(status: u16, code: &str, message: &str) -> Resp {
+pub(crate) fn arm_error(status: u16, code: &str, message: &str) -> Resp {
     let mut j = Json::with_capacity(256);
     j.begin_obj()
         .kobj("error")
@@ -124,6 +130,16 @@ pub fn handle(e: &Engine, req: &Req) -> Resp {
             arm(e, req, Some(segs[1]), Route::Groups)
         }
         ("GET", ["subscriptions", _, "resources"]) => arm(e, req, Some(segs[1]), Route::Resources),
+        (
+            "GET",
+            [
+                "providers",
+                "microsoft.management",
+                "managementgroups",
+                _,
+                "descendants",
+            ],
+        ) => arm(e, req, None, Route::Descendants(segs[3].to_string())),
         ("GET", ["v1.0", app]) if app.starts_with("applications(") => application(e, req, segs[1]),
         _ => arm_error(
             404,
@@ -332,6 +348,8 @@ enum Route {
     Subscription,
     Groups,
     Resources,
+    /// A management group's descendants (see [`crate::management`]).
+    Descendants(String),
 }
 
 fn arm(e: &Engine, req: &Req, sub: Option<&str>, route: Route) -> Resp {
@@ -381,8 +399,15 @@ fn arm(e: &Engine, req: &Req, sub: Option<&str>, route: Route) -> Resp {
     let scope = match sub {
         None => None,
         Some(s) => match vw.by_scope.get(s) {
-            Some(&(owner, idx)) if owner == ti => Some((s, idx)),
-            Some(_) => {
+            // A member subscription that moved to another tenant is not found.
+            Some(&(owner, idx))
+                if owner == ti
+                    && w.scope_member(Vendor::Azure, ti, idx)
+                        .is_none_or(|m| m.joined) =>
+            {
+                Some((s, idx))
+            }
+            Some(&(owner, _)) if owner != ti => {
                 return unauthorized(
                     "InvalidAuthenticationTokenTenant",
                     &format!(
@@ -391,7 +416,7 @@ fn arm(e: &Engine, req: &Req, sub: Option<&str>, route: Route) -> Resp {
                     ),
                 );
             }
-            None => {
+            _ => {
                 return arm_error(
                     404,
                     "SubscriptionNotFound",
@@ -404,21 +429,33 @@ fn arm(e: &Engine, req: &Req, sub: Option<&str>, route: Route) -> Resp {
         Route::Subscriptions | Route::Subscription => (acct.id.as_str(), "subscriptions"),
         Route::Groups => (scope.map_or("", |s| s.0), "resourcegroups"),
         Route::Resources => (scope.map_or("", |s| s.0), "resources"),
+        Route::Descendants(_) => (acct.id.as_str(), "managementgroups"),
     };
-    if acct.denied.contains(api) {
+    // A member subscription the application holds no role on is refused as
+    // a denied call.
+    let no_role = scope.is_some_and(|s| {
+        w.scope_member(Vendor::Azure, ti, s.1)
+            .is_some_and(|m| m.roles.is_empty())
+    });
+    if acct.denied.contains(api) || no_role {
         let action = match route {
-            Route::Subscriptions | Route::Subscription => "subscriptions",
-            Route::Groups => "subscriptions/resourceGroups",
-            Route::Resources => "subscriptions/resources",
+            Route::Subscriptions | Route::Subscription => "Microsoft.Resources/subscriptions",
+            Route::Groups => "Microsoft.Resources/subscriptions/resourceGroups",
+            Route::Resources => "Microsoft.Resources/subscriptions/resources",
+            Route::Descendants(_) => "Microsoft.Management/managementGroups/descendants",
         };
-        let at = scope.map_or("/subscriptions".to_string(), |s| {
-            format!("/subscriptions/{}", s.0)
-        });
+        let at = match (&route, scope) {
+            (Route::Descendants(g), _) => {
+                format!("/providers/Microsoft.Management/managementGroups/{g}")
+            }
+            (_, Some(s)) => format!("/subscriptions/{}", s.0),
+            (_, None) => "/subscriptions".to_string(),
+        };
         return arm_error(
             403,
             "AuthorizationFailed",
             &format!(
-                "The client '{}' with object id '{}' does not have authorization to perform action 'Microsoft.Resources/{action}/read' over scope '{at}' or the scope is invalid. If access was recently granted, please refresh your credentials.",
+                "The client '{}' with object id '{}' does not have authorization to perform action '{action}/read' over scope '{at}' or the scope is invalid. If access was recently granted, please refresh your credentials.",
                 acct.key_id, acct.principal
             ),
         );
@@ -451,8 +488,11 @@ fn arm(e: &Engine, req: &Req, sub: Option<&str>, route: Route) -> Resp {
         }
     }
     match route {
-        Route::Subscriptions => subscriptions(acct, None),
-        Route::Subscription => subscriptions(acct, scope.map(|s| s.1)),
+        Route::Subscriptions => subscriptions(&w, ti, acct, None),
+        Route::Subscription => subscriptions(&w, ti, acct, scope.map(|s| s.1)),
+        Route::Descendants(g) => {
+            crate::management::descendants(e, &w, ti, &g, &params, &api_version)
+        }
         Route::Groups | Route::Resources => {
             let (sub, idx) = scope.unwrap_or(("", 0));
             let groups = matches!(route, Route::Groups);
@@ -629,7 +669,7 @@ fn application(e: &Engine, req: &Req, seg: &str) -> Resp {
     graph_json(200, j.finish(), &request_id())
 }
 
-fn subscription(j: &mut Json, a: &Account, i: usize) {
+fn subscription(j: &mut Json, a: &Account, i: usize, state: &str) {
     let s = &a.subscriptions[i];
     j.begin_obj()
         .kv("id", &format!("/subscriptions/{}", s.id))
@@ -639,7 +679,7 @@ fn subscription(j: &mut Json, a: &Account, i: usize) {
         .kv("subscriptionId", &s.id)
         .kv("tenantId", &a.id)
         .kv("displayName", &s.name)
-        .kv("state", "Enabled")
+        .kv("state", state)
         .kobj("subscriptionPolicies")
         .kv("locationPlacementId", "Public_2014-09-01")
         .kv("quotaId", "PayAsYouGo_2014-09-01")
@@ -650,20 +690,35 @@ fn subscription(j: &mut Json, a: &Account, i: usize) {
         .end_obj();
 }
 
-fn subscriptions(a: &Account, one: Option<u16>) -> Resp {
+/// The subscriptions of tenant `ti` (or one): a member subscription (see
+/// [`crate::management`]) is listed while it is in the tenant and the
+/// application holds a role on it, `Disabled` once suspended.
+fn subscriptions(w: &World, ti: u32, a: &Account, one: Option<u16>) -> Resp {
+    let member = |i: usize| w.scope_member(Vendor::Azure, ti, i as u16);
+    let state = |i: usize| {
+        if member(i).is_some_and(|m| m.suspended) {
+            "Disabled"
+        } else {
+            "Enabled"
+        }
+    };
     let mut j = Json::with_capacity(512 * (a.subscriptions.len() + 1));
     if let Some(i) = one {
-        subscription(&mut j, a, i as usize);
+        subscription(&mut j, a, i as usize, state(i as usize));
         return json(200, j.finish());
     }
     j.begin_obj().karr("value");
+    let mut listed = 0;
     for i in 0..a.subscriptions.len() {
-        subscription(&mut j, a, i);
+        if member(i).is_none_or(|m| m.joined && !m.roles.is_empty()) {
+            subscription(&mut j, a, i, state(i));
+            listed += 1;
+        }
     }
     j.end_arr()
         .kobj("count")
         .kv("type", "Total")
-        .kn("value", a.subscriptions.len() as i64)
+        .kn("value", listed)
         .end_obj()
         .end_obj();
     json(200, j.finish())

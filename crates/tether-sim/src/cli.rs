@@ -28,11 +28,15 @@ pub struct Args {
     /// Resources per account, spread over regions and types.
     #[arg(long, default_value_t = 20)]
     pub resources: usize,
-    /// AWS organization members: with N > 0 the first AWS account manages an
-    /// organization of N more accounts, reached only through its role.
+    /// Organization members: with N > 0 the first AWS account manages an
+    /// organization of N more accounts, reached only through its role (and
+    /// the first Alibaba account a resource directory of N more); the
+    /// first Azure tenant gets N more subscriptions under management groups
+    /// and the first HCS account N more projects under VDCs.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub org_members: usize,
-    /// Organizational units the members are spread over (round-robin).
+    /// Organizational units (Alibaba folders, Azure management groups, HCS
+    /// VDCs) the members are spread over (round-robin).
     #[arg(long, value_name = "K", default_value_t = 3)]
     pub org_units: usize,
     /// Address of the admin listener; the vendors listen on the next four

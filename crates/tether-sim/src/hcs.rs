@@ -23,6 +23,10 @@
 //! caller may ask only about itself (`IAM.0003` otherwise). An API in the
 //! account's `denied` set answers 403 `ECS.0112`/`VPC.0112` (listings) or
 //! `IAM.0003` (IAM). Deniable names: [`DENIABLE`].
+//!
+//! VDCs: `GET /v3/projects/{id}` (`KeystoneShowProject`), the projects'
+//! `parent_id`, and what member projects that were deleted, disabled or
+//! lost the user's role answer are in [`crate::management`].
 
 use serde_json::Value;
 
@@ -40,6 +44,7 @@ use crate::world::{self, Account, Kind, List, Partition, Resource, Vendor, Vendo
 pub const DENIABLE: &[&str] = &[
     "KeystoneListAuthProjects",
     "KeystoneListProjects",
+    "KeystoneShowProject",
     "ListServersDetails",
     "ListVpcs",
     "ListSubnets",
@@ -59,12 +64,12 @@ const FLAVORS: &[(&str, &str, &str)] = &[
     ("c6.2xlarge.2", "8", "16384"),
 ];
 
-fn json(status: u16, body: String, rid: &str) -> Resp {
+pub(crate) fn json(status: u16, body: String, rid: &str) -> Resp {
     Resp::new(status, "application/json", body).with("x-request-id", rid)
 }
 
 /// API-gateway style error.
-fn gateway(status: u16, code: &str, msg: &str) -> Resp {
+pub(crate) fn gateway(status: u16, code: &str, msg: &str) -> Resp {
     let rid = request_id();
     let mut j = Json::with_capacity(256);
     j.begin_obj()
@@ -115,6 +120,7 @@ pub fn handle(e: &Engine, req: &Req) -> Resp {
         ("POST", ["v3", "auth", "tokens"]) => issue(e, req),
         ("GET", ["v3", "auth", "projects"]) => projects(e, req, false),
         ("GET", ["v3", "projects"]) => projects(e, req, true),
+        ("GET", ["v3", "projects", id]) => crate::management::show_project(e, req, id),
         ("GET", ["v1", p, "cloudservers", "detail"]) => listing(e, req, p, Kind::Instance),
         ("GET", ["v1", p, "vpcs"]) => listing(e, req, p, Kind::Vpc),
         ("GET", ["v1", p, "subnets"]) => listing(e, req, p, Kind::Subnet),
@@ -190,13 +196,15 @@ fn issue(e: &Engine, req: &Req) -> Resp {
     }
     let scope = &body["auth"]["scope"];
     let project = if scope.get("project").is_some() {
-        let p = acct.projects.iter().find(|p| {
+        let p = acct.projects.iter().enumerate().find(|(_, p)| {
             str_at(scope, &["project", "id"]).is_some_and(|id| id == p.id)
                 || str_at(scope, &["project", "name"]).is_some_and(|n| n == p.name)
         });
         match p {
-            Some(p) => Some(p),
-            None => return denied(),
+            // A deleted or disabled member project, or one the user has no
+            // role in, is refused as an unknown one.
+            Some((s, p)) if crate::management::hcs_project_usable(&w, ai, s as u16) => Some(p),
+            _ => return denied(),
         }
     } else {
         None
@@ -438,23 +446,15 @@ fn projects(e: &Engine, req: &Req, by_name: bool) -> Resp {
         .kraw("next", "null")
         .end_obj();
     j.karr("projects");
-    for p in acct
-        .projects
+    // The account's projects; with VDCs (see `management`) the members the
+    // user may use, or for `GET /v3/projects` every project of the domain.
+    for p in crate::management::hcs_projects(&w, caller.account, by_name)
         .iter()
         .filter(|p| name.is_none_or(|n| n == p.name))
     {
-        j.begin_obj()
-            .kv("id", &p.id)
-            .kv("name", &p.name)
-            .kv("domain_id", &acct.domain_id)
-            .kraw("enabled", "true")
-            .kraw("is_domain", "false")
-            .kv("parent_id", &acct.domain_id)
-            .kv("description", "")
-            .kobj("links")
-            .kv("self", &format!("{base}/v3/projects/{}", p.id))
-            .end_obj()
-            .end_obj();
+        j.begin_obj();
+        crate::management::project_json(&mut j, p, &acct.domain_id, base);
+        j.end_obj();
     }
     j.end_arr().end_obj();
     json(200, j.finish(), &rid)
@@ -471,7 +471,7 @@ fn iam_denied() -> Resp {
 
 /// The start of an IAM call about a user: authentication, the user being
 /// the caller (when named), denial and faults. The caller's account.
-fn iam_call<'w>(
+pub(crate) fn iam_call<'w>(
     e: &Engine,
     req: &Req,
     vw: &'w VendorWorld,
@@ -596,9 +596,21 @@ fn listing(e: &Engine, req: &Req, project: &str, kind: Kind) -> Resp {
     let scope = match vw.by_scope.get(project) {
         Some(&(owner, s))
             if owner == caller.account
-                && caller.project.as_deref().is_none_or(|p| p == project) =>
+                && caller.project.as_deref().is_none_or(|p| p == project)
+                && crate::management::hcs_project_usable(&w, owner, s) =>
         {
             s
+        }
+        // A token scoped to a member project since deleted, disabled or
+        // without the user's role was revoked with it (see `management`).
+        Some(&(owner, _))
+            if owner == caller.account && caller.project.as_deref() == Some(project) =>
+        {
+            return gateway(
+                401,
+                "APIGW.0301",
+                &format!("{AUTH_FAIL}: The token must be updated."),
+            );
         }
         _ => {
             return gateway(

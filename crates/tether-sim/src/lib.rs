@@ -15,6 +15,16 @@
 //! set with `POST /admin/credentials/hygiene` ([`Engine::set_hygiene`]),
 //! which can also deny any API its permission error (see [`admin`]).
 //!
+//! With `--org-members N --org-units K` the world has organizations: the
+//! first AWS account manages N member accounts over K OUs
+//! ([`organizations`]), the first Alibaba account a resource directory of N
+//! member accounts over K folders ([`resource_directory`]; members reached
+//! through Alibaba STS `AssumeRole`, see [`alibaba`]); the first Azure tenant has K management groups
+//! over N more subscriptions (ARM descendants) and the first HCS account K
+//! VDC projects over N more projects (Keystone `parent_id`, show project),
+//! see [`management`]. The admin API makes members leave, join, be
+//! suspended and lose their role.
+//!
 //! A crate of its own, outside the product: tether's tests, examples and
 //! benchmarks use it, and a build of tether never compiles it.
 //!
@@ -43,8 +53,10 @@ pub mod encode;
 pub mod faults;
 pub mod hcs;
 pub mod http;
+pub mod management;
 pub mod organizations;
 pub mod paging;
+pub mod resource_directory;
 pub mod rng;
 pub mod server;
 pub mod summary;

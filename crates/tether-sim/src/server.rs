@@ -84,6 +84,8 @@ pub struct Engine {
     pub load: Load,
     /// AWS temporary credentials issued by STS `AssumeRole`, by `ASIA…` key.
     pub sessions: Mutex<std::collections::HashMap<String, aws::Session>>,
+    /// Alibaba temporary credentials issued by STS `AssumeRole`, by `STS.…` key.
+    pub alibaba_sessions: Mutex<std::collections::HashMap<String, alibaba::Session>>,
     /// Counts issued sessions (mixed into their keys).
     pub session_seq: std::sync::atomic::AtomicU64,
     /// Seconds added to the wall clock ([`Engine::advance_clock`]).
@@ -170,6 +172,33 @@ impl Engine {
     }
 }
 
+/// Keeps newly issued temporary credentials by access key id. Past
+/// [`aws::MAX_SESSIONS`], expired ones are dropped, then the soonest to
+/// expire.
+pub(crate) fn keep_session<S>(
+    sessions: &Mutex<std::collections::HashMap<String, S>>,
+    key: String,
+    session: S,
+    now: i64,
+    expires: fn(&S) -> i64,
+) {
+    let Ok(mut m) = sessions.lock() else {
+        return;
+    };
+    if m.len() >= aws::MAX_SESSIONS {
+        m.retain(|_, s| expires(s) > now);
+    }
+    if m.len() >= aws::MAX_SESSIONS
+        && let Some(k) = m
+            .iter()
+            .min_by_key(|(_, s)| expires(s))
+            .map(|(k, _)| k.clone())
+    {
+        m.remove(&k);
+    }
+    m.insert(key, session);
+}
+
 /// A running simulator. Dropping it stops the listeners.
 pub struct Sim {
     engine: Arc<Engine>,
@@ -227,6 +256,7 @@ impl Sim {
             urls,
             load: Load::default(),
             sessions: Mutex::new(Default::default()),
+            alibaba_sessions: Mutex::new(Default::default()),
             session_seq: Default::default(),
             clock_offset: Default::default(),
         });

@@ -20,15 +20,18 @@ pub struct Summary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeyVendor {
     pub endpoint: String,
-    /// Every account with a key (AWS organization members are not here).
+    /// Every account with a key (organization and resource-directory
+    /// members are not here).
     pub accounts: Vec<KeyAccount>,
-    /// AWS: the organization, if the world has one.
+    /// The AWS organization or the Alibaba resource directory, if the world
+    /// has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization: Option<OrganizationSummary>,
 }
 
-/// The AWS organization: its management account, units and members (those
-/// in the organization now).
+/// The AWS organization or Alibaba resource directory: its management
+/// account, units and members (those in the organization now). Alibaba: `id`
+/// is the directory id, `root` the root folder id, `units` the folders.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrganizationSummary {
     pub id: String,
@@ -42,7 +45,7 @@ pub struct OrganizationSummary {
 pub struct MemberSummary {
     pub id: String,
     pub name: String,
-    /// The OU id (the root id when directly under the root).
+    /// The OU or folder id (the root id when directly under the root).
     pub ou: String,
 }
 
@@ -62,6 +65,12 @@ pub struct KeyAccount {
 pub struct AzureVendor {
     pub endpoint: String,
     pub accounts: Vec<AzureAccount>,
+    /// The management groups of the first tenant, if the world has an
+    /// organization: `id`, `root` and `management_account_id` the tenant id,
+    /// `units` the groups, `members` the member subscriptions in the tenant
+    /// now (`ou`: the group id, or the tenant id under the root group).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<OrganizationSummary>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -71,6 +80,8 @@ pub struct AzureAccount {
     pub tenant_name: String,
     pub application_id: String,
     pub application_secret: String,
+    /// The tenant's own subscriptions (member subscriptions are only in
+    /// `organization.members`).
     pub subscriptions: Vec<String>,
     pub locations: Vec<String>,
     pub resources: usize,
@@ -80,6 +91,12 @@ pub struct AzureAccount {
 pub struct HcsVendor {
     pub endpoint: String,
     pub accounts: Vec<HcsAccount>,
+    /// The VDCs of the first account, if the world has an organization:
+    /// `id`, `root` and `management_account_id` the domain id, `units` the
+    /// VDC projects, `members` the member projects not deleted (`ou`: the
+    /// VDC id, or the domain id directly under the domain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<OrganizationSummary>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,6 +109,8 @@ pub struct HcsAccount {
     pub password: String,
     pub access_key_id: String,
     pub secret_access_key: String,
+    /// The account's own projects (member projects are only in
+    /// `organization.members`).
     pub projects: Vec<ProjectRef>,
     pub resources: usize,
 }
@@ -123,33 +142,11 @@ impl Summary {
                     resources: a.count(),
                 })
                 .collect(),
-            organization: None,
+            organization: org_summary(w, v),
         };
-        let mut aws = keys(Vendor::Aws, &urls[0]);
-        aws.organization = w.org.as_ref().map(|o| {
-            let accounts = &w.v(Vendor::Aws).accounts;
-            OrganizationSummary {
-                id: o.id.clone(),
-                root: o.root.clone(),
-                management_account_id: accounts[o.management as usize].id.clone(),
-                units: o.units.clone(),
-                members: o
-                    .members
-                    .iter()
-                    .filter(|m| m.joined)
-                    .map(|m| MemberSummary {
-                        id: accounts[m.account as usize].id.clone(),
-                        name: accounts[m.account as usize].display.clone(),
-                        ou: m
-                            .ou
-                            .map_or_else(|| o.root.clone(), |i| o.units[i].id.clone()),
-                    })
-                    .collect(),
-            }
-        });
         Summary {
             admin: urls[4].clone(),
-            aws,
+            aws: keys(Vendor::Aws, &urls[0]),
             alibaba: keys(Vendor::Alibaba, &urls[1]),
             azure: AzureVendor {
                 endpoint: urls[2].clone(),
@@ -157,17 +154,25 @@ impl Summary {
                     .v(Vendor::Azure)
                     .accounts
                     .iter()
-                    .map(|a| AzureAccount {
+                    .enumerate()
+                    .map(|(i, a)| AzureAccount {
                         name: a.name.clone(),
                         tenant_id: a.id.clone(),
                         tenant_name: a.display.clone(),
                         application_id: a.key_id.clone(),
                         application_secret: a.secret.clone(),
-                        subscriptions: a.subscriptions.iter().map(|s| s.id.clone()).collect(),
+                        subscriptions: a
+                            .subscriptions
+                            .iter()
+                            .enumerate()
+                            .filter(|(s, _)| !is_member(w, Vendor::Azure, i, *s))
+                            .map(|(_, s)| s.id.clone())
+                            .collect(),
                         locations: a.regions.clone(),
-                        resources: a.count(),
+                        resources: w.own_resource_count(Vendor::Azure, i as u32),
                     })
                     .collect(),
+                organization: scope_org_summary(w, Vendor::Azure),
             },
             hcs: HcsVendor {
                 endpoint: urls[3].clone(),
@@ -175,7 +180,8 @@ impl Summary {
                     .v(Vendor::Hcs)
                     .accounts
                     .iter()
-                    .map(|a| HcsAccount {
+                    .enumerate()
+                    .map(|(i, a)| HcsAccount {
                         name: a.name.clone(),
                         environment_name: a.display.clone(),
                         account: a.id.clone(),
@@ -186,16 +192,83 @@ impl Summary {
                         projects: a
                             .projects
                             .iter()
-                            .map(|p| ProjectRef {
+                            .enumerate()
+                            .filter(|(s, _)| !is_member(w, Vendor::Hcs, i, *s))
+                            .map(|(_, p)| ProjectRef {
                                 id: p.id.clone(),
                                 name: p.name.clone(),
                                 region: p.region.clone(),
                             })
                             .collect(),
-                        resources: a.count(),
+                        resources: w.own_resource_count(Vendor::Hcs, i as u32),
                     })
                     .collect(),
+                organization: scope_org_summary(w, Vendor::Hcs),
             },
         }
     }
+}
+
+/// Scope `s` of account `ai` is a member subscription / project.
+fn is_member(w: &World, v: Vendor, ai: usize, s: usize) -> bool {
+    w.scope_member(v, ai as u32, s as u16).is_some()
+}
+
+/// The Azure management groups or HCS VDCs as an organization: the root
+/// (tenant or domain id) stands for the organization, its root and its
+/// management account; members are those in it now.
+fn scope_org_summary(w: &World, v: Vendor) -> Option<OrganizationSummary> {
+    let o = w.scope_org(v)?;
+    let a = w.v(v).accounts.get(o.account as usize)?;
+    let members = o
+        .members
+        .iter()
+        .filter(|m| m.joined)
+        .filter_map(|m| {
+            let i = m.scope as usize;
+            let (id, name) = match v {
+                Vendor::Azure => a.subscriptions.get(i).map(|s| (&s.id, &s.name))?,
+                _ => a.projects.get(i).map(|p| (&p.id, &p.name))?,
+            };
+            Some(MemberSummary {
+                id: id.clone(),
+                name: name.clone(),
+                ou: o.parent_of(m).to_string(),
+            })
+        })
+        .collect();
+    Some(OrganizationSummary {
+        id: o.root.clone(),
+        root: o.root.clone(),
+        management_account_id: o.root.clone(),
+        units: o.units.clone(),
+        members,
+    })
+}
+
+/// The AWS organization or the Alibaba resource directory, members those in
+/// it now.
+fn org_summary(w: &World, v: Vendor) -> Option<OrganizationSummary> {
+    let o = w.organization(v)?;
+    let accounts = &w.v(v).accounts;
+    let account = |ai: u32| accounts.get(ai as usize);
+    Some(OrganizationSummary {
+        id: o.id.clone(),
+        root: o.root.clone(),
+        management_account_id: account(o.management)?.id.clone(),
+        units: o.units.clone(),
+        members: o
+            .members
+            .iter()
+            .filter(|m| m.joined)
+            .filter_map(|m| {
+                let a = account(m.account)?;
+                Some(MemberSummary {
+                    id: a.id.clone(),
+                    name: a.display.clone(),
+                    ou: o.unit_of(m).to_string(),
+                })
+            })
+            .collect(),
+    })
 }

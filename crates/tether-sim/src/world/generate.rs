@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use super::credentials::{UPPER32, new_keys, new_password};
 use super::make::{Nets, TEAMS, make_resource, nets_of};
 use super::mutate::resolve_scope;
-use super::org::{ACCESS_ROLE, OrgMember, Organization};
+use super::org::{Organization, with_members};
 use super::{
     Account, AccountSpec, Kind, OrganizationSpec, Project, ResourcesSpec, Subscription, Vendor,
     VendorWorld, World, WorldError, WorldSpec, vi,
@@ -54,7 +54,7 @@ pub const HCS_REGIONS: &[&str] = &["sc-cd-1", "sc-xa-1", "sc-bj-1", "sc-gz-1"];
 
 /// The generation order of types within a scope: a network first, then a mix
 /// in which about half the resources are instances.
-fn cycle(v: Vendor) -> &'static [Kind] {
+pub(super) fn cycle(v: Vendor) -> &'static [Kind] {
     use Kind::*;
     match v {
         Vendor::Aws => &[
@@ -107,7 +107,12 @@ impl World {
 
     /// As [`World::generate`], and with `org_members > 0` an AWS
     /// organization: the first AWS account its management account, that
-    /// many more AWS accounts its members over `org_units` OUs.
+    /// many more AWS accounts its members over `org_units` OUs; likewise an
+    /// Alibaba resource directory of the first Alibaba account, its members
+    /// over `org_units` folders (`org.rs`). The same
+    /// sizes give the first Azure tenant as many member subscriptions over
+    /// management groups and the first HCS account as many member projects
+    /// over VDCs (`tenancy.rs`).
     pub fn generate_org(
         seed: u64,
         accounts: usize,
@@ -143,27 +148,14 @@ impl World {
     /// credential-hygiene times from the clock now (keys created 30 days
     /// ago, last used a day ago, secrets and passwords expiring in a year).
     pub fn from_spec(spec: &WorldSpec) -> Result<World, WorldError> {
-        // Organization members are AWS accounts generated after the others.
-        let mut aws = spec.aws.clone();
+        // Organization members are AWS accounts generated after the others;
+        // resource-directory members likewise Alibaba accounts (when the
+        // world has one to manage them).
         let org = spec.organization.as_ref().filter(|o| o.members > 0);
-        if let Some(o) = org {
-            if aws.is_empty() {
-                return Err(WorldError::Invalid(
-                    Vendor::Aws,
-                    "an organization needs an AWS account to manage it".into(),
-                ));
-            }
-            let resources = o.resources.or(match aws[0].resources {
-                Some(ResourcesSpec::Count(n)) => Some(n),
-                _ => None,
-            });
-            aws.extend((0..o.members).map(|k| AccountSpec {
-                name: Some(format!("member-{:04}", k + 1)),
-                resources: resources.map(ResourcesSpec::Count),
-                ..Default::default()
-            }));
-        }
-        let lists = [&aws, &spec.alibaba, &spec.azure, &spec.hcs];
+        let aws = with_members(Vendor::Aws, &spec.aws, org)?;
+        let rd = org.filter(|_| !spec.alibaba.is_empty());
+        let alibaba = with_members(Vendor::Alibaba, &spec.alibaba, rd)?;
+        let lists = [&aws, &alibaba, &spec.azure, &spec.hcs];
         let seed = spec.seed;
         let now = crate::clock::now();
         // Vendors are independent: build them side by side (in vendor order).
@@ -190,34 +182,36 @@ impl World {
         let mut vendors = vendors;
         let org = org.map(|o| {
             let mut org = Organization::new(seed, 0, o.units);
-            let vw = &mut vendors[vi(Vendor::Aws)];
-            let first = spec.aws.len();
-            for k in 0..o.members {
-                let ai = (first + k) as u32;
-                let a = &mut vw.accounts[ai as usize];
-                a.org_member = true;
-                vw.by_key.remove(&a.key_id);
-                a.key_id.clear();
-                a.secret.clear();
-                a.key_last_used = None;
-                org.members.push(OrgMember {
-                    account: ai,
-                    ou: (o.units > 0).then_some(k % o.units.max(1)),
-                    suspended: false,
-                    joined: true,
-                    joined_method: "CREATED",
-                    joined_at: now - 90 * 86_400,
-                    roles: [ACCESS_ROLE.to_string()].into(),
-                });
-            }
+            org.enrol(
+                &mut vendors[vi(Vendor::Aws)],
+                spec.aws.len(),
+                o.members,
+                now,
+            );
             org
         });
-        Ok(World {
+        let alibaba_org = rd.map(|o| {
+            let mut rd = Organization::resource_directory(seed, 0, o.units, now - 180 * DAY);
+            rd.enrol(
+                &mut vendors[vi(Vendor::Alibaba)],
+                spec.alibaba.len(),
+                o.members,
+                now,
+            );
+            rd
+        });
+        let mut world = World {
             vendors,
             org,
+            alibaba_org,
+            azure_org: None,
+            hcs_org: None,
             rng: Rng::new(mix(seed ^ 0xad31)),
             next_seq,
-        })
+        };
+        // The Azure management groups and HCS VDCs (`tenancy.rs`).
+        world.build_scope_orgs(spec)?;
+        Ok(world)
     }
 }
 

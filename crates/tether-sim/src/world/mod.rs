@@ -21,7 +21,10 @@
 //! `credentials.rs` (keys, secrets, passwords), `mutate.rs` (what the admin
 //! API changes), `hygiene.rs` (credential-hygiene state: root key, key
 //! creation and last use, secret expiry, denied APIs), `org.rs` (the AWS
-//! organization: units, members, their roles), `derived.rs`
+//! organization and the Alibaba resource directory: units, members, their
+//! roles), `tenancy.rs` (the Azure
+//! management groups and HCS VDCs: organizations whose members are
+//! subscriptions / projects of one account), `derived.rs`
 //! (attributes derived from `seq`). Everything
 //! public is re-exported here.
 
@@ -34,6 +37,7 @@ mod model;
 mod mutate;
 mod org;
 mod spec;
+mod tenancy;
 
 use crate::rng::Rng;
 pub use crate::vendor::Vendor;
@@ -46,15 +50,23 @@ pub use model::{
 };
 pub use mutate::{ResourceView, Rotated};
 pub use org::{
-    ACCESS_ROLE, MemberUpdate, MemberView, OrgMember, OrgUnit, Organization, RoleUpdate,
+    ACCESS_ROLE, MemberUpdate, MemberView, OrgMember, OrgUnit, Organization, RD_ACCESS_ROLE,
+    RoleUpdate,
 };
 pub use spec::{AccountSpec, OrganizationSpec, ResourceSpec, ResourcesSpec, WorldSpec};
+pub use tenancy::{PROJECT_ROLE, READER_ROLE, ScopeMember, ScopeOrg};
 
 /// The whole simulated world.
 pub struct World {
     pub vendors: [VendorWorld; 4],
     /// The AWS organization of the first AWS account, if any.
     pub org: Option<Organization>,
+    /// The resource directory of the first Alibaba account, if any.
+    pub alibaba_org: Option<Organization>,
+    /// The management groups of the first Azure tenant, if any.
+    pub azure_org: Option<ScopeOrg>,
+    /// The VDCs of the first HCS account, if any.
+    pub hcs_org: Option<ScopeOrg>,
     rng: Rng,
     next_seq: u32,
 }

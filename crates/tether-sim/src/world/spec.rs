@@ -65,13 +65,18 @@ pub struct WorldSpec {
     pub azure: Vec<AccountSpec>,
     #[serde(default)]
     pub hcs: Vec<AccountSpec>,
-    /// An AWS organization whose management account is the first AWS account.
+    /// An AWS organization whose management account is the first AWS account
+    /// (and with the same sizes the first Alibaba account's resource
+    /// directory, the first Azure tenant's management groups and the first
+    /// HCS account's VDCs).
     #[serde(default)]
     pub organization: Option<OrganizationSpec>,
 }
 
 /// The AWS organization of a world: `members` accounts generated as members
-/// of the first AWS account's organization, round-robin over `units` OUs.
+/// of the first AWS account's organization, round-robin over `units` OUs
+/// (and as many Alibaba accounts in the first Alibaba account's resource
+/// directory, over as many folders).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrganizationSpec {
@@ -79,7 +84,8 @@ pub struct OrganizationSpec {
     pub members: usize,
     #[serde(default = "default_units")]
     pub units: usize,
-    /// Resources per member (default: the first AWS account's count, if a count).
+    /// Resources per member (default: the vendor's first account's count,
+    /// if a count).
     #[serde(default)]
     pub resources: Option<usize>,
 }

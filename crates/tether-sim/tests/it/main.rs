@@ -9,4 +9,6 @@ mod azure;
 mod harness;
 mod hcs;
 mod org;
+mod rd;
+mod tenancy;
 mod vectors;
