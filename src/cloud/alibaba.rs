@@ -576,7 +576,9 @@ pub(crate) struct Lister {
     assumed: Option<AssumedRole>,
 }
 
-/// Renew a member's session this long before it expires.
+/// Renew a member's session this long before it expires
+/// (or, for a session shorter than 20 minutes, when a quarter of its life
+/// is left).
 const RENEW_BEFORE_SECS: i64 = 300;
 
 /// How long a member's session is asked for (the most STS grants by
@@ -604,6 +606,16 @@ struct StsSession {
     token: crate::secrets::Secret,
     /// Unix seconds.
     expires: i64,
+    /// When it was issued (Unix seconds).
+    issued: i64,
+}
+
+impl StsSession {
+    /// Whether it is due for renewal at `now` (Unix seconds).
+    fn due(&self, now: i64) -> bool {
+        let margin = RENEW_BEFORE_SECS.min((self.expires - self.issued) / 4);
+        self.expires - now <= margin
+    }
 }
 
 #[derive(Deserialize)]
@@ -644,10 +656,7 @@ impl AssumedRole {
     ) -> Result<std::sync::Arc<StsSession>, VendorError> {
         let mut kept = self.session.lock().await;
         let now = crate::clock::now();
-        if let Some(s) = kept
-            .as_ref()
-            .filter(|s| s.expires - now > RENEW_BEFORE_SECS)
-        {
+        if let Some(s) = kept.as_ref().filter(|s| !s.due(now)) {
             return Ok(s.clone());
         }
         let query = [
@@ -682,6 +691,7 @@ impl AssumedRole {
             secret: crate::secrets::Secret::from_slice(c.access_key_secret.as_bytes()),
             token: crate::secrets::Secret::from_slice(c.security_token.as_bytes()),
             expires,
+            issued: now,
         });
         *kept = Some(s.clone());
         Ok(s)

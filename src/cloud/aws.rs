@@ -97,7 +97,9 @@ impl<'a> VendorApi<'a> for Aws {
     }
 }
 
-/// Renew a member's session credentials this long before they expire.
+/// Renew a member's session credentials this long before they expire
+/// (or, for a session shorter than 20 minutes, when a quarter of its life
+/// is left).
 const RENEW_BEFORE: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// How long a member's session is asked for (STS's default, and the
@@ -115,7 +117,8 @@ struct AssumedInner {
     sts: aws_sdk_sts::Client,
     role_arn: String,
     opts: ClientOptions,
-    session: tokio::sync::Mutex<Option<Credentials>>,
+    /// The session and when it was issued.
+    session: tokio::sync::Mutex<Option<(Credentials, std::time::SystemTime)>>,
 }
 
 impl std::fmt::Debug for AssumedRole {
@@ -157,14 +160,12 @@ impl AssumedRole {
     /// [`RENEW_BEFORE`] left, else a new session.
     pub(crate) async fn credentials(&self) -> Result<Credentials, VendorError> {
         let mut kept = self.0.session.lock().await;
-        if let Some(c) = kept
-            .as_ref()
-            .filter(|c| !due(c, std::time::SystemTime::now()))
-        {
+        let now = std::time::SystemTime::now();
+        if let Some((c, _)) = kept.as_ref().filter(|(c, at)| !due(c, *at, now)) {
             return Ok(c.clone());
         }
         let fresh = self.assume().await?;
-        *kept = Some(fresh.clone());
+        *kept = Some((fresh.clone(), now));
         Ok(fresh)
     }
 
@@ -201,11 +202,14 @@ impl AssumedRole {
     }
 }
 
-/// Whether session credentials are due for renewal at `now`.
-fn due(c: &Credentials, now: std::time::SystemTime) -> bool {
+/// Whether session credentials issued at `issued` are due for renewal at
+/// `now`: [`RENEW_BEFORE`] their expiry, or a quarter of their life before
+/// it when they live less than four times that.
+fn due(c: &Credentials, issued: std::time::SystemTime, now: std::time::SystemTime) -> bool {
     c.expiry().is_some_and(|e| {
-        e.duration_since(now)
-            .map_or(true, |left| left <= RENEW_BEFORE)
+        let life = e.duration_since(issued).unwrap_or_default();
+        let margin = RENEW_BEFORE.min(life / 4);
+        e.duration_since(now).map_or(true, |left| left <= margin)
     })
 }
 
@@ -963,33 +967,41 @@ mod tests {
     }
 
     #[test]
-    fn a_session_is_renewed_five_minutes_before_it_expires() {
+    fn a_session_is_renewed_five_minutes_or_a_quarter_of_its_life_before_it_expires() {
+        use std::time::Duration;
         let now = std::time::SystemTime::now();
-        let with = |left: u64| {
+        let left = |secs: u64| {
             Credentials::new(
                 "ASIA",
                 "s",
                 Some("t".into()),
-                Some(now + std::time::Duration::from_secs(left)),
+                Some(now + Duration::from_secs(secs)),
                 "test",
             )
         };
-        assert!(!due(&with(3600), now));
-        assert!(!due(&with(301), now));
-        assert!(due(&with(300), now));
-        assert!(due(&with(0), now));
+        let issued =
+            |left: u64, life: u64| now + Duration::from_secs(left) - Duration::from_secs(life);
+        // An hour's session: renewed in its last five minutes.
+        assert!(!due(&left(3600), issued(3600, 3600), now));
+        assert!(!due(&left(301), issued(301, 3600), now));
+        assert!(due(&left(300), issued(300, 3600), now));
+        assert!(due(&left(0), issued(0, 3600), now));
+        // A 20-second session: in its last 5 seconds.
+        assert!(!due(&left(6), issued(6, 20), now));
+        assert!(due(&left(5), issued(5, 20), now));
         // Already expired.
         let past = Credentials::new(
             "ASIA",
             "s",
             None,
-            Some(now - std::time::Duration::from_secs(5)),
+            Some(now - Duration::from_secs(5)),
             "test",
         );
-        assert!(due(&past, now));
+        assert!(due(&past, now - Duration::from_secs(3605), now));
         // A key with no expiry is never renewed.
         assert!(!due(
             &Credentials::new("AKIA", "s", None, None, "test"),
+            now,
             now
         ));
     }

@@ -471,3 +471,208 @@ async fn moto_listing_matches_what_ec2_describes() {
 fn conns(opts: &cloud::ClientOptions) -> cloud::Connections {
     cloud::Connections::new(opts).expect("clients build")
 }
+
+/// Organizations and STS `AssumeRole` against moto: an organization of
+/// three member accounts in two OUs (made with aws-sdk-organizations), its
+/// members listed by `cloud::members` with their OU paths; a member
+/// verified through its role is the member's account; and its sync, with
+/// the session, lists the member's own instance, not the main account's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moto_organization_members_are_listed_verified_and_synced_through_their_role() {
+    let url = moto_url();
+    let url = url.trim_end_matches('/').to_string();
+    let _turn = MOTO.lock().await;
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+        .build_https();
+    let sdk = |key: &str, secret: &str, token: Option<String>| {
+        aws_types::SdkConfig::builder()
+            .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
+            .http_client(http.clone())
+            .region(aws_sdk_ec2::config::Region::new("us-east-1"))
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(
+                    aws_sdk_ec2::config::Credentials::new(key, secret, token, None, "test"),
+                ),
+            )
+            .endpoint_url(&url)
+            .build()
+    };
+    let main_conf = sdk("AKIAIOSFODNN7EXAMPLE", "moto-secret-canary-0000", None);
+    let org = aws_sdk_organizations::Client::new(&main_conf);
+    // moto keeps one organization per server: make it, or use the one there.
+    let org_id = match org
+        .create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+    {
+        Ok(o) => o.organization().and_then(|o| o.id()).unwrap().to_string(),
+        Err(_) => org
+            .describe_organization()
+            .send()
+            .await
+            .expect("an organization")
+            .organization()
+            .and_then(|o| o.id())
+            .unwrap()
+            .to_string(),
+    };
+    let root = org.list_roots().send().await.expect("roots").roots()[0]
+        .id()
+        .unwrap()
+        .to_string();
+    let tag = std::process::id();
+    let mut units = Vec::new();
+    for name in [format!("Prod {tag}"), format!("Dev {tag}")] {
+        let ou = org
+            .create_organizational_unit()
+            .parent_id(&root)
+            .name(&name)
+            .send()
+            .await
+            .expect("an OU")
+            .organizational_unit()
+            .and_then(|u| u.id())
+            .unwrap()
+            .to_string();
+        units.push((ou, name));
+    }
+    let mut made = Vec::new();
+    for i in 0..3 {
+        let name = format!("member {tag} {i}");
+        let status = org
+            .create_account()
+            .account_name(&name)
+            .email(format!("m{tag}-{i}@example.com"))
+            .send()
+            .await
+            .expect("an account");
+        let id = status
+            .create_account_status()
+            .and_then(|s| s.account_id())
+            .expect("created at once")
+            .to_string();
+        let (ou, ou_name) = &units[i % 2];
+        org.move_account()
+            .account_id(&id)
+            .source_parent_id(&root)
+            .destination_parent_id(ou)
+            .send()
+            .await
+            .expect("moved");
+        made.push((id, name, ou_name.clone()));
+    }
+
+    // Listed with their paths.
+    let main = account(&url, "AKIAIOSFODNN7EXAMPLE");
+    let cleared = crate::harness::trusted(&main, Secret::from_slice(b"moto-secret-canary-0000"));
+    let listed = cloud::members(&main, &cleared, &conns(&opts()), 4, true)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(listed.id, org_id);
+    for (id, name, ou) in &made {
+        let m = listed
+            .members
+            .iter()
+            .find(|m| &m.id == id)
+            .unwrap_or_else(|| panic!("{id} not listed: {:?}", listed.members));
+        assert_eq!(&m.name, name);
+        assert_eq!(m.path, format!("Root/{ou}"));
+    }
+    assert!(
+        !listed.members.iter().any(|m| m.id == MOTO_ACCOUNT),
+        "the management account is not a member"
+    );
+
+    // A member verified through its role: the member's account.
+    let (member_id, _, _) = made[0].clone();
+    let mut member = account(&url, "AKIAIOSFODNN7EXAMPLE");
+    member.address = Address::new(Vendor::Aws, "member");
+    member.vendor = VendorAccount::Aws(KeyAccount {
+        main_account_id: member_id.clone(),
+        account_name: "member".into(),
+        access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+        secret_access_key: None,
+    });
+    member.via = Some(tether::config::Via {
+        main: main.address.clone(),
+        role_name: None,
+    });
+    member.regions = Some(vec!["eu-west-3".into()]);
+    let member_secret =
+        crate::harness::trusted(&member, Secret::from_slice(b"moto-secret-canary-0000"));
+    let id = cloud::verify(&member, &member_secret, &conns(&opts()))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(id.account_id, member_id);
+    assert!(
+        id.principal
+            .contains(":assumed-role/OrganizationAccountAccessRole/"),
+        "{}",
+        id.principal
+    );
+    cloud::check_identity(&member, &id).unwrap();
+
+    // An instance in the member's account (made with a session of its
+    // role) is what the member's sync lists.
+    let sts = aws_sdk_sts::Client::new(&main_conf);
+    let c = sts
+        .assume_role()
+        .role_arn(format!(
+            "arn:aws:iam::{member_id}:role/OrganizationAccountAccessRole"
+        ))
+        .role_session_name("setup")
+        .send()
+        .await
+        .expect("assumed")
+        .credentials()
+        .cloned()
+        .expect("credentials");
+    let ec2 = aws_sdk_ec2::Client::from_conf(
+        aws_sdk_ec2::config::Builder::from(&sdk(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_string()),
+        ))
+        .region(aws_sdk_ec2::config::Region::new("eu-west-3"))
+        .build(),
+    );
+    let instance = ec2
+        .run_instances()
+        .image_id("ami-12c6146b")
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .expect("moto runs an instance in the member")
+        .instances()[0]
+        .instance_id()
+        .unwrap()
+        .to_string();
+    let events = tether::sync::collect(
+        vec![tether::sync::Target {
+            secret: member_secret,
+            account: member,
+            claimed: Vec::new(),
+        }],
+        tether::sync::SyncOptions::default(),
+    )
+    .await
+    .expect("sync starts");
+    let mut instances = BTreeSet::new();
+    for e in events {
+        match e {
+            tether::sync::Event::Partition(p) => {
+                let p = p.into_partition().expect("the records decode");
+                if p.key.kind == "instance" {
+                    instances.extend(p.resources.iter().map(|r| r.id.clone()));
+                }
+            }
+            tether::sync::Event::AccountFailed { error, .. } => panic!("{error}"),
+            _ => {}
+        }
+    }
+    assert!(instances.contains(&instance), "{instances:?}");
+}

@@ -638,3 +638,61 @@ fn azure_member_subscriptions_are_discovered_applied_and_synced_once() {
 fn hcs_member_projects_are_discovered_applied_and_synced_once() {
     organization_end_to_end(SimVendor::Hcs, 1613, "");
 }
+
+/// A member's session that expires mid-sync is renewed: with sessions of 4
+/// seconds and a sync that takes longer, every partition of an AWS and an
+/// Alibaba member is still read (the simulator refuses an expired session).
+#[test]
+fn member_sessions_are_renewed_before_they_expire_mid_sync() {
+    let sim = Sim::start(
+        World::generate_org(1621, 1, 3, 1, 1),
+        Options {
+            workers: 2,
+            session_ttl: 4,
+            ..Options::default()
+        },
+    )
+    .expect("simulator starts");
+    let env = Env::of(sim);
+    let mut config = env.config();
+    for vendor in [SimVendor::Aws, SimVendor::Alibaba] {
+        let org = organization(&env, vendor);
+        let main = main_address(&env, vendor);
+        let m = &org.members[0];
+        config.push_str(&member_block(vendor, "member", &main, &m.id, &m.name));
+    }
+    env.set_config(&config);
+    let out = env.tether(&["apply", "--auto-approve", "--no-sync"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    for vendor in ["aws", "alibaba"] {
+        env.sim
+            .engine()
+            .set_faults(&tether_sim::FaultsUpdate {
+                vendor: vendor.into(),
+                faults: tether_sim::Faults {
+                    latency_ms: 500,
+                    ..Default::default()
+                },
+            })
+            .unwrap();
+    }
+    let started = std::time::Instant::now();
+    let out = env.tether(&[
+        "sync",
+        "aws.member",
+        "alibaba.member",
+        "--parallelism",
+        "2",
+        "--json",
+    ]);
+    let took = started.elapsed();
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let v = json(&out);
+    for a in ["aws.member", "alibaba.member"] {
+        assert_ne!(synced(&v, a)["status"], "failed", "{v:#}");
+    }
+    assert!(
+        took > std::time::Duration::from_secs(6),
+        "the sync took {took:?}, not longer than a session lives"
+    );
+}

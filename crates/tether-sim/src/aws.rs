@@ -597,7 +597,7 @@ fn assume_role(
         account: mi,
         secret: secret.clone(),
         token: token.clone(),
-        expires: now + duration,
+        expires: now + duration.min(e.options.session_ttl.max(1)),
         arn: format!("arn:aws:sts::{}:assumed-role/{role}/{name}", member.id),
         user_id: format!("{role_id}:{name}"),
     };

@@ -55,6 +55,9 @@ pub struct Args {
     /// Lifetime of Azure access tokens, in seconds.
     #[arg(long, default_value_t = 3599)]
     pub azure_token_ttl: i64,
+    /// The longest an AWS or Alibaba AssumeRole session lives, in seconds.
+    #[arg(long, default_value_t = 43_200)]
+    pub session_ttl: i64,
     /// Runtime worker threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     pub workers: usize,
@@ -93,6 +96,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         listen: args.listen,
         check_clock: !args.no_clock_check,
         azure_token_ttl: args.azure_token_ttl,
+        session_ttl: args.session_ttl,
         workers: args.workers,
         ..Options::default()
     };

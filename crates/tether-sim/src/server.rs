@@ -31,6 +31,9 @@ pub struct Options {
     pub azure_token_ttl: i64,
     /// Lifetime of HCS IAM tokens (seconds).
     pub hcs_token_ttl: i64,
+    /// The longest an AWS or Alibaba `AssumeRole` session lives (seconds),
+    /// whatever `DurationSeconds` asked: short sessions for renewal tests.
+    pub session_ttl: i64,
     /// Worker threads of the runtime (0: one per core).
     pub workers: usize,
 }
@@ -42,6 +45,7 @@ impl Default for Options {
             check_clock: true,
             azure_token_ttl: 3599,
             hcs_token_ttl: 24 * 3600,
+            session_ttl: 43_200,
             workers: 0,
         }
     }
