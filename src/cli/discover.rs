@@ -34,8 +34,10 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     let config = config::load(&ctx.dir)?;
-    if let Some(out) = &args.out {
-        if std::fs::symlink_metadata(out).is_ok() {
+    // Relative to the config directory, as every path tether takes.
+    let out_path = args.out.as_ref().map(|o| ctx.dir.join(o));
+    if let (Some(out), Some(path)) = (&args.out, &out_path) {
+        if std::fs::symlink_metadata(path).is_ok() {
             return Err(Error::Usage(format!(
                 "`{}` exists: discover writes a new file and never overwrites one",
                 out.display()
@@ -57,7 +59,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
         parallelism,
     )?;
     let mut written = None;
-    if let Some(out) = &args.out {
+    if let (Some(out), Some(path)) = (&args.out, &out_path) {
         let taken = config.accounts.keys().cloned().collect();
         let hcl = crate::org::hcl_for(&report.organizations, &taken);
         let n = report
@@ -66,8 +68,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
             .map(|c| c.undeclared.len())
             .sum::<usize>();
         if n > 0 {
-            check_with(&ctx.dir, out, &hcl)?;
-            write_new(out, &hcl)?;
+            check_with(&ctx.dir, path, &hcl)?;
+            write_new(path, &hcl)?;
             written = Some((out.clone(), n));
         }
     }

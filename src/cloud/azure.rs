@@ -185,16 +185,8 @@ pub(crate) async fn members(
     conns: &Connections,
 ) -> Result<crate::org::Listed, VendorError> {
     let opts = conns.options();
-    let (login, arm) = match endpoint {
-        Some(e) => (e, e),
-        None => (LOGIN_ENDPOINT, ARM_ENDPOINT),
-    };
     let client = &conns.web;
-    let token_url = format!(
-        "{login}/{}/oauth2/v2.0/token",
-        percent_encode(creds.tenant_id)
-    );
-    let (token, _) = fetch_token(client, &token_url, creds, ARM_SCOPE, opts).await?;
+    let (arm, token) = arm_token(creds, endpoint, conns).await?;
     let bearer = token.expose_str().unwrap_or_default();
     let tenant = creds.tenant_id.to_ascii_lowercase();
     let first = format!(
@@ -340,16 +332,8 @@ impl<'a> VendorApi<'a> for Azure {
         conns: &Connections,
     ) -> Result<VerifiedIdentity, VendorError> {
         let opts = conns.options();
-        let (login, arm) = match endpoint {
-            Some(e) => (e, e),
-            None => (LOGIN_ENDPOINT, ARM_ENDPOINT),
-        };
         let client = &conns.web;
-        let token_url = format!(
-            "{login}/{}/oauth2/v2.0/token",
-            percent_encode(creds.tenant_id)
-        );
-        let (token, _) = fetch_token(client, &token_url, creds, ARM_SCOPE, opts).await?;
+        let (arm, token) = arm_token(creds, endpoint, conns).await?;
         let bearer = token.expose_str().unwrap_or_default();
         let c = claims(bearer);
         let first = format!("{arm}/subscriptions?api-version={SUBSCRIPTIONS_API}");
@@ -377,6 +361,24 @@ impl<'a> VendorApi<'a> for Azure {
             verified_at: crate::clock::rfc3339_now(),
         })
     }
+}
+
+/// ARM's base URL for `endpoint` and an ARM token of the application.
+async fn arm_token<'e>(
+    creds: &AzureCredentials<'_>,
+    endpoint: Option<&'e str>,
+    conns: &Connections,
+) -> Result<(&'e str, Secret), VendorError> {
+    let (login, arm) = match endpoint {
+        Some(e) => (e, e),
+        None => (LOGIN_ENDPOINT, ARM_ENDPOINT),
+    };
+    let token_url = format!(
+        "{login}/{}/oauth2/v2.0/token",
+        percent_encode(creds.tenant_id)
+    );
+    let (token, _) = fetch_token(&conns.web, &token_url, creds, ARM_SCOPE, conns.options()).await?;
+    Ok((arm, token))
 }
 
 /// An Entra ID client-credentials token for `scope` (ARM's, or Microsoft
