@@ -103,7 +103,7 @@ pub fn findings(compared: &Compared) -> Vec<crate::hygiene::Finding> {
             ));
         }
     }
-    for (address, id) in &compared.gone {
+    for Gone { address, id } in &compared.gone {
         out.push(finding(
             address.clone(),
             FindingKind::MemberLeft,
@@ -129,12 +129,34 @@ pub struct Compared {
     pub main: Address,
     pub organization: String,
     /// Members the config declares (`via` this main account), with their address.
-    pub declared: Vec<(Address, Member)>,
+    pub declared: Vec<Declared>,
     /// Members the config does not declare.
     pub undeclared: Vec<Member>,
+    /// Azure subscriptions and HCS projects directly under the root, not in
+    /// any management group or parent project: the main account's own,
+    /// read by it (unless declared as members, then they are `declared`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub own: Vec<Member>,
     /// Members the config declares that the vendor no longer lists (closed,
     /// moved out, deleted, or no longer visible to the main account).
-    pub gone: Vec<(Address, String)>,
+    pub gone: Vec<Gone>,
+}
+
+/// A listed member the config declares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Declared {
+    /// The member account's address.
+    pub address: Address,
+    #[serde(flatten)]
+    pub member: Member,
+}
+
+/// A declared member its main account's vendor no longer lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Gone {
+    pub address: Address,
+    /// The member id it declares (account, subscription or project).
+    pub id: String,
 }
 
 /// Compares what `main`'s vendor lists with the members `config` declares
@@ -148,27 +170,37 @@ pub fn compare(config: &Config, main: &Address, listed: &Listed) -> Compared {
         .collect();
     let mut declared = Vec::new();
     let mut undeclared = Vec::new();
+    let mut own = Vec::new();
+    let scoped = matches!(main.vendor, Vendor::Azure | Vendor::Hcs);
     let mut seen = BTreeSet::new();
     for m in &listed.members {
         let key = m.id.to_ascii_lowercase();
         match declared_ids.get(&key) {
             Some(a) => {
                 seen.insert(key);
-                declared.push((a.clone(), m.clone()));
+                declared.push(Declared {
+                    address: a.clone(),
+                    member: m.clone(),
+                });
             }
+            None if scoped && m.path == "Root" => own.push(m.clone()),
             None => undeclared.push(m.clone()),
         }
     }
     let gone = declared_ids
         .iter()
         .filter(|(id, _)| !seen.contains(*id))
-        .map(|(id, a)| (a.clone(), id.clone()))
+        .map(|(id, a)| Gone {
+            address: a.clone(),
+            id: id.clone(),
+        })
         .collect();
     Compared {
         main: main.clone(),
         organization: listed.id.clone(),
         declared,
         undeclared,
+        own,
         gone,
     }
 }

@@ -47,6 +47,10 @@ pub fn all() -> Vec<(&'static str, String)> {
             pretty(&schema_for!(crate::ops::drift::DriftReport)),
         ),
         (
+            "discover.schema.json",
+            pretty(&schema_for!(crate::ops::discover::DiscoverReport)),
+        ),
+        (
             "sync.schema.json",
             pretty(&schema_for!(crate::render::sync::SyncJson)),
         ),

@@ -24,7 +24,14 @@ pub struct DiscoverReport {
     /// account in state is, when no address is given).
     pub not_main: Vec<Address>,
     /// Main accounts whose members could not be listed.
-    pub failed: Vec<(Address, Problem)>,
+    pub failed: Vec<Failed>,
+}
+
+/// A main account whose members could not be listed, and why.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Failed {
+    pub address: Address,
+    pub problem: Problem,
 }
 
 /// Version of the discover JSON document.
@@ -125,7 +132,7 @@ pub fn run(
                 .organizations
                 .push(crate::org::compare(config, &address, &listed)),
             Err((_, true)) if !explicit => report.not_main.push(address),
-            Err((p, _)) => report.failed.push((address, p)),
+            Err((problem, _)) => report.failed.push(Failed { address, problem }),
         }
     }
     Ok(report)

@@ -14,19 +14,28 @@ pub fn human(report: &DiscoverReport, written: Option<&(PathBuf, usize)>) -> Str
         let total = c.declared.len() + c.undeclared.len();
         let _ = writeln!(
             s,
-            "{} manages {} ({total} members: {} declared, {} not declared)",
+            "{} manages {} ({total} members: {} declared, {} not declared{})",
             c.main,
             c.organization,
             c.declared.len(),
-            c.undeclared.len()
+            c.undeclared.len(),
+            if c.own.is_empty() {
+                String::new()
+            } else {
+                format!("; and {} of its own", c.own.len())
+            }
         );
-        for (a, m) in &c.declared {
-            let _ = writeln!(s, "  = {a}: {} {} ({})", m.id, m.name, m.path);
+        for d in &c.declared {
+            let m = &d.member;
+            let _ = writeln!(s, "  = {}: {} {} ({})", d.address, m.id, m.name, m.path);
         }
         for m in &c.undeclared {
             let _ = writeln!(s, "  + {} {} ({}) not declared", m.id, m.name, m.path);
         }
-        for (a, id) in &c.gone {
+        for m in &c.own {
+            let _ = writeln!(s, "    {} {} ({}) read by {}", m.id, m.name, m.path, c.main);
+        }
+        for crate::org::Gone { address: a, id } in &c.gone {
             let _ = writeln!(
                 s,
                 "  - {a}: {id} is no longer a member (closed, moved out, or no longer visible to {})",
@@ -37,7 +46,11 @@ pub fn human(report: &DiscoverReport, written: Option<&(PathBuf, usize)>) -> Str
     for a in &report.not_main {
         let _ = writeln!(s, "{a} manages no organization");
     }
-    for (a, p) in &report.failed {
+    for crate::ops::discover::Failed {
+        address: a,
+        problem: p,
+    } in &report.failed
+    {
         let code = p
             .code
             .as_deref()

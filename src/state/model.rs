@@ -45,7 +45,8 @@ impl State {
     }
 
     /// Renames the account `from` to `to` (`state mv`, `moved` blocks), and every
-    /// `depends_on` entry that names it. Pure: touches only this value.
+    /// `depends_on` entry and member `via` that names it. Pure: touches only
+    /// this value.
     ///
     /// Errors (nothing changed): `from` is not in state, `to` already is, or the
     /// vendors differ (an account cannot move to another vendor).
@@ -76,9 +77,16 @@ impl State {
             return Err(edit(from, format!("`{from}` is not in state")));
         };
         self.accounts.insert(to.clone(), account);
+        let (old_name, new_name) = (from.to_string(), to.to_string());
         for a in self.accounts.values_mut() {
             for d in a.depends_on.iter_mut().filter(|d| *d == from) {
                 *d = to.clone();
+            }
+            // A member reached through the renamed account follows it.
+            if let Some(v) = a.attributes.get_mut("via") {
+                if v.as_str() == Some(old_name.as_str()) {
+                    *v = serde_json::Value::String(new_name.clone());
+                }
             }
         }
         Ok(())
@@ -379,5 +387,38 @@ mod tests {
                 .unwrap_err()
                 .contains("not a string")
         );
+    }
+
+    #[test]
+    fn a_renamed_main_account_keeps_its_members() {
+        let entry = |attrs: serde_json::Value, deps: Vec<Address>| AccountState {
+            vendor: Vendor::Aws,
+            attributes: serde_json::from_value(attrs).unwrap(),
+            secret: StoredSecret {
+                attribute: "secret_access_key".into(),
+                ciphertext: "CT".into(),
+                applied: None,
+            },
+            identity: VerifiedIdentity::default(),
+            regions: vec![],
+            depends_on: deps,
+            applied_at: String::new(),
+            last_sync: None,
+        };
+        let main: Address = "aws.main".parse().unwrap();
+        let member: Address = "aws.member".parse().unwrap();
+        let mut state = State::new("l".into());
+        state
+            .accounts
+            .insert(main.clone(), entry(serde_json::json!({}), vec![]));
+        state.accounts.insert(
+            member.clone(),
+            entry(serde_json::json!({"via": "aws.main"}), vec![main.clone()]),
+        );
+        let to: Address = "aws.org".parse().unwrap();
+        state.rename(&main, &to).unwrap();
+        let m = &state.accounts[&member];
+        assert_eq!(m.via(), Some(to.clone()));
+        assert_eq!(m.depends_on, vec![to]);
     }
 }

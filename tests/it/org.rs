@@ -257,31 +257,32 @@ fn organization_end_to_end(vendor: SimVendor, seed: u64, role: &str) {
     assert_eq!(o["organization"], org.id.as_str());
     assert_eq!(o["declared"].as_array().unwrap().len(), 5, "{o:#}");
     let undeclared = o["undeclared"].as_array().unwrap();
-    // Azure and HCS: the main account's own subscriptions or projects are
-    // listed too (directly under the root).
-    let extra = undeclared.len() - 45;
-    assert!(
-        matches!(vendor, SimVendor::Azure | SimVendor::Hcs) || extra == 0,
-        "{o:#}"
-    );
+    assert_eq!(undeclared.len(), 45, "{o:#}");
     for m in undeclared {
         let id = m["id"].as_str().unwrap();
-        match org.members.iter().find(|x| x.id.eq_ignore_ascii_case(id)) {
-            Some(sm) => {
-                let unit = org.units.iter().find(|u| u.id == sm.ou).expect("its unit");
-                assert_eq!(m["path"], format!("Root/{}", unit.name).as_str(), "{m}");
-            }
-            None => assert_eq!(m["path"], "Root", "{m}"),
-        }
+        let sm = org
+            .members
+            .iter()
+            .find(|x| x.id.eq_ignore_ascii_case(id))
+            .expect("a member");
+        let unit = org.units.iter().find(|u| u.id == sm.ou).expect("its unit");
+        assert_eq!(m["path"], format!("Root/{}", unit.name).as_str(), "{m}");
+        assert_eq!(m["name"], sm.name.as_str());
     }
+    // Azure and HCS: the main account's own subscriptions or projects,
+    // directly under the root, are its own, not members.
+    let own = o["own"].as_array().map_or(0, Vec::len);
+    assert_eq!(
+        own > 0,
+        matches!(vendor, SimVendor::Azure | SimVendor::Hcs),
+        "{o:#}"
+    );
 
     let out = env.tether(&["discover", &main, "--out", "members.hcl"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(
-        out.stdout.contains(&format!(
-            "Wrote {} account blocks to members.hcl",
-            45 + extra
-        )),
+        out.stdout
+            .contains("Wrote 45 account blocks to members.hcl"),
         "{}",
         out.stdout
     );
@@ -301,22 +302,6 @@ fn organization_end_to_end(vendor: SimVendor, seed: u64, role: &str) {
         std::fs::read_to_string(env.path().join("members.hcl")).unwrap(),
         hcl
     );
-    // Only the members of the organization: the main account's own scopes
-    // stay with it.
-    let hcl: String = hcl
-        .split("\naccount ")
-        .enumerate()
-        .map(|(i, b)| {
-            if i == 0 {
-                b.to_string()
-            } else {
-                format!("account {b}")
-            }
-        })
-        .filter(|b| !b.contains("organization_path = \"Root\"\n"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    std::fs::write(env.path().join("members.hcl"), &hcl).unwrap();
     assert_eq!(
         hcl.matches(&format!("account \"{v}\"")).count(),
         45,
@@ -437,6 +422,20 @@ fn organization_end_to_end(vendor: SimVendor, seed: u64, role: &str) {
             ou: None,
         })
         .unwrap();
+    let out = env.tether(&["discover", &main, "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let gone = &json(&out)["organizations"][0]["gone"];
+    assert!(
+        gone.as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["address"] == hand(1).as_str()
+                && g["id"]
+                    .as_str()
+                    .unwrap()
+                    .eq_ignore_ascii_case(&org.members[1].id)),
+        "{gone:#}"
+    );
     let out = env.tether(&["drift", "--format", "json"]);
     assert_no_secret(&env, &out);
     let report = json(&out);
@@ -542,5 +541,92 @@ fn member_sessions_are_renewed_before_they_expire_mid_sync() {
     assert!(
         took > std::time::Duration::from_secs(6),
         "the sync took {took:?}, not longer than a session lives"
+    );
+}
+
+/// A main account whose key may not list its organization's members:
+/// `discover` names the vendor's refusal for that account (exit 3) and
+/// goes on with the others; `drift` reports it as a check not made, never
+/// as members gone.
+#[test]
+fn a_main_account_that_may_not_list_its_members_is_named_not_emptied() {
+    let env = org_env(1631, 5);
+    let out = env.tether(&["apply", "--auto-approve", "--no-sync"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let mut config = env.config();
+    let aws = main_address(&env, SimVendor::Aws);
+    let m = organization(&env, SimVendor::Aws).members[0].clone();
+    config.push_str(&member_block(
+        SimVendor::Aws,
+        "member",
+        &aws,
+        &m.id,
+        &m.name,
+    ));
+    env.set_config(&config);
+    let out = env.tether(&["apply", "--auto-approve", "--no-sync"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    for vendor in [SimVendor::Aws, SimVendor::Alibaba] {
+        let s = env.sim.summary();
+        let id = match vendor {
+            SimVendor::Aws => s.aws.accounts[0].main_account_id.clone(),
+            _ => s.alibaba.accounts[0].main_account_id.clone(),
+        };
+        let mut u = tether_sim::HygieneUpdate::new(vendor, &id);
+        u.deny = Some(["ListAccounts".to_string()].into());
+        env.sim.engine().set_hygiene(&u).unwrap();
+    }
+    let out = env.tether(&["discover", "--format", "json"]);
+    assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
+    let v = json(&out);
+    let failed: Vec<(String, String)> = v["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["address"].as_str().unwrap().to_string(),
+                f["problem"]["code"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect();
+    let alibaba = main_address(&env, SimVendor::Alibaba);
+    assert!(
+        failed.contains(&(aws.clone(), "AccessDeniedException".into())),
+        "{v:#}"
+    );
+    assert!(
+        failed.contains(&(alibaba.clone(), "NoPermission".into())),
+        "{v:#}"
+    );
+    // The others are listed.
+    assert!(
+        v["organizations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["main"] == main_address(&env, SimVendor::Azure).as_str()),
+        "{v:#}"
+    );
+    let out = env.tether(&["drift", "--format", "json"]);
+    let v = json(&out);
+    let findings = v["findings"].as_array().unwrap();
+    for main in [&aws, &alibaba] {
+        assert!(
+            findings.iter().any(|f| f["address"] == main.as_str()
+                && f["kind"] == "unchecked"
+                && f["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("could not list the organization's members")),
+            "{v:#}"
+        );
+    }
+    assert!(
+        !findings.iter().any(|f| f["kind"] == "member_left"),
+        "a refusal is not members gone: {v:#}"
     );
 }
