@@ -201,20 +201,27 @@ fn date(rfc3339: &str) -> &str {
     rfc3339.get(..10).unwrap_or(rfc3339)
 }
 
+impl Finding {
+    /// A finding of `kind` about `address` with nothing but its message.
+    pub fn new(address: &Address, kind: FindingKind, message: String) -> Finding {
+        Finding {
+            address: address.clone(),
+            kind,
+            message,
+            advice: None,
+            key_id: None,
+            created: None,
+            last_used: None,
+            expires: None,
+            code: None,
+        }
+    }
+}
+
 /// Judges `facts` of the account at `address` by `policy`, in a stable
 /// order: root key, key age, secret expiry, then what was not checked.
 pub fn judge(address: &Address, facts: &Facts, policy: &Policy) -> Vec<Finding> {
-    let finding = |kind, message: String| Finding {
-        address: address.clone(),
-        kind,
-        message,
-        advice: None,
-        key_id: None,
-        created: None,
-        last_used: None,
-        expires: None,
-        code: None,
-    };
+    let finding = |kind, message: String| Finding::new(address, kind, message);
     let mut out = Vec::new();
     if facts.root {
         out.push(Finding {

@@ -79,15 +79,8 @@ pub fn listed_mains(config: &Config, state: &crate::state::State) -> BTreeSet<Ad
 pub fn findings(compared: &Compared) -> Vec<crate::hygiene::Finding> {
     use crate::hygiene::{Finding, FindingKind};
     let finding = |address: Address, kind, message: String, advice: &str| Finding {
-        address,
-        kind,
-        message,
         advice: Some(advice.to_string()),
-        key_id: None,
-        created: None,
-        last_used: None,
-        expires: None,
-        code: None,
+        ..Finding::new(&address, kind, message)
     };
     let mut out = Vec::new();
     if matches!(compared.main.vendor, Vendor::Aws | Vendor::Alibaba) {

@@ -114,7 +114,7 @@ struct Subscription {
 }
 
 /// Every item of an ARM list from `first`, following `nextLink` (which
-/// must stay on `arm`) for at most [`MAX_PAGES`] pages.
+/// must stay on `arm`) for at most [`MAX_PAGES`] pages, each with retries.
 async fn arm_pages<T: for<'de> Deserialize<'de>>(
     client: &reqwest::Client,
     arm: &str,
@@ -123,6 +123,23 @@ async fn arm_pages<T: for<'de> Deserialize<'de>>(
     opts: &ClientOptions,
     what: &'static str,
 ) -> Result<Vec<T>, VendorError> {
+    follow_pages(arm, first, |url| {
+        http::retry(opts, Vendor::Azure, what, move |_| {
+            let req = client.get(url.as_str()).bearer_auth(bearer);
+            async move { arm_call(req, opts).await }
+        })
+    })
+    .await
+}
+
+/// Every item of an ARM list from `first`, each page fetched by `fetch`,
+/// following `nextLink` (which must stay on `arm`) for at most
+/// [`MAX_PAGES`] pages.
+async fn follow_pages<T, F, Fut>(arm: &str, first: String, fetch: F) -> Result<Vec<T>, VendorError>
+where
+    F: Fn(std::sync::Arc<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, VendorError>>,
+{
     let mut out = Vec::new();
     let mut next = Some(first);
     let mut pages = 0;
@@ -135,11 +152,7 @@ async fn arm_pages<T: for<'de> Deserialize<'de>>(
                 format!("ARM sent a nextLink off {arm} or past {MAX_PAGES} pages"),
             ));
         }
-        let page: Page<T> = http::retry(opts, Vendor::Azure, what, |_| {
-            let req = client.get(&url).bearer_auth(bearer);
-            async move { arm_call(req, opts).await }
-        })
-        .await?;
+        let page = fetch(std::sync::Arc::new(url)).await?;
         out.extend(page.value);
         next = page.next_link.filter(|l| !l.is_empty());
     }
@@ -612,30 +625,21 @@ impl Lister {
             fetch_token(&conns.web, &token_url, creds, ARM_SCOPE, ctx.opts).await?
         };
         let bearer = token.expose_str().unwrap_or_default();
-        let mut subscriptions = Vec::new();
         let key = ctx.key(creds.tenant_id, "subscriptions");
-        let mut next = Some(format!(
-            "{arm}/subscriptions?api-version={SUBSCRIPTIONS_API}"
-        ));
-        let mut pages = 0;
-        while let Some(url) = next.take() {
-            pages += 1;
-            if pages > MAX_PAGES || !url.starts_with(arm) {
-                return Err(VendorError::new(
-                    Vendor::Azure,
-                    ErrorKind::Other,
-                    format!("ARM sent a nextLink off {arm} or past {MAX_PAGES} pages"),
-                ));
-            }
-            let page: Page<Subscription> = ctx
-                .call(&key, "arm:subscriptions", || {
-                    let req = conns.web.get(&url).bearer_auth(bearer);
+        let first = format!("{arm}/subscriptions?api-version={SUBSCRIPTIONS_API}");
+        let listed: Vec<Subscription> = follow_pages(arm, first, |url| {
+            let key = &key;
+            async move {
+                ctx.call(key, "arm:subscriptions", || {
+                    let req = conns.web.get(url.as_str()).bearer_auth(bearer);
                     async move { arm_call(req, ctx.opts).await }
                 })
-                .await?;
-            subscriptions.extend(page.value.into_iter().map(|s| s.subscription_id));
-            next = page.next_link.filter(|l| !l.is_empty());
-        }
+                .await
+            }
+        })
+        .await?;
+        let mut subscriptions: Vec<String> =
+            listed.into_iter().map(|s| s.subscription_id).collect();
         subscriptions.sort();
         subscriptions.dedup();
         let held = Held::new(Secret::from_slice(token.expose()), lifetime);

@@ -311,6 +311,15 @@ pub enum VendorAccount {
 }
 
 impl VendorAccount {
+    /// An AWS or Alibaba account of `vendor` (the two share a shape).
+    pub fn keyed(vendor: Vendor, k: KeyAccount) -> VendorAccount {
+        if vendor == Vendor::Aws {
+            VendorAccount::Aws(k)
+        } else {
+            VendorAccount::Alibaba(k)
+        }
+    }
+
     pub fn vendor(&self) -> Vendor {
         match self {
             VendorAccount::Aws(_) => Vendor::Aws,

@@ -68,17 +68,15 @@ pub fn organization(
         None => Vec::new(),
         Some(Ok(listed)) => crate::org::findings(&crate::org::compare(config, address, &listed)),
         Some(Err(p)) => vec![Finding {
-            address: address.clone(),
-            kind: crate::hygiene::FindingKind::Unchecked,
-            message: format!("could not list the organization's members: {}", p.message),
             advice: Some(
                 "grant the main account's key the organization's read permissions (AWS organizations:ListAccounts, Alibaba AliyunResourceDirectoryReadOnlyAccess)".into(),
             ),
-            key_id: None,
-            created: None,
-            last_used: None,
-            expires: None,
             code: p.code,
+            ..Finding::new(
+                address,
+                crate::hygiene::FindingKind::Unchecked,
+                format!("could not list the organization's members: {}", p.message),
+            )
         }],
     }
 }

@@ -206,11 +206,7 @@ impl AccountState {
                     access_key_id: text("access_key_id")?,
                     secret_access_key: secret,
                 };
-                if self.vendor == Vendor::Aws {
-                    VendorAccount::Aws(a)
-                } else {
-                    VendorAccount::Alibaba(a)
-                }
+                VendorAccount::keyed(self.vendor, a)
             }
             Vendor::Azure => VendorAccount::Azure(AzureAccount {
                 tenant_id: text("tenant_id")?,

@@ -111,11 +111,7 @@ impl Lower<'_> {
                     access_key_id: s2,
                     secret_access_key: secret,
                 };
-                if vendor == Vendor::Aws {
-                    VendorAccount::Aws(k)
-                } else {
-                    VendorAccount::Alibaba(k)
-                }
+                VendorAccount::keyed(vendor, k)
             }
             Vendor::Azure => {
                 ok &= self.check_uuid("tenant_id", &s0, &b.body);
@@ -291,11 +287,7 @@ impl Lower<'_> {
                     access_key_id: String::new(),
                     secret_access_key: None,
                 };
-                if vendor == Vendor::Aws {
-                    VendorAccount::Aws(k)
-                } else {
-                    VendorAccount::Alibaba(k)
-                }
+                VendorAccount::keyed(vendor, k)
             }
             Vendor::Azure => {
                 let sub = take(0);
