@@ -2,8 +2,7 @@
 //! library API, as seen by the vendors' own calls; and the `tether-sim`
 //! binary: its JSON line, `--world`, and `--write-config`.
 
-use std::io::{BufRead, BufReader, Read as _};
-use std::process::{Command, Stdio};
+use std::io::Read as _;
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
@@ -13,7 +12,7 @@ use serde_json::{Value, json};
 use tether_sim::summary::Summary;
 use tether_sim::{AddResource, Vendor};
 
-use crate::harness::start;
+use crate::harness::{ConfigOut, admin, assert_refused, spawn, start, stop};
 
 async fn ec2(endpoint: &str, ak: &str, sk: &str) -> (aws_sdk_sts::Client, aws_sdk_ec2::Client) {
     let c = aws_config::defaults(BehaviorVersion::latest())
@@ -25,16 +24,6 @@ async fn ec2(endpoint: &str, ak: &str, sk: &str) -> (aws_sdk_sts::Client, aws_sd
         .load()
         .await;
     (aws_sdk_sts::Client::new(&c), aws_sdk_ec2::Client::new(&c))
-}
-
-async fn admin(method: reqwest::Method, url: String, body: Value) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .request(method, url)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -317,49 +306,12 @@ async fn library_api_changes_every_vendor() {
     assert_ne!(rot.password.as_deref(), Some(h.password.as_str()));
 }
 
-/// Starts the binary, returns it and its JSON line.
-pub(crate) fn spawn(args: &[&str]) -> (std::process::Child, Summary, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tether-sim"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    if line.is_empty() {
-        let mut err = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
-        panic!("no JSON line; stderr: {err}");
-    }
-    (child, serde_json::from_str(&line).unwrap(), line)
-}
-
 #[test]
 fn binary_prints_the_line_and_writes_a_valid_config() {
-    let dir = tempfile::tempdir().unwrap();
-    let id = age::x25519::Identity::generate();
-    let recipient = id.to_public().to_string();
-    let cfg = dir.path().join("cfg");
-    let (mut child, s, line) = spawn(&[
-        "--seed",
-        "5",
-        "--accounts",
-        "2",
-        "--resources",
-        "7",
-        "--write-config",
-        cfg.to_str().unwrap(),
-        "--recipient",
-        &recipient,
-    ]);
+    let out = ConfigOut::fresh();
+    let mut args = vec!["--seed", "5", "--accounts", "2", "--resources", "7"];
+    args.extend(out.args());
+    let (child, s, line) = spawn(&args);
     let v: Value = serde_json::from_str(&line).unwrap();
     for key in [
         "main_account_id",
@@ -402,24 +354,25 @@ fn binary_prints_the_line_and_writes_a_valid_config() {
     assert!(s.admin.starts_with("http://127.0.0.1:"));
 
     // The config: every secret encrypted, none in plaintext, and tether accepts it.
-    let hcl = std::fs::read_to_string(cfg.join("tether.hcl")).unwrap();
+    let hcl = out.hcl();
     assert!(hcl.contains(&s.aws.endpoint));
     assert!(!hcl.contains(&s.aws.accounts[0].secret_access_key));
     assert!(!hcl.contains(&s.hcs.accounts[0].password));
-    let file = cfg.join(format!("secrets/aws-{}.age", s.aws.accounts[0].name));
+    let file = out
+        .cfg
+        .join(format!("secrets/aws-{}.age", s.aws.accounts[0].name));
     let armored = std::fs::read(&file).unwrap();
     assert!(!String::from_utf8_lossy(&armored).contains(&s.aws.accounts[0].secret_access_key));
     let dec = age::Decryptor::new(age::armor::ArmoredReader::new(&armored[..])).unwrap();
     let mut plain = String::new();
-    dec.decrypt(std::iter::once(&id as &dyn age::Identity))
+    dec.decrypt(std::iter::once(&out.identity as &dyn age::Identity))
         .unwrap()
         .read_to_string(&mut plain)
         .unwrap();
     assert_eq!(plain, s.aws.accounts[0].secret_access_key);
     // That tether validates it and `tether fmt` leaves it alone is checked on
     // tether's side (`tests/it/sim_config.rs` at the repository root).
-    let _ = child.kill();
-    let _ = child.wait();
+    stop(child);
 }
 
 #[test]
@@ -440,8 +393,8 @@ fn binary_loads_a_world_file_and_is_deterministic() {
         .unwrap(),
     )
     .unwrap();
-    let (mut c1, s1, _) = spawn(&["--world", world.to_str().unwrap()]);
-    let (mut c2, s2, _) = spawn(&["--world", world.to_str().unwrap()]);
+    let (c1, s1, _) = spawn(&["--world", world.to_str().unwrap()]);
+    let (c2, s2, _) = spawn(&["--world", world.to_str().unwrap()]);
     let a = &s1.aws.accounts[0];
     assert_eq!(
         (a.name.as_str(), a.main_account_id.as_str(), a.resources),
@@ -460,10 +413,8 @@ fn binary_loads_a_world_file_and_is_deterministic() {
         s2.azure.accounts[0].application_secret
     );
     assert_eq!(s1.hcs.accounts[0].projects, s2.hcs.accounts[0].projects);
-    for c in [&mut c1, &mut c2] {
-        let _ = c.kill();
-        let _ = c.wait();
-    }
+    stop(c1);
+    stop(c2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -528,7 +479,7 @@ async fn admin_http_sets_credential_hygiene() {
     assert_eq!((h.root, h.key_last_used), (true, None));
 
     // Refusals: unknown field, bad time, unknown API name, account, vendor.
-    for (body, want) in [
+    let bad = [
         (json!({"vendor": "aws", "account": id, "rooot": true}), 400),
         (
             json!({"vendor": "aws", "account": id, "key_created": "yesterday"}),
@@ -540,11 +491,8 @@ async fn admin_http_sets_credential_hygiene() {
         ),
         (json!({"vendor": "aws", "account": "000000000000"}), 404),
         (json!({"vendor": "gcp", "account": id}), 400),
-    ] {
-        let (status, r) = admin(Method::POST, url.clone(), body.clone()).await;
-        assert_eq!(status, want, "{body}: {r}");
-        assert!(r["error"].is_string(), "{r}");
-    }
+    ];
+    assert_refused(&url, bad).await;
     // Nothing changed by the refusals.
     assert_eq!(sim.hygiene(Vendor::Aws, &id).unwrap(), h);
 }

@@ -1,182 +1,12 @@
 //! Alibaba Cloud RPC calls signed v1 and V3 against the simulator: answers
 //! parse, pages add up, and refusals carry Alibaba's codes.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use serde_json::Value;
-use tether_sim::auth::{acs, canonical_query, sha256_hex};
 use tether_sim::clock;
-use tether_sim::http::Req;
 use tether_sim::world::{Kind, List};
 use tether_sim::{Faults, FaultsUpdate, Sim, Vendor};
 
-use crate::harness::start;
-
-static NONCE: AtomicU64 = AtomicU64::new(1);
-
-fn nonce() -> String {
-    format!(
-        "{:032x}",
-        NONCE.fetch_add(1, Ordering::Relaxed) as u128 * 0x9e37_79b9_7f4a_7c15_u128
-            + clock::now() as u128
-    )
-}
-
-pub struct Client {
-    pub endpoint: String,
-    pub ak: String,
-    pub sk: String,
-}
-
-pub struct Answer {
-    pub status: u16,
-    pub body: Value,
-    pub retry_after: Option<String>,
-}
-
-impl Client {
-    pub fn of(sim: &Sim, i: usize) -> Client {
-        let s = sim.summary();
-        let a = &s.alibaba.accounts[i];
-        Client {
-            endpoint: s.alibaba.endpoint.clone(),
-            ak: a.access_key_id.clone(),
-            sk: a.secret_access_key.clone(),
-        }
-    }
-
-    /// A V3 (`ACS3-HMAC-SHA256`) request, parameters in the query, as the current SDKs send it.
-    pub fn v3_request(
-        &self,
-        action: &str,
-        version: &str,
-        query: &[(&str, &str)],
-        date: i64,
-        nonce: &str,
-    ) -> (String, Vec<(String, String)>) {
-        let host = self.endpoint.trim_start_matches("http://").to_string();
-        let pairs: Vec<(String, String)> = query
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let q = canonical_query(&pairs);
-        let mut headers = vec![
-            ("accept".to_string(), "application/json".to_string()),
-            ("host".to_string(), host),
-            (
-                "user-agent".to_string(),
-                "AlibabaCloud (Linux; x86_64) Rust/tests".to_string(),
-            ),
-            ("x-acs-action".to_string(), action.to_string()),
-            ("x-acs-content-sha256".to_string(), sha256_hex(b"")),
-            ("x-acs-date".to_string(), clock::fmt_extended(date)),
-            ("x-acs-signature-nonce".to_string(), nonce.to_string()),
-            ("x-acs-version".to_string(), version.to_string()),
-        ];
-        let signed = headers
-            .iter()
-            .map(|(k, _)| k.as_str())
-            .collect::<Vec<_>>()
-            .join(";");
-        let req = Req {
-            method: "POST".into(),
-            path: "/".into(),
-            query: q.clone(),
-            headers: headers.clone(),
-            body: vec![],
-        };
-        let auth = acs::V3Authorization {
-            access_key: self.ak.clone(),
-            signed_headers: signed.clone(),
-            signature: String::new(),
-        };
-        let canonical = acs::v3_canonical_of(&req, &auth).unwrap();
-        let sig = acs::v3_sign(&self.sk, &canonical);
-        headers.retain(|(k, _)| k != "host");
-        headers.push((
-            "authorization".into(),
-            format!(
-                "ACS3-HMAC-SHA256 Credential={},SignedHeaders={signed},Signature={sig}",
-                self.ak
-            ),
-        ));
-        (format!("{}/?{q}", self.endpoint), headers)
-    }
-
-    pub async fn send(url: String, headers: Vec<(String, String)>) -> Answer {
-        let mut b = reqwest::Client::new().post(url);
-        for (k, v) in headers {
-            b = b.header(k, v);
-        }
-        let r = b.send().await.unwrap();
-        let status = r.status().as_u16();
-        let retry_after = r
-            .headers()
-            .get("x-acs-retry-after")
-            .map(|v| v.to_str().unwrap().to_string());
-        assert!(
-            r.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("application/json")
-        );
-        let body: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
-        Answer {
-            status,
-            body,
-            retry_after,
-        }
-    }
-
-    pub async fn v3(&self, action: &str, version: &str, query: &[(&str, &str)]) -> Answer {
-        let (url, h) = self.v3_request(action, version, query, clock::now(), &nonce());
-        Client::send(url, h).await
-    }
-
-    /// A v1 (HMAC-SHA1) request: GET with everything in the query, or POST with a form body.
-    pub async fn v1(
-        &self,
-        method: &str,
-        action: &str,
-        version: &str,
-        extra: &[(&str, &str)],
-    ) -> Answer {
-        let mut p: Vec<(String, String)> = vec![
-            ("AccessKeyId".into(), self.ak.clone()),
-            ("Action".into(), action.into()),
-            ("Format".into(), "json".into()),
-            ("SignatureMethod".into(), "HMAC-SHA1".into()),
-            ("SignatureNonce".into(), nonce()),
-            ("SignatureVersion".into(), "1.0".into()),
-            ("Timestamp".into(), clock::fmt_extended(clock::now())),
-            ("Version".into(), version.into()),
-        ];
-        p.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let sig = acs::v1_sign(&self.sk, &acs::v1_string_to_sign(method, &p));
-        p.push(("Signature".into(), sig));
-        let encoded = canonical_query(&p);
-        let c = reqwest::Client::new();
-        let r = if method == "GET" {
-            c.get(format!("{}/?{encoded}", self.endpoint))
-                .send()
-                .await
-                .unwrap()
-        } else {
-            c.post(format!("{}/", self.endpoint))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(encoded)
-                .send()
-                .await
-                .unwrap()
-        };
-        let status = r.status().as_u16();
-        Answer {
-            status,
-            body: serde_json::from_str(&r.text().await.unwrap()).unwrap(),
-            retry_after: None,
-        }
-    }
-}
+use crate::harness::alibaba::Client;
+use crate::harness::{start, strs};
 
 fn expected(sim: &Sim, i: usize, region: &str, kind: Kind) -> usize {
     let w = sim.world.read().unwrap();
@@ -209,12 +39,7 @@ async fn ecs_regions_and_instances_in_both_paging_modes() {
     let c = Client::of(&sim, 0);
     let regions = sim.summary().alibaba.accounts[0].regions.clone();
     let a = c.v1("GET", "DescribeRegions", "2014-05-26", &[]).await;
-    let got: Vec<&str> = a.body["Regions"]["Region"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["RegionId"].as_str().unwrap())
-        .collect();
+    let got = strs(&a.body["Regions"]["Region"], "RegionId");
     assert_eq!(got, regions.iter().map(String::as_str).collect::<Vec<_>>());
     let region = regions[0].as_str();
     let want = expected(&sim, 0, region, Kind::Instance);

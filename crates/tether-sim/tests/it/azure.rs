@@ -7,21 +7,12 @@ use tether_sim::summary::AzureAccount;
 use tether_sim::world::{Kind, List};
 use tether_sim::{Faults, FaultsUpdate, Options, Sim, Vendor, World};
 
-use crate::harness::start;
+use crate::harness::azure::{ARM, get, token_for};
+use crate::harness::{azure, start, strs};
 
+/// An ARM token request: the status and the answer.
 async fn token_answer(endpoint: &str, tenant: &str, client: &str, secret: &str) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .post(format!("{endpoint}/{tenant}/oauth2/v2.0/token"))
-        .form(&[
-            ("client_id", client),
-            ("scope", "https://management.azure.com/.default"),
-            ("client_secret", secret),
-            ("grant_type", "client_credentials"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
+    azure::token_answer(endpoint, tenant, client, secret, ARM).await
 }
 
 async fn token(sim: &Sim, a: &AzureAccount) -> String {
@@ -36,18 +27,6 @@ async fn token(sim: &Sim, a: &AzureAccount) -> String {
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 3599);
     body["access_token"].as_str().unwrap().to_string()
-}
-
-async fn get(url: &str, token: &str) -> (u16, Value, reqwest::header::HeaderMap) {
-    let r = reqwest::Client::new()
-        .get(url)
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let headers = r.headers().clone();
-    (status, r.json().await.unwrap(), headers)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -75,12 +54,7 @@ async fn token_then_subscriptions() {
         )
         .await;
         assert_eq!(status, 200, "{body}");
-        let ids: Vec<&str> = body["value"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v["subscriptionId"].as_str().unwrap())
-            .collect();
+        let ids = strs(&body["value"], "subscriptionId");
         assert_eq!(
             ids,
             a.subscriptions
@@ -317,28 +291,6 @@ async fn refusals_use_entra_and_arm_codes() {
             .unwrap()
             >= 1
     );
-}
-
-/// A token for `scope` (v2 endpoint).
-async fn token_for(sim: &Sim, a: &AzureAccount, scope: &str) -> String {
-    let r = reqwest::Client::new()
-        .post(format!(
-            "{}/{}/oauth2/v2.0/token",
-            sim.summary().azure.endpoint,
-            a.tenant_id
-        ))
-        .form(&[
-            ("client_id", a.application_id.as_str()),
-            ("scope", scope),
-            ("client_secret", a.application_secret.as_str()),
-            ("grant_type", "client_credentials"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    let body: Value = r.json().await.unwrap();
-    body["access_token"].as_str().unwrap().to_string()
 }
 
 const GRAPH: &str = "https://graph.microsoft.com/.default";

@@ -10,42 +10,8 @@ use tether_sim::summary::HcsAccount;
 use tether_sim::world::{Kind, List};
 use tether_sim::{Faults, FaultsUpdate, Sim, Vendor};
 
+use crate::harness::hcs::{get_token, password_token};
 use crate::harness::start;
-
-async fn password_token(
-    ep: &str,
-    a: &HcsAccount,
-    password: &str,
-    project: Option<&str>,
-) -> (u16, Option<String>, Value) {
-    let mut auth = json!({"identity": {"methods": ["password"], "password": {"user": {"name": a.account, "password": password, "domain": {"name": a.account}}}}});
-    match project {
-        Some(p) => auth["scope"] = json!({"project": {"name": p}}),
-        None => auth["scope"] = json!({"domain": {"name": a.account}}),
-    }
-    let r = reqwest::Client::new()
-        .post(format!("{ep}/v3/auth/tokens?nocatalog=true"))
-        .json(&json!({ "auth": auth }))
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let tok = r
-        .headers()
-        .get("x-subject-token")
-        .map(|v| v.to_str().unwrap().to_string());
-    (status, tok, r.json().await.unwrap())
-}
-
-async fn get_token(url: &str, token: &str) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .get(url)
-        .header("x-auth-token", token)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
-}
 
 /// A GET signed with SDK-HMAC-SHA256 as the Huawei SDK sends it.
 async fn get_signed(

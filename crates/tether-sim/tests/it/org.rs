@@ -7,20 +7,15 @@ use serde_json::{Value, json};
 use tether_sim::auth::sigv4;
 use tether_sim::auth::{canonical_headers, canonical_query, canonical_request, sha256_hex};
 use tether_sim::world::{ACCESS_ROLE, Kind, List, MemberUpdate, RoleUpdate};
-use tether_sim::{Options, Sim, Vendor, World};
+use tether_sim::{Sim, Vendor, World};
+
+use crate::harness::{self, assert_refused, org_urls, post, strs};
 
 const TARGET: &str = "AWSOrganizationsV20161128.";
 
 /// Two accounts per vendor; the first AWS one manages `members` members.
 fn start_org(seed: u64, members: usize) -> Sim {
-    Sim::start(
-        World::generate_org(seed, 2, 40, members, 3),
-        Options {
-            workers: 2,
-            ..Options::default()
-        },
-    )
-    .expect("simulator starts")
+    harness::start_org(seed, 40, members, 3)
 }
 
 #[derive(Clone)]
@@ -314,7 +309,7 @@ async fn organizations_refuses_other_accounts() {
     );
 
     // A world without members has no organization at all.
-    let plain = crate::harness::start(33, 1, 1);
+    let plain = harness::start(33, 1, 1);
     assert!(plain.summary().aws.organization.is_none());
     let (st, e) = org(&plain, &key_creds(&plain, 0), "ListRoots", json!({})).await;
     assert_eq!(
@@ -462,12 +457,7 @@ async fn assume_role_is_refused_without_trust() {
         .unwrap();
     assert!(!v.joined);
     let (_, l) = org(&sim, &key_creds(&sim, 0), "ListAccounts", json!({})).await;
-    let ids: Vec<&str> = l["Accounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["Id"].as_str().unwrap())
-        .collect();
+    let ids = strs(&l["Accounts"], "Id");
     assert_eq!(ids.len(), 3);
     assert!(!ids.contains(&member.as_str()));
     assert!(
@@ -494,16 +484,6 @@ async fn assume_role_is_refused_without_trust() {
     assert_eq!((st, tag(&e, "Code")), (400, "ValidationError".into()));
 }
 
-async fn post(url: String, body: Value) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .post(url)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_http_changes_the_organization() {
     let sim = start_org(37, 4);
@@ -511,8 +491,7 @@ async fn admin_http_changes_the_organization() {
     let o = s.aws.organization.clone().unwrap();
     let mgmt = s.aws.accounts[0].main_account_id.clone();
     let member = o.members[0].id.clone();
-    let members = format!("{}/admin/organization/members", s.admin);
-    let roles = format!("{}/admin/organization/roles", s.admin);
+    let (members, roles) = org_urls(&s);
     let c = key_creds(&sim, 0);
     let listed = |l: &Value| -> Vec<(String, String)> {
         l["Accounts"]
@@ -604,11 +583,7 @@ async fn admin_http_changes_the_organization() {
             400,
         ),
     ];
-    for (body, want) in bad {
-        let (st, v) = post(members.clone(), body.clone()).await;
-        assert_eq!(st, want, "{body}: {v}");
-        assert!(v["error"].is_string());
-    }
+    assert_refused(&members, bad).await;
     let (st, _) = post(
         roles,
         json!({"vendor": "aws", "member": "000000000000", "role": ACCESS_ROLE, "present": true}),
@@ -619,45 +594,5 @@ async fn admin_http_changes_the_organization() {
 
 #[test]
 fn binary_writes_no_member_into_the_config() {
-    let dir = tempfile::tempdir().unwrap();
-    let id = age::x25519::Identity::generate();
-    let recipient = id.to_public().to_string();
-    let cfg = dir.path().join("cfg");
-    let (mut child, s, line) = crate::admin::spawn(&[
-        "--seed",
-        "6",
-        "--accounts",
-        "2",
-        "--resources",
-        "4",
-        "--org-members",
-        "3",
-        "--org-units",
-        "2",
-        "--write-config",
-        cfg.to_str().unwrap(),
-        "--recipient",
-        &recipient,
-    ]);
-    let v: Value = serde_json::from_str(&line).unwrap();
-    let o = &v["aws"]["organization"];
-    assert_eq!(
-        o["management_account_id"],
-        s.aws.accounts[0].main_account_id.as_str()
-    );
-    assert_eq!(o["units"].as_array().unwrap().len(), 2);
-    let members = o["members"].as_array().unwrap();
-    assert_eq!(members.len(), 3);
-    for k in ["id", "name", "ou"] {
-        assert!(members[0].get(k).is_some(), "{k}");
-    }
-    assert!(o["root"].as_str().unwrap().starts_with("r-"));
-    assert_eq!(s.aws.accounts.len(), 2);
-    let hcl = std::fs::read_to_string(cfg.join("tether.hcl")).unwrap();
-    assert_eq!(hcl.matches("account \"aws\"").count(), 2);
-    for m in members {
-        assert!(!hcl.contains(m["id"].as_str().unwrap()));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
+    harness::assert_binary_writes_no_member("6", Vendor::Aws);
 }

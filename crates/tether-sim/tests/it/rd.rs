@@ -4,14 +4,13 @@
 //! carry Alibaba's codes. Requests are signed v1 and V3 with the
 //! simulator's own signers, dated by the simulator's clock.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use serde_json::{Value, json};
-use tether_sim::auth::{acs, canonical_query, sha256_hex};
 use tether_sim::clock;
-use tether_sim::http::Req;
 use tether_sim::world::{Kind, List, MemberUpdate, RD_ACCESS_ROLE, RoleUpdate};
-use tether_sim::{HygieneUpdate, Options, Sim, Vendor, World};
+use tether_sim::{HygieneUpdate, Sim, Vendor, World};
+
+use crate::harness::alibaba::Client;
+use crate::harness::{self, assert_refused, org_urls, post, strs};
 
 const RD: &str = "2022-04-19";
 const STS: &str = "2015-04-01";
@@ -20,144 +19,31 @@ const ECS: &str = "2014-05-26";
 /// Two accounts per vendor; the first Alibaba one is the master of a
 /// resource directory of `members` members in `folders` folders.
 fn start_rd(seed: u64, members: usize, folders: usize) -> Sim {
-    Sim::start(
-        World::generate_org(seed, 2, 40, members, folders),
-        Options {
-            workers: 2,
-            ..Options::default()
-        },
-    )
-    .expect("simulator starts")
+    harness::start_org(seed, 40, members, folders)
 }
 
-static NONCE: AtomicU64 = AtomicU64::new(1);
-
-fn nonce() -> String {
-    format!(
-        "rd-{}-{}",
-        NONCE.fetch_add(1, Ordering::Relaxed),
-        clock::now()
-    )
-}
-
-#[derive(Clone)]
-struct Creds {
-    ak: String,
-    sk: String,
-    token: Option<String>,
-}
-
-fn key_creds(sim: &Sim, i: usize) -> Creds {
-    let a = &sim.summary().alibaba.accounts[i];
-    Creds {
-        ak: a.access_key_id.clone(),
-        sk: a.secret_access_key.clone(),
-        token: None,
-    }
-}
-
-async fn answer(r: reqwest::Response) -> (u16, Value) {
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
-    (status, body)
-}
-
-/// A V3 (`ACS3-HMAC-SHA256`) call, parameters in the query; a session's
-/// token in `x-acs-security-token`.
+/// A V3 call dated by the simulator's clock: the status and the body.
 async fn v3(
     sim: &Sim,
-    c: &Creds,
+    c: &Client,
     action: &str,
     version: &str,
     query: &[(&str, &str)],
 ) -> (u16, Value) {
-    let endpoint = sim.summary().alibaba.endpoint;
-    let pairs: Vec<(String, String)> = query
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let q = canonical_query(&pairs);
-    let mut headers = vec![
-        ("accept".to_string(), "application/json".to_string()),
-        (
-            "host".to_string(),
-            endpoint.trim_start_matches("http://").to_string(),
-        ),
-        ("x-acs-action".to_string(), action.to_string()),
-        ("x-acs-content-sha256".to_string(), sha256_hex(b"")),
-        ("x-acs-date".to_string(), clock::fmt_extended(sim.now())),
-    ];
-    if let Some(t) = &c.token {
-        headers.push(("x-acs-security-token".to_string(), t.clone()));
-    }
-    headers.push(("x-acs-signature-nonce".to_string(), nonce()));
-    headers.push(("x-acs-version".to_string(), version.to_string()));
-    let signed = headers
-        .iter()
-        .map(|(k, _)| k.as_str())
-        .collect::<Vec<_>>()
-        .join(";");
-    let req = Req {
-        method: "POST".into(),
-        path: "/".into(),
-        query: q.clone(),
-        headers: headers.clone(),
-        body: vec![],
-    };
-    let auth = acs::V3Authorization {
-        access_key: c.ak.clone(),
-        signed_headers: signed.clone(),
-        signature: String::new(),
-    };
-    let sig = acs::v3_sign(&c.sk, &acs::v3_canonical_of(&req, &auth).unwrap());
-    let mut b = reqwest::Client::new()
-        .post(format!("{endpoint}/?{q}"))
-        .header(
-            "authorization",
-            format!(
-                "ACS3-HMAC-SHA256 Credential={},SignedHeaders={signed},Signature={sig}",
-                c.ak
-            ),
-        );
-    for (k, v) in headers.iter().filter(|(k, _)| k != "host") {
-        b = b.header(k.as_str(), v.as_str());
-    }
-    answer(b.send().await.unwrap()).await
+    let a = c.v3_at(sim.now(), action, version, query).await;
+    (a.status, a.body)
 }
 
-/// A v1 (HMAC-SHA1) call as a form POST; a session's token as `SecurityToken`.
+/// A v1 form POST dated by the simulator's clock: the status and the body.
 async fn v1(
     sim: &Sim,
-    c: &Creds,
+    c: &Client,
     action: &str,
     version: &str,
     extra: &[(&str, &str)],
 ) -> (u16, Value) {
-    let mut p: Vec<(String, String)> = vec![
-        ("AccessKeyId".into(), c.ak.clone()),
-        ("Action".into(), action.into()),
-        ("Format".into(), "JSON".into()),
-        ("SignatureMethod".into(), "HMAC-SHA1".into()),
-        ("SignatureNonce".into(), nonce()),
-        ("SignatureVersion".into(), "1.0".into()),
-        ("Timestamp".into(), clock::fmt_extended(sim.now())),
-        ("Version".into(), version.into()),
-    ];
-    if let Some(t) = &c.token {
-        p.push(("SecurityToken".into(), t.clone()));
-    }
-    p.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let sig = acs::v1_sign(&c.sk, &acs::v1_string_to_sign("POST", &p));
-    p.push(("Signature".into(), sig));
-    let r = reqwest::Client::new()
-        .post(format!("{}/", sim.summary().alibaba.endpoint))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(canonical_query(&p))
-        .send()
-        .await
-        .unwrap();
-    answer(r).await
+    let a = c.v1_at(sim.now(), "POST", action, version, extra).await;
+    (a.status, a.body)
 }
 
 fn role_arn(member: &str, role: &str) -> String {
@@ -166,7 +52,7 @@ fn role_arn(member: &str, role: &str) -> String {
 
 async fn assume(
     sim: &Sim,
-    c: &Creds,
+    c: &Client,
     member: &str,
     role: &str,
     extra: &[(&str, &str)],
@@ -181,14 +67,16 @@ async fn assume(
 }
 
 /// Assumes the access role of `member` as the master account.
-async fn session(sim: &Sim, member: &str, extra: &[(&str, &str)]) -> (Creds, Value) {
-    let (st, b) = assume(sim, &key_creds(sim, 0), member, RD_ACCESS_ROLE, extra).await;
+async fn session(sim: &Sim, member: &str, extra: &[(&str, &str)]) -> (Client, Value) {
+    let master = Client::of(sim, 0);
+    let (st, b) = assume(sim, &master, member, RD_ACCESS_ROLE, extra).await;
     assert_eq!(st, 200, "{b}");
     let c = &b["Credentials"];
-    let creds = Creds {
+    let creds = Client {
         ak: c["AccessKeyId"].as_str().unwrap().to_string(),
         sk: c["AccessKeySecret"].as_str().unwrap().to_string(),
         token: Some(c["SecurityToken"].as_str().unwrap().to_string()),
+        ..master
     };
     (creds, b)
 }
@@ -277,7 +165,7 @@ async fn resource_directory_describes_and_lists_for_the_master() {
         assert!(a.key_id.is_empty() && a.secret.is_empty());
     }
 
-    let c = key_creds(&sim, 0);
+    let c = Client::of(&sim, 0);
     let (st, d) = v3(&sim, &c, "GetResourceDirectory", RD, &[]).await;
     assert_eq!(st, 200, "{d}");
     assert!(d["RequestId"].is_string());
@@ -400,12 +288,7 @@ async fn resource_directory_describes_and_lists_for_the_master() {
     .await;
     assert_eq!(st, 200, "{l}");
     assert_eq!(l["TotalCount"], 3);
-    let names: Vec<&str> = l["Folders"]["Folder"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["FolderId"].as_str().unwrap())
-        .collect();
+    let names = strs(&l["Folders"]["Folder"], "FolderId");
     assert_eq!(
         names,
         o.units.iter().map(|u| u.id.as_str()).collect::<Vec<_>>()
@@ -463,7 +346,7 @@ async fn resource_directory_describes_and_lists_for_the_master() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resource_directory_refuses_other_accounts() {
     let sim = start_rd(42, 2, 2);
-    let (st, e) = v3(&sim, &key_creds(&sim, 1), "GetResourceDirectory", RD, &[]).await;
+    let (st, e) = v3(&sim, &Client::of(&sim, 1), "GetResourceDirectory", RD, &[]).await;
     assert_eq!((st, code(&e)), (404, "EntityNotExists.ResourceDirectory"));
     assert!(e["RequestId"].is_string());
 
@@ -479,9 +362,9 @@ async fn resource_directory_refuses_other_accounts() {
     }
 
     // A world without members has no directory at all.
-    let plain = crate::harness::start(43, 1, 1);
+    let plain = harness::start(43, 1, 1);
     assert!(plain.summary().alibaba.organization.is_none());
-    let (st, e) = v3(&plain, &key_creds(&plain, 0), "ListAccounts", RD, &[]).await;
+    let (st, e) = v3(&plain, &Client::of(&plain, 0), "ListAccounts", RD, &[]).await;
     assert_eq!((st, code(&e)), (404, "EntityNotExists.ResourceDirectory"));
 }
 
@@ -526,12 +409,7 @@ async fn assumed_role_credentials_act_as_the_member() {
     };
     let (st, r) = v3(&sim, &c, "DescribeRegions", ECS, &[]).await;
     assert_eq!(st, 200, "{r}");
-    let got: Vec<&str> = r["Regions"]["Region"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["RegionId"].as_str().unwrap())
-        .collect();
+    let got = strs(&r["Regions"]["Region"], "RegionId");
     assert_eq!(got, regions.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(want > 0);
     let (st, d) = v1(
@@ -552,7 +430,7 @@ async fn assumed_role_credentials_act_as_the_member() {
     // Role names match case-insensitively.
     let (st, b2) = assume(
         &sim,
-        &key_creds(&sim, 0),
+        &Client::of(&sim, 0),
         &member,
         &RD_ACCESS_ROLE.to_lowercase(),
         &[],
@@ -571,20 +449,20 @@ async fn assumed_role_credentials_act_as_the_member() {
         (Some(other_token), "InvalidSecurityToken.Mismatch"),
     ];
     for (token, want) in cases {
-        let bad = Creds { token, ..c.clone() };
+        let bad = Client { token, ..c.clone() };
         let (st, e) = v3(&sim, &bad, "GetCallerIdentity", STS, &[]).await;
         assert_eq!((st, code(&e)), (400, want));
         let (st, e) = v1(&sim, &bad, "DescribeRegions", ECS, &[]).await;
         assert_eq!((st, code(&e)), (400, want));
     }
     // A wrong secret is a wrong signature; an unknown STS key is unknown.
-    let bad = Creds {
+    let bad = Client {
         sk: "x".repeat(44),
         ..c.clone()
     };
     let (st, e) = v3(&sim, &bad, "GetCallerIdentity", STS, &[]).await;
     assert_eq!((st, code(&e)), (400, "SignatureDoesNotMatch"));
-    let bad = Creds {
+    let bad = Client {
         ak: "STS.unknown".into(),
         ..c.clone()
     };
@@ -612,7 +490,7 @@ async fn expired_sessions_are_refused() {
     for d in ["899", "3601", "soon"] {
         let (st, e) = assume(
             &sim,
-            &key_creds(&sim, 0),
+            &Client::of(&sim, 0),
             &member,
             RD_ACCESS_ROLE,
             &[("DurationSeconds", d)],
@@ -631,10 +509,10 @@ async fn assume_role_is_refused_without_trust() {
     let sim = start_rd(46, 3, 2);
     let members = members_of(&sim);
     let member = members[0].clone();
-    let master = key_creds(&sim, 0);
+    let master = Client::of(&sim, 0);
 
     // A caller that is not the master.
-    let (st, e) = assume(&sim, &key_creds(&sim, 1), &member, RD_ACCESS_ROLE, &[]).await;
+    let (st, e) = assume(&sim, &Client::of(&sim, 1), &member, RD_ACCESS_ROLE, &[]).await;
     assert_eq!((st, code(&e)), (403, "NoPermission"));
     assert!(e["RequestId"].is_string());
     // A role that does not exist, in a member or in any account.
@@ -694,12 +572,7 @@ async fn assume_role_is_refused_without_trust() {
     leave_or_join(&sim, &member, "leave", None);
     let (_, l) = v3(&sim, &master, "ListAccounts", RD, &[]).await;
     assert_eq!(l["TotalCount"], 3);
-    let ids: Vec<&str> = l["Accounts"]["Account"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["AccountId"].as_str().unwrap())
-        .collect();
+    let ids = strs(&l["Accounts"]["Account"], "AccountId");
     assert!(!ids.contains(&member.as_str()));
     assert!(!members_of(&sim).contains(&member));
     let (st, e) = assume(&sim, &master, &member, RD_ACCESS_ROLE, &[]).await;
@@ -718,16 +591,6 @@ async fn assume_role_is_refused_without_trust() {
     assert_eq!((st, code(&e)), (403, "Forbidden.RAM"));
 }
 
-async fn post(url: String, body: Value) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .post(url)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_http_changes_the_directory() {
     let sim = start_rd(47, 4, 3);
@@ -735,9 +598,8 @@ async fn admin_http_changes_the_directory() {
     let o = s.alibaba.organization.clone().unwrap();
     let master = s.alibaba.accounts[0].main_account_id.clone();
     let member = o.members[0].id.clone();
-    let members = format!("{}/admin/organization/members", s.admin);
-    let roles = format!("{}/admin/organization/roles", s.admin);
-    let c = key_creds(&sim, 0);
+    let (members, roles) = org_urls(&s);
+    let c = Client::of(&sim, 0);
     let listed = |l: &Value| -> Vec<Value> { l["Accounts"]["Account"].as_array().unwrap().clone() };
 
     let (st, v) = post(
@@ -845,11 +707,7 @@ async fn admin_http_changes_the_directory() {
             400,
         ),
     ];
-    for (body, want) in bad {
-        let (st, v) = post(members.clone(), body.clone()).await;
-        assert_eq!(st, want, "{body}: {v}");
-        assert!(v["error"].is_string());
-    }
+    assert_refused(&members, bad).await;
     let (st, _) = post(
         roles,
         json!({"vendor": "alibaba", "member": "1000000000000000", "role": RD_ACCESS_ROLE, "present": true}),
@@ -860,49 +718,9 @@ async fn admin_http_changes_the_directory() {
 
 #[test]
 fn binary_writes_no_member_into_the_config() {
-    let dir = tempfile::tempdir().unwrap();
-    let id = age::x25519::Identity::generate();
-    let recipient = id.to_public().to_string();
-    let cfg = dir.path().join("cfg");
-    let (mut child, s, line) = crate::admin::spawn(&[
-        "--seed",
-        "7",
-        "--accounts",
-        "2",
-        "--resources",
-        "4",
-        "--org-members",
-        "3",
-        "--org-units",
-        "2",
-        "--write-config",
-        cfg.to_str().unwrap(),
-        "--recipient",
-        &recipient,
-    ]);
-    let v: Value = serde_json::from_str(&line).unwrap();
-    let o = &v["alibaba"]["organization"];
-    assert_eq!(
-        o["management_account_id"],
-        s.alibaba.accounts[0].main_account_id.as_str()
-    );
+    let o = harness::assert_binary_writes_no_member("7", Vendor::Alibaba);
     assert!(o["id"].as_str().unwrap().starts_with("rd-"));
-    assert!(o["root"].as_str().unwrap().starts_with("r-"));
     let units = o["units"].as_array().unwrap();
-    assert_eq!(units.len(), 2);
     assert!(units[0]["id"].as_str().unwrap().starts_with("fd-"));
     assert_eq!(units[0]["name"], "Workloads 0");
-    let members = o["members"].as_array().unwrap();
-    assert_eq!(members.len(), 3);
-    for k in ["id", "name", "ou"] {
-        assert!(members[0].get(k).is_some(), "{k}");
-    }
-    assert_eq!(s.alibaba.accounts.len(), 2);
-    let hcl = std::fs::read_to_string(cfg.join("tether.hcl")).unwrap();
-    assert_eq!(hcl.matches("account \"alibaba\"").count(), 2);
-    for m in members {
-        assert!(!hcl.contains(m["id"].as_str().unwrap()));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
 }

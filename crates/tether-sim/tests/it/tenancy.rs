@@ -8,62 +8,19 @@ use serde_json::{Value, json};
 use tether_sim::world::{Kind, List};
 use tether_sim::{Options, Sim, Vendor, World};
 
+use crate::harness::hcs::{get_token, password_token};
+use crate::harness::{self, assert_refused, azure, org_urls, post, spawn_org, stop};
+
 /// Two accounts per vendor, 20 resources each; `members` over 3 units.
 fn start_org(seed: u64, members: usize) -> Sim {
-    Sim::start(
-        World::generate_org(seed, 2, 20, members, 3),
-        Options {
-            workers: 2,
-            ..Options::default()
-        },
-    )
-    .expect("simulator starts")
-}
-
-async fn get(url: &str, header: (&str, &str)) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .get(url)
-        .header(header.0, header.1)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap())
-}
-
-async fn post(url: String, body: Value) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .post(url)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
+    harness::start_org(seed, 20, members, 3)
 }
 
 // ---------------------------------------------------------------- Azure --
 
 /// An ARM token of Azure account `i`.
 async fn arm_token(sim: &Sim, i: usize) -> String {
-    let s = sim.summary();
-    let a = &s.azure.accounts[i];
-    let r = reqwest::Client::new()
-        .post(format!(
-            "{}/{}/oauth2/v2.0/token",
-            s.azure.endpoint, a.tenant_id
-        ))
-        .form(&[
-            ("client_id", a.application_id.as_str()),
-            ("scope", "https://management.azure.com/.default"),
-            ("client_secret", a.application_secret.as_str()),
-            ("grant_type", "client_credentials"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    let v: Value = r.json().await.unwrap();
-    v["access_token"].as_str().unwrap().to_string()
+    azure::token_for(sim, &sim.summary().azure.accounts[i], azure::ARM).await
 }
 
 async fn arm(sim: &Sim, token: &str, path_and_query: &str) -> (u16, Value) {
@@ -72,7 +29,8 @@ async fn arm(sim: &Sim, token: &str, path_and_query: &str) -> (u16, Value) {
     } else {
         format!("{}{path_and_query}", sim.summary().azure.endpoint)
     };
-    get(&url, ("authorization", &format!("Bearer {token}"))).await
+    let (status, body, _) = azure::get(&url, token).await;
+    (status, body)
 }
 
 const MG: &str = "/providers/Microsoft.Management/managementGroups";
@@ -295,8 +253,7 @@ async fn azure_members_leave_join_suspend_and_lose_their_role() {
     let tenant = s.azure.accounts[0].tenant_id.clone();
     let app = s.azure.accounts[0].application_id.clone();
     let o = s.azure.organization.clone().unwrap();
-    let members = format!("{}/admin/organization/members", s.admin);
-    let roles = format!("{}/admin/organization/roles", s.admin);
+    let (members, roles) = org_urls(&s);
     let t = arm_token(&sim, 0).await;
     let one = |id: &str| format!("/subscriptions/{id}?api-version=2022-12-01");
     let res = |id: &str| format!("/subscriptions/{id}/resources?api-version=2021-04-01");
@@ -482,11 +439,7 @@ async fn azure_members_leave_join_suspend_and_lose_their_role() {
             400,
         ),
     ];
-    for (body, want) in bad {
-        let (st, v) = post(members.clone(), body.clone()).await;
-        assert_eq!(st, want, "{body}: {v}");
-        assert!(v["error"].is_string());
-    }
+    assert_refused(&members, bad).await;
     let (st, _) = post(
         roles,
         json!({"vendor": "azure", "member": "nope", "role": "Reader", "present": true}),
@@ -502,31 +455,11 @@ async fn azure_members_leave_join_suspend_and_lose_their_role() {
 async fn hcs_token(sim: &Sim, i: usize, project: Option<&str>) -> (u16, Option<String>, Value) {
     let s = sim.summary();
     let a = &s.hcs.accounts[i];
-    let mut auth = json!({"identity": {"methods": ["password"], "password": {"user": {"name": a.account, "password": a.password, "domain": {"name": a.account}}}}});
-    auth["scope"] = match project {
-        Some(p) => json!({"project": {"name": p}}),
-        None => json!({"domain": {"name": a.account}}),
-    };
-    let r = reqwest::Client::new()
-        .post(format!("{}/v3/auth/tokens?nocatalog=true", s.hcs.endpoint))
-        .json(&json!({ "auth": auth }))
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let tok = r
-        .headers()
-        .get("x-subject-token")
-        .map(|v| v.to_str().unwrap().to_string());
-    (status, tok, r.json().await.unwrap())
+    password_token(&s.hcs.endpoint, a, &a.password, project).await
 }
 
 async fn hcs_get(sim: &Sim, token: &str, path: &str) -> (u16, Value) {
-    get(
-        &format!("{}{path}", sim.summary().hcs.endpoint),
-        ("x-auth-token", token),
-    )
-    .await
+    get_token(&format!("{}{path}", sim.summary().hcs.endpoint), token).await
 }
 
 /// `GET /v3/auth/projects`: (id, name, parent_id) of each.
@@ -682,8 +615,7 @@ async fn hcs_members_leave_join_and_lose_their_role() {
     let s = sim.summary();
     let a = s.hcs.accounts[0].clone();
     let o = s.hcs.organization.clone().unwrap();
-    let members = format!("{}/admin/organization/members", s.admin);
-    let roles = format!("{}/admin/organization/roles", s.admin);
+    let (members, roles) = org_urls(&s);
     let (_, dt, _) = hcs_token(&sim, 0, None).await;
     let dt = dt.unwrap();
     let servers = |id: &str| format!("/v1/{id}/cloudservers/detail");
@@ -829,11 +761,7 @@ async fn hcs_members_leave_join_and_lose_their_role() {
             400,
         ),
     ];
-    for (body, want) in bad {
-        let (st, v) = post(members.clone(), body.clone()).await;
-        assert_eq!(st, want, "{body}: {v}");
-        assert!(v["error"].is_string());
-    }
+    assert_refused(&members, bad).await;
 }
 
 // ------------------------------------------------------------ summaries --
@@ -852,19 +780,7 @@ fn worlds_without_members_have_no_tenant_organizations() {
 
 #[test]
 fn binary_line_carries_the_azure_and_hcs_organizations() {
-    let (mut child, s, line) = crate::admin::spawn(&[
-        "--seed",
-        "7",
-        "--accounts",
-        "1",
-        "--resources",
-        "4",
-        "--org-members",
-        "3",
-        "--org-units",
-        "2",
-    ]);
-    let v: Value = serde_json::from_str(&line).unwrap();
+    let (child, s, v) = spawn_org("7", "1", &[]);
     for (vendor, root) in [
         ("azure", s.azure.accounts[0].tenant_id.clone()),
         ("hcs", s.hcs.accounts[0].domain_id.clone()),
@@ -886,6 +802,5 @@ fn binary_line_carries_the_azure_and_hcs_organizations() {
         "mg-workloads-1"
     );
     assert_eq!(v["hcs"]["organization"]["units"][1]["name"], "vdc-1");
-    let _ = child.kill();
-    let _ = child.wait();
+    stop(child);
 }
