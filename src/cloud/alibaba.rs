@@ -591,6 +591,9 @@ const SESSION_SECONDS: &str = "3600";
 pub(crate) struct AssumedRole {
     role_arn: String,
     base: String,
+    /// The vendor said the kept session expired (before the local clock
+    /// did): the next use assumes the role again.
+    expired: std::sync::atomic::AtomicBool,
     session: tokio::sync::Mutex<Option<std::sync::Arc<StsSession>>>,
 }
 
@@ -643,6 +646,7 @@ impl AssumedRole {
         AssumedRole {
             role_arn: role_arn(member, role),
             base: endpoint.unwrap_or(DEFAULT_ENDPOINT).to_string(),
+            expired: std::sync::atomic::AtomicBool::new(false),
             session: tokio::sync::Mutex::new(None),
         }
     }
@@ -656,6 +660,12 @@ impl AssumedRole {
     ) -> Result<std::sync::Arc<StsSession>, VendorError> {
         let mut kept = self.session.lock().await;
         let now = crate::clock::now();
+        if self
+            .expired
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            *kept = None;
+        }
         if let Some(s) = kept.as_ref().filter(|s| !s.due(now)) {
             return Ok(s.clone());
         }
@@ -920,7 +930,18 @@ impl Lister {
             );
             let a = http::send(Vendor::Alibaba, opts, req).await?;
             if a.status != 200 {
-                return Err(failure(&a));
+                let mut f = failure(&a);
+                // The vendor says the session expired while the local
+                // clock still trusted it: assume the role again and retry.
+                if let Some(assumed) = &self.assumed {
+                    if f.error.code.as_deref() == Some("InvalidSecurityToken.Expired") {
+                        assumed
+                            .expired
+                            .store(true, std::sync::atomic::Ordering::SeqCst);
+                        f.error.kind = ErrorKind::Retryable;
+                    }
+                }
+                return Err(f);
             }
             serde_json::from_slice::<ListPage>(&a.body)
                 .map_err(|e| unreadable(Vendor::Alibaba, action, e))

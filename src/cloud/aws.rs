@@ -169,6 +169,15 @@ impl AssumedRole {
         Ok(fresh)
     }
 
+    /// Drops the kept session, so the next request assumes the role again:
+    /// the vendor said it expired before the local clock did (clock skew).
+    /// A renewal under way already replaces it.
+    fn forget(&self) {
+        if let Ok(mut kept) = self.0.session.try_lock() {
+            *kept = None;
+        }
+    }
+
     async fn assume(&self) -> Result<Credentials, VendorError> {
         let inner = &self.0;
         let opts = &inner.opts;
@@ -694,6 +703,9 @@ where
 pub(crate) struct Lister {
     /// The key, or a member's assumed role.
     creds: SharedCredentialsProvider,
+    /// A member's role: its session is dropped when the vendor says it
+    /// expired.
+    assumed: Option<AssumedRole>,
     sign_region: String,
     endpoint: Option<String>,
     http: aws_sdk_ec2::config::SharedHttpClient,
@@ -725,6 +737,7 @@ impl Lister {
     ) -> Lister {
         Lister {
             creds: static_key((creds.access_key_id, creds.secret_access_key)),
+            assumed: None,
             sign_region: creds.region.to_string(),
             endpoint,
             http: conns.aws.clone(),
@@ -747,7 +760,8 @@ impl Lister {
         let assumed = AssumedRole::new(creds, member, role, endpoint.as_deref(), conns);
         assumed.credentials().await?;
         Ok(Lister {
-            creds: SharedCredentialsProvider::new(assumed),
+            creds: SharedCredentialsProvider::new(assumed.clone()),
+            assumed: Some(assumed),
             sign_region: creds.region.to_string(),
             endpoint,
             http: conns.aws.clone(),
@@ -772,6 +786,28 @@ impl Lister {
         c
     }
 
+    /// [`failure`], and for a member whose session the vendor calls expired
+    /// (`ExpiredToken`, or EC2's `RequestExpired`, while the local clock
+    /// still trusted it): the session
+    /// is dropped and the attempt is retryable, so the retry assumes the
+    /// role again.
+    fn fail<E>(&self, opts: &ClientOptions, e: &SdkError<E>) -> Failure
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let mut f = failure(opts, e);
+        if let Some(a) = &self.assumed {
+            if matches!(
+                f.error.code.as_deref(),
+                Some("ExpiredToken" | "RequestExpired")
+            ) {
+                a.forget();
+                f.error.kind = ErrorKind::Retryable;
+            }
+        }
+        f
+    }
+
     /// The regions enabled for the account (DescribeRegions without
     /// `AllRegions`: opted-in and opt-in-not-required ones).
     pub(crate) async fn regions(&self, ctx: &Ctx<'_>) -> Result<Vec<String>, VendorError> {
@@ -782,7 +818,7 @@ impl Lister {
                 ec2.describe_regions()
                     .send()
                     .await
-                    .map_err(|e| failure(ctx.opts, &e))
+                    .map_err(|e| self.fail(ctx.opts, &e))
             })
             .await?;
         Ok(out
@@ -812,7 +848,7 @@ impl Lister {
                                 .set_next_token(t.clone())
                                 .send()
                                 .await
-                                .map_err(|e| failure(ctx.opts, &e))
+                                .map_err(|e| self.fail(ctx.opts, &e))
                         })
                         .await?;
                     let next = page.next_token;
@@ -855,7 +891,7 @@ impl Lister {
                                 .set_next_token(t.clone())
                                 .send()
                                 .await
-                                .map_err(|e| failure(ctx.opts, &e))
+                                .map_err(|e| self.fail(ctx.opts, &e))
                         })
                         .await?;
                     for mut v in page.vpcs.unwrap_or_default() {
@@ -881,7 +917,7 @@ impl Lister {
                                 .set_next_token(t.clone())
                                 .send()
                                 .await
-                                .map_err(|e| failure(ctx.opts, &e))
+                                .map_err(|e| self.fail(ctx.opts, &e))
                         })
                         .await?;
                     for mut s in page.subnets.unwrap_or_default() {
@@ -906,7 +942,7 @@ impl Lister {
                                 .set_next_token(t.clone())
                                 .send()
                                 .await
-                                .map_err(|e| failure(ctx.opts, &e))
+                                .map_err(|e| self.fail(ctx.opts, &e))
                         })
                         .await?;
                     for mut g in page.security_groups.unwrap_or_default() {

@@ -630,3 +630,73 @@ fn a_main_account_that_may_not_list_its_members_is_named_not_emptied() {
         "a refusal is not members gone: {v:#}"
     );
 }
+
+/// A member's session that the vendor calls expired while the local clock
+/// still trusts it (clock skew; here the simulator's clock jumps two hours
+/// ahead) is assumed again and the listing goes on, for AWS and Alibaba.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_the_vendor_calls_expired_is_assumed_again() {
+    use tether::cloud::{ClientOptions, Connections, RateLimiter, Session};
+    let sim = Sim::start(
+        World::generate_org(1641, 1, 6, 1, 1),
+        Options {
+            workers: 2,
+            // The jump must not make every signature stale.
+            check_clock: false,
+            ..Options::default()
+        },
+    )
+    .expect("simulator starts");
+    let conns = Connections::new(&ClientOptions {
+        max_attempts: 3,
+        initial_backoff: std::time::Duration::from_millis(10),
+        max_backoff: std::time::Duration::from_millis(20),
+        ..ClientOptions::default()
+    })
+    .unwrap();
+    let limiter = RateLimiter::unlimited();
+    for vendor in [SimVendor::Aws, SimVendor::Alibaba] {
+        let (mut member, secret) = crate::cloud::account(&sim, vendor, 0);
+        let main = member.address.clone();
+        let s = sim.summary();
+        let org = match vendor {
+            SimVendor::Aws => s.aws.organization,
+            _ => s.alibaba.organization,
+        }
+        .expect("an organization");
+        if let tether::config::VendorAccount::Aws(k) | tether::config::VendorAccount::Alibaba(k) =
+            &mut member.vendor
+        {
+            k.main_account_id = org.members[0].id.clone();
+        }
+        member.address = tether::config::Address::new(main.vendor, "member");
+        member.regions = None;
+        member.via = Some(tether::config::Via {
+            main,
+            role_name: None,
+        });
+        let cleared = crate::harness::trusted(&member, secret);
+        let session = Session::open(&conns, &limiter, &member, &cleared)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let regions = session.regions(&conns, &limiter).await.unwrap();
+        // Every session issued so far is now two hours past its expiry.
+        sim.engine().advance_clock(7200);
+        let key = tether::inventory::PartitionKey {
+            account: member.address.clone(),
+            region: regions[0].clone(),
+            kind: "instance".into(),
+        };
+        let mut n = 0;
+        let mut count = |_: tether::inventory::Resource| n += 1;
+        session
+            .list(
+                &conns,
+                &limiter,
+                &key,
+                &mut tether::cloud::list::Sink::new(&mut count),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{vendor:?}: {e}"));
+    }
+}

@@ -280,8 +280,11 @@ pub fn handle(e: &Engine, req: &Req) -> Resp {
     let caller = match authenticate(e, req, vw) {
         Ok(c) => c,
         Err(AuthError::Sig(f)) => return auth_error(svc, f),
+        // EC2 answers expired temporary credentials as an expired request
+        // (its common errors: "…this error can also occur if the
+        // credentials have expired").
         Err(AuthError::ExpiredToken) if svc == Svc::Ec2 => {
-            return auth_error(svc, Failure::UnknownKey);
+            return error(svc, 400, "RequestExpired", "Request has expired.");
         }
         Err(AuthError::ExpiredToken) => {
             return error(

@@ -396,8 +396,9 @@ async fn expired_sessions_are_refused() {
         tag(&e, "Message"),
         "The security token included in the request is expired"
     );
+    // EC2 calls expired temporary credentials an expired request.
     let (st, e) = query(&sim, &c, "ec2", "us-east-1", DI).await;
-    assert_eq!((st, tag(&e, "Code")), (401, "AuthFailure".into()));
+    assert_eq!((st, tag(&e, "Code")), (400, "RequestExpired".into()));
     // Out-of-range durations are refused.
     let (st, e) = assume(
         &sim,
