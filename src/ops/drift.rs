@@ -56,6 +56,10 @@ pub struct DriftReport {
     pub disabled: Vec<Address>,
     /// Live inventory against the latest snapshot.
     pub resources: Diff,
+    /// The findings above grouped by cause, largest first: the same field
+    /// changed on many resources, one account or region not read for one
+    /// reason, many accounts' credentials refused alike.
+    pub groups: Vec<super::groups::Group>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -250,6 +254,7 @@ pub fn check(
     let drift =
         !credentials.is_empty() || !config_drift.is_empty() || !resources.is_empty() || undeclared;
     let incomplete = !unreadable.is_empty() || !resources.not_compared.is_empty();
+    let groups = super::groups::of(&resources, &credentials);
     let report = DriftReport {
         format_version: DRIFT_FORMAT_VERSION.into(),
         snapshot: latest,
@@ -262,6 +267,7 @@ pub fn check(
         findings,
         disabled,
         resources,
+        groups,
     };
     Ok(report)
 }

@@ -7,6 +7,7 @@
 pub mod apply;
 pub mod discover;
 pub mod drift;
+pub mod groups;
 pub mod migrate;
 pub mod stores;
 pub mod sync;

@@ -23,6 +23,13 @@ pub fn human(r: &DriftReport, accounts: usize) -> String {
                 ", no snapshot yet to compare the live inventory with (run `tether sync`)".into(),
         }
     );
+    if !r.groups.is_empty() {
+        s.push_str("Causes seen in many places:\n");
+        for g in &r.groups {
+            let _ = writeln!(s, "  * {}", g.summary);
+        }
+        s.push('\n');
+    }
     if !r.credentials.is_empty() {
         s.push_str("Credentials that no longer verify as recorded:\n");
         for c in &r.credentials {
@@ -132,6 +139,20 @@ pub fn markdown(r: &DriftReport, budget: usize) -> String {
         "| not read | {} |\n",
         r.unreadable.len() + r.resources.not_compared.len()
     );
+    if !r.groups.is_empty() {
+        head.push_str("**Causes seen in many places:**\n\n");
+        for g in r.groups.iter().take(20) {
+            let _ = writeln!(head, "- {} ({} in all)", g.summary, g.count);
+        }
+        if r.groups.len() > 20 {
+            let _ = writeln!(
+                head,
+                "- … and {} more (see the JSON report)",
+                r.groups.len() - 20
+            );
+        }
+        head.push('\n');
+    }
     for c in &r.credentials {
         let _ = writeln!(head, "- :warning: `{}`: {}", c.address, c.problem);
     }

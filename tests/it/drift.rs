@@ -569,3 +569,89 @@ crate::both_backends!(
     renamed_accounts_keep_their_snapshot_history,
     a_disabled_account_is_kept_stale_and_skipped,
 );
+
+/// One tag changed the same way on instances of three accounts is one
+/// cause, not a dozen lines; an account whose instance listing is denied
+/// is one cause for all its partitions. Every finding stays in the report.
+#[test]
+fn one_cause_in_many_places_is_one_group() {
+    let env = Env::on(Backend::Local, 37, 3, 40);
+    let out = env.tether(&["apply", "--auto-approve"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let e = env.sim.engine();
+    let mut changed = 0;
+    for i in 0..3 {
+        let account = crate::cloud::world_id(&env.sim, SimVendor::Aws, i);
+        let instances: Vec<String> = export(&env, "latest")
+            .iter()
+            .filter(|r| r["type"] == "instance")
+            .filter(|r| r["account"] == format!("aws.acct-000{}", i + 1).as_str())
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .take(3)
+            .collect();
+        assert!(instances.len() >= 2, "{account}: {instances:?}");
+        for id in instances {
+            let mut tags = e.resource(SimVendor::Aws, &id).unwrap().tags;
+            tags.insert("owner".into(), "platform-team".into());
+            e.set_tags(SimVendor::Aws, &id, &tags).unwrap();
+            changed += 1;
+        }
+    }
+    let mut u = tether_sim::HygieneUpdate::new(
+        SimVendor::Alibaba,
+        &crate::cloud::world_id(&env.sim, SimVendor::Alibaba, 0),
+    );
+    u.deny = Some(["DescribeInstances".to_string()].into());
+    e.set_hygiene(&u).unwrap();
+
+    let out = env.tether(&["drift", "--format", "json"]);
+    let report = json(&out);
+    let groups = report["groups"].as_array().unwrap();
+    let tag = groups
+        .iter()
+        .find(|g| g["cause"] == "change")
+        .unwrap_or_else(|| panic!("{report:#}"));
+    assert_eq!(tag["count"], changed, "{tag:#}");
+    assert_eq!(tag["accounts"].as_array().unwrap().len(), 3, "{tag:#}");
+    assert!(
+        tag["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("`tags.owner` changed "),
+        "{tag:#}"
+    );
+    assert!(
+        // The owners before differed: no single "from … to …".
+        tag["summary"].as_str().unwrap()
+            == format!("`tags.owner` changed on {changed} instances in 3 accounts"),
+        "{tag:#}"
+    );
+    let denied = groups
+        .iter()
+        .find(|g| g["cause"] == "account")
+        .unwrap_or_else(|| panic!("{report:#}"));
+    assert_eq!(denied["accounts"], serde_json::json!(["alibaba.acct-0001"]));
+    assert!(
+        denied["summary"].as_str().unwrap().contains("denied"),
+        "{denied:#}"
+    );
+    // The findings themselves are all still there.
+    assert_eq!(
+        report["resources"]["changed"].as_array().unwrap().len(),
+        changed
+    );
+    let human = env.tether(&["drift"]);
+    assert!(
+        human
+            .stdout
+            .contains("Causes seen in many places:\n  * `tags.owner` changed"),
+        "{}",
+        human.stdout
+    );
+    let md = env.tether(&["drift", "--format", "markdown"]);
+    assert!(
+        md.stdout.contains("**Causes seen in many places:**"),
+        "{}",
+        md.stdout
+    );
+}
