@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::config::{Address, Config, Vendor, VendorAccount};
+use crate::config::{Address, Config, Vendor};
 
 /// What a main account's vendor lists as its members.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
@@ -110,12 +110,6 @@ pub fn findings(compared: &Compared) -> Vec<crate::hygiene::Finding> {
     out
 }
 
-/// The member id a declared member account names: AWS or Alibaba account
-/// id, Azure subscription, HCS project.
-pub fn member_id(vendor: &VendorAccount) -> &str {
-    vendor.identity_key()
-}
-
 /// One main account's members, declared or not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Compared {
@@ -159,7 +153,12 @@ pub fn compare(config: &Config, main: &Address, listed: &Listed) -> Compared {
         .accounts
         .values()
         .filter(|a| a.via.as_ref().is_some_and(|v| &v.main == main))
-        .map(|a| (member_id(&a.vendor).to_ascii_lowercase(), a.address.clone()))
+        .map(|a| {
+            (
+                a.vendor.identity_key().to_ascii_lowercase(),
+                a.address.clone(),
+            )
+        })
         .collect();
     let mut declared = Vec::new();
     let mut undeclared = Vec::new();

@@ -660,14 +660,7 @@ impl Lister {
         self.subscriptions
             .retain(|s| s.eq_ignore_ascii_case(subscription));
         if self.subscriptions.is_empty() {
-            return Err(VendorError::new(
-                Vendor::Azure,
-                ErrorKind::Auth,
-                format!(
-                    "the application no longer sees subscription {subscription}: it left the tenant, or the application's role on it was removed"
-                ),
-            )
-            .code("SubscriptionNotFound"));
+            return Err(crate::cloud::error::scope_gone(Vendor::Azure, subscription));
         }
         Ok(self)
     }

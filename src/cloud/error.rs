@@ -212,6 +212,23 @@ impl fmt::Display for Mismatch {
     }
 }
 
+/// A member's subscription (Azure) or project (HCS) that its main
+/// account's credentials no longer see: refused like a revoked key.
+pub(crate) fn scope_gone(vendor: Vendor, scope: &str) -> VendorError {
+    let (noun, code) = match vendor {
+        Vendor::Azure => ("subscription", "SubscriptionNotFound"),
+        _ => ("project", "ProjectNotFound"),
+    };
+    VendorError::new(
+        vendor,
+        ErrorKind::Auth,
+        format!(
+            "the main account's credentials no longer see {noun} {scope}: it left, or their access to it was removed"
+        ),
+    )
+    .code(code)
+}
+
 /// A member's role that could not be assumed: the member's way in is
 /// refused, which for the member is its credentials refused (`auth`, not
 /// `denied` or `other`), named with the role's ARN.

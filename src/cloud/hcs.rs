@@ -534,14 +534,7 @@ impl Lister {
     pub(crate) fn only(mut self, project: &str) -> Result<Lister, VendorError> {
         self.projects.retain(|p| p.1 == project);
         if self.projects.is_empty() {
-            return Err(VendorError::new(
-                Vendor::Hcs,
-                ErrorKind::Auth,
-                format!(
-                    "the login account no longer has access to project {project}: it was deleted, or the account's role in it was removed"
-                ),
-            )
-            .code("ProjectNotFound"));
+            return Err(crate::cloud::error::scope_gone(Vendor::Hcs, project));
         }
         Ok(self)
     }

@@ -435,7 +435,7 @@ impl Session {
 }
 
 /// Names the account and scrubs the secret out of an error.
-fn finish(mut e: VendorError, account: &Address, secret: &Secret) -> VendorError {
+pub(crate) fn finish(mut e: VendorError, account: &Address, secret: &Secret) -> VendorError {
     e.account = account.clone();
     http::scrub(&mut e.message, secret);
     if let Some(c) = e.code.as_mut() {

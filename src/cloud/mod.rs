@@ -184,15 +184,15 @@ pub async fn hygiene(
     identity: &VerifiedIdentity,
     conns: &Connections,
 ) -> crate::hygiene::Facts {
-    let endpoint = account
-        .api_endpoint
-        .as_deref()
-        .map(|e| e.trim_end_matches('/'));
     // A member has no credentials of its own: its main account's key is
     // checked as the main account's.
     if account.via.is_some() {
         return crate::hygiene::Facts::default();
     }
+    let endpoint = account
+        .api_endpoint
+        .as_deref()
+        .map(|e| e.trim_end_matches('/'));
     let mut facts = match Credentials::new(account, secret) {
         Err(e) => crate::hygiene::Facts {
             unchecked: vec![unchecked(
@@ -342,38 +342,38 @@ pub async fn verify(
         .api_endpoint
         .as_deref()
         .map(|e| e.trim_end_matches('/'));
-    let member = account.via.as_ref();
-    let result = match Credentials::new(account, secret) {
-        Err(e) => Err(e),
-        Ok(Credentials::Aws(c)) if member.is_some() => {
-            let role = member.map_or("", |v| v.role());
-            let id = account.vendor.identity_key();
+    // A member: its id (account, subscription or project) and role.
+    let member = account
+        .via
+        .as_ref()
+        .map(|v| (account.vendor.identity_key(), v.role()));
+    let result = match (Credentials::new(account, secret), member) {
+        (Err(e), _) => Err(e),
+        (Ok(Credentials::Aws(c)), Some((id, role))) => {
             aws::verify_member(&c, id, role, endpoint, conns).await
         }
-        Ok(Credentials::Alibaba(c)) if member.is_some() => {
-            let role = member.map_or("", |v| v.role());
-            let id = account.vendor.identity_key();
+        (Ok(Credentials::Alibaba(c)), Some((id, role))) => {
             alibaba::verify_member(&c, id, role, endpoint, conns).await
         }
-        Ok(Credentials::Azure(c)) if member.is_some() => {
+        (Ok(Credentials::Azure(c)), Some((sub, _))) => {
             let id = azure::Azure.verify_identity(&c, endpoint, conns).await;
-            id.and_then(|id| only_scope(id, account.vendor.identity_key(), "subscription"))
+            id.and_then(|id| only_scope(id, Vendor::Azure, sub))
         }
-        Ok(Credentials::Hcs(c)) if member.is_some() => {
+        (Ok(Credentials::Hcs(c)), Some((project, _))) => {
             let id = hcs::Hcs.verify_identity(&c, endpoint, conns).await;
-            id.and_then(|id| only_scope(id, account.vendor.identity_key(), "project"))
+            id.and_then(|id| only_scope(id, Vendor::Hcs, project))
         }
-        Ok(Credentials::Aws(c)) => aws::Aws.verify_identity(&c, endpoint, conns).await,
-        Ok(Credentials::Alibaba(c)) => alibaba::Alibaba.verify_identity(&c, endpoint, conns).await,
-        Ok(Credentials::Azure(c)) => azure::Azure.verify_identity(&c, endpoint, conns).await,
-        Ok(Credentials::Hcs(c)) => hcs::Hcs.verify_identity(&c, endpoint, conns).await,
+        (Ok(Credentials::Aws(c)), None) => aws::Aws.verify_identity(&c, endpoint, conns).await,
+        (Ok(Credentials::Alibaba(c)), None) => {
+            alibaba::Alibaba.verify_identity(&c, endpoint, conns).await
+        }
+        (Ok(Credentials::Azure(c)), None) => {
+            azure::Azure.verify_identity(&c, endpoint, conns).await
+        }
+        (Ok(Credentials::Hcs(c)), None) => hcs::Hcs.verify_identity(&c, endpoint, conns).await,
     };
-    result.map_err(|mut e| {
-        e.account = account.address.clone();
-        http::scrub(&mut e.message, secret.secret());
-        if let Some(c) = e.code.as_mut() {
-            http::scrub(c, secret.secret());
-        }
+    result.map_err(|e| {
+        let e = list::finish(e, &account.address, secret.secret());
         tracing::debug!(account = %e.account, kind = %e.kind, attempts = e.attempts, "vendor verification failed");
         e
     })
@@ -381,32 +381,15 @@ pub async fn verify(
 
 /// A member's identity (Azure subscription, HCS project): the main
 /// account's, narrowed to the member's scope, which the credentials must
-/// see. One they no longer see (moved out of the tenant, the project
-/// deleted, the role assignment removed) is refused like a revoked key.
+/// still see.
 fn only_scope(
     mut id: VerifiedIdentity,
+    vendor: Vendor,
     scope: &str,
-    noun: &str,
 ) -> Result<VerifiedIdentity, VendorError> {
-    let vendor = if noun == "subscription" {
-        Vendor::Azure
-    } else {
-        Vendor::Hcs
-    };
     id.scopes.retain(|s| s.id.eq_ignore_ascii_case(scope));
     if id.scopes.is_empty() {
-        return Err(VendorError::new(
-            vendor,
-            ErrorKind::Auth,
-            format!(
-                "the main account's credentials no longer see {noun} {scope}: it left, or their access to it was removed"
-            ),
-        )
-        .code(if noun == "subscription" {
-            "SubscriptionNotFound"
-        } else {
-            "ProjectNotFound"
-        }));
+        return Err(error::scope_gone(vendor, scope));
     }
     Ok(id)
 }
@@ -434,11 +417,7 @@ pub async fn members(
         Ok(Credentials::Azure(c)) => azure::members(&c, endpoint, conns).await,
         Ok(Credentials::Hcs(c)) => hcs::members(&c, endpoint, conns, paths).await,
     };
-    result.map_err(|mut e| {
-        e.account = account.address.clone();
-        http::scrub(&mut e.message, secret.secret());
-        e
-    })
+    result.map_err(|e| list::finish(e, &account.address, secret.secret()))
 }
 
 /// Checks that the identity the vendor reported is the one the config declares:
