@@ -127,6 +127,19 @@ fn a_member_in_a_pr_state_reaches_nothing() {
             "plan --refresh, drift, sync and discover with {entry} pointed at it"
         ));
     }
+    // A pull request plants a symlink where the operator writes `--out`:
+    // discover refuses it and writes nothing through it.
+    let victim = env.path().join("victim.txt");
+    std::os::unix::fs::symlink(&victim, env.path().join("planted-members")).unwrap();
+    std::fs::write(
+        env.path().join("pr-state.json"),
+        serde_json::to_string_pretty(&real).unwrap(),
+    )
+    .unwrap();
+    let out = env.tether(&["discover", main.as_str(), "--out", "planted-members"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("never overwrites"), "{}", out.stderr);
+    assert!(!victim.exists(), "discover wrote through a planted symlink");
 }
 
 /// The organization of `vendor`'s first account, as the simulator built it.
