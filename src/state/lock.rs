@@ -274,6 +274,10 @@ pub fn acquire_for(
     }
 }
 
+/// How many times (20 ms apart) a run that found the PostgreSQL lock held
+/// asks again for a holder whose row is not written yet.
+const HOLDER_GRACE: u32 = 25;
+
 /// The PostgreSQL lock of the state.
 pub const PG_STATE: &str = "state";
 /// The PostgreSQL lock of the snapshot store.
@@ -323,6 +327,7 @@ pub fn acquire_pg(
     let mut session = crate::pg::lock::Session::open(pg, name)?;
     let info = LockInfo::new(operation);
     let row = crate::pg::lock::LockRow::from(&info);
+    let mut unnamed = 0;
     loop {
         match session.attempt(&row)? {
             crate::pg::lock::Attempt::Taken(previous) => {
@@ -342,11 +347,19 @@ pub fn acquire_pg(
             }
             crate::pg::lock::Attempt::Held(holder) => {
                 let waited = begun.elapsed();
-                if waited >= timeout {
-                    let info = holder.map(LockInfo::from).unwrap_or_else(LockInfo::unknown);
-                    return Err(info.locked(shown, of, timeout));
+                if waited < timeout {
+                    std::thread::sleep(RETRY_EVERY.min(timeout - waited));
+                    continue;
                 }
-                std::thread::sleep(RETRY_EVERY.min(timeout - waited));
+                // A holder that has just taken the advisory lock may not have
+                // written its row yet: ask again briefly before naming no one.
+                if holder.is_none() && unnamed < HOLDER_GRACE {
+                    unnamed += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                }
+                let info = holder.map(LockInfo::from).unwrap_or_else(LockInfo::unknown);
+                return Err(info.locked(shown, of, timeout));
             }
         }
     }
