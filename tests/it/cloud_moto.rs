@@ -26,8 +26,33 @@ use tether::secrets::Secret;
 
 const MOTO_ACCOUNT: &str = "123456789012";
 
-/// moto's auth enforcement is server-wide: the tests here take turns.
-static MOTO: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// moto's auth enforcement is server-wide: the tests here take turns, in
+/// one process (`cargo test`) or one process each (`cargo nextest`): an
+/// exclusive `flock` on a file named after the server, held until dropped.
+struct Turn(#[allow(dead_code)] std::fs::File);
+
+async fn turn(url: &str) -> Turn {
+    let name: String = url
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let path = std::env::temp_dir().join(format!("tether-moto-{name}.lock"));
+    tokio::task::spawn_blocking(move || {
+        use std::os::fd::AsRawFd;
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .expect("the moto turn file opens");
+        // SAFETY: flock on a descriptor this function owns.
+        let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
+        assert_eq!(r, 0, "flock {}", path.display());
+        Turn(f)
+    })
+    .await
+    .expect("the turn is taken")
+}
 
 fn opts() -> ClientOptions {
     ClientOptions {
@@ -109,7 +134,7 @@ fn moto_url() -> String {
 async fn moto_confirms_the_aws_identity_and_refuses_a_wrong_secret() {
     let url = moto_url();
     let url = url.trim_end_matches('/').to_string();
-    let _turn = MOTO.lock().await;
+    let _turn = turn(&url).await;
 
     // Any key, no enforcement: moto's default account.
     let a = account(&url, "AKIAIOSFODNN7EXAMPLE");
@@ -334,7 +359,7 @@ async fn describe_ids(ec2: &aws_sdk_ec2::Client, kind: &str) -> BTreeSet<String>
 async fn moto_listing_matches_what_ec2_describes() {
     let url = moto_url();
     let url = url.trim_end_matches('/').to_string();
-    let _turn = MOTO.lock().await;
+    let _turn = turn(&url).await;
     let region = "eu-north-1";
     use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
     let http = aws_smithy_http_client::Builder::new()
@@ -481,7 +506,7 @@ fn conns(opts: &cloud::ClientOptions) -> cloud::Connections {
 async fn moto_organization_members_are_listed_verified_and_synced_through_their_role() {
     let url = moto_url();
     let url = url.trim_end_matches('/').to_string();
-    let _turn = MOTO.lock().await;
+    let _turn = turn(&url).await;
     use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
