@@ -43,7 +43,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus, Error> {
         (None, _) => "no state (there was none)".to_string(),
     };
     let mut out = format!(
-        "Migrated {} to {}:\n  {state}\n  {} snapshot version{} ({} copied, {} already there)\n  {} audit line{}{}\nVerified: both sides hold the same bytes (digest {}).\n",
+        "Migrated {} to {}:\n  {state}\n  {} snapshot version{} ({} copied, {} already there)\n  {} audit line{}{}\n",
         m.from,
         m.to,
         m.versions,
@@ -57,8 +57,18 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus, Error> {
         } else {
             " (already there)"
         },
-        &m.digest[..16],
     );
+    if m.drift_record {
+        out.push_str(if m.drift_copied {
+            "  the last drift record (`drift --since-last`) copied\n"
+        } else {
+            "  the last drift record (`drift --since-last`) already there\n"
+        });
+    }
+    out.push_str(&format!(
+        "Verified: both sides hold the same bytes (digest {}).\n",
+        &m.digest[..16]
+    ));
     let now = cfg.settings.backend;
     match (to, now) {
         (BackendKind::Pg, BackendKind::Local) => out.push_str(&format!(

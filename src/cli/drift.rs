@@ -3,8 +3,9 @@
 //! saves the fetched inventory as a new snapshot version.
 //!
 //! Exit codes with `--detailed-exitcode`: 2 when drift is found (even if
-//! part of the inventory could not be read: what was found is certain),
-//! 3 when nothing drifted but something could not be read, 0 otherwise.
+//! part of the inventory could not be read: what was found is certain;
+//! with `--since-last`, only drift that is new since the last run), 3 when
+//! nothing drifted but something could not be read, 0 otherwise.
 
 use super::progress::Progress;
 use super::{Context, ExitStatus};
@@ -18,6 +19,8 @@ pub enum DriftFormat {
     Human,
     Json,
     Markdown,
+    /// One self-contained HTML file (no request leaves it).
+    Html,
 }
 
 #[derive(Debug, clap::Args)]
@@ -38,6 +41,11 @@ pub struct Args {
     /// Save the fetched inventory as a new snapshot version.
     #[arg(long)]
     pub record: bool,
+    /// Compare the findings with the last `--since-last` run's (new, still
+    /// present, resolved), then record this run as the last; with
+    /// `--detailed-exitcode`, exit 2 only for new drift.
+    #[arg(long)]
+    pub since_last: bool,
     /// Requests in flight at once (default: `parallelism` in the settings).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub parallelism: Option<u32>,
@@ -54,7 +62,15 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     let ids = identity::discover(&ctx.identities, &ctx.dir)?;
     let parallelism = args.parallelism.unwrap_or(config.settings.parallelism);
     let store = crate::ops::stores::snapshots(&ctx.dir, &config.settings)?;
-    let report = crate::ops::drift::check(
+    let history = if args.since_last {
+        let h = crate::ops::since::History::open(&ctx.dir, &config.settings)?;
+        // A damaged record fails the run before any vendor is asked.
+        h.load()?;
+        Some(h)
+    } else {
+        None
+    };
+    let mut report = crate::ops::drift::check(
         &config,
         &state,
         &accounts,
@@ -66,6 +82,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
         parallelism,
         &Progress::new("drift"),
     )?;
+    if let Some(h) = &history {
+        report.since_last(h, &accounts, !args.addresses.is_empty())?;
+    }
     ctx.printer.out(&match args.format {
         DriftFormat::Human => human(&report, accounts.len()),
         DriftFormat::Json => {
@@ -75,12 +94,17 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
             s
         }
         DriftFormat::Markdown => markdown(&report, args.budget),
+        DriftFormat::Html => crate::render::html::drift(&report, accounts.len()),
     });
     if args.fail_on_findings && !report.findings.is_empty() {
         return Ok(ExitStatus::Changes);
     }
     Ok(
-        match (args.detailed_exitcode, report.drift, report.incomplete) {
+        match (
+            args.detailed_exitcode,
+            report.exit_drift(),
+            report.incomplete,
+        ) {
             (false, _, _) => ExitStatus::Success,
             (true, true, _) => ExitStatus::Changes,
             (true, false, true) => ExitStatus::Incomplete,

@@ -12,6 +12,7 @@ use super::{Context, ExitStatus};
 use crate::config::{self, Address};
 use crate::error::Error;
 use crate::inventory::Resource;
+use crate::render::html;
 use crate::render::snapshot::{self as render, PartitionShow, VersionSummary};
 use crate::snapshot::diff::Changed;
 use crate::snapshot::{Renaming, Store, diff, diff_each};
@@ -29,10 +30,18 @@ pub enum ListFormat {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShowFormat {
+    Human,
+    Json,
+    Html,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum DiffFormat {
     Human,
     Json,
     Markdown,
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -65,7 +74,7 @@ pub enum SnapshotCommand {
         #[arg(long = "tag", value_name = "K=V")]
         tags: Vec<String>,
         #[arg(long, value_enum, default_value = "human")]
-        format: ListFormat,
+        format: ShowFormat,
     },
     /// Compare two versions: added, changed and removed resources.
     Diff {
@@ -180,7 +189,7 @@ fn show(
     store: &Store,
     id: &str,
     filter: &Filter,
-    format: ListFormat,
+    format: ShowFormat,
 ) -> Result<ExitStatus, Error> {
     use crate::inventory::PartitionStatus;
     let v = store.version(store.resolve(id)?)?;
@@ -212,8 +221,9 @@ fn show(
     }
     let summary = VersionSummary::of(&v.manifest);
     let mut chunk = match format {
-        ListFormat::Json => render::show_json_head(&summary, &partitions),
-        ListFormat::Human => render::show_human_head(&summary, &partitions),
+        ShowFormat::Json => render::show_json_head(&summary, &partitions),
+        ShowFormat::Human => render::show_human_head(&summary, &partitions),
+        ShowFormat::Html => html::show_head(&summary, &partitions, !filter.tags.is_empty()),
     };
     drop(partitions);
     let mut shown = 0;
@@ -226,8 +236,9 @@ fn show(
                 continue;
             }
             match format {
-                ListFormat::Json => render::show_json_resource(&mut chunk, &r, e.stale, shown == 0),
-                ListFormat::Human => render::show_human_resource(&mut chunk, &r, e.stale),
+                ShowFormat::Json => render::show_json_resource(&mut chunk, &r, e.stale, shown == 0),
+                ShowFormat::Human => render::show_human_resource(&mut chunk, &r, e.stale),
+                ShowFormat::Html => html::show_resource(&mut chunk, &r, e.stale),
             }
             shown += 1;
         }
@@ -237,8 +248,9 @@ fn show(
         }
     }
     match format {
-        ListFormat::Json => render::show_json_tail(&mut chunk, shown),
-        ListFormat::Human => render::show_human_tail(&mut chunk, shown),
+        ShowFormat::Json => render::show_json_tail(&mut chunk, shown),
+        ShowFormat::Human => render::show_human_tail(&mut chunk, shown),
+        ShowFormat::Html => html::show_tail(&mut chunk, shown),
     }
     ctx.printer.out(&chunk);
     Ok(ExitStatus::Success)
@@ -281,7 +293,14 @@ fn diff_cmd(
     // The resources go to temp files as they are found and are printed
     // from there: what the diff holds at once is a few partitions' worth.
     let mut spill = Spill::new();
-    let outline = diff_each(&older, &vb, None, |part| spill.take(part))?;
+    // What each account added, changed and removed, for the HTML chart.
+    let mut tally = html::Tally::default();
+    let outline = diff_each(&older, &vb, None, |part| {
+        if format == DiffFormat::Html {
+            tally.add(&part);
+        }
+        spill.take(part)
+    })?;
     if !spill.ordered() {
         // A region or type holding a `/`: the lists are sorted in memory.
         drop(spill);
@@ -292,6 +311,7 @@ fn diff_cmd(
             DiffFormat::Markdown => {
                 with_notes(render::diff_markdown(a, b, &d, render::DEFAULT_BUDGET))
             }
+            DiffFormat::Html => html::diff_noted(a, b, &d, &noted),
         };
         ctx.printer.out(&text);
         return Ok(ExitStatus::Success);
@@ -354,6 +374,36 @@ fn diff_cmd(
             out.push(&with_notes(render::diff_markdown_with(
                 a, b, &outline, counts, blocks,
             )));
+        }
+        DiffFormat::Html => {
+            use html::List;
+            out.push(&html::diff_head(a, b, &outline, counts, &tally, &noted));
+            let mut row = String::new();
+            out.push(&html::list_open(List::Added, counts.added));
+            added.each(|r: Resource| {
+                row.clear();
+                html::diff_resource(&mut row, &r);
+                out.push(&row);
+                Ok(())
+            })?;
+            out.push(&html::list_close(List::Added, counts.added));
+            out.push(&html::list_open(List::Changed, counts.changed));
+            changed.each(|c: Changed| {
+                row.clear();
+                html::diff_changed(&mut row, &c);
+                out.push(&row);
+                Ok(())
+            })?;
+            out.push(&html::list_close(List::Changed, counts.changed));
+            out.push(&html::list_open(List::Removed, counts.removed));
+            removed.each(|r: Resource| {
+                row.clear();
+                html::diff_resource(&mut row, &r);
+                out.push(&row);
+                Ok(())
+            })?;
+            out.push(&html::list_close(List::Removed, counts.removed));
+            out.push(&html::diff_tail(&outline, counts));
         }
     }
     out.finish();
@@ -627,6 +677,7 @@ mod spill_tests {
                 before: Some(serde_json::Value::Null),
                 after: (n % 2 == 0).then(|| serde_json::json!({"n": n, "s": "é\n\"q\""})),
             }],
+            tags: Default::default(),
         }
     }
 

@@ -42,8 +42,13 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus, Error> {
                 ));
             }
             if let (true, Some(c)) = (valid, &a.config) {
+                let rules = match c.ignore.len() {
+                    0 => String::new(),
+                    1 => " and 1 ignore rule".to_string(),
+                    n => format!(" and {n} ignore rules"),
+                };
                 ctx.printer.out(&format!(
-                    "The configuration is valid: {} account{} in {} file{}.\n",
+                    "The configuration is valid: {} account{}{rules} in {} file{}.\n",
                     c.accounts.len(),
                     if c.accounts.len() == 1 { "" } else { "s" },
                     a.sources.len(),

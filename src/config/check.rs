@@ -45,6 +45,8 @@ pub(super) fn finish(
         declared,
         accounts,
         moved,
+        ignore,
+        ignore_declared,
     } = lowered;
     let at = |s: &Option<Span>| {
         s.as_ref()
@@ -203,14 +205,65 @@ pub(super) fn finish(
         }
     }
 
+    let ignore = check_ignore(ignore, &ignore_declared, &by_addr, sources, diags);
+
     Some(Config {
         format_version: CONFIG_FORMAT_VERSION.to_string(),
         settings,
         accounts: by_addr,
         moved,
+        ignore,
         dir: dir.to_path_buf(),
         sources: Sources::default(),
     })
+}
+
+/// Ignore rules: each name once; a rule whose `account` names or matches
+/// no declared account is a warning (a typo would otherwise ignore
+/// nothing, silently). In name order.
+fn check_ignore(
+    mut rules: Vec<IgnoreRule>,
+    declared: &[(String, Span)],
+    accounts: &BTreeMap<Address, Account>,
+    sources: &Sources,
+    diags: &mut Diagnostics,
+) -> Vec<IgnoreRule> {
+    let mut first: HashMap<&str, &Span> = HashMap::new();
+    for (name, span) in declared {
+        if let Some(at) = first.get(name.as_str()) {
+            diags.push(
+                Diagnostic::error(format!("duplicate ignore rule `{name}`"))
+                    .at(span.clone())
+                    .detail(format!("the first one is at {}", sources.location(at)))
+                    .help("give each `ignore` block a name of its own"),
+            );
+        } else {
+            first.insert(name, span);
+        }
+    }
+    for r in &rules {
+        if let Some(pattern) = &r.account {
+            let matches = globset::Glob::new(pattern)
+                .map(|g| g.compile_matcher())
+                .is_ok_and(|m| accounts.keys().any(|a| m.is_match(a.to_string())));
+            if !matches {
+                let names: Vec<String> = accounts.keys().map(ToString::to_string).collect();
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                let d = Diagnostic::warning(format!(
+                    "`ignore \"{}\"`: no declared account is `{pattern}`",
+                    r.name
+                ))
+                .at_opt(r.span.clone());
+                diags.push(match did_you_mean(pattern, &names) {
+                    Some(s) => d.help(format!("did you mean `{s}`?")),
+                    None => d.help("it ignores nothing until such an account is declared"),
+                });
+            }
+        }
+    }
+    rules.sort_by(|a, b| a.name.cmp(&b.name));
+    rules.dedup_by(|a, b| a.name == b.name);
+    rules
 }
 
 /// Members take what says where and as whom their requests go from their

@@ -427,6 +427,49 @@ pub struct Moved {
     pub span: Option<Span>,
 }
 
+/// An `ignore "name" { … }` block: drift findings it matches are shown as
+/// ignored, with its reason, instead of as drift. Every matcher it has must
+/// match; it has at least one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct IgnoreRule {
+    /// The block's label, unique in the config.
+    pub name: String,
+    /// Account address or glob (`aws.*`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Resource type (`instance`, `security_group`, …).
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Resource address or glob (`aws.prod/*/instance/i-0abc*`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// A tag the resource carries: its key, or `key=value`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<TagMatch>,
+    /// A changed field's path or glob (`tags.last_scanned`, `attributes.*`):
+    /// only those fields of a change are ignored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<String>,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The last day (UTC, `YYYY-MM-DD`) the rule matches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub span: Option<Span>,
+}
+
+/// The tag an ignore rule asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct TagMatch {
+    pub key: String,
+    /// Any value when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
 /// A validated configuration.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Config {
@@ -435,6 +478,9 @@ pub struct Config {
     /// Accounts by address, in address order.
     pub accounts: BTreeMap<Address, Account>,
     pub moved: Vec<Moved>,
+    /// `ignore` blocks, in name order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<IgnoreRule>,
     /// The config directory.
     #[serde(skip)]
     #[schemars(skip)]

@@ -10,6 +10,8 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use super::ignore::{Ignored, Rules, Subject};
+use super::since::Item;
 use super::verify::{Check, verify_recorded};
 use super::{Observer, Step};
 use crate::config::{Address, Config};
@@ -27,7 +29,9 @@ use crate::trust::Trust;
 
 /// 2: `resources.not_compared` entries carry the failure's `kind`, `code`
 /// and `request_id`.
-pub const DRIFT_FORMAT_VERSION: &str = "2";
+/// 3: `items` (every finding with its fingerprint), `ignored`, `rules`,
+/// `since_last`; `resources.changed` entries carry the resource's `tags`.
+pub const DRIFT_FORMAT_VERSION: &str = "3";
 
 /// The drift report (`schemas/drift.schema.json`).
 #[derive(Debug, Serialize, JsonSchema)]
@@ -60,6 +64,79 @@ pub struct DriftReport {
     /// changed on many resources, one account or region not read for one
     /// reason, many accounts' credentials refused alike.
     pub groups: Vec<super::groups::Group>,
+    /// Every finding above, one per changed field, with its fingerprint
+    /// (and with `--since-last`, new or known).
+    pub items: Vec<Item>,
+    /// Findings an `ignore` rule matched: not drift, not in the lists
+    /// above, counted here with the rule and its reason.
+    pub ignored: Vec<super::ignore::Ignored>,
+    /// Each `ignore` rule: how many findings it matched, expired, unused.
+    pub rules: Vec<super::ignore::RuleUse>,
+    /// With `--since-last`: new, known and resolved against the last
+    /// recorded run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since_last: Option<super::since::SinceLast>,
+}
+
+impl DriftReport {
+    /// Drift that `--detailed-exitcode` exits 2 for: any, or with
+    /// `--since-last` only drift that is new.
+    pub fn exit_drift(&self) -> bool {
+        match &self.since_last {
+            None => self.drift,
+            Some(_) => self
+                .items
+                .iter()
+                .any(|i| i.drift && i.status == Some(super::since::Seen::New)),
+        }
+    }
+
+    /// With `--since-last`: compares with `history`'s last record and
+    /// records this run as the last. `accounts` are the ones in scope,
+    /// `scoped` when the user named them (the others' findings are kept).
+    pub fn since_last(
+        &mut self,
+        history: &super::since::History,
+        accounts: &[Address],
+        scoped: bool,
+    ) -> Result<()> {
+        let last = history.load()?;
+        let accounts: BTreeSet<Address> = accounts.iter().cloned().collect();
+        let unchecked: BTreeSet<Address> =
+            self.unreadable.iter().map(|u| u.address.clone()).collect();
+        let unread: BTreeSet<Address> = unchecked
+            .iter()
+            .chain(self.credentials.iter().map(|c| &c.address))
+            .chain(&self.disabled)
+            .cloned()
+            .collect();
+        let partitions: BTreeSet<(Address, String, String)> = self
+            .resources
+            .not_compared
+            .iter()
+            .map(|n| (n.account.clone(), n.region.clone(), n.kind.clone()))
+            .collect();
+        let judged = super::since::Judged {
+            accounts: &accounts,
+            every_account: !scoped,
+            unchecked: &unchecked,
+            unread: &unread,
+            partitions: &partitions,
+        };
+        let now = crate::clock::rfc3339_now();
+        let snapshot = self.snapshot;
+        let (since, record) = super::since::compare(
+            &mut self.items,
+            last,
+            &judged,
+            &mut self.rules,
+            snapshot,
+            &now,
+        );
+        history.save(&record)?;
+        self.since_last = Some(since);
+        Ok(())
+    }
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -245,12 +322,19 @@ pub fn check(
         .map(|(address, problem)| IdentityDrift::new(address, problem))
         .collect();
 
+    let mut resources = resources;
+    let (items, ignored, rules) = sift(
+        config,
+        &credentials,
+        &config_drift,
+        &mut findings,
+        &mut resources,
+    );
     // With `require_declared_members`, an organization member the config
     // does not declare is drift, not only a finding.
-    let undeclared = config.settings.require_declared_members
-        && findings
-            .iter()
-            .any(|f| f.kind == crate::hygiene::FindingKind::MemberUndeclared);
+    let undeclared = items
+        .iter()
+        .any(|i| i.drift && i.category == super::since::Category::Finding);
     let drift =
         !credentials.is_empty() || !config_drift.is_empty() || !resources.is_empty() || undeclared;
     let incomplete = !unreadable.is_empty() || !resources.not_compared.is_empty();
@@ -268,8 +352,97 @@ pub fn check(
         disabled,
         resources,
         groups,
+        items,
+        ignored,
+        rules,
+        since_last: None,
     };
     Ok(report)
+}
+
+/// Every finding as an [`Item`]; those an `ignore` rule matches leave
+/// `findings` and `resources` (a change keeps the fields no rule matched)
+/// for the ignored list.
+fn sift(
+    config: &Config,
+    credentials: &[IdentityDrift],
+    config_drift: &[ConfigDrift],
+    findings: &mut Vec<crate::hygiene::Finding>,
+    resources: &mut Diff,
+) -> (Vec<Item>, Vec<Ignored>, Vec<super::ignore::RuleUse>) {
+    let mut rules = Rules::new(&config.ignore, &super::ignore::today());
+    let mut items: Vec<Item> = credentials.iter().map(Item::credentials).collect();
+    items.extend(
+        config_drift
+            .iter()
+            .map(|c| Item::config(&c.address, c.action)),
+    );
+    let mut ignored = Vec::new();
+    let mut sort =
+        |item: Item, subject: Subject<'_>, items: &mut Vec<Item>| match rules.check(subject) {
+            Some(rule) => {
+                ignored.push(Ignored {
+                    item,
+                    rule: rule.name.clone(),
+                    reason: rule.reason.clone(),
+                });
+                false
+            }
+            None => {
+                items.push(item);
+                true
+            }
+        };
+    let require = config.settings.require_declared_members;
+    findings.retain(|f| {
+        let drift = require && f.kind == crate::hygiene::FindingKind::MemberUndeclared;
+        let account = f.address.to_string();
+        let subject = Subject {
+            account: &account,
+            ..Subject::default()
+        };
+        sort(Item::finding(f, drift), subject, &mut items)
+    });
+    for (list, added) in [
+        (&mut resources.added, true),
+        (&mut resources.removed, false),
+    ] {
+        list.retain(|r| {
+            let account = r.account.to_string();
+            let subject = Subject {
+                account: &account,
+                kind: Some(&r.kind),
+                resource: Some(&r.address),
+                tags: Some(&r.tags),
+                field: None,
+            };
+            let item = if added {
+                Item::added(r)
+            } else {
+                Item::removed(r)
+            };
+            sort(item, subject, &mut items)
+        });
+    }
+    resources.changed.retain_mut(|c| {
+        let account = c.account.to_string();
+        let fields = std::mem::take(&mut c.fields);
+        for f in fields {
+            let subject = Subject {
+                account: &account,
+                kind: Some(&c.kind),
+                resource: Some(&c.address),
+                tags: Some(&c.tags),
+                field: Some(&f.path),
+            };
+            if sort(Item::changed(c, &f), subject, &mut items) {
+                c.fields.push(f);
+            }
+        }
+        !c.fields.is_empty()
+    });
+    let uses = rules.uses();
+    (items, ignored, uses)
 }
 
 /// An account that could not be read, and why.

@@ -246,6 +246,7 @@ mod tests {
                 before: Some(json!(before)),
                 after: Some(json!(after)),
             }],
+            tags: Default::default(),
         }
     }
 

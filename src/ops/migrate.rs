@@ -1,6 +1,6 @@
 //! `tether backend migrate --to pg|local`: moves the state (its lineage and
-//! serial), every snapshot version and the audit log from one backend of a
-//! config to the other, and verifies the copy.
+//! serial), every snapshot version, the audit log and the last drift record
+//! from one backend of a config to the other, and verifies the copy.
 //!
 //! Invariants:
 //! - The source is only read. Both backends' state and snapshot locks are
@@ -43,6 +43,9 @@ pub struct Migrated {
     pub versions_copied: usize,
     pub audit_lines: usize,
     pub audit_copied: bool,
+    /// The last drift record (`drift --since-last`): there was one, copied.
+    pub drift_record: bool,
+    pub drift_copied: bool,
     /// SHA-256 over every digest compared (state, versions, audit).
     pub digest: String,
 }
@@ -53,6 +56,7 @@ struct Side {
     state: StateStore,
     snapshots: Store,
     audit: Audit,
+    drift: super::since::History,
 }
 
 enum Audit {
@@ -119,12 +123,14 @@ pub fn migrate(
         state: stores::local_state(dir, settings).store,
         snapshots: stores::local_snapshots(dir, settings),
         audit: Audit::File(stores::local_audit(dir)),
+        drift: super::since::History::local(dir),
     };
     let remote = Side {
         name: pg.shown(),
         state: StateStore::pg(pg.clone()),
         snapshots: Store::pg(pg.clone()),
-        audit: Audit::Pg(pg),
+        audit: Audit::Pg(pg.clone()),
+        drift: super::since::History::Pg(pg),
     };
     let (src, dst) = match to {
         BackendKind::Pg => (local, remote),
@@ -184,13 +190,25 @@ pub fn migrate(
         _ => return Err(refuse("it already holds another audit log".into())),
     };
 
-    // The copy: versions, audit, state last.
+    let src_drift = src.drift.load()?;
+    let dst_drift = dst.drift.load()?;
+    let drift_copied = match (&src_drift, &dst_drift) {
+        (Some(_), None) => true,
+        (_, None) => false,
+        (Some(a), Some(b)) if a == b => false,
+        (_, Some(_)) => return Err(refuse("it already holds another drift record".into())),
+    };
+
+    // The copy: versions, audit, the drift record, state last.
     let copy = &src_ids[dst_ids.len()..];
     for &id in copy {
         dst.snapshots.copy_version(&dst_snap, &src.snapshots, id)?;
     }
     if audit_copied {
         dst.audit.write_all(&src_audit)?;
+    }
+    if let (true, Some(r)) = (drift_copied, &src_drift) {
+        dst.drift.save(r)?;
     }
     let state = match &src_bytes {
         Some(b) if state_copied => Some(dst.state.copy_in(b, &dst_state)?),
@@ -238,6 +256,12 @@ pub fn migrate(
         all.update(l.as_bytes());
         all.update(b"\n");
     }
+    if dst.drift.load()? != src_drift {
+        return Err(Error::Usage(format!(
+            "the drift record in {} does not match the source's after the copy",
+            dst.name
+        )));
+    }
     Ok(Migrated {
         from: src.name.clone(),
         to: dst.name.clone(),
@@ -248,6 +272,8 @@ pub fn migrate(
         versions_copied: copy.len(),
         audit_lines: src_audit.len(),
         audit_copied,
+        drift_record: src_drift.is_some(),
+        drift_copied,
         digest: hex::encode(all.finalize()),
     })
 }

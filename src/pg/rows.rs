@@ -306,6 +306,39 @@ impl Pg {
         Ok(rows.into_iter().map(|r| r.get(0)).collect())
     }
 
+    /// The workspace's last drift record (`drift --since-last`), if any.
+    pub fn drift_record(self: &Arc<Self>) -> Result<Option<Vec<u8>>> {
+        let rows = self.read(
+            "cannot read the last drift record",
+            "SELECT document FROM {s}.drift_records WHERE workspace = $1",
+            vec![],
+        )?;
+        Ok(rows.first().map(|r| r.get(0)))
+    }
+
+    /// Replaces the workspace's last drift record with `document`.
+    pub fn put_drift_record(
+        self: &Arc<Self>,
+        recorded_at: String,
+        document: Vec<u8>,
+    ) -> Result<()> {
+        self.run(move |pg| async move {
+            let c = pg.client().await?;
+            c.execute(
+                &format!(
+                    "INSERT INTO {}.drift_records (workspace, recorded_at, document) VALUES ($1, $2, $3)
+                     ON CONFLICT (workspace) DO UPDATE SET
+                       recorded_at = EXCLUDED.recorded_at, document = EXCLUDED.document",
+                    pg.schema()
+                ),
+                &[&pg.target.workspace, &recorded_at, &document],
+            )
+            .await
+            .map_err(|e| pg.failed("cannot record the drift report", &e))?;
+            Ok(())
+        })
+    }
+
     /// How many pack segments version `version` has.
     pub fn snapshot_segment_count(self: &Arc<Self>, version: u64) -> Result<u32> {
         let rows = self.read(

@@ -13,11 +13,12 @@ use super::Pg;
 use crate::error::Result;
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// Step `n` (1-based) brings the schema from `n - 1` to `n`. `{s}` is the
 /// quoted schema name.
-const STEPS: &[&str] = &[r#"
+const STEPS: &[&str] = &[
+    r#"
 CREATE TABLE {s}.workspaces (
     name text PRIMARY KEY,
     serial bigint,
@@ -100,7 +101,15 @@ CREATE TABLE {s}.audit (
     line text NOT NULL,
     PRIMARY KEY (workspace, seq)
 );
-"#];
+"#,
+    r#"
+CREATE TABLE {s}.drift_records (
+    workspace text PRIMARY KEY,
+    recorded_at text NOT NULL,
+    document bytea NOT NULL
+);
+"#,
+];
 
 /// Makes the schema current, or says why it cannot be.
 pub fn ensure(pg: &Arc<Pg>) -> Result<()> {

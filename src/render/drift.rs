@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use super::snapshot as snaprender;
 use crate::ops::drift::DriftReport;
+use crate::ops::since::{Item, Seen, SinceLast};
 use crate::plan::Action;
 
 /// A marker line that lets CI find and update the one drift issue.
@@ -23,6 +24,9 @@ pub fn human(r: &DriftReport, accounts: usize) -> String {
                 ", no snapshot yet to compare the live inventory with (run `tether sync`)".into(),
         }
     );
+    if let Some(since) = &r.since_last {
+        since_human(&mut s, r, since);
+    }
     if !r.groups.is_empty() {
         s.push_str("Causes seen in many places:\n");
         for g in &r.groups {
@@ -85,19 +89,138 @@ pub fn human(r: &DriftReport, accounts: usize) -> String {
             s.push('\n');
         }
     }
+    rules_human(&mut s, r);
     if let Some(v) = r.recorded {
         let _ = writeln!(s, "Recorded the live inventory as snapshot {v}.");
     }
-    s.push_str(match (r.drift, r.incomplete) {
-        (true, true) => "Drift found; the check is also incomplete.\n",
-        (true, false) => "Drift found.\n",
-        (false, true) => "No drift found in what could be read; the check is incomplete.\n",
-        (false, false) => "No drift.\n",
-    });
+    s.push_str(verdict(r));
+    s.push('\n');
     s
 }
 
-fn action_word(a: Action) -> &'static str {
+/// The report's conclusion in one sentence.
+pub fn verdict(r: &DriftReport) -> &'static str {
+    if r.since_last.is_some() && r.drift && !r.exit_drift() {
+        return "Drift found, none of it new since the last run.";
+    }
+    match (r.drift, r.incomplete) {
+        (true, true) => "Drift found; the check is also incomplete.",
+        (true, false) => "Drift found.",
+        (false, true) => "No drift found in what could be read; the check is incomplete.",
+        (false, false) => "No drift.",
+    }
+}
+
+/// Most items listed by name in one section of the human form.
+const LISTED: usize = 100;
+
+fn new_items(r: &DriftReport) -> impl Iterator<Item = &Item> {
+    r.items.iter().filter(|i| i.status == Some(Seen::New))
+}
+
+fn since_human(s: &mut String, r: &DriftReport, since: &SinceLast) {
+    match &since.last {
+        Some(last) => {
+            let _ = write!(
+                s,
+                "Since the last run ({}): {} new, {} still present, {} resolved",
+                last.recorded_at,
+                since.new,
+                since.known,
+                since.resolved.len()
+            );
+            if !since.unknown.is_empty() {
+                let _ = write!(s, ", {} not read this time", since.unknown.len());
+            }
+            s.push_str(".\n");
+        }
+        None => {
+            let _ = writeln!(s, "First recorded run: all {} findings are new.", since.new);
+        }
+    }
+    let new: Vec<&Item> = new_items(r).collect();
+    if !new.is_empty() && since.last.is_some() {
+        s.push_str("New:\n");
+        list_items(s, &new);
+    }
+    if !since.resolved.is_empty() {
+        s.push_str("Resolved:\n");
+        list_items(s, &since.resolved.iter().collect::<Vec<_>>());
+    }
+    s.push('\n');
+}
+
+fn list_items(s: &mut String, items: &[&Item]) {
+    for i in items.iter().take(LISTED) {
+        let _ = writeln!(s, "  + {}", i.summary);
+    }
+    if items.len() > LISTED {
+        let _ = writeln!(
+            s,
+            "  … and {} more (see `--format json`)",
+            items.len() - LISTED
+        );
+    }
+}
+
+/// Ignored findings by rule, and the rules to look at: past their
+/// `until`, or unused.
+fn rules_human(s: &mut String, r: &DriftReport) {
+    if !r.ignored.is_empty() {
+        let _ = writeln!(
+            s,
+            "Ignored ({} finding{}, not drift):",
+            r.ignored.len(),
+            if r.ignored.len() == 1 { "" } else { "s" }
+        );
+        for u in r.rules.iter().filter(|u| u.matched > 0 && !u.expired) {
+            let _ = write!(s, "  - {} ({}): {}", u.name, u.matched, u.reason);
+            if let Some(o) = &u.owner {
+                let _ = write!(s, " [owner: {o}]");
+            }
+            s.push('\n');
+        }
+        s.push('\n');
+    }
+    let expired: Vec<_> = r.rules.iter().filter(|u| u.expired).collect();
+    if !expired.is_empty() {
+        s.push_str("Ignore rules past their `until` (they match nothing now):\n");
+        for u in expired {
+            let _ = write!(
+                s,
+                "  ! {} (until {})",
+                u.name,
+                u.until.as_deref().unwrap_or("?")
+            );
+            if u.matched > 0 {
+                let _ = write!(s, ": {} finding(s) it matched are drift again", u.matched);
+            }
+            s.push('\n');
+        }
+        s.push('\n');
+    }
+    let unused: Vec<_> = r
+        .rules
+        .iter()
+        .filter(|u| u.unused_since.is_some())
+        .collect();
+    if !unused.is_empty() {
+        s.push_str("Ignore rules that matched nothing for 30 days (remove them?):\n");
+        for u in unused {
+            let _ = writeln!(
+                s,
+                "  ? {} (nothing since {}): {}",
+                u.name,
+                u.unused_since.as_deref().unwrap_or("?"),
+                u.reason
+            );
+        }
+        s.push('\n');
+    }
+}
+
+/// What config drift would do, in words.
+pub fn action_word(a: Action) -> &'static str {
     match a {
         Action::Create => "to create",
         Action::Update => "to update",
@@ -114,12 +237,65 @@ pub fn markdown(r: &DriftReport, budget: usize) -> String {
         head,
         "{}\n",
         match (r.drift, r.incomplete) {
+            _ if r.since_last.is_some() && r.drift && !r.exit_drift() =>
+                "**Drift found**, none of it new since the last run.",
             (true, true) => "**Drift found** (and the check is incomplete).",
             (true, false) => "**Drift found.**",
             (false, true) => "**No drift found** in what could be read; the check is incomplete.",
             (false, false) => "**No drift.**",
         }
     );
+    if let Some(since) = &r.since_last {
+        let new: Vec<&Item> = new_items(r).collect();
+        match &since.last {
+            Some(last) => {
+                let _ = writeln!(
+                    head,
+                    "Since the last run ({}): **{} new**, {} still present, {} resolved{}.\n",
+                    last.recorded_at,
+                    since.new,
+                    since.known,
+                    since.resolved.len(),
+                    if since.unknown.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {} not read this time", since.unknown.len())
+                    }
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    head,
+                    "First recorded run: all {} findings are new.\n",
+                    since.new
+                );
+            }
+        }
+        // New drift first, within half the budget: it is what the issue is for.
+        if !new.is_empty() {
+            head.push_str("**New:**\n\n");
+            let mut shown = 0;
+            for i in &new {
+                let line = format!("- {}\n", code_span(&i.summary));
+                if head.len() + line.len() > budget / 2 {
+                    break;
+                }
+                head.push_str(&line);
+                shown += 1;
+            }
+            if shown < new.len() {
+                let _ = writeln!(
+                    head,
+                    "- … and {} more new (see the JSON report)",
+                    new.len() - shown
+                );
+            }
+            head.push('\n');
+        }
+        if !since.resolved.is_empty() {
+            let _ = writeln!(head, "**Resolved:** {}\n", since.resolved.len());
+        }
+    }
     head.push_str("| kind | count |\n|---|---:|\n");
     let _ = writeln!(head, "| credentials | {} |", r.credentials.len());
     let _ = writeln!(head, "| config vs state | {} |", r.config.len());
@@ -136,9 +312,10 @@ pub fn markdown(r: &DriftReport, budget: usize) -> String {
     );
     let _ = writeln!(
         head,
-        "| not read | {} |\n",
+        "| not read | {} |",
         r.unreadable.len() + r.resources.not_compared.len()
     );
+    let _ = writeln!(head, "| ignored by rules | {} |\n", r.ignored.len());
     if !r.groups.is_empty() {
         head.push_str("**Causes seen in many places:**\n\n");
         for g in r.groups.iter().take(20) {
@@ -180,6 +357,14 @@ pub fn markdown(r: &DriftReport, budget: usize) -> String {
         head.push('\n');
         super::findings::markdown(&mut head, &r.findings);
     }
+    let mut rules = String::new();
+    rules_human(&mut rules, r);
+    if !rules.is_empty() {
+        let _ = write!(
+            head,
+            "\n<details><summary>Ignore rules</summary>\n\n```\n{rules}```\n</details>\n"
+        );
+    }
     if let Some(id) = r.snapshot {
         if !r.resources.is_empty() || !r.resources.not_compared.is_empty() {
             let rest = budget.saturating_sub(head.len());
@@ -190,4 +375,15 @@ pub fn markdown(r: &DriftReport, budget: usize) -> String {
         }
     }
     head
+}
+
+/// `s` as one inline code span, whatever backticks it holds.
+fn code_span(s: &str) -> String {
+    let s = s.replace('\n', " ");
+    let mut ticks = 1;
+    while s.contains(&"`".repeat(ticks)) {
+        ticks += 1;
+    }
+    let fence = "`".repeat(ticks);
+    format!("{fence} {s} {fence}")
 }

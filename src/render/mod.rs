@@ -8,6 +8,7 @@ pub mod discover;
 pub mod documents;
 pub mod drift;
 pub mod findings;
+pub mod html;
 pub mod palette;
 pub mod plan;
 pub mod plan_markdown;

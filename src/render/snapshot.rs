@@ -102,7 +102,7 @@ pub fn summary_line(d: &Diff) -> String {
     summary_line_with(d, Counts::of(d))
 }
 
-fn summary_line_with(d: &Diff, n: Counts) -> String {
+pub(crate) fn summary_line_with(d: &Diff, n: Counts) -> String {
     if !n.any() && d.accounts_removed.is_empty() && d.not_compared.is_empty() {
         return "No changes.".into();
     }
@@ -917,6 +917,7 @@ mod tests {
                     after: Some(serde_json::json!("x")),
                 },
             ],
+            tags: Default::default(),
         };
         for (na, nr, nc) in [(0, 0, 0), (1, 0, 2), (3, 1, 0), (0, 4, 1)] {
             let d = Diff {

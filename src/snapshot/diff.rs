@@ -258,6 +258,10 @@ pub struct Changed {
     /// Field paths in order: `native_type`, `name`, `status`, `tags.<key>`,
     /// `attributes.<name>`.
     pub fields: Vec<FieldChange>,
+    /// The resource's tags in the newer inventory (what ignore rules and
+    /// filters match a change by).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -623,6 +627,7 @@ fn changed(key: &PartitionKey, a: &[u8], b: &[u8], d: &mut Diff) -> Result<()> {
             kind: y.kind,
             id: y.id,
             fields,
+            tags: y.tags,
         });
     }
     Ok(())

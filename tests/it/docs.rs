@@ -475,6 +475,21 @@ fn drift_workflow(name: &str) {
         drift.iter().any(|a| a == "--detailed-exitcode"),
         "{drift:?}"
     );
+    // Only new drift alerts: the issue is not touched for what it says already.
+    assert!(drift.iter().any(|a| a == "--since-last"), "{drift:?}");
+    if name == "drift.yml" {
+        // A local record lives in the checkout: kept between runs by the cache.
+        let cached = steps(&wf).iter().any(|s| {
+            str_of(s, "uses").is_some_and(|u| u.starts_with("actions/cache@"))
+                && s.get("with")
+                    .and_then(|w| str_of(w, "path"))
+                    .is_some_and(|p| p.contains(".tether/drift-last.json"))
+        });
+        assert!(
+            cached,
+            "{name} does not keep .tether/drift-last.json between runs"
+        );
+    }
     assert_eq!(flag_value(drift, "--format"), Some("markdown"), "{drift:?}");
 
     // The step that runs drift records its exit code as an output; the steps

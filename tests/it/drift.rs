@@ -655,3 +655,320 @@ fn one_cause_in_many_places_is_one_group() {
         md.stdout
     );
 }
+
+/// Ignore rules in the config and `drift --since-last`, end to end on one
+/// account of each vendor: a field a rule names is ignored (counted, with
+/// its reason), an expired rule is reported and ignores nothing, a rule
+/// that matches nothing counts 0; the second run has nothing new (exit 0);
+/// a field that changes again is new, a fix is resolved.
+fn ignore_rules_and_new_drift_since_last(b: Backend) {
+    let env = Env::on(b, 43, 1, 12);
+    let out = env.tether(&["apply", "--auto-approve"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    std::fs::write(
+        env.path().join("rules.hcl"),
+        r#"ignore "scanner" {
+  account   = "aws.*"
+  attribute = "tags.last_scanned"
+  reason    = "the nightly scanner stamps it"
+  owner     = "secops"
+}
+
+ignore "old_hcs" {
+  account = "hcs.*"
+  reason  = "was being rebuilt"
+  until   = "2020-01-01"
+}
+
+ignore "never" {
+  type   = "subnet"
+  tag    = "nobody=here"
+  reason = "nothing has it"
+}
+"#,
+    )
+    .unwrap();
+    let first = export(&env, "latest");
+    let pick = |v: SimVendor, n: usize| -> String {
+        first
+            .iter()
+            .filter(|r| r["account"].as_str().unwrap().starts_with(prefix(v)))
+            .filter(|r| r["type"] != "resource_group")
+            .nth(n)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let e = env.sim.engine();
+    let retag = |v: SimVendor, id: &str, key: &str, value: &str| {
+        let mut tags = e.resource(v, id).unwrap().tags;
+        tags.insert(key.into(), value.into());
+        e.set_tags(v, id, &tags).unwrap();
+    };
+    let (scanned, owned) = (pick(SimVendor::Aws, 0), pick(SimVendor::Aws, 1));
+    retag(SimVendor::Aws, &scanned, "last_scanned", "2026-12-06");
+    retag(SimVendor::Aws, &owned, "owner", "bob");
+    retag(SimVendor::Hcs, &pick(SimVendor::Hcs, 0), "env", "rebuilt");
+    e.delete_resource(SimVendor::Azure, &pick(SimVendor::Azure, 0))
+        .unwrap();
+    let ali = first
+        .iter()
+        .find(|r| r["account"].as_str().unwrap().starts_with("alibaba."))
+        .unwrap();
+    let added = e
+        .add_resource(&AddResource {
+            vendor: SimVendor::Alibaba,
+            account: crate::cloud::world_id(&env.sim, SimVendor::Alibaba, 0),
+            region: ali["region"].as_str().unwrap().into(),
+            kind: "instance".into(),
+            subscription: None,
+        })
+        .unwrap();
+
+    let drift = |format: &str| {
+        env.tether(&[
+            "drift",
+            "--since-last",
+            "--detailed-exitcode",
+            "--format",
+            format,
+        ])
+    };
+    // First run: everything is new.
+    let out = drift("json");
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    let one = json(&out);
+    let ignored = one["ignored"].as_array().unwrap();
+    assert_eq!(ignored.len(), 1, "{one:#}");
+    assert_eq!(ignored[0]["rule"], "scanner");
+    assert_eq!(ignored[0]["reason"], "the nightly scanner stamps it");
+    assert_eq!(ignored[0]["field"], "tags.last_scanned");
+    let items = one["items"].as_array().unwrap();
+    assert!(
+        !items.iter().any(|i| i["field"] == "tags.last_scanned"),
+        "{one:#}"
+    );
+    // The resource whose only change is ignored is not drift at all.
+    assert!(
+        !one["resources"]["changed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == scanned.as_str()),
+        "{one:#}"
+    );
+    let rules: Vec<(String, u64, bool)> = one["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_string(),
+                r["matched"].as_u64().unwrap(),
+                r["expired"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(rules[0], ("never".into(), 0, false), "{rules:?}");
+    assert_eq!(rules[2], ("scanner".into(), 1, false), "{rules:?}");
+    assert_eq!(
+        (rules[1].0.as_str(), rules[1].2),
+        ("old_hcs", true),
+        "{rules:?}"
+    );
+    assert!(
+        rules[1].1 >= 1,
+        "the expired rule counts what it would ignore"
+    );
+    // The expired rule ignores nothing: the HCS change is drift.
+    assert!(
+        items.iter().any(|i| i["account"].as_str().unwrap().starts_with("hcs.")
+            && i["field"] == "tags.env"),
+        "{one:#}"
+    );
+    assert!(one["since_last"].get("last").is_none(), "{one:#}");
+    assert_eq!(one["since_last"]["new"], items.len());
+    assert!(items.iter().all(|i| i["status"] == "new"));
+    for v in VENDORS {
+        assert!(
+            items
+                .iter()
+                .any(|i| i["account"].as_str().unwrap().starts_with(prefix(v))),
+            "{v:?}: {one:#}"
+        );
+    }
+    let fingerprints = |r: &serde_json::Value| -> std::collections::BTreeSet<String> {
+        r["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["fingerprint"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    // Second run, nothing changed: the same fingerprints, nothing new: exit 0.
+    let out = drift("human");
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    for want in [
+        &format!("0 new, {} still present, 0 resolved", items.len()),
+        "Drift found, none of it new since the last run.",
+        "Ignored (1 finding, not drift):\n  - scanner (1): the nightly scanner stamps it [owner: secops]",
+        "Ignore rules past their `until` (they match nothing now):\n  ! old_hcs (until 2020-01-01)",
+    ] {
+        assert!(out.stdout.contains(want), "{want}\n---\n{}", out.stdout);
+    }
+    let out = env.tether(&["drift", "--format", "json"]);
+    assert_eq!(
+        fingerprints(&json(&out)),
+        fingerprints(&one),
+        "stable across runs"
+    );
+
+    // A run asked about one account judges only its findings: the others'
+    // are kept for the next full run, never resolved.
+    let out = env.tether(&["drift", "--since-last", "--format", "json", "aws.acct-0001"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let scoped = json(&out);
+    assert_eq!(scoped["since_last"]["new"], 0, "{scoped:#}");
+    assert_eq!(
+        scoped["since_last"]["resolved"].as_array().unwrap().len(),
+        0
+    );
+    assert!(
+        scoped["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["account"] == "aws.acct-0001")
+    );
+
+    // The owner changes again (a new finding), the added instance is gone.
+    retag(SimVendor::Aws, &owned, "owner", "carol");
+    e.delete_resource(SimVendor::Alibaba, &added.id).unwrap();
+    let out = drift("json");
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    let three = json(&out);
+    let since = &three["since_last"];
+    assert_eq!(since["new"], 1, "{since:#}");
+    let new: Vec<&serde_json::Value> = three["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["status"] == "new")
+        .collect();
+    assert!(
+        new[0]["summary"].as_str().unwrap().contains("\"carol\""),
+        "{new:?}"
+    );
+    let resolved: Vec<&str> = since["resolved"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["summary"].as_str().unwrap())
+        .collect();
+    assert_eq!(resolved.len(), 2, "{resolved:?}");
+    assert!(
+        resolved.iter().any(|s| s.contains("\"bob\"")),
+        "{resolved:?}"
+    );
+    assert!(
+        resolved.iter().any(|s| s.ends_with(" added")),
+        "{resolved:?}"
+    );
+    // What is still there kept the day it was first seen.
+    let known = three["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["status"] == "known")
+        .unwrap();
+    let was = one["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["fingerprint"] == known["fingerprint"])
+        .unwrap();
+    assert_eq!(known["first_seen"], was["first_seen"]);
+
+    // Markdown puts new drift first.
+    retag(SimVendor::Hcs, &pick(SimVendor::Hcs, 1), "env", "again");
+    let out = drift("markdown");
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    let new_at = out.stdout.find("**New:**").expect(&out.stdout);
+    let table_at = out.stdout.find("| kind | count |").unwrap();
+    assert!(new_at < table_at, "{}", out.stdout);
+    assert!(
+        out.stdout[new_at..table_at].contains("tags.env"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// A rule that has matched nothing for 30 days is reported as unused; a
+/// record a pull request damaged or a `.tether` it made a symlink is
+/// refused before any vendor is asked, and nothing is written.
+#[test]
+fn unused_rules_and_a_hostile_drift_record() {
+    let env = Env::on(Backend::Local, 44, 1, 6);
+    let out = env.tether(&["apply", "--auto-approve"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    std::fs::write(
+        env.path().join("rules.hcl"),
+        "ignore \"never\" {\n  type   = \"subnet\"\n  tag    = \"nobody=here\"\n  reason = \"nothing has it\"\n}\n",
+    )
+    .unwrap();
+    let out = env.tether(&["drift", "--since-last", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(json(&out)["rules"][0].get("unused_since").is_none());
+    let path = env.path().join(".tether/drift-last.json");
+    let mut record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert!(
+        record["rules"]["never"]["last_matched"].is_null(),
+        "{record:#}"
+    );
+    // As if the rule had been there, matching nothing, for 40 days.
+    let then = "2020-01-01T00:00:00Z";
+    record["rules"]["never"]["first_seen"] = then.into();
+    std::fs::write(&path, record.to_string()).unwrap();
+    let out = env.tether(&["drift", "--since-last", "--format", "json"]);
+    assert_eq!(
+        json(&out)["rules"][0]["unused_since"],
+        then,
+        "{}",
+        out.stdout
+    );
+    let out = env.tether(&["drift", "--since-last"]);
+    assert!(
+        out.stdout.contains(&format!(
+            "Ignore rules that matched nothing for 30 days (remove them?):\n  ? never (nothing since {then}): nothing has it"
+        )),
+        "{}",
+        out.stdout
+    );
+
+    // A damaged record: exit 1, named, left as it is.
+    std::fs::write(&path, "{\"format_version\": \"1\", \"items\": 7}").unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let out = env.tether(&["drift", "--since-last"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("drift-last.json is damaged"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+
+    // `.tether` made a symlink to a directory elsewhere: refused, nothing
+    // written there.
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::remove_dir_all(env.path().join(".tether")).unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), env.path().join(".tether")).unwrap();
+    let out = env.tether(&["drift", "--since-last"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("is a symbolic link"), "{}", out.stderr);
+    assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+}
+
+crate::both_backends!(ignore_rules_and_new_drift_since_last);

@@ -13,6 +13,7 @@ mod drift;
 mod failures;
 mod hardening;
 mod harness;
+mod html;
 mod hygiene;
 mod inventory;
 mod org;

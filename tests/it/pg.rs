@@ -479,6 +479,9 @@ fn migration_local_to_pg_to_local_keeps_every_byte() {
     let local_exports = exports(&env, &ids);
     let state_bytes = std::fs::read(env.path().join("tether.state.json")).unwrap();
     let audit_bytes = std::fs::read(env.path().join(".tether/audit.jsonl")).unwrap();
+    let drift = env.tether(&["drift", "--since-last"]);
+    assert_eq!(drift.code, 0, "{}{}", drift.stdout, drift.stderr);
+    let drift_bytes = std::fs::read(env.path().join(".tether/drift-last.json")).unwrap();
     let list = env.tether(&["snapshot", "list"]);
     assert!(list.stdout.contains("     5  "), "{}", list.stdout);
 
@@ -496,6 +499,12 @@ fn migration_local_to_pg_to_local_keeps_every_byte() {
         out.stdout
     );
     assert!(out.stdout.contains("`pg_schema = "), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("the last drift record (`drift --since-last`) copied"),
+        "{}",
+        out.stdout
+    );
     // The source is untouched; a second run finds everything there.
     assert_eq!(
         std::fs::read(env.path().join("tether.state.json")).unwrap(),
@@ -549,6 +558,10 @@ fn migration_local_to_pg_to_local_keeps_every_byte() {
     assert_eq!(
         std::fs::read(env.path().join(".tether/audit.jsonl")).unwrap(),
         audit_bytes
+    );
+    assert_eq!(
+        std::fs::read(env.path().join(".tether/drift-last.json")).unwrap(),
+        drift_bytes
     );
     // Into a backend that holds another state: refused, nothing written.
     let env2 = Env::on(Backend::Pg, 507, 1, 1);

@@ -7,11 +7,13 @@
 //! (account blocks, per vendor), [`common`] (the attributes every account
 //! takes: regions, resource types, tags, `depends_on`, `api_endpoint`),
 //! [`secret`] (secret values are age ciphertext), [`moved`] (`moved`
-//! blocks); [`attrs`] reads a block's attributes for all of them.
+//! blocks), [`ignore`] (drift's `ignore` rules); [`attrs`] reads a block's
+//! attributes for all of them.
 
 mod account;
 mod attrs;
 mod common;
+mod ignore;
 mod moved;
 mod secret;
 mod settings;
@@ -41,6 +43,9 @@ pub(super) struct Lowered {
     /// The accounts that passed every per-block check.
     pub accounts: Vec<Account>,
     pub moved: Vec<Moved>,
+    pub ignore: Vec<IgnoreRule>,
+    /// Every `ignore` block's name, valid or not: names are unique.
+    pub ignore_declared: Vec<(String, Span)>,
 }
 
 /// An account block's address and dependencies, kept even when the block has errors.
@@ -59,10 +64,12 @@ impl Lowered {
         self.declared.extend(other.declared);
         self.accounts.extend(other.accounts);
         self.moved.extend(other.moved);
+        self.ignore.extend(other.ignore);
+        self.ignore_declared.extend(other.ignore_declared);
     }
 }
 
-const TOP_BLOCKS: &[&str] = &["tether", "account", "moved"];
+const TOP_BLOCKS: &[&str] = &["tether", "account", "moved", "ignore"];
 
 /// What of a file is lowered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,15 +122,16 @@ pub(super) fn lower_file(
             }
             Structure::Block(b) => match b.ident.as_str() {
                 "tether" => l.settings(b, out),
-                "account" | "moved" if scope == Scope::Settings => {}
+                "account" | "moved" | "ignore" if scope == Scope::Settings => {}
                 "account" => l.account(b, out),
                 "moved" => l.moved(b, out),
+                "ignore" => l.ignore(b, out),
                 other => {
                     let mut d = Diagnostic::error(format!("unknown block type `{other}`"))
                         .at(l.span(b.ident.span()));
                     d = match did_you_mean(other, TOP_BLOCKS) {
                         Some(s) => d.help(format!("did you mean `{s}`?")),
-                        None => d.help("the blocks are `tether`, `account` and `moved`"),
+                        None => d.help("the blocks are `tether`, `account`, `moved` and `ignore`"),
                     };
                     l.diags.push(d);
                 }
