@@ -759,7 +759,7 @@ pub fn drift(r: &DriftReport, accounts: usize) -> String {
         let _ = writeln!(s, "<p>Recorded the live inventory as snapshot {v}.</p>");
     }
     if let Some(since) = &r.since_last {
-        since_last(&mut s, since);
+        since_last(&mut s, r, since);
     }
     chart(
         &mut s,
@@ -921,7 +921,7 @@ pub fn drift(r: &DriftReport, accounts: usize) -> String {
 }
 
 /// `--since-last`: new, known and resolved against the last recorded run.
-fn since_last(s: &mut String, since: &crate::ops::since::SinceLast) {
+fn since_last(s: &mut String, r: &DriftReport, since: &crate::ops::since::SinceLast) {
     s.push_str("<section id=\"since\"><h2>Since the last recorded run</h2>\n<p>");
     match &since.last {
         Some(last) => {
@@ -942,6 +942,15 @@ fn since_last(s: &mut String, since: &crate::ops::since::SinceLast) {
         since.resolved.len(),
         since.unknown.len()
     );
+    let mut new = r
+        .items
+        .iter()
+        .filter(|i| i.status == Some(crate::ops::since::Seen::New))
+        .peekable();
+    if new.peek().is_some() && since.last.is_some() {
+        s.push_str("<h3>New</h3>\n");
+        items(s, new);
+    }
     if !since.resolved.is_empty() {
         s.push_str("<h3>Resolved</h3>\n");
         items(s, &since.resolved);
@@ -950,7 +959,7 @@ fn since_last(s: &mut String, since: &crate::ops::since::SinceLast) {
 }
 
 /// A table of fingerprinted findings.
-fn items(s: &mut String, list: &[crate::ops::since::Item]) {
+fn items<'a>(s: &mut String, list: impl IntoIterator<Item = &'a crate::ops::since::Item>) {
     table(s, &[("w30", "account"), ("", "finding")]);
     s.push_str("<tbody>\n");
     for i in list {

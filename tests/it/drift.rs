@@ -903,6 +903,22 @@ ignore "never" {
         "{}",
         out.stdout
     );
+
+    // So does the HTML report, with the ignored findings and their reason.
+    retag(SimVendor::Hcs, &pick(SimVendor::Hcs, 2), "env", "html");
+    let out = drift("html");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let new_at = out.stdout.find("<h3>New</h3>").expect(&out.stdout);
+    assert!(
+        out.stdout[new_at..].contains("&quot;html&quot;"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("the nightly scanner stamps it"),
+        "{}",
+        out.stdout
+    );
 }
 
 /// A rule that has matched nothing for 30 days is reported as unused; a
