@@ -121,10 +121,16 @@ pub fn run(c: &mut Command) -> (bool, i64) {
 }
 
 /// Runs a command to completion; returns success and the child's own peak RSS in KiB.
-#[allow(clippy::zombie_processes)] // reaped by wait4 below
 pub fn run_rusage(c: &mut Command) -> (bool, i64) {
+    run_rusage_into(c, Stdio::null())
+}
+
+/// [`run_rusage`] with the command's standard output to `out` (a file the
+/// report is kept in).
+#[allow(clippy::zombie_processes)] // reaped by wait4 below
+pub fn run_rusage_into(c: &mut Command, out: impl Into<Stdio>) -> (bool, i64) {
     let child = c
-        .stdout(Stdio::null())
+        .stdout(out)
         .stderr(Stdio::null())
         .spawn()
         .expect("command starts");
@@ -360,4 +366,66 @@ pub fn write_state(dir: &std::path::Path) -> usize {
     )
     .unwrap();
     changed
+}
+
+/// A simulated world written as a config into a temp dir of its own, the
+/// simulator running as a process of its own (a child's wait4 peak RSS
+/// starts from its parent's: an in-process world would be counted in every
+/// tether run). Dropped: the simulator stopped, the dir removed.
+pub struct Written {
+    pub sim: std::process::Child,
+    pub summary: tether_sim::Summary,
+    pub dir: PathBuf,
+    /// The age identity the config's secrets are sealed to.
+    pub key: String,
+}
+
+/// [`spawn_sim`] with `--write-config` into a new temp dir named after
+/// `name`, and a new age identity as the recipient.
+pub fn written(name: &str, accounts: u64, resources: u64, extra: &[&str]) -> Written {
+    let dir = std::env::temp_dir().join(format!("tether-bench-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let id = age::x25519::Identity::generate();
+    let mut args = vec![
+        "--write-config".to_string(),
+        dir.to_str().expect("a UTF-8 temp dir").to_string(),
+        "--recipient".to_string(),
+        id.to_public().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (sim, summary) = spawn_sim(accounts, resources, &args);
+    let key = {
+        use age::secrecy::ExposeSecret;
+        id.to_string().expose_secret().to_string()
+    };
+    Written {
+        sim,
+        summary,
+        dir,
+        key,
+    }
+}
+
+impl Written {
+    /// `program` (`tether`, or a wrapper that runs it) with `-C <dir>`,
+    /// `args`, the identity in `TETHER_AGE_KEY` and no colour.
+    pub fn command(&self, program: &Path, before: &[&str], args: &[&str]) -> Command {
+        let mut c = Command::new(program);
+        c.args(before)
+            .arg("-C")
+            .arg(&self.dir)
+            .args(args)
+            .env("TETHER_AGE_KEY", &self.key)
+            .env("NO_COLOR", "1");
+        c
+    }
+}
+
+impl Drop for Written {
+    fn drop(&mut self) {
+        let _ = self.sim.kill();
+        let _ = self.sim.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }

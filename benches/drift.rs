@@ -18,10 +18,9 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{median, release_binary, run_rusage, spawn_sim};
+use common::{median, release_binary, run_rusage, run_rusage_into};
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -60,32 +59,10 @@ fn main() {
     let per_account = env_or("DRIFT_PER_ACCOUNT", 1000);
     let runs = env_or("DRIFT_RUNS", 3).max(1);
     let tether = release_binary();
-    let dir = std::env::temp_dir().join(format!("tether-bench-drift-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let id = age::x25519::Identity::generate();
-    let (mut sim, summary) = spawn_sim(
-        per_vendor as u64,
-        per_account as u64,
-        &[
-            "--write-config",
-            dir.to_str().expect("a UTF-8 temp dir"),
-            "--recipient",
-            &id.to_public().to_string(),
-        ],
-    );
-    let key = {
-        use age::secrecy::ExposeSecret;
-        id.to_string().expose_secret().to_string()
-    };
-    let tether_in = |args: &[&str]| {
-        let mut c = Command::new(&tether);
-        c.arg("-C")
-            .arg(&dir)
-            .args(args)
-            .env("TETHER_AGE_KEY", &key)
-            .env("NO_COLOR", "1");
-        c
-    };
+    let w = common::written("drift", per_vendor as u64, per_account as u64, &[]);
+    let dir = w.dir.clone();
+    let summary = w.summary.clone();
+    let tether_in = |args: &[&str]| w.command(&tether, &[], args);
     let total = per_vendor * 4 * per_account;
     println!(
         "== drift: the tether binary, {} accounts, {total} resources, 1% drifted, --parallelism 128",
@@ -169,9 +146,8 @@ fn main() {
             }
             let out = dir.join("drift.json");
             let mut c = tether_in(&["drift", "--parallelism", "128", "--format", "json"]);
-            c.stdout(std::fs::File::create(&out).unwrap());
             let t = Instant::now();
-            let (ok, rss) = run_rusage(&mut c);
+            let (ok, rss) = run_rusage_into(&mut c, std::fs::File::create(&out).unwrap());
             let wall = t.elapsed();
             assert!(ok, "drift works");
             let report: serde_json::Value =
@@ -218,9 +194,12 @@ fn main() {
         for format in ["html", "json"] {
             let out = dir.join(format!("drift.{format}"));
             let mut c = tether_in(&["drift", "--parallelism", "128", "--format", format]);
-            c.stdout(std::fs::File::create(&out).unwrap());
             let t = Instant::now();
-            assert!(run_rusage(&mut c).0, "drift --format {format} works");
+            let file = std::fs::File::create(&out).unwrap();
+            assert!(
+                run_rusage_into(&mut c, file).0,
+                "drift --format {format} works"
+            );
             if format == "html" {
                 html_walls.push(t.elapsed());
                 size = std::fs::metadata(&out).unwrap().len();
@@ -263,7 +242,4 @@ fn main() {
         render.as_secs_f64() * 1000.0,
         common::pass(render < Duration::from_secs(1))
     );
-    let _ = std::fs::remove_dir_all(&dir);
-    let _ = sim.kill();
-    let _ = sim.wait();
 }

@@ -26,10 +26,9 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Instant;
 
-use common::{release_binary, run_rusage, spawn_sim};
+use common::{release_binary, run_rusage};
 
 fn main() {
     let per_vendor: usize = std::env::var("SYNC_E2E_ACCOUNTS")
@@ -48,50 +47,25 @@ fn main() {
     );
     for total in sizes {
         let per_account = total / (per_vendor * 4);
-        let dir = std::env::temp_dir().join(format!(
-            "tether-bench-sync-e2e-{}-{total}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let id = age::x25519::Identity::generate();
-        // The simulator runs as a process of its own: a child's wait4 peak
-        // RSS starts from its parent's (the kernel carries the high-water
-        // mark over fork and exec), so an in-process world of a million
-        // resources would be counted in every tether run.
-        let (mut sim, _) = spawn_sim(
+        let w = common::written(
+            &format!("sync-e2e-{total}"),
             per_vendor as u64,
             per_account as u64,
-            &[
-                "--write-config",
-                dir.to_str().expect("a UTF-8 temp dir"),
-                "--recipient",
-                &id.to_public().to_string(),
-            ],
+            &[],
         );
-        let key = {
-            use age::secrecy::ExposeSecret;
-            id.to_string().expose_secret().to_string()
-        };
         let wrap: Vec<String> = std::env::var("SYNC_E2E_WRAP")
             .unwrap_or_default()
             .split_whitespace()
             .map(str::to_string)
             .collect();
         let tether_in = |args: &[&str]| {
-            let wrapped = args[0] == "sync" && !wrap.is_empty();
-            let mut c = if wrapped {
-                let mut c = Command::new(&wrap[0]);
-                c.args(&wrap[1..]).arg(&tether);
-                c
+            if args[0] == "sync" && !wrap.is_empty() {
+                let mut before: Vec<&str> = wrap[1..].iter().map(String::as_str).collect();
+                before.push(tether.to_str().expect("a UTF-8 path"));
+                w.command(std::path::Path::new(&wrap[0]), &before, args)
             } else {
-                Command::new(&tether)
-            };
-            c.arg("-C")
-                .arg(&dir)
-                .args(args)
-                .env("TETHER_AGE_KEY", &key)
-                .env("NO_COLOR", "1");
-            c
+                w.command(&tether, &[], args)
+            }
         };
         let (ok, _) = run_rusage(&mut tether_in(common::APPLY));
         assert!(ok, "apply works");
@@ -144,8 +118,5 @@ fn main() {
                 peak as f64 / 1024.0
             );
         }
-        let _ = std::fs::remove_dir_all(&dir);
-        let _ = sim.kill();
-        let _ = sim.wait();
     }
 }
