@@ -387,3 +387,82 @@ fn code_span(s: &str) -> String {
     let fence = "`".repeat(ticks);
     format!("{fence} {s} {fence}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::since::{Item, Last, Seen, SinceLast};
+    use crate::snapshot::diff::{Changed, Diff, FieldChange};
+
+    /// 5,000 changes, 3,000 of them new: the markdown stays in its budget
+    /// and lists new ones first, then says how many more there are.
+    #[test]
+    fn markdown_keeps_its_budget_with_new_drift_first() {
+        let changed: Vec<Changed> = (0..5000)
+            .map(|n| Changed {
+                address: format!("aws.a/eu-west-1/instance/i-{n:05}"),
+                account: "aws.a".parse().unwrap(),
+                region: "eu-west-1".into(),
+                kind: "instance".into(),
+                id: format!("i-{n:05}"),
+                fields: vec![FieldChange {
+                    path: "tags.owner".into(),
+                    before: Some(serde_json::json!("alice")),
+                    after: Some(serde_json::json!(format!("owner-{n}"))),
+                }],
+                tags: Default::default(),
+            })
+            .collect();
+        let mut items: Vec<Item> = changed
+            .iter()
+            .map(|c| Item::changed(c, &c.fields[0]))
+            .collect();
+        for (n, i) in items.iter_mut().enumerate() {
+            i.status = Some(if n % 5 < 3 { Seen::New } else { Seen::Known });
+        }
+        let r = DriftReport {
+            format_version: "3".into(),
+            snapshot: Some(7),
+            recorded: None,
+            drift: true,
+            incomplete: false,
+            credentials: vec![],
+            config: vec![],
+            unreadable: vec![],
+            findings: vec![],
+            disabled: vec![],
+            resources: Diff {
+                changed,
+                ..Diff::default()
+            },
+            groups: vec![],
+            items,
+            ignored: vec![],
+            rules: vec![],
+            since_last: Some(SinceLast {
+                last: Some(Last {
+                    recorded_at: "2026-12-05T03:17:00Z".into(),
+                    snapshot: Some(6),
+                }),
+                new: 3000,
+                known: 2000,
+                resolved: vec![],
+                unknown: vec![],
+            }),
+        };
+        let budget = 60_000;
+        let md = markdown(&r, budget);
+        assert!(md.len() <= budget + 2_000, "{} characters", md.len());
+        let new = md.find("**New:**").unwrap();
+        let table = md.find("| kind | count |").unwrap();
+        assert!(new < table);
+        // The first new change (i-00000) is listed, and the rest counted.
+        assert!(md[new..table].contains("i-00000"));
+        assert!(
+            !md[new..table].contains("i-00003"),
+            "a known one among the new"
+        );
+        assert!(md[new..table].contains("more new (see the JSON report)"));
+        assert!(md.contains("**3000 new**, 2000 still present, 0 resolved"));
+    }
+}
