@@ -42,6 +42,35 @@ fn count(v: &serde_json::Value, field: &str, vendor: SimVendor) -> usize {
         .count()
 }
 
+/// Adds a resource to `v`'s first account in the region and of the type
+/// of `like` (one of that account's exported resources); for Azure, a
+/// virtual network in the account's first location.
+pub(crate) fn add_like(
+    env: &Env,
+    v: SimVendor,
+    like: &serde_json::Value,
+) -> tether_sim::ResourceView {
+    let e = env.sim.engine();
+    let (region, kind) = match v {
+        SimVendor::Azure => (
+            e.summary().azure.accounts[0].locations[0].clone(),
+            "Microsoft.Network/virtualNetworks".to_string(),
+        ),
+        _ => (
+            like["region"].as_str().unwrap().to_string(),
+            like["type"].as_str().unwrap().to_string(),
+        ),
+    };
+    e.add_resource(&AddResource {
+        vendor: v,
+        account: crate::cloud::world_id(&env.sim, v, 0),
+        region,
+        kind,
+        subscription: None,
+    })
+    .unwrap_or_else(|err| panic!("{v:?}: {err}"))
+}
+
 /// Apply syncs every account into snapshot 1; a resource added, one
 /// deleted and one re-tagged per vendor are drift, found by `drift` and by
 /// the next sync's diff; after that sync there is no drift.
@@ -74,28 +103,7 @@ fn drift_and_the_next_sync_find_added_removed_and_retagged_resources(b: Backend)
             .filter(|r| r["account"].as_str().unwrap().starts_with(prefix(v)))
             .filter(|r| r["type"] != "resource_group")
             .collect();
-        let (region, kind) = (
-            mine[0]["region"].as_str().unwrap().to_string(),
-            mine[0]["type"].as_str().unwrap().to_string(),
-        );
-        let region = if v == SimVendor::Azure {
-            e.summary().azure.accounts[0].locations[0].clone()
-        } else {
-            region
-        };
-        let kind = if v == SimVendor::Azure {
-            "Microsoft.Network/virtualNetworks".to_string()
-        } else {
-            kind
-        };
-        e.add_resource(&AddResource {
-            vendor: v,
-            account: crate::cloud::world_id(&env.sim, v, 0),
-            region,
-            kind,
-            subscription: None,
-        })
-        .unwrap_or_else(|err| panic!("{v:?}: {err}"));
+        add_like(&env, v, mine[0]);
         e.delete_resource(v, mine[1]["id"].as_str().unwrap())
             .unwrap();
         let mut tags = std::collections::BTreeMap::new();
@@ -714,17 +722,9 @@ ignore "never" {
         .unwrap();
     let ali = first
         .iter()
-        .find(|r| r["account"].as_str().unwrap().starts_with("alibaba."))
+        .find(|r| r["account"].as_str().unwrap().starts_with("alibaba.") && r["type"] == "instance")
         .unwrap();
-    let added = e
-        .add_resource(&AddResource {
-            vendor: SimVendor::Alibaba,
-            account: crate::cloud::world_id(&env.sim, SimVendor::Alibaba, 0),
-            region: ali["region"].as_str().unwrap().into(),
-            kind: "instance".into(),
-            subscription: None,
-        })
-        .unwrap();
+    let added = add_like(&env, SimVendor::Alibaba, ali);
 
     let drift = |format: &str| {
         env.tether(&[

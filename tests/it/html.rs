@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tether_sim::{AddResource, Vendor as SimVendor};
+use tether_sim::Vendor as SimVendor;
 
 use crate::apply::{Backend, Env};
 
@@ -365,24 +365,7 @@ fn html_reports_load_alone_and_filter_in_chromium() {
             .unwrap_or_else(|err| panic!("{v:?}: {err}"));
         retagged.insert(name, mine[0]["address"].as_str().unwrap().to_string());
         if i % 2 == 0 {
-            let (region, kind) = match v {
-                SimVendor::Azure => (
-                    e.summary().azure.accounts[0].locations[0].clone(),
-                    "Microsoft.Network/virtualNetworks".to_string(),
-                ),
-                _ => (
-                    mine[1]["region"].as_str().unwrap().to_string(),
-                    mine[1]["type"].as_str().unwrap().to_string(),
-                ),
-            };
-            e.add_resource(&AddResource {
-                vendor: v,
-                account: crate::cloud::world_id(&env.sim, v, 0),
-                region,
-                kind,
-                subscription: None,
-            })
-            .unwrap_or_else(|err| panic!("{v:?}: {err}"));
+            crate::drift::add_like(&env, v, mine[1]);
         } else {
             e.delete_resource(v, mine[1]["id"].as_str().unwrap())
                 .unwrap();
