@@ -218,6 +218,19 @@ pub fn create_dir_all(dir: &Path) -> Result<()> {
     b.create(dir).map_err(|e| Error::io(dir, e))
 }
 
+/// Refuses `dir` when it is a symbolic link: a directory tether keeps its
+/// records in is its own, never a link a pull request planted to send them
+/// elsewhere. A `dir` that does not exist yet is fine.
+pub fn refuse_linked_dir(dir: &Path) -> Result<()> {
+    match fs::symlink_metadata(dir) {
+        Ok(m) if m.file_type().is_symlink() => Err(Error::Usage(format!(
+            "{} is a symbolic link: tether keeps its records in a directory of its own and never writes through a link",
+            dir.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Opens (creating, mode [`FILE_MODE`]) the file at `path` for reading and
 /// writing in place, never through a symlink, and only when it is a regular
 /// file. For the lock sidecar. A FIFO there does not block the open.

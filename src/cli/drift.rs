@@ -65,8 +65,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
     let history = if args.since_last {
         let h = crate::ops::since::History::open(&ctx.dir, &config.settings)?;
         // A damaged record fails the run before any vendor is asked.
-        h.load()?;
-        Some(h)
+        let last = h.load()?;
+        Some((h, last))
     } else {
         None
     };
@@ -82,8 +82,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitStatus> {
         parallelism,
         &Progress::new("drift"),
     )?;
-    if let Some(h) = &history {
-        report.since_last(h, &accounts, !args.addresses.is_empty())?;
+    if let Some((h, last)) = history {
+        report.since_last(&h, last, &accounts, !args.addresses.is_empty())?;
     }
     ctx.printer.out(&match args.format {
         DriftFormat::Human => human(&report, accounts.len()),

@@ -91,16 +91,17 @@ impl DriftReport {
         }
     }
 
-    /// With `--since-last`: compares with `history`'s last record and
-    /// records this run as the last. `accounts` are the ones in scope,
-    /// `scoped` when the user named them (the others' findings are kept).
+    /// With `--since-last`: compares with `last`, the record `history`
+    /// held when the run began, and records this run there as the last.
+    /// `accounts` are the ones in scope, `scoped` when the user named them
+    /// (the others' findings are kept).
     pub fn since_last(
         &mut self,
         history: &super::since::History,
+        last: Option<super::since::Record>,
         accounts: &[Address],
         scoped: bool,
     ) -> Result<()> {
-        let last = history.load()?;
         let accounts: BTreeSet<Address> = accounts.iter().cloned().collect();
         let unchecked: BTreeSet<Address> =
             self.unreadable.iter().map(|u| u.address.clone()).collect();

@@ -145,9 +145,9 @@ impl<'a> Rules<'a> {
         if n == 0 {
             return None;
         }
-        let accounts = self.accounts.cached(s.account, n).to_vec();
+        let accounts = self.accounts.cached(s.account, n);
         let resources = s.resource.map(|r| self.resources.hits(r, n));
-        let fields = s.field.map(|f| self.attributes.cached(f, n).to_vec());
+        let fields = s.field.map(|f| self.attributes.cached(f, n));
         let mut first = None;
         for (i, r) in self.rules.iter().enumerate() {
             let ok = (r.account.is_none() || accounts[i])

@@ -490,8 +490,8 @@ impl History {
 
     /// The record beside the config in `dir`, whatever the backend.
     pub fn local(dir: &std::path::Path) -> History {
-        let dir = super::stores::in_dir(dir, std::path::Path::new(".tether"));
-        let path = dir.join("drift-last.json");
+        let path = super::stores::local_drift_record(dir);
+        let dir = path.parent().unwrap_or(dir).to_path_buf();
         History::File { dir, path }
     }
 
@@ -506,7 +506,7 @@ impl History {
     pub fn load(&self) -> Result<Option<Record>> {
         let bytes = match self {
             History::File { dir, path } => {
-                refuse_symlink(dir)?;
+                crate::fsutil::refuse_linked_dir(dir)?;
                 match crate::fsutil::read_regular(path, MAX_RECORD) {
                     Ok(b) => b,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -548,24 +548,12 @@ impl History {
         bytes.push(b'\n');
         match self {
             History::File { dir, path } => {
-                refuse_symlink(dir)?;
+                crate::fsutil::refuse_linked_dir(dir)?;
                 crate::fsutil::create_dir_all(dir)?;
                 crate::fsutil::write_atomic(path, &bytes, None)
             }
             History::Pg(pg) => pg.put_drift_record(record.recorded_at.clone(), bytes),
         }
-    }
-}
-
-/// `.tether` must be a directory of its own, never a symlink a pull
-/// request planted to send the record somewhere else.
-fn refuse_symlink(dir: &std::path::Path) -> Result<()> {
-    match std::fs::symlink_metadata(dir) {
-        Ok(m) if m.file_type().is_symlink() => Err(Error::Usage(format!(
-            "{} is a symbolic link: tether keeps its records in a directory of its own and never writes through a link",
-            dir.display()
-        ))),
-        _ => Ok(()),
     }
 }
 

@@ -73,6 +73,11 @@ pub fn local_audit(dir: &Path) -> PathBuf {
     dir.join(".tether").join("audit.jsonl")
 }
 
+/// The last drift record of the config in `dir` (`.tether/drift-last.json`).
+pub fn local_drift_record(dir: &Path) -> PathBuf {
+    in_dir(dir, Path::new(".tether")).join("drift-last.json")
+}
+
 /// `path` relative to the config directory; with the current directory, as
 /// given (so messages say `tether.state.json`, not `./tether.state.json`).
 pub fn in_dir(dir: &Path, path: &Path) -> PathBuf {
